@@ -215,7 +215,7 @@ export const Config = Type.Object(
       { additionalProperties: false },
     )),
   },
-  { additionalProperties: false, $id: 'JunctionConfig' },
+  { additionalProperties: false },
 );
 
 export type Config = Static<typeof Config>;

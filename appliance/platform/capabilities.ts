@@ -1,0 +1,31 @@
+// What the kernel under Junction can do, probed once at start so that
+// renderers stay pure and status can say plainly what is unavailable.
+import type { CommandRunner } from '../exec/command-runner.js';
+
+export interface Capabilities {
+  /** nftables flowtables (software fast path for established flows) */
+  flowtable: boolean;
+  /** kernel XFRM ESP (else the VPN uses strongSwan's userspace libipsec) */
+  xfrmEsp: boolean;
+  notes: string[];
+}
+
+export const NO_CAPABILITIES: Capabilities = { flowtable: false, xfrmEsp: false, notes: [] };
+
+/**
+ * Probes with check-only nft batches, which the kernel validates and then
+ * discards. Pass a real interface: some kernels refuse flowtables on lo.
+ */
+export async function probeCapabilities(runner: CommandRunner, probeDevice = 'lo'): Promise<Capabilities> {
+  const notes: string[] = [];
+  const flowtableProbe = JSON.stringify({
+    nftables: [
+      { add: { table: { family: 'inet', name: 'junction_probe' } } },
+      { add: { flowtable: { family: 'inet', table: 'junction_probe', name: 'ft', hook: 'ingress', prio: 0, dev: [probeDevice] } } },
+    ],
+  });
+  const flow = await runner.run('nft', ['-c', '-j', '-f', '-'], { input: flowtableProbe });
+  const flowtable = flow.code === 0;
+  if (!flowtable) notes.push(`nftables flowtables unavailable (${flow.stderr.trim().split('\n')[0] || 'nft -c failed'}); established flows use the normal forward path`);
+  return { flowtable, xfrmEsp: false, notes };
+}
