@@ -1,0 +1,119 @@
+// The elements of a rule: the product of its source ranges, destination ranges
+// and services, per address family. Each dimension is first merged into
+// disjoint intervals, so the elements of one rule never overlap each other
+// (the kernel refuses overlapping elements in one concatenated interval set).
+import { anyRange, type Family, type IpRange } from '../appliance/net/ip.js';
+import type { ServiceRange } from './resolve.js';
+
+/** A service as one interval of (protocol << 16 | port); only products of a protocol range and a port range are used. */
+export interface ServiceInterval {
+  first: number;
+  last: number;
+}
+
+/** One element of a concatenated `saddr . daddr . l4proto . dport` set. */
+export interface Element {
+  src: IpRange;
+  dst: IpRange;
+  svc: ServiceInterval;
+}
+
+const FULL_PORTS = 65535;
+
+/** Sorted union of ranges of one family (adjacent ranges merged). */
+export function mergeRanges(ranges: IpRange[]): IpRange[] {
+  if (ranges.length < 2) return ranges.slice();
+  const sorted = ranges.slice().sort((a, b) => (a.first < b.first ? -1 : a.first > b.first ? 1 : 0));
+  const out: IpRange[] = [{ ...sorted[0] }];
+  for (let i = 1; i < sorted.length; i++) {
+    const last = out[out.length - 1];
+    const r = sorted[i];
+    if (r.first <= last.last + 1n) {
+      if (r.last > last.last) last.last = r.last;
+    } else out.push({ ...r });
+  }
+  return out;
+}
+
+/** Sorted, disjoint service intervals, each a product of a protocol range and a port range. */
+export function mergeServices(services: ServiceRange[]): ServiceInterval[] {
+  const flat: ServiceInterval[] = services.map((s) => ({
+    first: s.protoFirst * 65536 + s.portFirst,
+    last: s.protoLast * 65536 + s.portLast,
+  }));
+  flat.sort((a, b) => a.first - b.first);
+  const merged: ServiceInterval[] = [];
+  for (const s of flat) {
+    const last = merged[merged.length - 1];
+    if (last && s.first <= last.last + 1) last.last = Math.max(last.last, s.last);
+    else merged.push({ ...s });
+  }
+  // A merged interval may run from the middle of one protocol's ports into
+  // another protocol; split it into pieces that are products again.
+  const out: ServiceInterval[] = [];
+  for (const s of merged) {
+    const p1 = s.first >> 16;
+    const p2 = s.last >> 16;
+    if (p1 === p2 || ((s.first & FULL_PORTS) === 0 && (s.last & FULL_PORTS) === FULL_PORTS)) {
+      out.push(s);
+      continue;
+    }
+    let from = p1;
+    if ((s.first & FULL_PORTS) !== 0) {
+      out.push({ first: s.first, last: p1 * 65536 + FULL_PORTS });
+      from = p1 + 1;
+    }
+    const to = (s.last & FULL_PORTS) === FULL_PORTS ? p2 : p2 - 1;
+    if (to >= from) out.push({ first: from * 65536, last: to * 65536 + FULL_PORTS });
+    if (to < p2) out.push({ first: p2 * 65536, last: s.last });
+  }
+  return out;
+}
+
+export const protoRange = (s: ServiceInterval) => ({ first: s.first >> 16, last: s.last >> 16 });
+export const portRange = (s: ServiceInterval) => ({ first: s.first & FULL_PORTS, last: s.last & FULL_PORTS });
+
+/** Protocols that only make sense in one family; dropped from the other family's elements. */
+const FAMILY_ONLY_PROTOCOL: Record<Family, number> = { 4: 58 /* icmpv6 */, 6: 1 /* icmp */ };
+
+/**
+ * Elements of a rule per family. `sources`/`destinations` undefined means any.
+ * A family gets elements when both sides either are "any" or have ranges of it.
+ * Returns 'mixed-family' when both sides name addresses but share no family.
+ */
+export function ruleElements(
+  sources: IpRange[] | undefined,
+  destinations: IpRange[] | undefined,
+  services: ServiceInterval[],
+): Record<Family, Element[]> | 'mixed-family' {
+  const out: Record<Family, Element[]> = { 4: [], 6: [] };
+  const side = (ranges: IpRange[] | undefined, family: Family) =>
+    ranges === undefined ? [anyRange(family)] : mergeRanges(ranges.filter((r) => r.family === family));
+  let familiesWithBoth = 0;
+  for (const family of [4, 6] as Family[]) {
+    const src = side(sources, family);
+    const dst = side(destinations, family);
+    if (src.length && dst.length) familiesWithBoth++;
+    const svcs = services.filter((s) => !(s.first >> 16 === FAMILY_ONLY_PROTOCOL[family] && s.last >> 16 === FAMILY_ONLY_PROTOCOL[family]));
+    for (const s of src) for (const d of dst) for (const svc of svcs) out[family].push({ src: s, dst: d, svc });
+  }
+  const named = (r: IpRange[] | undefined) => r !== undefined && r.length > 0;
+  if (familiesWithBoth === 0 && named(sources) && named(destinations)) return 'mixed-family';
+  return out;
+}
+
+/** Number of elements a rule would produce, computed before building them (to refuse explosions early). */
+export function elementCount(sources: IpRange[] | undefined, destinations: IpRange[] | undefined, services: number): number {
+  const n = (r: IpRange[] | undefined, f: Family) => (r === undefined ? 1 : r.filter((x) => x.family === f).length);
+  return (n(sources, 4) * n(destinations, 4) + n(sources, 6) * n(destinations, 6)) * services;
+}
+
+export const elementContains = (outer: Element, inner: Element) =>
+  outer.src.first <= inner.src.first && inner.src.last <= outer.src.last &&
+  outer.dst.first <= inner.dst.first && inner.dst.last <= outer.dst.last &&
+  outer.svc.first <= inner.svc.first && inner.svc.last <= outer.svc.last;
+
+export const elementsOverlap = (a: Element, b: Element) =>
+  a.src.first <= b.src.last && b.src.first <= a.src.last &&
+  a.dst.first <= b.dst.last && b.dst.first <= a.dst.last &&
+  a.svc.first <= b.svc.last && b.svc.first <= a.svc.last;

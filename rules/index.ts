@@ -1,0 +1,49 @@
+// The pure compiler from the firewall/NAT part of the config document to one
+// nftables JSON batch that replaces the `inet junction` table atomically.
+import type { Config } from '../appliance/config/schema.js';
+import { Batch, type CompileContext, type CompileOptions } from './batch.js';
+import { CompileError } from './errors.js';
+import { emitFilterChains } from './filter-chains.js';
+import { emitNatChains } from './nat-chains.js';
+import * as nft from './nft-json.js';
+import { emitPolicyChains } from './policy-chains.js';
+import { Resolver } from './resolve.js';
+
+export { CompileError, type Problem } from './errors.js';
+export type { CompileOptions, SelfService } from './batch.js';
+export { counterName, defaultCounterName, policyChainName } from './policy-chains.js';
+export { Resolver, type ServiceRange } from './resolve.js';
+export const TABLE = nft.TABLE;
+export const TABLE_FAMILY = nft.FAMILY;
+
+export interface CompiledRuleset {
+  /** the commands of the batch: write `{"nftables": nftables}` and give it to `nft -j -f` */
+  nftables: object[];
+  /** origins[i]: the document path (or a fixed "junction:..." label) that produced nftables[i] */
+  origins: string[];
+  stats: {
+    /** nft rule commands */
+    rules: number;
+    /** set and map elements */
+    elements: number;
+    /** set/map lookups in policy chains (what a packet pays per policy, at most) */
+    lookups: number;
+  };
+}
+
+export function compileRuleset(config: Config, options: CompileOptions): CompiledRuleset {
+  const resolver = new Resolver(config);
+  const batch = new Batch();
+  const ctx: CompileContext = { config, options, resolver, batch, problems: [] };
+  // add + delete + add replaces the table whether or not it existed, in one transaction.
+  batch.add('head', nft.addTable(), 'junction:table');
+  batch.add('head', nft.deleteTable(), 'junction:table');
+  batch.add('head', nft.addTable(), 'junction:table');
+  emitPolicyChains(ctx);
+  const egressAllow = emitNatChains(ctx);
+  emitFilterChains(ctx, egressAllow);
+  const problems = [...resolver.problems, ...ctx.problems];
+  if (problems.length) throw new CompileError(problems);
+  const { nftables, origins } = batch.finish();
+  return { nftables, origins, stats: { rules: batch.ruleCount, elements: batch.elements, lookups: batch.lookups } };
+}

@@ -1,0 +1,164 @@
+// One chain per firewall policy ("pol_<name>"). Its ordered rules become runs
+// (see runs.ts); each run is ONE lookup in an objref map of named counters
+// keyed by `saddr . daddr . l4proto . dport`, so per-packet cost does not grow
+// with the number of rules and every rule still has its own counter.
+import type { FirewallPolicy, FirewallRule } from '../appliance/config/schema.js';
+import type { Family, IpRange } from '../appliance/net/ip.js';
+import type { CompileContext } from './batch.js';
+import { elementCount, mergeServices, ruleElements, type ServiceInterval } from './elements.js';
+import * as nft from './nft-json.js';
+import { ANY_SERVICE, type ServiceRange } from './resolve.js';
+import { buildRuns, type CompiledRule, type Run, type RunElement } from './runs.js';
+
+/** Named counter of a firewall rule: `nft -j list counter inet junction <name>`. */
+export const counterName = (ruleId: string) => `rule_${ruleId}`;
+/** Named counter of what falls through to a policy's default action. */
+export const defaultCounterName = (policyName: string) => `default_${policyName}`;
+export const policyChainName = (policyName: string) => `pol_${policyName}`;
+
+const MAX_ELEMENTS_PER_RULE = 1_000_000;
+const DEFAULT_LOG_RATE = 60;
+
+const KEY_TYPE: Record<Family, string[]> = {
+  4: ['ipv4_addr', 'ipv4_addr', 'inet_proto', 'inet_service'],
+  6: ['ipv6_addr', 'ipv6_addr', 'inet_proto', 'inet_service'],
+};
+
+const lookupKey = (family: Family) =>
+  nft.concat(nft.saddr(family), nft.daddr(family), nft.meta('l4proto'), nft.payload('th', 'dport'));
+
+function elementKey(e: RunElement) {
+  return nft.concat(
+    nft.addressValue(e.src),
+    nft.addressValue(e.dst),
+    nft.numberRange(e.svc.first >> 16, e.svc.last >> 16),
+    nft.numberRange(e.svc.first & 0xffff, e.svc.last & 0xffff),
+  );
+}
+
+/** Resolves one rule into its elements, or undefined after recording problems. */
+function compileRule(ctx: CompileContext, policy: FirewallPolicy, rule: FirewallRule, path: string): CompiledRule | undefined {
+  const { resolver } = ctx;
+  let ok = true;
+  const addresses = (refs: string[] | undefined, field: string): IpRange[] | undefined => {
+    if (!refs?.length) return undefined;
+    const out: IpRange[] = [];
+    refs.forEach((ref, i) => {
+      const r = resolver.address(ref, `${path}/${field}/${i}`);
+      if (r) out.push(...r);
+      else ok = false;
+    });
+    return out;
+  };
+  const sources = addresses(rule.source, 'source');
+  const destinations = addresses(rule.destination, 'destination');
+  let services: ServiceRange[] = [ANY_SERVICE];
+  if (rule.services?.length) {
+    services = [];
+    rule.services.forEach((ref, i) => {
+      const r = resolver.service(ref, `${path}/services/${i}`);
+      if (r) services.push(...r);
+      else ok = false;
+    });
+  }
+  if (!ok) return undefined;
+  const merged: ServiceInterval[] = mergeServices(services);
+  const count = elementCount(sources, destinations, merged.length);
+  if (count > MAX_ELEMENTS_PER_RULE) {
+    ctx.problems.push({ path, message: `rule expands to ${count} elements (sources x destinations x services); at most ${MAX_ELEMENTS_PER_RULE}` });
+    return undefined;
+  }
+  const elements = ruleElements(sources, destinations, merged);
+  if (elements === 'mixed-family') {
+    ctx.problems.push({ path, message: 'mixes address families: the source and destination addresses share no IP family (IPv4 vs IPv6)' });
+    return undefined;
+  }
+  const log = rule.log
+    ? {
+        prefix: `${(typeof rule.log === 'object' && rule.log.prefix) || `${policy.name}:${rule.id}`} `,
+        ratePerMinute: (typeof rule.log === 'object' && rule.log.rate_per_minute) || DEFAULT_LOG_RATE,
+      }
+    : undefined;
+  return { id: rule.id, path, action: rule.action, log, elements };
+}
+
+function runComment(run: Run): string {
+  const first = run.rules[0].id;
+  const last = run.rules[run.rules.length - 1].id;
+  return first === last ? first : `${first}..${last}`;
+}
+
+function emitRun(ctx: CompileContext, chain: string, policyName: string, n: number, run: Run): void {
+  const { batch } = ctx;
+  const origin = run.rules[0].path;
+  const comment = runComment(run);
+  for (const family of [4, 6] as Family[]) {
+    const elements = run.elements[family];
+    if (!elements.length) continue;
+    const suffix = `${policyName}_${n}${family === 6 ? '_6' : ''}`;
+    const key = lookupKey(family);
+    if (run.log) {
+      const logSet = `l_${suffix}`;
+      batch.add('sets', nft.addSet({ name: logSet, type: KEY_TYPE[family], interval: true, elem: elements.map(elementKey) }), origin);
+      batch.add('rules', nft.addRule(chain, comment, [
+        nft.match(key, nft.setRef(logSet)),
+        nft.limitPerMinute(run.log.ratePerMinute),
+        nft.log(run.log.prefix),
+      ]), origin);
+      batch.elements += elements.length;
+      batch.lookups++;
+    }
+    const map = `m_${suffix}`;
+    batch.add('sets', nft.addSet({
+      name: map, type: KEY_TYPE[family], map: 'counter', interval: true,
+      elem: elements.map((e) => [elementKey(e), counterName(e.ruleId)]),
+    }), origin);
+    batch.elements += elements.length;
+    if (run.action === 'reject') {
+      // TCP gets a reset (a clean "connection refused"), everything else ICMP admin-prohibited.
+      batch.add('rules', nft.addRule(chain, comment, [
+        nft.match(nft.meta('l4proto'), 'tcp'),
+        nft.counterByMap(key, map),
+        nft.rejectTcpReset(),
+      ]), origin);
+      batch.lookups++;
+    }
+    batch.add('rules', nft.addRule(chain, comment, [nft.counterByMap(key, map), nft.verdict(run.action)]), origin);
+    batch.lookups++;
+  }
+}
+
+/** Emits every policy's chain, counters, maps and rules. Rule ids must be unique across policies (they name counters). */
+export function emitPolicyChains(ctx: CompileContext): void {
+  const seenIds = new Map<string, string>();
+  ctx.config.firewall?.policies.forEach((policy, pi) => {
+    const base = `/firewall/policies/${pi}`;
+    const chain = policyChainName(policy.name);
+    ctx.batch.add('chains', nft.addChain(chain), base);
+    const compiled: CompiledRule[] = [];
+    policy.rules.forEach((rule, ri) => {
+      const path = `${base}/rules/${ri}`;
+      const earlier = seenIds.get(rule.id);
+      if (earlier) {
+        ctx.problems.push({ path: `${path}/id`, message: `rule id "${rule.id}" is already used at ${earlier}` });
+        return;
+      }
+      seenIds.set(rule.id, path);
+      if (rule.enabled === false) return;
+      ctx.batch.add('counters', nft.addCounter(counterName(rule.id)), path);
+      const c = compileRule(ctx, policy, rule, path);
+      if (c) compiled.push(c);
+    });
+    buildRuns(compiled).forEach((run, n) => emitRun(ctx, chain, policy.name, n, run));
+
+    const action = policy.default_action ?? 'drop';
+    if (policy.log_default) {
+      ctx.batch.add('rules', nft.addRule(chain, policy.name, [
+        nft.limitPerMinute(DEFAULT_LOG_RATE),
+        nft.log(`${policy.name}:default-${action} `),
+      ]), `${base}/log_default`);
+    }
+    ctx.batch.add('counters', nft.addCounter(defaultCounterName(policy.name)), `${base}/default_action`);
+    ctx.batch.add('rules', nft.addRule(chain, policy.name, [nft.namedCounter(defaultCounterName(policy.name)), nft.verdict(action)]), `${base}/default_action`);
+  });
+}
