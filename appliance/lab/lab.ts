@@ -66,7 +66,11 @@ export interface ExecOptions {
 }
 
 export interface SpawnOptions {
-  /** send stdout and stderr to this file instead of keeping them in memory */
+  /**
+   * send stdout and stderr to this file instead of keeping them in memory;
+   * a kept lab (which must not hold pipes to this process) defaults to
+   * `<stateDir>/<prefix>-logs/<role>-<program>-<n>.log`
+   */
   logFile?: string;
 }
 
@@ -171,6 +175,9 @@ export class Lab {
   private readonly children = new Map<number, ChildProcess>();
   private exitHook: (() => void) | undefined;
   private downPromise: Promise<void> | undefined;
+  /** set by down(): from then on nothing runs in the lab */
+  private closing = false;
+  private spawnCount = 0;
 
   private constructor(topology: Topology, record: LabRecord, runner: CommandRunner, stateDir: string) {
     this.prefix = topology.prefix;
@@ -269,6 +276,7 @@ export class Lab {
     const names = (await listNamespaces(runner)).filter((name) => name.startsWith(`${prefix}-`));
     await removeNamespaces(runner, names);
     rmSync(recordPath(stateDir, prefix), { force: true });
+    rmSync(join(stateDir, `${prefix}-logs`), { recursive: true, force: true });
     return names;
   }
 
@@ -283,7 +291,7 @@ export class Lab {
       throw new LabSafetyError(`lab "${this.prefix}" has no namespace for role "${role}"`);
     }
     const name = this.nsName(role);
-    if (this.downPromise || !namespaceIsSafe(name)) {
+    if (this.closing || !namespaceIsSafe(name)) {
       throw new LabSafetyError(`refusing to run in "${name}": the namespace does not exist (is the lab up?)`);
     }
     return name;
@@ -310,8 +318,15 @@ export class Lab {
     const name = this.assertNamespace(role);
     // Long-running processes cannot go through CommandRunner (it waits for
     // the exit); this is the one place the lab starts a child by itself.
+    let logFile = options.logFile;
+    if (!logFile && this.record.keep) {
+      const dir = this.logDir();
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      const program = (argv[0] ?? 'process').replace(/^.*\//, '').replace(/[^A-Za-z0-9_.-]/g, '_');
+      logFile = join(dir, `${role}-${program}-${++this.spawnCount}.log`);
+    }
     let logFd: number | undefined;
-    if (options.logFile) logFd = openSync(options.logFile, 'a');
+    if (logFile) logFd = openSync(logFile, 'a');
     const child = spawnChild(resolveProgram('ip'), ['netns', 'exec', name, ...argv], {
       stdio: ['ignore', logFd ?? 'pipe', logFd ?? 'pipe'],
       detached: this.record.keep,
@@ -351,7 +366,7 @@ export class Lab {
       this.children.delete(pid);
       const index = this.record.processes.indexOf(record);
       if (index >= 0) this.record.processes.splice(index, 1);
-      if (!this.downPromise) this.saveRecord();
+      if (!this.closing) this.saveRecord();
     });
     if (this.record.keep) child.unref();
     return {
@@ -380,8 +395,17 @@ export class Lab {
    * Safe to call twice, concurrently, and after a failed up().
    */
   down(): Promise<void> {
-    this.downPromise ??= this.teardown();
+    this.closing = true;
+    // a failed teardown may be retried by calling down() again
+    this.downPromise ??= this.teardown().catch((error: unknown) => {
+      this.downPromise = undefined;
+      throw error;
+    });
     return this.downPromise;
+  }
+
+  private logDir(): string {
+    return join(this.stateDir, `${this.prefix}-logs`);
   }
 
   private async teardown(): Promise<void> {
@@ -389,7 +413,10 @@ export class Lab {
     const names = this.topology.namespaces.map((ns) => ns.name).filter((name) => this.record.namespaces.includes(name));
     await removeNamespaces(this.runner, names);
     const left = names.filter((name) => existsSync(join(NETNS_DIR, name)));
-    if (left.length === 0) rmSync(recordPath(this.stateDir, this.prefix), { force: true });
+    if (left.length === 0) {
+      rmSync(recordPath(this.stateDir, this.prefix), { force: true });
+      rmSync(this.logDir(), { recursive: true, force: true });
+    }
     this.removeExitHook();
     if (left.length > 0) throw new Error(`lab "${this.prefix}": could not remove ${left.join(', ')}`);
   }
