@@ -1,20 +1,16 @@
 // Meaning checks for the bgp section that a JSON schema cannot express.
 // Each problem names its path in the document, like the rest of verify.
 import { familyOf, hasHostBits, parseAddress, parsePrefix } from '../net/ip.js';
+import type { Problem } from '../config/problems.js';
 import type { BgpSection, PrefixMatch } from './schema.js';
-
-export interface BgpProblem {
-  path: string;
-  message: string;
-}
 
 export interface BgpVerifyContext {
   /** interfaces of the document, to check that `interface` names a dx-role one */
   interfaces?: Array<{ name: string; role: string }>;
 }
 
-export function verifyBgp(section: BgpSection, context: BgpVerifyContext = {}): BgpProblem[] {
-  const problems: BgpProblem[] = [];
+export function verifyBgp(section: BgpSection, context: BgpVerifyContext = {}): Problem[] {
+  const problems: Problem[] = [];
   const add = (path: string, message: string) => problems.push({ path, message });
   if (parseAddress(section.router_id)?.family !== 4) add('/bgp/router_id', 'router_id must be an IPv4 address');
 
