@@ -1,5 +1,8 @@
 // What the kernel under Junction can do, probed once at start so that
 // renderers stay pure and status can say plainly what is unavailable.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { CommandRunner } from '../exec/command-runner.js';
 
 export interface Capabilities {
@@ -24,7 +27,12 @@ export async function probeCapabilities(runner: CommandRunner, probeDevice = 'lo
       { add: { flowtable: { family: 'inet', table: 'junction_probe', name: 'ft', hook: 'ingress', prio: 0, dev: [probeDevice] } } },
     ],
   });
-  const flow = await runner.run('nft', ['-c', '-j', '-f', '-'], { input: flowtableProbe });
+  // nft cannot read a batch from a socket-backed stdin, so use a file.
+  const dir = mkdtempSync(join(tmpdir(), 'junction-probe-'));
+  const file = join(dir, 'flowtable.json');
+  writeFileSync(file, flowtableProbe);
+  const flow = await runner.run('nft', ['-c', '-j', '-f', file]);
+  rmSync(dir, { recursive: true, force: true });
   const flowtable = flow.code === 0;
   if (!flowtable) notes.push(`nftables flowtables unavailable (${flow.stderr.trim().split('\n')[0] || 'nft -c failed'}); established flows use the normal forward path`);
   return { flowtable, xfrmEsp: false, notes };

@@ -1,0 +1,67 @@
+// What the API plugins share: the pipeline, the store and status, plus the
+// one helper every mutating route uses to turn an edit into a commit.
+import type { FastifyRequest } from 'fastify';
+import type { Reconciler, CommitOutcome } from '../appliance/reconciler.js';
+import type { Store } from '../appliance/store/store.js';
+import type { StatusService } from '../appliance/status.js';
+import { emptyConfig, type Config } from '../appliance/config/schema.js';
+import { redactSecrets } from '../appliance/config/secrets.js';
+import { actor } from './auth.js';
+
+export interface ApiContext {
+  reconciler: Reconciler;
+  store: Store;
+  status: StatusService;
+  /** called after every successful commit (e.g. to re-arm the reconcile timer) */
+  onCommitted?: (config: Config) => void;
+}
+
+export const CommitQuery = {
+  type: 'object',
+  properties: {
+    dry_run: { type: 'string', enum: ['true', 'false', '1', '0'], description: 'return the plan without applying it' },
+    comment: { type: 'string', maxLength: 256, description: 'stored with the revision' },
+  },
+} as const;
+
+export interface CommitQueryValues {
+  dry_run?: string;
+  comment?: string;
+}
+
+/** A deep copy of the running document (secrets included, never sent out). */
+export function currentDocument(ctx: ApiContext): Config {
+  return structuredClone(ctx.store.currentRevision()?.document ?? emptyConfig());
+}
+
+export function commitResponse(outcome: CommitOutcome, extra: Record<string, unknown> = {}) {
+  return {
+    dry_run: outcome.dryRun,
+    changed: outcome.plan.changed,
+    ...(outcome.revision ? { revision: outcome.revision } : {}),
+    plan: outcome.plan,
+    ...(outcome.actions ? { actions: outcome.actions } : {}),
+    ...redactSecrets(extra),
+  };
+}
+
+export async function commitDocument(ctx: ApiContext, request: FastifyRequest, document: unknown): Promise<CommitOutcome> {
+  const query = (request.query ?? {}) as CommitQueryValues;
+  const dryRun = query.dry_run === 'true' || query.dry_run === '1';
+  const outcome = await ctx.reconciler.commit({ document, author: actor(request), comment: query.comment, source: 'api', dryRun });
+  if (!dryRun && ctx.onCommitted) ctx.onCommitted(ctx.store.currentRevision()!.document);
+  return outcome;
+}
+
+export const CommitResponse = {
+  type: 'object',
+  properties: {
+    dry_run: { type: 'boolean' },
+    changed: { type: 'boolean' },
+    revision: { type: 'object', additionalProperties: true },
+    plan: { type: 'object', additionalProperties: true },
+    actions: { type: 'object', additionalProperties: true },
+    item: { type: 'object', additionalProperties: true },
+  },
+  additionalProperties: true,
+} as const;

@@ -1,0 +1,47 @@
+// Assembles one appliance: store, capabilities, drivers in their apply
+// order, the reconciler and the status reader. `junction serve` and the
+// tests build it the same way; only the CommandRunner differs.
+import { Store } from './store/store.js';
+import { Reconciler } from './reconciler.js';
+import { StatusService } from './status.js';
+import { LinksDriver } from './drivers/links.js';
+import { RoutesDriver } from './drivers/routes.js';
+import { FirewallDriver } from './drivers/firewall.js';
+import type { Driver } from './drivers/driver.js';
+import type { CommandRunner } from './exec/command-runner.js';
+import type { Capabilities } from './platform/capabilities.js';
+import type { Logger } from './log.js';
+
+export interface Appliance {
+  store: Store;
+  reconciler: Reconciler;
+  status: StatusService;
+  drivers: Driver[];
+  close(): void;
+}
+
+export interface ApplianceOptions {
+  stateDir: string;
+  runner: CommandRunner;
+  capabilities: Capabilities;
+  log: Logger;
+  apiPort?: number;
+}
+
+export function createAppliance(options: ApplianceOptions): Appliance {
+  const store = new Store(options.stateDir);
+  // Apply order: links before routes (next hops need addresses), firewall last.
+  const drivers: Driver[] = [
+    new LinksDriver(options.runner),
+    new RoutesDriver(options.runner),
+    new FirewallDriver(options.runner, options.stateDir, () => options.apiPort),
+  ];
+  const reconciler = new Reconciler(store, drivers, options.capabilities, options.log);
+  const status = new StatusService(options.runner, () => ({
+    config: reconciler.currentConfig(),
+    revision: store.currentRevisionId(),
+    capabilities: options.capabilities,
+    reconcile: reconciler.lastReconcile,
+  }));
+  return { store, reconciler, status, drivers, close: () => { reconciler.stopPeriodicReconcile(); store.close(); } };
+}

@@ -1,0 +1,52 @@
+// A readable, structural diff of two config documents. List items that
+// carry an id or name are matched by it, so inserting one rule shows as
+// one added rule, not as every later rule changed.
+export interface DocumentChange {
+  op: 'add' | 'remove' | 'change';
+  path: string;
+  before?: unknown;
+  after?: unknown;
+}
+
+const keyOf = (item: unknown): string | undefined => {
+  if (!item || typeof item !== 'object') return undefined;
+  const { id, name } = item as { id?: unknown; name?: unknown };
+  return typeof id === 'string' ? `id:${id}` : typeof name === 'string' ? `name:${name}` : undefined;
+};
+
+const isObject = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
+
+export function diffDocuments(before: unknown, after: unknown, path = '', out: DocumentChange[] = []): DocumentChange[] {
+  if (Array.isArray(before) && Array.isArray(after) && [...before, ...after].every((i) => keyOf(i) !== undefined)) {
+    const old = new Map(before.map((item, i) => [keyOf(item)!, { item, i }]));
+    const seen = new Set<string>();
+    after.forEach((item, i) => {
+      const k = keyOf(item)!;
+      seen.add(k);
+      const previous = old.get(k);
+      if (!previous) out.push({ op: 'add', path: `${path}/${i}`, after: item });
+      else diffDocuments(previous.item, item, `${path}/${i}`, out);
+    });
+    for (const [k, { item, i }] of old) if (!seen.has(k)) out.push({ op: 'remove', path: `${path}/${i}`, before: item });
+    return out;
+  }
+  if (Array.isArray(before) && Array.isArray(after)) {
+    const n = Math.max(before.length, after.length);
+    for (let i = 0; i < n; i++) {
+      if (i >= after.length) out.push({ op: 'remove', path: `${path}/${i}`, before: before[i] });
+      else if (i >= before.length) out.push({ op: 'add', path: `${path}/${i}`, after: after[i] });
+      else diffDocuments(before[i], after[i], `${path}/${i}`, out);
+    }
+    return out;
+  }
+  if (isObject(before) && isObject(after)) {
+    for (const key of new Set([...Object.keys(before), ...Object.keys(after)])) {
+      if (!(key in after)) out.push({ op: 'remove', path: `${path}/${key}`, before: before[key] });
+      else if (!(key in before)) out.push({ op: 'add', path: `${path}/${key}`, after: after[key] });
+      else diffDocuments(before[key], after[key], `${path}/${key}`, out);
+    }
+    return out;
+  }
+  if (JSON.stringify(before) !== JSON.stringify(after)) out.push({ op: 'change', path: path || '/', before, after });
+  return out;
+}
