@@ -20,7 +20,10 @@ const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 export function registerAuth(app: FastifyInstance, store: Store): void {
   app.addHook('onRequest', async (request: FastifyRequest) => {
-    if (!request.url.startsWith('/v1/') || request.routeOptions.config?.public) return;
+    // Decide by the route that matched, not the raw URL: the router decodes
+    // percent-escapes, so "/%761/config" reaches the /v1/config handler.
+    const route = request.routeOptions.url ?? request.url;
+    if (!route.startsWith('/v1/') || request.routeOptions.config?.public) return;
     const header = request.headers.authorization ?? '';
     const match = /^Bearer\s+(\S+)$/i.exec(header);
     if (!match) throw new HttpError(401, 'unauthorized', 'missing bearer token (Authorization: Bearer <token>)');
