@@ -35,7 +35,22 @@ export function signatureOf(objects: NftObject[]): string[] {
     if (kind === 'chain' || kind === 'set' || kind === 'map' || kind === 'counter' || kind === 'flowtable') lines.push(`${kind} ${s.name}`);
     else if (kind === 'rule') lines.push(`rule ${s.chain} ${s.comment ?? ''}`);
   }
-  return lines;
+  return normalize(lines);
+}
+
+/**
+ * nft lists objects in its own order (counters and sets before chains), so
+ * declarations are sorted; rules keep their order within each chain.
+ */
+function normalize(lines: string[]): string[] {
+  const declarations = lines.filter((l) => !l.startsWith('rule ')).sort();
+  const byChain = new Map<string, string[]>();
+  for (const line of lines.filter((l) => l.startsWith('rule '))) {
+    const chain = line.split(' ')[1];
+    byChain.set(chain, [...(byChain.get(chain) ?? []), line]);
+  }
+  const rules = [...byChain.keys()].sort().flatMap((chain) => byChain.get(chain)!);
+  return [...declarations, ...rules];
 }
 
 /** An artifact that removes Junction's table: the state before Junction's first commit. */
