@@ -8,6 +8,7 @@ import { LinksDriver } from './drivers/links.js';
 import { RoutesDriver } from './drivers/routes.js';
 import { FirewallDriver } from './drivers/firewall.js';
 import type { Driver } from './drivers/driver.js';
+import type { DhcpClients } from './drivers/dhcp-client.js';
 import type { CommandRunner } from './exec/command-runner.js';
 import type { Capabilities } from './platform/capabilities.js';
 import type { Logger } from './log.js';
@@ -26,13 +27,15 @@ export interface ApplianceOptions {
   capabilities: Capabilities;
   log: Logger;
   apiPort?: number;
+  /** the DHCP client manager (real processes); without it a dhcp interface cannot be applied */
+  dhcpClients?: DhcpClients;
 }
 
 export function createAppliance(options: ApplianceOptions): Appliance {
   const store = new Store(options.stateDir);
   // Apply order: links before routes (next hops need addresses), firewall last.
   const drivers: Driver[] = [
-    new LinksDriver(options.runner),
+    new LinksDriver(options.runner, options.dhcpClients),
     new RoutesDriver(options.runner),
     new FirewallDriver(options.runner, options.stateDir, () => options.apiPort),
   ];
@@ -42,6 +45,11 @@ export function createAppliance(options: ApplianceOptions): Appliance {
     revision: store.currentRevisionId(),
     capabilities: options.capabilities,
     reconcile: reconciler.lastReconcile,
+    dhcpLease: (iface: string) => options.dhcpClients?.lease(iface),
   }));
-  return { store, reconciler, status, drivers, close: () => { reconciler.stopPeriodicReconcile(); store.close(); } };
+  return { store, reconciler, status, drivers, close: () => {
+      reconciler.stopPeriodicReconcile();
+      store.close();
+    },
+  };
 }

@@ -20,6 +20,7 @@ export interface InterfaceStatus {
   tx_bytes?: number;
   rx_packets?: number;
   tx_packets?: number;
+  dhcp_lease?: unknown;
 }
 
 export interface RuleCounter {
@@ -62,7 +63,7 @@ export class StatusService {
 
   constructor(
     private readonly runner: CommandRunner,
-    private readonly context: () => { config?: Config; revision: number | null; capabilities: Capabilities; reconcile?: unknown },
+    private readonly context: () => { config?: Config; revision: number | null; capabilities: Capabilities; reconcile?: unknown; dhcpLease?: (iface: string) => unknown },
     private readonly maxAgeMs = 1000,
   ) {}
 
@@ -88,7 +89,7 @@ export class StatusService {
   }
 
   private async collect(): Promise<StatusReport> {
-    const { config, revision, capabilities, reconcile } = this.context();
+    const { config, revision, capabilities, reconcile, dhcpLease } = this.context();
     const [addrs, stats, routes4, routes6, counters, count, max] = await Promise.all([
       this.json<IpLink[]>('ip', ['-j', 'addr', 'show']),
       this.json<IpLink[]>('ip', ['-j', '-s', 'link', 'show']),
@@ -105,6 +106,7 @@ export class StatusService {
       .map((l): InterfaceStatus => {
         const c = configured.get(l.ifname);
         const s = statsByName.get(l.ifname);
+        const lease = c?.dhcp ? dhcpLease?.(l.ifname) : undefined;
         return {
           name: l.ifname,
           configured: !!c,
@@ -114,6 +116,7 @@ export class StatusService {
           ...(l.address ? { mac: l.address } : {}),
           addresses: (l.addr_info ?? []).map((a) => `${a.local}/${a.prefixlen}`),
           ...(s ? { rx_bytes: s.rx.bytes, tx_bytes: s.tx.bytes, rx_packets: s.rx.packets, tx_packets: s.tx.packets } : {}),
+          ...(c?.dhcp ? { dhcp_lease: lease ?? null } : {}),
         };
       });
 

@@ -8,6 +8,7 @@ import { SystemCommandRunner } from '../exec/command-runner.js';
 import { probeCapabilities } from '../platform/capabilities.js';
 import { createAppliance } from '../appliance.js';
 import { createLogger } from '../log.js';
+import { DhcpClients } from '../drivers/dhcp-client.js';
 import { buildServer } from '../../api/server.js';
 
 export interface ServeOptions {
@@ -30,7 +31,8 @@ export async function serve(options: ServeOptions): Promise<void> {
   const runner = new SystemCommandRunner();
   const capabilities = await probeCapabilities(runner, await firstInterface(runner));
   for (const note of capabilities.notes) log.warn('platform', { note });
-  const appliance = createAppliance({ stateDir: options.stateDir, runner, capabilities, log, apiPort: options.port });
+  const dhcpClients = new DhcpClients(options.stateDir, log);
+  const appliance = createAppliance({ stateDir: options.stateDir, runner, capabilities, log, apiPort: options.port, dhcpClients });
   const { store, reconciler, status } = appliance;
 
   const tokenFile = join(options.stateDir, 'api-token');

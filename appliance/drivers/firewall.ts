@@ -10,6 +10,7 @@ import type { Capabilities } from '../platform/capabilities.js';
 import type { CommandRunner } from '../exec/command-runner.js';
 import { compileRuleset, CompileError, TABLE, type CompiledRuleset } from '../../rules/index.js';
 import { ApplyFailed, type Driver } from './driver.js';
+import { selfServicesFor } from '../config/self-services.js';
 
 export interface FirewallArtifact {
   ruleset: CompiledRuleset;
@@ -74,7 +75,7 @@ export class FirewallDriver implements Driver<FirewallArtifact> {
 
   private compile(config: Config, capabilities: Capabilities): CompiledRuleset {
     const flowtable = capabilities.flowtable && config.system?.flowtable !== 'off';
-    return compileRuleset(config, { flowtable, apiPort: config.system?.api_port ?? this.apiPort() });
+    return compileRuleset(config, { flowtable, apiPort: config.system?.api_port ?? this.apiPort(), selfServices: selfServicesFor(config) });
   }
 
   verify(config: Config, capabilities: Capabilities): Problem[] {

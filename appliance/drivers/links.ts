@@ -6,6 +6,7 @@ import type { Problem } from '../config/problems.js';
 import { runChecked, type CommandRunner } from '../exec/command-runner.js';
 import { parseAddress, parsePrefix, formatAddress } from '../net/ip.js';
 import type { Driver } from './driver.js';
+import type { DhcpClients } from './dhcp-client.js';
 
 export interface LinkSpec {
   name: string;
@@ -74,7 +75,10 @@ export function renderLinks(config: Config): LinksArtifact {
 
 export class LinksDriver implements Driver<LinksArtifact> {
   readonly name = 'links';
-  constructor(private readonly runner: CommandRunner) {}
+  constructor(
+    private readonly runner: CommandRunner,
+    private readonly dhcp?: DhcpClients,
+  ) {}
 
   verify(): Problem[] {
     return [];
@@ -118,7 +122,8 @@ export class LinksDriver implements Driver<LinksArtifact> {
       const addresses = current.addr_info
         .filter((a) => !(a.family === 'inet6' && a.scope === 'link'))
         .map((a) => canonicalAddress(`${a.local}/${a.prefixlen}`));
-      return [{ name: link.name, mtu: current.mtu, addresses, dhcp: link.dhcp }];
+      const dhcp = this.dhcp?.running().includes(link.name) ?? false;
+      return [{ name: link.name, mtu: current.mtu, addresses, dhcp }];
     });
     const sysctls: Record<string, string> = {};
     for (const key of Object.keys(desired.sysctls)) sysctls[key] = (await this.runner.run('sysctl', ['-n', key])).stdout.trim();
@@ -149,13 +154,21 @@ export class LinksDriver implements Driver<LinksArtifact> {
     return [...adds, ...deletes];
   }
 
+  private dhcpInterfaces(desired: LinksArtifact): string[] {
+    return desired.links.filter((l) => l.dhcp).map((l) => l.name);
+  }
+
   async drift(desired: LinksArtifact): Promise<string[]> {
-    return (await this.actions(desired)).map((a) => a.join(' '));
+    const commands = (await this.actions(desired)).map((a) => a.join(' '));
+    return [...commands, ...(this.dhcp?.drift(this.dhcpInterfaces(desired)) ?? [])];
   }
 
   async apply(desired: LinksArtifact): Promise<string[]> {
     const actions = await this.actions(desired);
     for (const [program, ...args] of actions) await runChecked(this.runner, program, args);
-    return actions.map((a) => a.join(' '));
+    const done = actions.map((a) => a.join(' '));
+    if (this.dhcp) done.push(...(await this.dhcp.ensure(this.dhcpInterfaces(desired))));
+    else if (this.dhcpInterfaces(desired).length) throw new Error('this appliance was built without a DHCP client');
+    return done;
   }
 }
