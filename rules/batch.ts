@@ -26,23 +26,22 @@ type Section = 'head' | 'chains' | 'counters' | 'sets' | 'rules';
 const ORDER: Section[] = ['head', 'chains', 'counters', 'sets', 'rules'];
 
 export class Batch {
-  private readonly sections: Record<Section, { command: object; origin: string }[]> = {
-    head: [], chains: [], counters: [], sets: [], rules: [],
-  };
+  private readonly commands: Record<Section, object[]> = { head: [], chains: [], counters: [], sets: [], rules: [] };
+  private readonly origins: Record<Section, string[]> = { head: [], chains: [], counters: [], sets: [], rules: [] };
   elements = 0;
   lookups = 0;
 
   add(section: Section, command: object, origin: string): void {
-    this.sections[section].push({ command, origin });
+    this.commands[section].push(command);
+    this.origins[section].push(origin);
   }
 
   get ruleCount(): number {
-    return this.sections.rules.length;
+    return this.commands.rules.length;
   }
 
   finish(): { nftables: object[]; origins: string[] } {
-    const all = ORDER.flatMap((s) => this.sections[s]);
-    return { nftables: all.map((c) => c.command), origins: all.map((c) => c.origin) };
+    return { nftables: ORDER.flatMap((s) => this.commands[s]), origins: ORDER.flatMap((s) => this.origins[s]) };
   }
 }
 

@@ -76,10 +76,22 @@ export const portRange = (s: ServiceInterval) => ({ first: s.first & FULL_PORTS,
 /** Protocols that only make sense in one family; dropped from the other family's elements. */
 const FAMILY_ONLY_PROTOCOL: Record<Family, number> = { 4: 58 /* icmpv6 */, 6: 1 /* icmp */ };
 
+const ANY: Record<Family, IpRange> = { 4: anyRange(4), 6: anyRange(6) };
+const FAMILIES: Family[] = [4, 6];
+
+/** The ranges of one side of a rule in one family, merged; "any" when the side is absent. */
+function sideRanges(ranges: IpRange[] | undefined, family: Family): IpRange[] {
+  if (ranges === undefined) return [ANY[family]];
+  const mine: IpRange[] = [];
+  for (const r of ranges) if (r.family === family) mine.push(r);
+  return mine.length < 2 ? mine : mergeRanges(mine);
+}
+
 /**
  * Elements of a rule per family. `sources`/`destinations` undefined means any.
  * A family gets elements when both sides either are "any" or have ranges of it.
  * Returns 'mixed-family' when both sides name addresses but share no family.
+ * (Plain loops: this runs once per rule, 100k times for big policies.)
  */
 export function ruleElements(
   sources: IpRange[] | undefined,
@@ -87,25 +99,32 @@ export function ruleElements(
   services: ServiceInterval[],
 ): Record<Family, Element[]> | 'mixed-family' {
   const out: Record<Family, Element[]> = { 4: [], 6: [] };
-  const side = (ranges: IpRange[] | undefined, family: Family) =>
-    ranges === undefined ? [anyRange(family)] : mergeRanges(ranges.filter((r) => r.family === family));
   let familiesWithBoth = 0;
-  for (const family of [4, 6] as Family[]) {
-    const src = side(sources, family);
-    const dst = side(destinations, family);
-    if (src.length && dst.length) familiesWithBoth++;
-    const svcs = services.filter((s) => !(s.first >> 16 === FAMILY_ONLY_PROTOCOL[family] && s.last >> 16 === FAMILY_ONLY_PROTOCOL[family]));
-    for (const s of src) for (const d of dst) for (const svc of svcs) out[family].push({ src: s, dst: d, svc });
+  for (const family of FAMILIES) {
+    const src = sideRanges(sources, family);
+    const dst = sideRanges(destinations, family);
+    if (!src.length || !dst.length) continue;
+    familiesWithBoth++;
+    const foreign = FAMILY_ONLY_PROTOCOL[family];
+    for (const svc of services) {
+      if (svc.first >> 16 === foreign && svc.last >> 16 === foreign) continue;
+      for (const s of src) for (const d of dst) out[family].push({ src: s, dst: d, svc });
+    }
   }
-  const named = (r: IpRange[] | undefined) => r !== undefined && r.length > 0;
-  if (familiesWithBoth === 0 && named(sources) && named(destinations)) return 'mixed-family';
+  if (familiesWithBoth === 0 && sources?.length && destinations?.length) return 'mixed-family';
   return out;
+}
+
+function countFamily(ranges: IpRange[] | undefined, family: Family): number {
+  if (ranges === undefined) return 1;
+  let n = 0;
+  for (const r of ranges) if (r.family === family) n++;
+  return n;
 }
 
 /** Number of elements a rule would produce, computed before building them (to refuse explosions early). */
 export function elementCount(sources: IpRange[] | undefined, destinations: IpRange[] | undefined, services: number): number {
-  const n = (r: IpRange[] | undefined, f: Family) => (r === undefined ? 1 : r.filter((x) => x.family === f).length);
-  return (n(sources, 4) * n(destinations, 4) + n(sources, 6) * n(destinations, 6)) * services;
+  return (countFamily(sources, 4) * countFamily(destinations, 4) + countFamily(sources, 6) * countFamily(destinations, 6)) * services;
 }
 
 export const elementContains = (outer: Element, inner: Element) =>

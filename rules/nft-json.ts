@@ -45,7 +45,7 @@ export function addSet(spec: SetSpec) {
   return { add: { [spec.map ? 'map' : 'set']: body } };
 }
 
-export const addCounter = (name: string) => ({ add: { counter: { ...where, name } } });
+export const addCounter = (name: string) => ({ add: { counter: { family: FAMILY, table: TABLE, name } } });
 
 export const addFlowtable = (name: string, devices: string[]) => ({
   add: { flowtable: { ...where, name, hook: 'ingress', prio: PRIORITY.filter, dev: devices } },
@@ -72,7 +72,18 @@ export const addrType = (family: Family) => (family === 4 ? 'ipv4_addr' : 'ipv6_
 
 /** An address range as nft wants it: plain address, prefix, or range. */
 export function addressValue(r: IpRange): Expr {
-  const bits = r.family === 4 ? 32 : 128;
+  if (r.family === 4) {
+    // Number arithmetic for IPv4: this runs once per set element.
+    const first = Number(r.first);
+    const size = Number(r.last) - first + 1;
+    const len = 32 - Math.log2(size);
+    if (Number.isInteger(len) && first % size === 0) {
+      const addr = formatAddress(4, r.first);
+      return len === 32 ? addr : { prefix: { addr, len } };
+    }
+    return range(formatAddress(4, r.first), formatAddress(4, r.last));
+  }
+  const bits = 128;
   const size = r.last - r.first + 1n;
   if ((size & (size - 1n)) === 0n && (r.first & (size - 1n)) === 0n) {
     const len = bits - (size.toString(2).length - 1);

@@ -1,104 +1,127 @@
 // Finds the elements of a run that overlap a new element, without comparing
 // against every element (100k rules must compile in well under a second).
 //
-// Each dimension (source, destination, service) has a grid at a few fixed
-// granularities; an element is filed, per dimension, in the one cell of the
-// finest granularity it fits into. A query looks up, per dimension, the cells
-// its interval touches (few in the common case) and checks only the candidates
-// of the dimension with the fewest. Only when every dimension is too wide to
-// enumerate does it scan the whole run.
+// Each dimension (source, destination, service) is projected onto plain
+// numbers (IPv4 exactly, IPv6 by its top 48 bits; the projection is monotone,
+// so overlapping intervals have overlapping projections) and has a grid at a
+// few fixed granularities. An element is filed, per dimension, in the one cell
+// of the finest granularity it fits into. A query visits, per dimension, the
+// cells its interval touches (few in the common case) and checks exactly only
+// the candidates of the dimension with the fewest. Only when every dimension
+// is too wide to enumerate does it scan the whole run.
 import type { Family } from '../appliance/net/ip.js';
 import { elementContains, elementsOverlap, type Element } from './elements.js';
 
-/** Bits below each granularity (cell size = 2^shift), coarsest first; the first is the whole space. */
-const ADDRESS_SHIFTS: Record<Family, number[]> = { 4: [32, 24, 16, 8, 0], 6: [128, 96, 80, 64, 0] };
+/** Cell sizes (as powers of two) per dimension, coarsest (the whole space) first. */
+const ADDRESS_SHIFTS: Record<Family, number[]> = { 4: [32, 24, 16, 8, 0], 6: [48, 32, 16, 0] };
 const SERVICE_SHIFTS = [24, 16, 8, 0]; // everything, one protocol, 256 ports, one port
 const MAX_CELLS_PER_LEVEL = 16;
+const LEVEL_STRIDE = 2 ** 49; // cell keys: level * stride + cell, all below 2^53
 
-type Dim = 'src' | 'dst' | 'svc';
-const DIMS: Dim[] = ['src', 'dst', 'svc'];
-
-function bounds(e: Element, dim: Dim): [bigint, bigint] {
-  if (dim === 'svc') return [BigInt(e.svc.first), BigInt(e.svc.last)];
-  return [e[dim].first, e[dim].last];
-}
+const DIMS = 3; // 0 source, 1 destination, 2 service
 
 export type Placement = 'new' | 'shadowed' | 'overlaps';
 
+/** An element with its projected bounds, computed once for the query and the insert. */
+export interface Probe {
+  element: Element;
+  /** projected [lo, hi] per dimension: source, destination, service */
+  bounds: [number, number, number, number, number, number];
+}
+
 export class OverlapIndex {
   private readonly all: Element[] = [];
-  private readonly cells: Record<Dim, Map<string, Element[]>> = { src: new Map(), dst: new Map(), svc: new Map() };
-  private readonly shifts: Record<Dim, bigint[]>;
+  private readonly cells: Map<number, Element[]>[] = [new Map(), new Map(), new Map()];
   /** elements filed per dimension and level, so empty levels are skipped by queries */
-  private readonly filed: Record<Dim, number[]> = { src: [], dst: [], svc: [] };
+  private readonly filed: number[][] = [[0, 0, 0, 0, 0], [0, 0, 0, 0, 0], [0, 0, 0, 0, 0]];
+  private readonly sizes: number[][];
+  private readonly project: (v: bigint) => number;
 
   constructor(family: Family) {
-    const a = ADDRESS_SHIFTS[family].map(BigInt);
-    this.shifts = { src: a, dst: a, svc: SERVICE_SHIFTS.map(BigInt) };
+    this.sizes = [ADDRESS_SHIFTS[family], ADDRESS_SHIFTS[family], SERVICE_SHIFTS].map((s) => s.map((b) => 2 ** b));
+    this.project = family === 4 ? Number : projectV6;
   }
 
   get size(): number {
     return this.all.length;
   }
 
-  add(e: Element): void {
-    this.all.push(e);
-    for (const dim of DIMS) {
-      const [first, last] = bounds(e, dim);
-      const shifts = this.shifts[dim];
+  probe(element: Element): Probe {
+    const p = this.project;
+    return {
+      element,
+      bounds: [p(element.src.first), p(element.src.last), p(element.dst.first), p(element.dst.last), element.svc.first, element.svc.last],
+    };
+  }
+
+  add(probe: Probe): void {
+    this.all.push(probe.element);
+    for (let dim = 0; dim < DIMS; dim++) {
+      const sizes = this.sizes[dim];
+      const lo = probe.bounds[2 * dim];
+      const hi = probe.bounds[2 * dim + 1];
       // The finest level whose cell holds the whole interval.
       let level = 0;
-      for (let l = shifts.length - 1; l >= 0; l--) {
-        if (first >> shifts[l] === last >> shifts[l]) { level = l; break; }
+      for (let l = sizes.length - 1; l > 0; l--) {
+        if (Math.floor(lo / sizes[l]) === Math.floor(hi / sizes[l])) { level = l; break; }
       }
-      this.filed[dim][level] = (this.filed[dim][level] ?? 0) + 1;
-      const key = `${level}:${first >> shifts[level]}`;
+      this.filed[dim][level]++;
+      const key = level * LEVEL_STRIDE + Math.floor(lo / sizes[level]);
       const list = this.cells[dim].get(key);
-      if (list) list.push(e);
-      else this.cells[dim].set(key, [e]);
+      if (list) list.push(probe.element);
+      else this.cells[dim].set(key, [probe.element]);
     }
   }
 
-  /** The lists that hold every element overlapping [first, last] in one dimension, or undefined if too many cells. */
-  private candidates(dim: Dim, first: bigint, last: bigint): Element[][] | undefined {
-    const lists: Element[][] = [];
-    const shifts = this.shifts[dim];
-    for (let l = 0; l < shifts.length; l++) {
+  /** How many elements the cells touched by [lo, hi] hold in one dimension; Infinity if too many cells. */
+  private count(dim: number, lo: number, hi: number): number {
+    const sizes = this.sizes[dim];
+    let n = 0;
+    for (let l = 0; l < sizes.length; l++) {
       if (!this.filed[dim][l]) continue;
-      const lo = first >> shifts[l];
-      const hi = last >> shifts[l];
-      if (hi - lo >= BigInt(MAX_CELLS_PER_LEVEL)) {
-        // Too many cells to visit: this dimension does not narrow the search.
-        return undefined;
-      }
-      for (let c = lo; c <= hi; c++) {
-        const list = this.cells[dim].get(`${l}:${c}`);
-        if (list) lists.push(list);
-      }
+      const first = Math.floor(lo / sizes[l]);
+      const last = Math.floor(hi / sizes[l]);
+      if (last - first >= MAX_CELLS_PER_LEVEL) return Infinity;
+      for (let c = first; c <= last; c++) n += this.cells[dim].get(l * LEVEL_STRIDE + c)?.length ?? 0;
     }
-    return lists;
+    return n;
   }
 
-  /** Whether `e` is new to the run, contained in an element already there, or partly overlaps one. */
-  place(e: Element): Placement {
-    let best: Element[][] | undefined;
-    let bestSize = Infinity;
-    for (const dim of DIMS) {
-      const [first, last] = bounds(e, dim);
-      const lists = this.candidates(dim, first, last);
-      if (!lists) continue;
-      const size = lists.reduce((n, l) => n + l.length, 0);
-      if (size < bestSize) { best = lists; bestSize = size; }
+  /** Whether the element is new to the run, contained in an element already there, or partly overlaps one. */
+  place(probe: Probe): Placement {
+    let bestDim = -1;
+    let bestCount = Infinity;
+    for (let dim = 0; dim < DIMS && bestCount > 0; dim++) {
+      const n = this.count(dim, probe.bounds[2 * dim], probe.bounds[2 * dim + 1]);
+      if (n < bestCount) { bestDim = dim; bestCount = n; }
     }
-    const pools = best ?? [this.all];
+    if (bestCount === 0) return 'new';
+    const e = probe.element;
     let overlaps = false;
-    for (const pool of pools) {
+    const check = (pool: Element[]): boolean => {
       for (const other of pool) {
         if (!elementsOverlap(other, e)) continue;
-        if (elementContains(other, e)) return 'shadowed';
+        if (elementContains(other, e)) return true;
         overlaps = true;
+      }
+      return false;
+    };
+    if (bestDim < 0) {
+      if (check(this.all)) return 'shadowed';
+    } else {
+      const sizes = this.sizes[bestDim];
+      const lo = probe.bounds[2 * bestDim];
+      const hi = probe.bounds[2 * bestDim + 1];
+      for (let l = 0; l < sizes.length; l++) {
+        if (!this.filed[bestDim][l]) continue;
+        for (let c = Math.floor(lo / sizes[l]); c <= Math.floor(hi / sizes[l]); c++) {
+          const pool = this.cells[bestDim].get(l * LEVEL_STRIDE + c);
+          if (pool && check(pool)) return 'shadowed';
+        }
       }
     }
     return overlaps ? 'overlaps' : 'new';
   }
 }
+
+const projectV6 = (v: bigint) => Number(v >> 80n);

@@ -5,10 +5,10 @@
 import type { FirewallPolicy, FirewallRule } from '../appliance/config/schema.js';
 import type { Family, IpRange } from '../appliance/net/ip.js';
 import type { CompileContext } from './batch.js';
-import { elementCount, mergeServices, ruleElements, type ServiceInterval } from './elements.js';
+import { elementCount, mergeServices, ruleElements, type Element, type ServiceInterval } from './elements.js';
 import * as nft from './nft-json.js';
 import { ANY_SERVICE, type ServiceRange } from './resolve.js';
-import { buildRuns, type CompiledRule, type Run, type RunElement } from './runs.js';
+import { buildRuns, type CompiledRule, type Run } from './runs.js';
 
 /** Named counter of a firewall rule: `nft -j list counter inet junction <name>`. */
 export const counterName = (ruleId: string) => `rule_${ruleId}`;
@@ -27,7 +27,7 @@ const KEY_TYPE: Record<Family, string[]> = {
 const lookupKey = (family: Family) =>
   nft.concat(nft.saddr(family), nft.daddr(family), nft.meta('l4proto'), nft.payload('th', 'dport'));
 
-function elementKey(e: RunElement) {
+function elementKey(e: Element) {
   return nft.concat(
     nft.addressValue(e.src),
     nft.addressValue(e.dst),
@@ -36,32 +36,37 @@ function elementKey(e: RunElement) {
   );
 }
 
+/** Resolves a rule's source or destination list; undefined when absent (any), null after problems. */
+function resolveAddresses(ctx: CompileContext, refs: string[] | undefined, path: string): IpRange[] | undefined | null {
+  if (!refs?.length) return undefined;
+  const out: IpRange[] = [];
+  let ok = true;
+  for (let i = 0; i < refs.length; i++) {
+    const r = ctx.resolver.address(refs[i], `${path}/${i}`);
+    if (r) for (const x of r) out.push(x);
+    else ok = false;
+  }
+  return ok ? out : null;
+}
+
+function resolveServices(ctx: CompileContext, refs: string[] | undefined, path: string): ServiceRange[] | null {
+  if (!refs?.length) return [ANY_SERVICE];
+  const out: ServiceRange[] = [];
+  let ok = true;
+  for (let i = 0; i < refs.length; i++) {
+    const r = ctx.resolver.service(refs[i], `${path}/${i}`);
+    if (r) for (const x of r) out.push(x);
+    else ok = false;
+  }
+  return ok ? out : null;
+}
+
 /** Resolves one rule into its elements, or undefined after recording problems. */
 function compileRule(ctx: CompileContext, policy: FirewallPolicy, rule: FirewallRule, path: string): CompiledRule | undefined {
-  const { resolver } = ctx;
-  let ok = true;
-  const addresses = (refs: string[] | undefined, field: string): IpRange[] | undefined => {
-    if (!refs?.length) return undefined;
-    const out: IpRange[] = [];
-    refs.forEach((ref, i) => {
-      const r = resolver.address(ref, `${path}/${field}/${i}`);
-      if (r) out.push(...r);
-      else ok = false;
-    });
-    return out;
-  };
-  const sources = addresses(rule.source, 'source');
-  const destinations = addresses(rule.destination, 'destination');
-  let services: ServiceRange[] = [ANY_SERVICE];
-  if (rule.services?.length) {
-    services = [];
-    rule.services.forEach((ref, i) => {
-      const r = resolver.service(ref, `${path}/services/${i}`);
-      if (r) services.push(...r);
-      else ok = false;
-    });
-  }
-  if (!ok) return undefined;
+  const sources = resolveAddresses(ctx, rule.source, `${path}/source`);
+  const destinations = resolveAddresses(ctx, rule.destination, `${path}/destination`);
+  const services = resolveServices(ctx, rule.services, `${path}/services`);
+  if (sources === null || destinations === null || services === null) return undefined;
   const merged: ServiceInterval[] = mergeServices(services);
   const count = elementCount(sources, destinations, merged.length);
   if (count > MAX_ELEMENTS_PER_RULE) {
@@ -111,7 +116,7 @@ function emitRun(ctx: CompileContext, chain: string, policyName: string, n: numb
     const map = `m_${suffix}`;
     batch.add('sets', nft.addSet({
       name: map, type: KEY_TYPE[family], map: 'counter', interval: true,
-      elem: elements.map((e) => [elementKey(e), counterName(e.ruleId)]),
+      elem: elements.map((e, i) => [elementKey(e), counterName(run.owners[family][i])]),
     }), origin);
     batch.elements += elements.length;
     if (run.action === 'reject') {

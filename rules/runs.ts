@@ -8,7 +8,7 @@
 import type { Family } from '../appliance/net/ip.js';
 import type { Action } from '../appliance/config/schema.js';
 import type { Element } from './elements.js';
-import { OverlapIndex } from './overlap-index.js';
+import { OverlapIndex, type Probe } from './overlap-index.js';
 
 export interface CompiledRule {
   id: string;
@@ -20,17 +20,15 @@ export interface CompiledRule {
   elements: Record<Family, Element[]>;
 }
 
-export interface RunElement extends Element {
-  /** the rule (and its counter) the element came from */
-  ruleId: string;
-}
 
 export interface Run {
   action: Action;
   log?: { prefix: string; ratePerMinute: number };
   /** the rules in the run, in order (including ones whose elements were all shadowed) */
   rules: CompiledRule[];
-  elements: Record<Family, RunElement[]>;
+  elements: Record<Family, Element[]>;
+  /** owners[f][i]: id of the rule (and its counter) elements[f][i] came from */
+  owners: Record<Family, string[]>;
   /** elements dropped because an earlier element of the run already covers them */
   shadowed: number;
 }
@@ -41,7 +39,7 @@ export function buildRuns(rules: CompiledRule[]): Run[] {
   let index: Record<Family, OverlapIndex> | undefined;
 
   const open = (rule: CompiledRule): Run => {
-    current = { action: rule.action, log: rule.log, rules: [], elements: { 4: [], 6: [] }, shadowed: 0 };
+    current = { action: rule.action, log: rule.log, rules: [], elements: { 4: [], 6: [] }, owners: { 4: [], 6: [] }, shadowed: 0 };
     index = { 4: new OverlapIndex(4), 6: new OverlapIndex(6) };
     runs.push(current);
     return current;
@@ -51,30 +49,32 @@ export function buildRuns(rules: CompiledRule[]): Run[] {
     let run = current;
     if (!run || rule.log || run.log || run.action !== rule.action) run = open(rule);
     // Decide for the whole rule before adding any of its elements: a rule is never split across runs.
-    const keep: Record<Family, Element[]> = { 4: [], 6: [] };
+    const keep: Record<Family, Probe[]> = { 4: [], 6: [] };
     let split = false;
     let shadowed = 0;
     for (const family of [4, 6] as Family[]) {
       for (const e of rule.elements[family]) {
-        const placement = index![family].place(e);
+        const probe = index![family].probe(e);
+        const placement = index![family].place(probe);
         if (placement === 'overlaps') { split = true; break; }
-        if (placement === 'new') keep[family].push(e);
+        if (placement === 'new') keep[family].push(probe);
         else shadowed++;
       }
       if (split) break;
     }
     if (split) {
       run = open(rule);
-      keep[4] = rule.elements[4];
-      keep[6] = rule.elements[6];
+      keep[4] = rule.elements[4].map((e) => index![4].probe(e));
+      keep[6] = rule.elements[6].map((e) => index![6].probe(e));
       shadowed = 0;
     }
     run.shadowed += shadowed;
     run.rules.push(rule);
     for (const family of [4, 6] as Family[]) {
-      for (const e of keep[family]) {
-        index![family].add(e);
-        run.elements[family].push({ ...e, ruleId: rule.id });
+      for (const probe of keep[family]) {
+        index![family].add(probe);
+        run.elements[family].push(probe.element);
+        run.owners[family].push(rule.id);
       }
     }
   }

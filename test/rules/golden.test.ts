@@ -1,0 +1,167 @@
+// Golden cases (rules/cases/NAME.in.yaml -> NAME.out.json), reject cases, and
+// the run/overlap logic that keeps one lookup per run of same-action rules.
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import type { Config, FirewallRule } from '../../appliance/config/schema.js';
+import { CompileError, compileRuleset, counterName } from '../../rules/index.js';
+import { goldenCases, rejectCases, renderGolden } from '../../rules/update-golden.js';
+
+describe('golden cases', () => {
+  const cases = goldenCases();
+  it('has the required cases', () => {
+    const names = cases.map((c) => c.name);
+    for (const n of ['minimal', 'two-vpcs-one-service', 'snat-and-one-to-one', 'ordered-mixed-actions', 'groups-and-services', 'logging', 'ipv6', 'self-policy']) {
+      expect(names).toContain(n);
+    }
+  });
+  for (const c of cases) {
+    it(`${c.name} compiles to ${c.name}.out.json (npm run golden:update to regenerate)`, () => {
+      expect(renderGolden(c)).toBe(readFileSync(c.outPath, 'utf8'));
+    });
+    it(`${c.name}: one origin per command, every rule commented`, () => {
+      const out = compileRuleset(c.config, c.options);
+      expect(out.origins).toHaveLength(out.nftables.length);
+      const rules = out.nftables.filter((cmd) => 'add' in cmd && 'rule' in (cmd as { add: object }).add) as { add: { rule: { comment?: string } } }[];
+      expect(rules.length).toBe(out.stats.rules);
+      for (const r of rules) expect(r.add.rule.comment).toMatch(/\S/);
+      expect(out.nftables.slice(0, 3)).toEqual([
+        { add: { table: { family: 'inet', name: 'junction' } } },
+        { delete: { table: { family: 'inet', name: 'junction' } } },
+        { add: { table: { family: 'inet', name: 'junction' } } },
+      ]);
+    });
+  }
+});
+
+describe('reject cases', () => {
+  for (const c of rejectCases()) {
+    it(`${c.name} is rejected with the expected problems`, () => {
+      let error: unknown;
+      try {
+        compileRuleset(c.config, c.options);
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(CompileError);
+      const problems = (error as CompileError).problems;
+      for (const want of c.expected) {
+        expect(problems.some((p) => p.path === want.path && p.message.includes(want.message)), `${want.path}: ${want.message} in ${JSON.stringify(problems)}`).toBe(true);
+      }
+      expect(problems).toHaveLength(c.expected.length);
+    });
+  }
+});
+
+// ---- run / overlap logic ----
+
+const base = (rules: FirewallRule[]): Config => ({
+  interfaces: [
+    { name: 'vpc0', role: 'vpc', zone: 'a', addresses: ['10.1.0.1/16'] },
+    { name: 'vpc1', role: 'vpc', zone: 'b', addresses: ['10.2.0.1/16'] },
+  ],
+  zones: [{ name: 'a' }, { name: 'b' }],
+  firewall: { policies: [{ name: 'a-to-b', from: 'a', to: 'b', rules }] },
+});
+
+const host = (i: number, net = 2) => `10.${net}.${(i >> 8) & 255}.${i & 255}`;
+type Cmd = { add?: { map?: { name: string; elem?: unknown[][] }; rule?: { chain: string; expr: unknown[] } } };
+const maps = (out: { nftables: object[] }) => (out.nftables as Cmd[]).filter((c) => c.add?.map?.name.startsWith('m_')).map((c) => c.add!.map!);
+const policyRules = (out: { nftables: object[] }) => (out.nftables as Cmd[]).filter((c) => c.add?.rule?.chain === 'pol_a-to-b');
+
+describe('runs', () => {
+  it('compiles 10,000 accept rules into one lookup with 10,000 counted elements', () => {
+    const rules = Array.from({ length: 10_000 }, (_, i): FirewallRule => ({
+      id: `r${i}`, action: 'accept', source: ['10.1.0.0/16'], destination: [host(i)], services: [`tcp/${1 + (i % 1000)}`],
+    }));
+    const t0 = performance.now();
+    const out = compileRuleset(base(rules), { flowtable: false });
+    const ms = performance.now() - t0;
+    expect(out.stats.lookups).toBe(1);
+    expect(maps(out)).toHaveLength(1);
+    expect(maps(out)[0].elem).toHaveLength(10_000);
+    expect(maps(out)[0].elem![1234][1]).toBe(counterName('r1234'));
+    expect(ms).toBeLessThan(1000);
+  });
+
+  it('compiles 100,000 "any -> host:port" rules in well under a few seconds', () => {
+    const rules = Array.from({ length: 100_000 }, (_, i): FirewallRule => ({
+      id: `r${i}`, action: 'accept', destination: [host(i % 60000, 2 + Math.floor(i / 60000))], services: [`tcp/${1 + (i % 50000)}`],
+    }));
+    const t0 = performance.now();
+    const out = compileRuleset(base(rules), { flowtable: false });
+    const ms = performance.now() - t0;
+    expect(out.stats.lookups).toBe(1);
+    expect(out.stats.elements).toBeGreaterThanOrEqual(100_000);
+    expect(ms).toBeLessThan(3000);
+  });
+
+  it('alternating actions give one lookup per rule', () => {
+    const rules = Array.from({ length: 10 }, (_, i): FirewallRule => ({
+      id: `r${i}`, action: i % 2 ? 'drop' : 'accept', destination: [host(i)], services: ['tcp/80'],
+    }));
+    const out = compileRuleset(base(rules), { flowtable: false });
+    expect(out.stats.lookups).toBe(10);
+    const verdicts = policyRules(out).slice(0, 10).map((r) => Object.keys(r.add!.rule!.expr[1] as object)[0]);
+    expect(verdicts).toEqual(['accept', 'drop', 'accept', 'drop', 'accept', 'drop', 'accept', 'drop', 'accept', 'drop']);
+  });
+
+  it('drops an element shadowed by an earlier rule of the same run', () => {
+    const out = compileRuleset(base([
+      { id: 'wide', action: 'accept', destination: ['10.2.0.0/24'], services: ['tcp/1-1024'] },
+      { id: 'narrow', action: 'accept', source: ['10.1.0.5'], destination: ['10.2.0.10'], services: ['tcp/443'] },
+    ]), { flowtable: false });
+    expect(out.stats.lookups).toBe(1);
+    expect(maps(out)[0].elem!.map((e) => e[1])).toEqual([counterName('wide')]);
+  });
+
+  it('starts a new run at a partial overlap, and keeps the order', () => {
+    const out = compileRuleset(base([
+      { id: 'first', action: 'accept', destination: ['10.2.0.0/25'], services: ['tcp/80'] },
+      { id: 'other', action: 'accept', destination: ['10.2.5.0/24'], services: ['tcp/80'] },
+      { id: 'overlapping', action: 'accept', destination: ['10.2.0.64/26', '10.2.0.128/26'], services: ['tcp/1-100'] },
+      { id: 'after', action: 'accept', destination: ['10.2.9.9'] },
+    ]), { flowtable: false });
+    expect(out.stats.lookups).toBe(2);
+    expect(maps(out).map((m) => m.elem!.map((e) => e[1]))).toEqual([
+      [counterName('first'), counterName('other')],
+      [counterName('overlapping'), counterName('after')],
+    ]);
+  });
+
+  it('a rule that contains an earlier element is a partial overlap (the kernel would reject it otherwise)', () => {
+    const out = compileRuleset(base([
+      { id: 'narrow', action: 'accept', destination: ['10.2.0.10'], services: ['tcp/443'] },
+      { id: 'wide', action: 'accept', destination: ['10.2.0.0/24'] },
+    ]), { flowtable: false });
+    expect(out.stats.lookups).toBe(2);
+  });
+
+  it('logged rules get their own run with a log rule before the counted verdict', () => {
+    const out = compileRuleset(base([
+      { id: 'a', action: 'accept', destination: [host(1)] },
+      { id: 'b', action: 'accept', destination: [host(2)], log: true },
+      { id: 'c', action: 'accept', destination: [host(3)] },
+    ]), { flowtable: false });
+    const rules = policyRules(out);
+    expect(rules.map((r) => Object.keys(r.add!.rule!.expr.at(-1) as object)[0])).toEqual(['accept', 'log', 'accept', 'accept', 'drop']);
+  });
+
+  it('omits disabled rules and gives "any" rules both families', () => {
+    const out = compileRuleset(base([
+      { id: 'off', action: 'drop', enabled: false },
+      { id: 'any', action: 'accept' },
+    ]), { flowtable: false });
+    expect(maps(out).map((m) => m.name)).toEqual(['m_a-to-b_0', 'm_a-to-b_0_6']);
+    expect(JSON.stringify(out.nftables)).not.toContain('rule_off');
+  });
+
+  it('merges overlapping entries within one rule instead of rejecting them', () => {
+    const out = compileRuleset(base([
+      { id: 'merged', action: 'accept', destination: ['10.2.0.0-10.2.0.20', '10.2.0.10-10.2.0.30'], services: ['tcp/80-90', 'tcp/85-100'] },
+    ]), { flowtable: false });
+    expect(maps(out)[0].elem).toEqual([[
+      { concat: [{ prefix: { addr: '0.0.0.0', len: 0 } }, { range: ['10.2.0.0', '10.2.0.30'] }, 6, { range: [80, 100] }] },
+      counterName('merged'),
+    ]]);
+  });
+});
