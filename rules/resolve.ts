@@ -67,6 +67,8 @@ export class Resolver {
   private readonly addressMemo = new Map<string, IpRange[] | null>();
   private readonly serviceMemo = new Map<string, ServiceRange[] | null>();
   private readonly zoneIndex = new Map<string, number>();
+  private readonly literalMemo = new Map<string, IpRange[]>();
+  private readonly serviceLiteralMemo = new Map<string, ServiceRange[]>();
 
   constructor(private readonly config: Config) {
     config.objects?.addresses?.forEach((o, i) => this.addressIndex.set(o.name, i));
@@ -104,8 +106,15 @@ export class Resolver {
   /** An address object name or a literal, as ranges; undefined (with a problem at `path`) if neither. */
   address(ref: string, path: string): IpRange[] | undefined {
     if (this.addressIndex.has(ref)) return this.addressObject(ref, []) ?? undefined;
+    // Big rule bases repeat literals; the ranges are never mutated, so they can be shared.
+    const cached = this.literalMemo.get(ref);
+    if (cached) return cached;
     const literal = parseAddressLiteral(ref);
-    if (literal) return [literal];
+    if (literal) {
+      const ranges = [literal];
+      this.literalMemo.set(ref, ranges);
+      return ranges;
+    }
     this.problem(path, looksLikeName(ref) ? `unknown address object "${ref}"` : `"${ref}" is not an address literal (address, network/prefix or first-last range)`);
     return undefined;
   }
@@ -123,8 +132,13 @@ export class Resolver {
   /** A service object name or a literal; undefined (with a problem) if neither. */
   service(ref: string, path: string): ServiceRange[] | undefined {
     if (this.serviceIndex.has(ref)) return this.serviceObject(ref, []) ?? undefined;
+    const cached = this.serviceLiteralMemo.get(ref);
+    if (cached) return cached;
     const literal = parseServiceLiteral(ref);
-    if (typeof literal !== 'string') return literal;
+    if (typeof literal !== 'string') {
+      this.serviceLiteralMemo.set(ref, literal);
+      return literal;
+    }
     this.problem(path, looksLikeName(ref) && !ref.includes('/') && PROTOCOL_NUMBERS[ref] === undefined ? `unknown service object "${ref}"` : literal);
     return undefined;
   }
