@@ -7,7 +7,11 @@ import { CommitResponse, commitResponse, type ApiContext } from '../context.js';
 import { sendDocument } from './config.js';
 import { diffDocuments } from '../../appliance/config/diff.js';
 
-const IdParams = { type: 'object', required: ['id'], properties: { id: { type: 'integer', minimum: 1 } } } as const;
+// Path and query values arrive as strings and the server does not coerce
+// types (a body's "1500" must not become 1500), so numbers are matched as text.
+const PositiveInteger = { type: 'string', pattern: '^[1-9][0-9]{0,15}$' } as const;
+const IdParams = { type: 'object', required: ['id'], properties: { id: PositiveInteger } } as const;
+const idOf = (request: { params: unknown }) => Number((request.params as { id: string }).id);
 
 export default async function revisionsPlugin(app: FastifyInstance, ctx: ApiContext) {
   const find = (id: number) => {
@@ -20,17 +24,17 @@ export default async function revisionsPlugin(app: FastifyInstance, ctx: ApiCont
     schema: {
       tags: ['revisions'],
       summary: 'Revisions, newest first',
-      querystring: { type: 'object', properties: { limit: { type: 'integer', minimum: 1, maximum: 1000 }, before: { type: 'integer', minimum: 1 } } },
+      querystring: { type: 'object', properties: { limit: { type: 'string', pattern: '^([1-9][0-9]{0,2}|1000)$', description: '1 to 1000' }, before: PositiveInteger } },
     },
   }, async (request) => {
-    const { limit, before } = request.query as { limit?: number; before?: number };
-    return { current: ctx.store.currentRevisionId(), revisions: ctx.store.revisions(limit ?? 100, before) };
+    const { limit, before } = request.query as { limit?: string; before?: string };
+    return { current: ctx.store.currentRevisionId(), revisions: ctx.store.revisions(limit ? Number(limit) : 100, before ? Number(before) : undefined) };
   });
 
   app.get('/v1/revisions/:id', {
     schema: { tags: ['revisions'], summary: 'One revision and its document (secrets masked)', params: IdParams, response: { 404: ErrorResponse } },
   }, async (request, reply) => {
-    const { document, ...summary } = find((request.params as { id: number }).id);
+    const { document, ...summary } = find(idOf(request));
     if ((request.query as { format?: string }).format === 'yaml') return sendDocument(request, reply, document);
     return { ...summary, document: redactSecrets(document) };
   });
@@ -40,12 +44,13 @@ export default async function revisionsPlugin(app: FastifyInstance, ctx: ApiCont
       tags: ['revisions'],
       summary: 'Differences between a revision and another (default: its parent)',
       params: IdParams,
-      querystring: { type: 'object', properties: { against: { type: 'integer', minimum: 1 } } },
+      querystring: { type: 'object', properties: { against: PositiveInteger } },
       response: { 404: ErrorResponse },
     },
   }, async (request) => {
-    const revision = find((request.params as { id: number }).id);
-    const againstId = (request.query as { against?: number }).against ?? revision.parent;
+    const revision = find(idOf(request));
+    const against = (request.query as { against?: string }).against;
+    const againstId = against ? Number(against) : revision.parent;
     const base = againstId ? find(againstId).document : {};
     return { from: againstId ?? null, to: revision.id, changes: diffDocuments(redactSecrets(base), redactSecrets(revision.document)) };
   });
@@ -58,7 +63,7 @@ export default async function revisionsPlugin(app: FastifyInstance, ctx: ApiCont
       response: { 200: CommitResponse, 404: ErrorResponse, 422: ErrorResponse, 500: ErrorResponse },
     },
   }, async (request) => {
-    const id = (request.params as { id: number }).id;
+    const id = idOf(request);
     find(id);
     const outcome = await ctx.reconciler.rollback(id, actor(request));
     ctx.onCommitted?.(ctx.store.currentRevision()!.document);
