@@ -47,6 +47,7 @@ export interface ProtocolStatus {
   bgpState?: string;
   lastError?: string;
   neighborAddress?: string;
+  neighborInterface?: string;
   neighborAs?: number;
   localAs?: number;
   neighborId?: string;
@@ -135,7 +136,13 @@ function applyDetails(status: ProtocolStatus, details: string[]): ProtocolStatus
     if (!channel) {
       switch (key) {
         case 'BGP state': status.bgpState = value; break;
-        case 'Neighbor address': status.neighborAddress = value; break;
+        case 'Neighbor address': {
+          // With `interface` set BIRD prints "addr%iface".
+          const [address, iface] = value.split('%');
+          status.neighborAddress = address;
+          if (iface) status.neighborInterface = iface;
+          break;
+        }
         case 'Neighbor AS': status.neighborAs = Number(value); break;
         case 'Local AS': status.localAs = Number(value); break;
         case 'Neighbor ID': status.neighborId = value; break;
@@ -232,8 +239,11 @@ export class BgpStatusReader {
     return this.withBfd(bgp.map((p) => toNeighbor(p.name.slice('bgp_'.length), p)));
   }
 
-  async routeCount(query = ''): Promise<{ tables: TableRouteCount[]; matched: number }> {
-    return parseRouteCount(await this.bird.command(`show route ${query ? `${query} ` : ''}count`));
+  /** `show route [protocol 'bgp_<id>'] [filtered] count` */
+  async routeCount(options: { neighborId?: string; filtered?: boolean } = {}): Promise<{ tables: TableRouteCount[]; matched: number }> {
+    // `protocol` takes a symbol, not a pattern: quote it as a symbol ('...').
+    const parts = ['show route', ...(options.filtered ? ['filtered'] : []), ...(options.neighborId ? [`protocol '${protocolName(options.neighborId)}'`] : []), 'count'];
+    return parseRouteCount(await this.bird.command(parts.join(' ')));
   }
 
   async bfdSessions(): Promise<BfdSession[]> {
