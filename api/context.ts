@@ -7,6 +7,7 @@ import type { StatusService } from '../appliance/status.js';
 import { emptyConfig, type Config } from '../appliance/config/schema.js';
 import { redactSecrets } from '../appliance/config/secrets.js';
 import { actor } from './auth.js';
+import { HttpError } from './errors.js';
 
 export interface ApiContext {
   reconciler: Reconciler;
@@ -21,12 +22,14 @@ export const CommitQuery = {
   properties: {
     dry_run: { type: 'string', enum: ['true', 'false', '1', '0'], description: 'return the plan without applying it' },
     comment: { type: 'string', maxLength: 256, description: 'stored with the revision' },
+    confirm_timeout: { type: 'string', pattern: '^[0-9]{1,4}$', description: 'seconds (1-3600): revert by itself unless POST /v1/commit/confirm comes in time' },
   },
 } as const;
 
 export interface CommitQueryValues {
   dry_run?: string;
   comment?: string;
+  confirm_timeout?: string;
 }
 
 /** A deep copy of the running document (secrets included, never sent out). */
@@ -39,6 +42,7 @@ export function commitResponse(outcome: CommitOutcome, extra: Record<string, unk
     dry_run: outcome.dryRun,
     changed: outcome.plan.changed,
     ...(outcome.revision ? { revision: outcome.revision } : {}),
+    ...(outcome.pendingConfirm ? { pending_confirm: outcome.pendingConfirm } : {}),
     plan: outcome.plan,
     ...(outcome.actions ? { actions: outcome.actions } : {}),
     ...redactSecrets(extra),
@@ -48,7 +52,11 @@ export function commitResponse(outcome: CommitOutcome, extra: Record<string, unk
 export async function commitDocument(ctx: ApiContext, request: FastifyRequest, document: unknown): Promise<CommitOutcome> {
   const query = (request.query ?? {}) as CommitQueryValues;
   const dryRun = query.dry_run === 'true' || query.dry_run === '1';
-  const outcome = await ctx.reconciler.commit({ document, author: actor(request), comment: query.comment, source: 'api', dryRun });
+  const confirmTimeoutS = query.confirm_timeout === undefined ? undefined : Number(query.confirm_timeout);
+  if (confirmTimeoutS !== undefined && (confirmTimeoutS < 1 || confirmTimeoutS > 3600)) {
+    throw new HttpError(400, 'invalid_request', 'confirm_timeout must be between 1 and 3600 seconds', '(querystring)/confirm_timeout');
+  }
+  const outcome = await ctx.reconciler.commit({ document, author: actor(request), comment: query.comment, source: 'api', dryRun, confirmTimeoutS });
   if (!dryRun && ctx.onCommitted) ctx.onCommitted(ctx.store.currentRevision()!.document);
   return outcome;
 }
@@ -62,6 +70,7 @@ export const CommitResponse = {
     plan: { type: 'object', additionalProperties: true },
     actions: { type: 'object', additionalProperties: true },
     item: { type: 'object', additionalProperties: true },
+    pending_confirm: { type: 'object', additionalProperties: true },
   },
   additionalProperties: true,
 } as const;

@@ -3,7 +3,7 @@
 // and that it was rolled back; anything unexpected is a 500 without details.
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { ConfigRejected } from '../appliance/config/problems.js';
-import { CommitFailed } from '../appliance/reconciler.js';
+import { CommitConflict, CommitFailed } from '../appliance/reconciler.js';
 
 export class HttpError extends Error {
   constructor(
@@ -64,6 +64,9 @@ export function registerErrorHandler(app: FastifyInstance): void {
         rolled_back: error.rolledBack,
         ...(error.rollbackErrors.length ? { problems: error.rollbackErrors.map((m) => ({ path: '', message: m })) } : {}),
       });
+    }
+    if (error instanceof CommitConflict) {
+      return reply.code(409).send({ error: 'conflict', message: error.message });
     }
     if (error instanceof HttpError) {
       return reply.code(error.statusCode).send({ error: error.code, message: error.message, ...(error.path ? { path: error.path } : {}) });

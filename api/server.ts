@@ -11,6 +11,7 @@ import configPlugin from './plugins/config.js';
 import revisionsPlugin from './plugins/revisions.js';
 import resourcesPlugin from './plugins/resources.js';
 import systemPlugin from './plugins/system.js';
+import commitPlugin from './plugins/commit.js';
 
 export interface ServerOptions {
   /** fastify's own request log (off in tests) */
@@ -49,6 +50,7 @@ export async function buildServer(ctx: ApiContext, options: ServerOptions = {}):
   await app.register(systemPlugin, ctx);
   await app.register(configPlugin, ctx);
   await app.register(revisionsPlugin, ctx);
+  await app.register(commitPlugin, ctx);
   await app.register(resourcesPlugin, ctx);
   return app;
 }

@@ -48,7 +48,7 @@ export function createAppliance(options: ApplianceOptions): Appliance {
     dhcpLease: (iface: string) => options.dhcpClients?.lease(iface),
   }));
   return { store, reconciler, status, drivers, close: () => {
-      reconciler.stopPeriodicReconcile();
+      reconciler.close();
       store.close();
     },
   };

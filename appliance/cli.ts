@@ -10,7 +10,10 @@ import { labUp, labDown } from './cli/lab-command.js';
 const USAGE = `usage: junction <command> [options]
 
   serve   [--state-dir DIR] [--listen HOST:PORT]   run the appliance (as root, in its network namespace)
-  apply   -f FILE [--comment TEXT]                 commit a whole configuration (YAML or JSON)
+  apply   -f FILE [--comment TEXT] [--confirm-timeout S]
+                                                   commit a whole configuration (YAML or JSON); with a
+                                                   timeout it reverts unless \`junction confirm\` follows
+  confirm | cancel                                 keep, or revert now, the commit awaiting confirmation
   plan    -f FILE                                  show what apply would change, change nothing
   status                                           interfaces, routes, counters, conntrack
   revisions                                        list revisions
@@ -53,6 +56,8 @@ function printPlan(result: { plan?: { changed: boolean; subsystems: Array<{ subs
     if (s.reordered) process.stdout.write('  ~ order changed\n');
   }
   if (result.revision) process.stdout.write(`committed revision ${result.revision.id}\n`);
+  const pending = (result as { pending_confirm?: { deadline: string } }).pending_confirm;
+  if (pending) process.stdout.write(`it reverts at ${pending.deadline} unless you run: junction confirm\n`);
   else if (result.dry_run) process.stdout.write('(dry run: nothing applied)\n');
 }
 
@@ -70,6 +75,7 @@ async function main(argv: string[]): Promise<void> {
       token: { type: 'string' },
       prefix: { type: 'string' },
       json: { type: 'boolean' },
+      'confirm-timeout': { type: 'string' },
     },
   });
   switch (command) {
@@ -81,7 +87,11 @@ async function main(argv: string[]): Promise<void> {
     case 'plan': {
       if (!values.file) fail(`${command} needs -f FILE`);
       const text = readFileSync(values.file as string, 'utf8');
-      const query = new URLSearchParams({ ...(command === 'plan' ? { dry_run: 'true' } : {}), ...(values.comment ? { comment: values.comment as string } : {}) });
+      const query = new URLSearchParams({
+        ...(command === 'plan' ? { dry_run: 'true' } : {}),
+        ...(values.comment ? { comment: values.comment as string } : {}),
+        ...(values['confirm-timeout'] ? { confirm_timeout: values['confirm-timeout'] as string } : {}),
+      });
       const yaml = !/\.json$/i.test(values.file as string);
       const result = await call(targetOf(values), 'PUT', `/v1/config?${query}`, text, yaml ? 'application/yaml' : 'application/json');
       if (values.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
@@ -112,6 +122,13 @@ async function main(argv: string[]): Promise<void> {
       const id = Number(positionals[0]);
       if (!Number.isInteger(id) || id < 1) fail('rollback needs a revision number');
       printPlan((await call(targetOf(values), 'POST', `/v1/revisions/${id}/rollback`)) as Parameters<typeof printPlan>[0]);
+      return;
+    }
+    case 'confirm':
+    case 'cancel': {
+      const result = await call(targetOf(values), 'POST', `/v1/commit/${command}`);
+      if (command === 'cancel') printPlan(result as Parameters<typeof printPlan>[0]);
+      else process.stdout.write(`confirmed revision ${(result as { confirmed: { revision: number } }).confirmed.revision}\n`);
       return;
     }
     case 'lab': {

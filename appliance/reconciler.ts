@@ -8,7 +8,7 @@ import { ConfigRejected, type Problem } from './config/problems.js';
 import { restoreSecrets } from './config/secrets.js';
 import type { Capabilities } from './platform/capabilities.js';
 import { ApplyFailed, type Driver } from './drivers/driver.js';
-import type { Store, Revision, RevisionSummary } from './store/store.js';
+import type { Store, Revision, RevisionSummary, PendingConfirm } from './store/store.js';
 import type { Logger } from './log.js';
 
 export interface SubsystemPlan {
@@ -29,6 +29,16 @@ export interface CommitRequest {
   comment?: string;
   source: Revision['source'];
   dryRun?: boolean;
+  /** revert by itself unless confirmed within this many seconds */
+  confirmTimeoutS?: number;
+}
+
+/** A change that cannot start now (e.g. a commit awaits confirmation). */
+export class CommitConflict extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CommitConflict';
+  }
 }
 
 export interface CommitOutcome {
@@ -37,6 +47,8 @@ export interface CommitOutcome {
   revision?: RevisionSummary;
   /** commands run per subsystem (empty when the kernel already matched) */
   actions?: Record<string, string[]>;
+  /** set when this commit reverts unless confirmed */
+  pendingConfirm?: PendingConfirm;
 }
 
 /** An apply that failed and was rolled back (or, if `rolledBack` is false, could not be). */
@@ -118,7 +130,18 @@ export class Reconciler {
   }
 
   commit(request: CommitRequest): Promise<CommitOutcome> {
-    return this.exclusive(async () => {
+    return this.exclusive(() => this.commitNow(request));
+  }
+
+  private async commitNow(request: CommitRequest): Promise<CommitOutcome> {
+    {
+      const pending = this.store.pendingConfirm();
+      if (pending && request.source !== 'rollback' && !request.dryRun) {
+        throw new CommitConflict(`revision ${pending.revision} awaits confirmation until ${pending.deadline}; confirm it (POST /v1/commit/confirm) or cancel it (POST /v1/commit/cancel) first`);
+      }
+      if (request.confirmTimeoutS && this.store.currentRevisionId() === null) {
+        throw new CommitConflict('the first commit cannot wait for confirmation: there is no earlier revision to return to');
+      }
       const { config, artifacts } = this.prepare(request.document);
       const plan = this.plan(this.runningArtifacts(), artifacts);
       const problems: Problem[] = [];
@@ -126,17 +149,69 @@ export class Reconciler {
       if (problems.length) throw new ConfigRejected('check', problems);
       if (request.dryRun) return { dryRun: true, plan };
       try {
-        const actions = await this.applyAll(artifacts);
+        const parent = this.store.currentRevisionId();
+        const actions = await this.applyAll(artifacts, { confirmTimeoutS: request.confirmTimeoutS });
         const revision = this.store.commitRevision(config, { author: request.author, comment: request.comment ?? '', source: request.source });
         this.running = artifacts;
+        if (request.confirmTimeoutS) {
+          this.armConfirm({ revision: revision.id, revertTo: parent, deadline: new Date(Date.now() + request.confirmTimeoutS * 1000).toISOString(), author: request.author });
+        }
         this.store.audit({ actor: request.author, action: `commit (${request.source})`, revision: revision.id, outcome: 'ok', detail: request.comment ?? '' });
         this.log.info('committed revision', { revision: revision.id, author: request.author, source: request.source });
         const { document: _document, ...summary } = revision;
-        return { dryRun: false, plan, revision: summary, actions };
+        return { dryRun: false, plan, revision: summary, actions, ...(request.confirmTimeoutS ? { pendingConfirm: this.store.pendingConfirm() } : {}) };
       } catch (error) {
         this.store.audit({ actor: request.author, action: `commit (${request.source})`, revision: null, outcome: 'failed', detail: (error as Error).message });
         throw error;
       }
+    }
+  }
+
+  // Commit-confirm: a commit with a timeout reverts by itself unless it is
+  // confirmed, so a change that cuts the operator off heals itself. The
+  // deadline is stored, so a restart inside the window still reverts.
+
+  private confirmTimer: NodeJS.Timeout | undefined;
+
+  private armConfirm(pending: PendingConfirm): void {
+    this.store.setPendingConfirm(pending);
+    if (this.confirmTimer) clearTimeout(this.confirmTimer);
+    const delay = Math.max(0, Date.parse(pending.deadline) - Date.now());
+    this.confirmTimer = setTimeout(() => {
+      this.revertUnconfirmed(pending.revision).catch((error: Error) => this.log.error("automatic revert failed", { revision: pending.revision, error: error.message }));
+    }, delay);
+    this.confirmTimer.unref();
+    this.log.warn('commit awaits confirmation', { revision: pending.revision, deadline: pending.deadline });
+  }
+
+  pendingConfirm(): PendingConfirm | undefined {
+    return this.store.pendingConfirm();
+  }
+
+  confirm(author: string): Promise<PendingConfirm> {
+    return this.exclusive(async () => {
+      const pending = this.store.pendingConfirm();
+      if (!pending) throw new CommitConflict('no commit awaits confirmation');
+      for (const driver of this.drivers) await driver.confirm?.();
+      if (this.confirmTimer) clearTimeout(this.confirmTimer);
+      this.store.setPendingConfirm(undefined);
+      this.store.audit({ actor: author, action: 'confirm', revision: pending.revision, outcome: 'ok', detail: '' });
+      this.log.info('commit confirmed', { revision: pending.revision, author });
+      return pending;
+    });
+  }
+
+  /** Cancel (or the timer): go back to the revision before the unconfirmed one. */
+  revertUnconfirmed(revision: number, author = 'junction:confirm-timeout'): Promise<CommitOutcome> {
+    return this.exclusive(async () => {
+      const pending = this.store.pendingConfirm();
+      if (!pending || pending.revision !== revision) throw new CommitConflict(`revision ${revision} does not await confirmation`);
+      if (this.confirmTimer) clearTimeout(this.confirmTimer);
+      this.store.setPendingConfirm(undefined);
+      const target = pending.revertTo === null ? undefined : this.store.revision(pending.revertTo);
+      this.log.warn('reverting unconfirmed commit', { revision, revertTo: pending.revertTo, author });
+      const document = target?.document ?? { interfaces: [], zones: [] };
+      return this.commitNow({ document, author, comment: `revert of unconfirmed revision ${revision}`, source: 'rollback' });
     });
   }
 
@@ -145,14 +220,14 @@ export class Reconciler {
    * so far (the failing one included) is returned to its snapshot, in
    * reverse order, so the box is never left half-configured.
    */
-  private async applyAll(artifacts: Artifacts): Promise<Record<string, string[]>> {
+  private async applyAll(artifacts: Artifacts, options: { confirmTimeoutS?: number } = {}): Promise<Record<string, string[]>> {
     const snapshots: Array<{ driver: Driver; snapshot: unknown }> = [];
     const actions: Record<string, string[]> = {};
     for (const driver of this.drivers) {
       const desired = artifacts.get(driver.name);
       snapshots.push({ driver, snapshot: await driver.snapshot(desired) });
       try {
-        actions[driver.name] = await driver.apply(desired);
+        actions[driver.name] = await driver.apply(desired, options);
       } catch (error) {
         const rollbackErrors: string[] = [];
         for (const { driver: touched, snapshot } of snapshots.reverse()) {
@@ -207,7 +282,7 @@ export class Reconciler {
   async boot(): Promise<ReconcileReport> {
     const current = this.store.currentRevision();
     if (!current) return { revision: null, repaired: {}, errors: {} };
-    return this.exclusive(async () => {
+    const report = await this.exclusive(async () => {
       const { artifacts } = this.prepare(current.document);
       const report: ReconcileReport = { revision: current.id, repaired: {}, errors: {} };
       for (const driver of this.drivers) {
@@ -223,6 +298,10 @@ export class Reconciler {
       this.lastReconcile = { ...report, at: new Date().toISOString() };
       return report;
     });
+    // A commit left unconfirmed by the previous run keeps its deadline.
+    const pending = this.store.pendingConfirm();
+    if (pending) this.armConfirm(pending);
+    return report;
   }
 
   startPeriodicReconcile(intervalS: number): void {
@@ -234,6 +313,12 @@ export class Reconciler {
   stopPeriodicReconcile(): void {
     if (this.reconcileTimer) clearInterval(this.reconcileTimer);
     this.reconcileTimer = undefined;
+  }
+
+  /** Stops all timers; a pending confirm keeps its stored deadline for the next start. */
+  close(): void {
+    this.stopPeriodicReconcile();
+    if (this.confirmTimer) clearTimeout(this.confirmTimer);
   }
 
   currentConfig(): Config | undefined {

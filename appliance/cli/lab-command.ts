@@ -1,6 +1,6 @@
 // `junction lab up|down`: the namespace lab with Junction running in its
 // router namespace and the demo configuration applied.
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Lab } from '../lab/lab.js';
@@ -35,7 +35,9 @@ export async function labUp(options: { prefix?: string }): Promise<void> {
   const prefix = options.prefix ?? DEMO_PREFIX;
   await Lab.cleanupStale(prefix);
   const lab = await Lab.up({ prefix, keep: true });
+  // A new lab starts from a fresh appliance: no revisions, a new token.
   const stateDir = labStateDir(prefix);
+  rmSync(stateDir, { recursive: true, force: true });
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
   const cli = join(root, 'dist', 'appliance', 'cli.js');
   const junction = lab.spawn('router', [process.execPath, cli, 'serve', '--state-dir', stateDir, '--listen', `0.0.0.0:${LAB_API_PORT}`], {

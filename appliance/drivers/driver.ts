@@ -20,7 +20,17 @@ export interface Driver<Artifact = unknown> {
   /** What differs between the running system and the artifact; empty when in sync. */
   drift(desired: Artifact): Promise<string[]>;
   /** Makes the running system match the artifact; returns the actions taken (none when in sync). */
-  apply(desired: Artifact): Promise<string[]>;
+  apply(desired: Artifact, options?: ApplyOptions): Promise<string[]>;
+  /**
+   * The pending commit was confirmed. Drivers whose daemon has its own
+   * commit-confirm (BIRD's `configure timeout`) make it permanent here.
+   */
+  confirm?(): Promise<void>;
+}
+
+export interface ApplyOptions {
+  /** the commit reverts unless confirmed within this many seconds */
+  confirmTimeoutS?: number;
 }
 
 /** Raised by apply with the document path of the object that the system rejected, when known. */

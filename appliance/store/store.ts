@@ -20,6 +20,15 @@ export interface Revision {
 
 export type RevisionSummary = Omit<Revision, 'document'>;
 
+export interface PendingConfirm {
+  /** the revision awaiting confirmation */
+  revision: number;
+  /** the revision to return to if it is not confirmed */
+  revertTo: number | null;
+  deadline: string;
+  author: string;
+}
+
 export type TokenScope = 'admin' | 'read';
 
 export interface TokenInfo {
@@ -140,6 +149,18 @@ export class Store {
       parent: row.parent === null || row.parent === undefined ? null : Number(row.parent),
       document: JSON.parse(String(row.document)) as Config,
     };
+  }
+
+  // A commit that must be confirmed before its deadline, or it is reverted.
+
+  pendingConfirm(): PendingConfirm | undefined {
+    const row = this.db.prepare(`select value from meta where key = 'pending_confirm'`).get() as { value: string } | undefined;
+    return row ? (JSON.parse(row.value) as PendingConfirm) : undefined;
+  }
+
+  setPendingConfirm(pending: PendingConfirm | undefined): void {
+    if (!pending) this.db.prepare(`delete from meta where key = 'pending_confirm'`).run();
+    else this.db.prepare(`insert into meta (key, value) values ('pending_confirm', ?) on conflict(key) do update set value = excluded.value`).run(JSON.stringify(pending));
   }
 
   // Tokens: only a hash is stored; the secret is shown once, at creation.

@@ -7,7 +7,10 @@ import { readFileSync } from 'node:fs';
 import { writeFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parse as parseYaml } from 'yaml';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { addressing } from '../../appliance/lab/topology.js';
 import { ping, tcpConnect, tcpListen } from '../../appliance/lab/traffic.js';
 import { requireRoot, uniquePrefix, withLab } from './support/lab-fixture.js';
@@ -16,6 +19,8 @@ import { faultyNft, startJunction, type RunningJunction } from './support/juncti
 const root = requireRoot();
 const { vpcs, internet, ccnn } = addressing;
 const demo = readFileSync(fileURLToPath(new URL('../../appliance/lab/demo.yaml', import.meta.url)), 'utf8');
+const CLI = fileURLToPath(new URL('../../dist/appliance/cli.js', import.meta.url));
+const execFileAsync = promisify(execFile);
 const demoDoc = () => parseYaml(demo) as Record<string, any>;
 
 describe.skipIf(!root.isRoot)('junction in the lab', () => {
@@ -183,6 +188,37 @@ describe.skipIf(!root.isRoot)('junction in the lab', () => {
     junction = await startJunction(lab(), { stateDir: junction.stateDir, env: { JUNCTION_BIN_NFT: fault.wrapper } });
     expect(withoutCounters(await ruleset())).toBe(expected);
     expect(await routes()).toContain(`default via ${ccnn.gateway}`);
+  });
+
+  it('reverts a commit that is not confirmed in time, and keeps one that is (CLI and API)', async () => {
+    const file = join(junction.stateDir, 'confirm-test.yaml');
+    const doc = demoDoc();
+    doc.routes.static.push({ id: 'probe', destination: '10.77.0.0/16', via: vpcs.a.hosts.a2 });
+    writeFileSync(file, stringifyYaml(doc));
+    const before = (await junction.api('GET', '/v1/revisions')).body.current;
+    const cli = (...args: string[]) => execFileAsync(process.execPath, [CLI, ...args, '--state-dir', junction.stateDir]);
+    const plan = await cli('plan', '-f', file);
+    expect(plan.stdout).toContain('+ route 10.77.0.0/16 via 10.1.0.12');
+    const applied = await cli('apply', '-f', file, '--confirm-timeout', '2');
+    expect(applied.stdout).toContain('unless you run: junction confirm');
+    expect(await routes()).toContain('10.77.0.0/16');
+    expect((await junction.api('PUT', '/v1/config', demoDoc())).status).toBe(409); // one unconfirmed change at a time
+    let reverted = false;
+    for (let i = 0; i < 20 && !reverted; i++) {
+      await new Promise((r) => setTimeout(r, 300));
+      reverted = !(await routes()).includes('10.77.0.0/16');
+    }
+    expect(reverted).toBe(true);
+    const revisions = (await junction.api('GET', '/v1/revisions')).body;
+    expect(revisions.current).toBe(before + 2); // the unconfirmed one, then its revert
+    expect(revisions.revisions[0].comment).toContain('revert of unconfirmed revision');
+
+    const kept = await junction.api('PUT', '/v1/config?confirm_timeout=30', doc);
+    expect(kept.status, kept.text).toBe(200);
+    expect(kept.body.pending_confirm.revision).toBe(before + 3);
+    expect((await cli('confirm')).stdout).toContain(`confirmed revision ${before + 3}`);
+    expect((await junction.api('GET', '/v1/commit')).body.pending_confirm).toBeNull();
+    expect(await routes()).toContain('10.77.0.0/16');
   });
 
   it('requires a token for changes', async () => {
