@@ -1,0 +1,44 @@
+// Which IPsec data plane charon should use. The kernel's XFRM ESP is the fast
+// path; where the kernel lacks it (as on our CI machines: "Requested type not
+// found") charon's kernel-libipsec plugin does ESP in userspace over a TUN
+// device instead. We probe by adding and deleting a throwaway ESP state.
+import { randomBytes } from 'node:crypto';
+import type { CommandRunner } from '../exec/command-runner.js';
+
+export type Dataplane = 'kernel' | 'libipsec';
+
+export interface DataplaneChoice {
+  dataplane: Dataplane;
+  reason: string;
+}
+
+export interface DataplaneProbeOptions {
+  /** Configuration may force a data plane; then nothing is probed. */
+  force?: Dataplane;
+  /** Probe inside this network namespace (ip -n). */
+  netns?: string;
+}
+
+// TEST-NET-1 addresses: the probe SA can never match real traffic.
+const PROBE_SRC = '192.0.2.1';
+const PROBE_DST = '192.0.2.2';
+
+export async function detectDataplane(runner: CommandRunner, options: DataplaneProbeOptions = {}): Promise<DataplaneChoice> {
+  if (options.force) return { dataplane: options.force, reason: `forced by configuration` };
+  const ip = (args: string[]): string[] => (options.netns ? ['-n', options.netns, ...args] : args);
+  // 0x100 and up: SPIs below 256 are reserved
+  const spi = `0x${(0x100 + randomBytes(4).readUInt32BE(0) % 0xfffffe00).toString(16)}`;
+  const state = ['src', PROBE_SRC, 'dst', PROBE_DST, 'proto', 'esp', 'spi', spi];
+  const added = await runner.run('ip', ip([
+    'xfrm', 'state', 'add', ...state, 'mode', 'tunnel',
+    'enc', 'cbc(aes)', `0x${randomBytes(16).toString('hex')}`,
+    'auth', 'hmac(sha256)', `0x${randomBytes(32).toString('hex')}`,
+  ]));
+  if (added.code !== 0) {
+    const why = (added.stderr || added.stdout).trim().split('\n')[0] || `exit ${added.code}`;
+    return { dataplane: 'libipsec', reason: `kernel XFRM ESP unavailable (ip xfrm state add: ${why})` };
+  }
+  const deleted = await runner.run('ip', ip(['xfrm', 'state', 'delete', ...state]));
+  const leftover = deleted.code === 0 ? '' : ` (probe SA ${spi} could not be deleted: ${deleted.stderr.trim()})`;
+  return { dataplane: 'kernel', reason: `kernel accepted an ESP state with cbc(aes)/hmac(sha256)${leftover}` };
+}

@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import { RecordingCommandRunner } from '../../../appliance/exec/command-runner.js';
+import { detectDataplane } from '../../../appliance/vpn/dataplane.js';
+
+describe('detectDataplane', () => {
+  it('chooses libipsec when the kernel has no XFRM ESP', async () => {
+    const runner = new RecordingCommandRunner().on(
+      (c) => c.args.includes('add'),
+      () => ({ code: 2, stderr: 'Error: Requested type not found.\n' }),
+    );
+    const choice = await detectDataplane(runner);
+    expect(choice).toEqual({ dataplane: 'libipsec', reason: 'kernel XFRM ESP unavailable (ip xfrm state add: Error: Requested type not found.)' });
+    expect(runner.commands.length).toBe(1);
+  });
+
+  it('chooses the kernel when the probe state can be added, and deletes it again', async () => {
+    const runner = new RecordingCommandRunner();
+    const choice = await detectDataplane(runner, { netns: 'jn-x' });
+    expect(choice.dataplane).toBe('kernel');
+    const [add, del] = runner.commands;
+    expect(add!.args.slice(0, 5)).toEqual(['-n', 'jn-x', 'xfrm', 'state', 'add']);
+    expect(del!.args.slice(0, 5)).toEqual(['-n', 'jn-x', 'xfrm', 'state', 'delete']);
+    const spi = (args: string[]): string => args[args.indexOf('spi') + 1]!;
+    expect(spi(del!.args)).toBe(spi(add!.args));
+    expect(Number(spi(add!.args))).toBeGreaterThanOrEqual(0x100);
+  });
+
+  it('obeys a forced choice without probing', async () => {
+    const runner = new RecordingCommandRunner();
+    expect(await detectDataplane(runner, { force: 'libipsec' })).toEqual({ dataplane: 'libipsec', reason: 'forced by configuration' });
+    expect(runner.commands).toEqual([]);
+  });
+});
