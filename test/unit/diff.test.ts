@@ -1,0 +1,72 @@
+// appliance/config/diff.ts: a structural diff that matches list items by id or name.
+import { describe, expect, it } from 'vitest';
+import { diffDocuments } from '../../appliance/config/diff.js';
+
+describe('diffDocuments', () => {
+  it('equal documents have no changes', () => {
+    const doc = { interfaces: [{ name: 'vpc0', addresses: ['10.1.0.1/24'] }], zones: [{ name: 'a' }] };
+    expect(diffDocuments(doc, structuredClone(doc))).toEqual([]);
+  });
+
+  it('an inserted rule is one add at its new index', () => {
+    const before = { rules: [{ id: 'a', action: 'accept' }, { id: 'b', action: 'drop' }, { id: 'c', action: 'drop' }] };
+    const after = { rules: [{ id: 'a', action: 'accept' }, { id: 'new', action: 'reject' }, { id: 'b', action: 'drop' }, { id: 'c', action: 'drop' }] };
+    expect(diffDocuments(before, after)).toEqual([{ op: 'add', path: '/rules/1', after: { id: 'new', action: 'reject' } }]);
+  });
+
+  it('a removed item is one remove at its old index', () => {
+    const before = { zones: [{ name: 'a' }, { name: 'b' }, { name: 'c' }] };
+    const after = { zones: [{ name: 'a' }, { name: 'c' }] };
+    expect(diffDocuments(before, after)).toEqual([{ op: 'remove', path: '/zones/1', before: { name: 'b' } }]);
+  });
+
+  it('a changed field inside a keyed item is reported at its path in the new document', () => {
+    const before = { rules: [{ id: 'x', action: 'drop' }, { id: 'y', action: 'drop' }] };
+    const after = { rules: [{ id: 'new', action: 'accept' }, { id: 'x', action: 'drop' }, { id: 'y', action: 'accept' }] };
+    expect(diffDocuments(before, after)).toEqual([
+      { op: 'add', path: '/rules/0', after: { id: 'new', action: 'accept' } },
+      { op: 'change', path: '/rules/2/action', before: 'drop', after: 'accept' },
+    ]);
+  });
+
+  it('id takes precedence over name, so renaming an item with an id is a change', () => {
+    const before = { items: [{ id: 'r1', name: 'old' }] };
+    const after = { items: [{ id: 'r1', name: 'new' }] };
+    expect(diffDocuments(before, after)).toEqual([{ op: 'change', path: '/items/0/name', before: 'old', after: 'new' }]);
+  });
+
+  it('lists of scalars are compared by position', () => {
+    expect(diffDocuments({ a: ['x', 'y'] }, { a: ['x', 'z', 'w'] })).toEqual([
+      { op: 'change', path: '/a/1', before: 'y', after: 'z' },
+      { op: 'add', path: '/a/2', after: 'w' },
+    ]);
+    expect(diffDocuments({ a: [1, 2, 3] }, { a: [1] })).toEqual([
+      { op: 'remove', path: '/a/1', before: 2 },
+      { op: 'remove', path: '/a/2', before: 3 },
+    ]);
+  });
+
+  it('object keys added and removed', () => {
+    expect(diffDocuments({ system: { hostname: 'a', api_port: 8443 } }, { system: { hostname: 'a', allow_ping: false } })).toEqual([
+      { op: 'remove', path: '/system/api_port', before: 8443 },
+      { op: 'add', path: '/system/allow_ping', after: false },
+    ]);
+  });
+
+  it('a type change is a change of the whole value', () => {
+    expect(diffDocuments({ log: true }, { log: { prefix: 'x' } })).toEqual([{ op: 'change', path: '/log', before: true, after: { prefix: 'x' } }]);
+    expect(diffDocuments(1, 2)).toEqual([{ op: 'change', path: '/', before: 1, after: 2 }]);
+  });
+
+  it('a mixed list (some items without id or name) falls back to positions', () => {
+    const changes = diffDocuments({ l: [{ id: 'a' }, { v: 1 }] }, { l: [{ id: 'b' }, { v: 1 }] });
+    expect(changes).toEqual([{ op: 'change', path: '/l/0/id', before: 'a', after: 'b' }]);
+  });
+
+  it('diffing from the empty document adds every top-level key', () => {
+    expect(diffDocuments({}, { interfaces: [], zones: [] })).toEqual([
+      { op: 'add', path: '/interfaces', after: [] },
+      { op: 'add', path: '/zones', after: [] },
+    ]);
+  });
+});
