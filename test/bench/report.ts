@@ -1,0 +1,176 @@
+// Shared pieces of the benchmarks (design/performance.md): a readable table on
+// stdout, the result written to bench/results/<name>.json, the one-line JSON
+// summary that must be the LAST line of stdout, and `report`, which draws every
+// stored result as a hand-written SVG bar chart (no dependencies).
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+/** test/bench -> the repository root */
+export const REPO_ROOT = resolve(here, '..', '..');
+export const RESULTS_DIR = join(REPO_ROOT, 'bench', 'results');
+
+export type Figure = string | number | boolean | null;
+export interface BenchResult {
+  bench: string;
+  pass: boolean;
+  [field: string]: unknown;
+}
+
+export function median(values: number[]): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** Rounds to `digits` decimals (numbers in the JSON stay readable). */
+export function round(value: number, digits = 3): number {
+  const f = 10 ** digits;
+  return Math.round(value * f) / f;
+}
+
+/** Prints rows as an aligned text table (first row is the header). */
+export function printTable(title: string, rows: Figure[][]): void {
+  const text = rows.map((row) => row.map((cell) => (cell === null ? '-' : String(cell))));
+  const widths: number[] = [];
+  for (const row of text) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
+  const line = (row: string[]) =>
+    row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ');
+  const rule = widths.map((w) => '-'.repeat(w)).join('  ');
+  const out = [`\n${title}`, line(text[0] ?? []), rule, ...text.slice(1).map(line), ''];
+  process.stdout.write(out.join('\n') + '\n');
+}
+
+/**
+ * Writes bench/results/<bench>.json and prints the one-line JSON summary.
+ * Call it last: nothing may be written to stdout after it.
+ */
+export function emitResult(result: BenchResult): void {
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  const file = join(RESULTS_DIR, `${result.bench}.json`);
+  writeFileSync(file, JSON.stringify(result, null, 2) + '\n');
+  process.stderr.write(`results written to ${file}\n`);
+  process.stdout.write(JSON.stringify(result) + '\n');
+}
+
+// ---------------------------------------------------------------- SVG report
+
+const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+
+function fmt(v: number): string {
+  if (Math.abs(v) >= 1000) return Math.round(v).toLocaleString('en-US');
+  if (Math.abs(v) >= 10) return v.toFixed(1);
+  return v.toFixed(3).replace(/\.?0+$/, '') || '0';
+}
+
+/** The unit a figure is drawn in, from its name; figures without one (counts, ids) are not drawn. */
+function unitOf(key: string): string | undefined {
+  if (key.startsWith('ratio_') || key.endsWith('_ratio')) return 'ratio';
+  if (key.startsWith('mbps_') || key.endsWith('_mbps')) return 'Mbit/s';
+  if (key.endsWith('_ms')) return 'milliseconds';
+  if (key.endsWith('_s')) return 'seconds';
+  if (key.endsWith('_rps')) return 'requests/s';
+  return undefined;
+}
+
+/** Numeric top-level figures, one panel per unit so that each panel has one scale. */
+function panels(result: Record<string, unknown>): Array<{ title: string; bars: Array<[string, number]> }> {
+  const groups = new Map<string, Array<[string, number]>>();
+  for (const [key, value] of Object.entries(result)) {
+    if (typeof value !== 'number' || !Number.isFinite(value)) continue;
+    const unit = unitOf(key);
+    if (!unit) continue;
+    if (!groups.has(unit)) groups.set(unit, []);
+    groups.get(unit)!.push([key, value]);
+  }
+  return [...groups.entries()].map(([title, bars]) => ({ title, bars }));
+}
+
+/** Targets a result declares (`targets: {ratio_10k: {min: 0.9}}`) are drawn as dashed lines. */
+function targetFor(result: Record<string, unknown>, key: string): number | undefined {
+  const targets = result.targets as Record<string, { min?: number; max?: number }> | undefined;
+  const t = targets?.[key];
+  return t?.min ?? t?.max;
+}
+
+export function renderSvg(result: BenchResult): string {
+  const width = 760;
+  const barH = 22;
+  const labelW = 170;
+  const valueW = 90;
+  const plotW = width - labelW - valueW - 20;
+  const parts: string[] = [];
+  let y = 20;
+  parts.push(`<text x="10" y="${y + 6}" font-size="18" font-weight="bold">${esc(`bench: ${result.bench}`)}</text>`);
+  const verdict = result.pass ? 'pass' : 'FAIL';
+  parts.push(`<text x="${width - 10}" y="${y + 6}" font-size="16" text-anchor="end" fill="${result.pass ? '#2a7d2a' : '#b22222'}">${verdict}</text>`);
+  y += 20;
+  if (typeof result.date === 'string') {
+    parts.push(`<text x="10" y="${y + 6}" font-size="11" fill="#555">${esc(result.date)}</text>`);
+    y += 14;
+  }
+  const palette = ['#4c78a8', '#f58518', '#54a24b', '#e45756', '#72b7b2', '#b279a2'];
+  panels(result).forEach((panel, pi) => {
+    y += 18;
+    parts.push(`<text x="10" y="${y}" font-size="14" font-weight="bold">${esc(panel.title)}</text>`);
+    y += 8;
+    const targets = panel.bars.map(([k]) => targetFor(result, k)).filter((t): t is number => t !== undefined);
+    const max = Math.max(...panel.bars.map(([, v]) => Math.abs(v)), ...targets) || 1;
+    const scale = plotW / max;
+    const top = y;
+    for (const [key, value] of panel.bars) {
+      const w = Math.max(1, Math.abs(value) * scale);
+      parts.push(`<text x="${labelW - 6}" y="${y + barH * 0.7}" font-size="12" text-anchor="end">${esc(key)}</text>`);
+      parts.push(`<rect x="${labelW}" y="${y + 3}" width="${w.toFixed(1)}" height="${barH - 6}" fill="${palette[pi % palette.length]}"/>`);
+      parts.push(`<text x="${(labelW + w + 4).toFixed(1)}" y="${y + barH * 0.7}" font-size="12">${esc(fmt(value))}</text>`);
+      const t = targetFor(result, key);
+      if (t !== undefined) {
+        const x = (labelW + t * scale).toFixed(1);
+        parts.push(`<line x1="${x}" y1="${y + 1}" x2="${x}" y2="${y + barH - 1}" stroke="#b22222" stroke-width="2" stroke-dasharray="3,2"/>`);
+      }
+      y += barH;
+    }
+    parts.push(`<line x1="${labelW}" y1="${top}" x2="${labelW}" y2="${y}" stroke="#333"/>`);
+  });
+  y += 16;
+  return [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${y}" viewBox="0 0 ${width} ${y}" font-family="sans-serif">`,
+    `<rect width="100%" height="100%" fill="white"/>`,
+    ...parts,
+    '</svg>',
+    '',
+  ].join('\n');
+}
+
+/** `npm run bench -- report`: one SVG per bench/results/<name>.json. */
+export function reportAll(): number {
+  let files: string[];
+  try {
+    files = readdirSync(RESULTS_DIR).filter((f) => f.endsWith('.json')).sort();
+  } catch {
+    files = [];
+  }
+  if (files.length === 0) {
+    process.stderr.write(`no results in ${RESULTS_DIR}; run a benchmark first (npm run bench -- forward)\n`);
+    return 1;
+  }
+  const rows: Figure[][] = [['result', 'pass', 'chart']];
+  for (const file of files) {
+    const path = join(RESULTS_DIR, file);
+    let result: BenchResult;
+    try {
+      result = JSON.parse(readFileSync(path, 'utf8')) as BenchResult;
+      if (typeof result.bench !== 'string') throw new Error('no "bench" field');
+    } catch (error) {
+      process.stderr.write(`skipping ${path}: ${(error as Error).message}\n`);
+      continue;
+    }
+    const svg = join(RESULTS_DIR, file.replace(/\.json$/, '.svg'));
+    writeFileSync(svg, renderSvg(result));
+    rows.push([result.bench, result.pass, svg]);
+  }
+  printTable('benchmark charts', rows);
+  return 0;
+}

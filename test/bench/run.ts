@@ -1,0 +1,37 @@
+// `npm run bench -- <name>`: runs one benchmark (design/performance.md), or
+// `report` to draw the stored results as SVG charts.
+import { reportAll } from './report.js';
+
+const BENCHES: Record<string, { summary: string; run: () => Promise<number> }> = {
+  forward: {
+    summary: 'TCP throughput VPC host -> internet through Junction (NAT, stateful policy, 10k rules) vs plain routing',
+    run: async () => (await import('./forward.js')).runForward(),
+  },
+  report: {
+    summary: 'draw bench/results/*.json as bench/results/<name>.svg',
+    run: async () => reportAll(),
+  },
+};
+
+function usage(): string {
+  const lines = Object.entries(BENCHES).map(([name, b]) => `  ${name.padEnd(10)} ${b.summary}`);
+  return `usage: npm run bench -- <name>\n\n${lines.join('\n')}\n`;
+}
+
+async function main(): Promise<number> {
+  const name = process.argv[2];
+  const bench = name ? BENCHES[name] : undefined;
+  if (!bench) {
+    process.stderr.write((name ? `unknown benchmark "${name}"\n` : '') + usage());
+    return 2;
+  }
+  return bench.run();
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`bench failed: ${(error as Error)?.stack ?? String(error)}\n`);
+    process.exit(1);
+  },
+);
