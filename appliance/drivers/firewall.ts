@@ -73,9 +73,23 @@ export class FirewallDriver implements Driver<FirewallArtifact> {
     private readonly apiPort: () => number | undefined = () => undefined,
   ) {}
 
+  /** verify and render both need the compiled ruleset; compile each document once. */
+  private readonly compiled = new WeakMap<Config, CompiledRuleset | CompileError>();
+
   private compile(config: Config, capabilities: Capabilities): CompiledRuleset {
-    const flowtable = capabilities.flowtable && config.system?.flowtable !== 'off';
-    return compileRuleset(config, { flowtable, apiPort: config.system?.api_port ?? this.apiPort(), selfServices: selfServicesFor(config) });
+    let result = this.compiled.get(config);
+    if (!result) {
+      const flowtable = capabilities.flowtable && config.system?.flowtable !== 'off';
+      try {
+        result = compileRuleset(config, { flowtable, apiPort: config.system?.api_port ?? this.apiPort(), selfServices: selfServicesFor(config) });
+      } catch (error) {
+        if (!(error instanceof CompileError)) throw error;
+        result = error;
+      }
+      this.compiled.set(config, result);
+    }
+    if (result instanceof CompileError) throw result;
+    return result;
   }
 
   verify(config: Config, capabilities: Capabilities): Problem[] {
