@@ -5,8 +5,8 @@
 import path from 'node:path';
 import type { Dataplane } from './dataplane.js';
 
-/** Crypto, credentials and IKE transport every charon of ours needs. */
-export const BASE_PLUGINS = ['random', 'nonce', 'openssl', 'x509', 'pubkey', 'pkcs1', 'pkcs8', 'pem', 'constraints', 'revocation'];
+/** Crypto and credentials every charon of ours needs. kdf: Debian's openssl plugin lacks KDF_PRF(+), without it IKE key derivation fails. */
+export const BASE_PLUGINS = ['random', 'nonce', 'openssl', 'kdf', 'x509', 'pubkey', 'pkcs1', 'pkcs8', 'pem', 'constraints', 'revocation'];
 
 /**
  * kernel-libipsec must come before kernel-netlink: the first IPsec backend
