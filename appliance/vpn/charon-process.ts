@@ -45,6 +45,8 @@ export class CharonProcess {
   readonly logPath: string;
   private child: ChildProcess | undefined;
   private stopping = false;
+  /** During start() a death is reported to the caller, not supervised. */
+  private firstStart = false;
   private restartTimer: NodeJS.Timeout | undefined;
   private backoffMs: number;
   private restartListeners: RestartListener[] = [];
@@ -82,12 +84,15 @@ export class CharonProcess {
     this.stopping = false;
     fs.mkdirSync(this.options.stateDir, { recursive: true, mode: 0o700 });
     fs.writeFileSync(this.confPath, renderStrongswanConf(this.options), { mode: 0o600 });
+    this.firstStart = true;
     try {
       await this.launch();
     } catch (error) {
       // a failed start is reported, not retried behind the caller's back
       this.stopping = true;
       throw error;
+    } finally {
+      this.firstStart = false;
     }
   }
 
@@ -163,7 +168,7 @@ export class CharonProcess {
   private handleExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
     if (this.child === child) this.child = undefined;
     this.note(`charon pid ${child.pid ?? '?'} exited with ${signal ?? `code ${code}`}`);
-    if (this.stopping) return;
+    if (this.stopping || this.firstStart) return;
     const maxMs = this.options.restartBackoff?.maxMs ?? 30_000;
     if (Date.now() - this.startedAt >= (this.options.stableAfterMs ?? 60_000)) this.backoffMs = this.options.restartBackoff?.initialMs ?? 500;
     const delay = this.backoffMs;
