@@ -189,10 +189,15 @@ describe.skipIf(!!skipReason)('charon supervised by CharonProcess, driven by our
       const children = Object.values(ike['child-sas'] as Record<string, ViciPlain>);
       expect(children.map((c) => c.state)).toEqual(['INSTALLED']);
       expect(children[0]!['local-ts']).toEqual(['10.1.0.0/24']);
-      console.log(`[vpn-charon] IKE ${ike['encr-alg']}-${ike['encr-keysize']}/${ike['prf-alg']}/${ike['dh-group']}, ESP ${children[0]!['encr-alg']}-${children[0]!['encr-keysize']}, encap=${ike.encap ?? 'no'}`);
+      console.log(`[vpn-charon] IKE ${ike['encr-alg']}-${ike['encr-keysize']}/${ike['prf-alg']}/${ike['dh-group']}, ESP ${children[0]!['encr-alg']}-${children[0]!['encr-keysize']}, ESP in UDP=${children[0]!.encap ?? 'no'}, nat-fake=${ike['nat-fake'] ?? 'no'}`);
 
       const tun = await inNs(ns.gwA, 'ip', '-d', 'link', 'show', 'type', 'tun');
       const routes = await inNs(ns.gwA, 'ip', 'route', 'show', 'table', 'all');
+      if (choice.dataplane === 'libipsec') {
+        // libipsec: ESP happens in charon behind a TUN device; charon routes the remote subnet into it (table 220)
+        expect(tun.stdout).toMatch(/\bipsec0:/);
+        expect(routes.stdout).toMatch(/10\.2\.0\.0\/24 dev ipsec0 table 220 .*src 10\.1\.0\.1/);
+      }
       console.log(`[vpn-charon] gwA TUN devices:\n${tun.stdout.trim()}\n[vpn-charon] gwA routes:\n${routes.stdout.trim()}`);
 
       const ping = await inNs(ns.hostA, 'ping', '-c', '3', '-i', '0.2', '-W', '2', '10.2.0.2');
