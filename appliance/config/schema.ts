@@ -2,6 +2,8 @@
 // Every API resource is a view of a part of it. The schemas here are the
 // shape check ("validate"); meaning across objects is checked in verify.ts.
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { VpnSection } from '../vpn/schema.js';
+import { BgpSection } from '../bgp/schema.js';
 
 const Name = Type.String({
   pattern: '^[A-Za-z][A-Za-z0-9_.-]{0,31}$',
@@ -214,6 +216,8 @@ export const Config = Type.Object(
       { static: Type.Array(StaticRoute, { maxItems: 100_000 }) },
       { additionalProperties: false },
     )),
+    vpn: Type.Optional(VpnSection),
+    bgp: Type.Optional(BgpSection),
   },
   { additionalProperties: false },
 );
