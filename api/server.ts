@@ -12,6 +12,7 @@ import revisionsPlugin from './plugins/revisions.js';
 import resourcesPlugin from './plugins/resources.js';
 import systemPlugin from './plugins/system.js';
 import commitPlugin from './plugins/commit.js';
+import firewallLogPlugin from './plugins/firewall-log.js';
 
 export interface ServerOptions {
   /** fastify's own request log (off in tests) */
@@ -51,6 +52,7 @@ export async function buildServer(ctx: ApiContext, options: ServerOptions = {}):
   await app.register(configPlugin, ctx);
   await app.register(revisionsPlugin, ctx);
   await app.register(commitPlugin, ctx);
+  await app.register(firewallLogPlugin, ctx);
   await app.register(resourcesPlugin, ctx);
   return app;
 }

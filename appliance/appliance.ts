@@ -9,6 +9,7 @@ import { RoutesDriver } from './drivers/routes.js';
 import { FirewallDriver } from './drivers/firewall.js';
 import type { Driver } from './drivers/driver.js';
 import type { DhcpClients } from './drivers/dhcp-client.js';
+import type { FirewallLog } from './drivers/firewall-log.js';
 import type { CommandRunner } from './exec/command-runner.js';
 import type { Capabilities } from './platform/capabilities.js';
 import type { Logger } from './log.js';
@@ -29,6 +30,8 @@ export interface ApplianceOptions {
   apiPort?: number;
   /** the DHCP client manager (real processes); without it a dhcp interface cannot be applied */
   dhcpClients?: DhcpClients;
+  /** the NFLOG reader (a real process); without it, logging rules log nowhere readable */
+  firewallLog?: FirewallLog;
 }
 
 export function createAppliance(options: ApplianceOptions): Appliance {
@@ -37,7 +40,7 @@ export function createAppliance(options: ApplianceOptions): Appliance {
   const drivers: Driver[] = [
     new LinksDriver(options.runner, options.dhcpClients),
     new RoutesDriver(options.runner),
-    new FirewallDriver(options.runner, options.stateDir, () => options.apiPort),
+    new FirewallDriver(options.runner, options.stateDir, () => options.apiPort, options.firewallLog),
   ];
   const reconciler = new Reconciler(store, drivers, options.capabilities, options.log);
   const status = new StatusService(options.runner, () => ({

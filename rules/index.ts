@@ -14,6 +14,7 @@ export type { CompileOptions, SelfService } from './batch.js';
 export { counterName, defaultCounterName, policyChainName } from './policy-chains.js';
 export { Resolver, type ServiceRange } from './resolve.js';
 export const TABLE = nft.TABLE;
+export const LOG_GROUP = nft.LOG_GROUP;
 export const TABLE_FAMILY = nft.FAMILY;
 
 export interface CompiledRuleset {

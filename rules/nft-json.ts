@@ -105,7 +105,14 @@ export const counterByMap = (key: Expr, map: string): Statement => ({ counter: {
 export const vmap = (key: Expr, map: string): Statement => ({ vmap: { key, data: setRef(map) } });
 export const limitPerMinute = (rate: number): Statement => ({ limit: { rate, per: 'minute' } });
 export const limitPerSecond = (rate: number, burst: number): Statement => ({ limit: { rate, per: 'second', burst } });
-export const log = (prefix: string): Statement => ({ log: { prefix } });
+/**
+ * Firewall logs go to NFLOG group LOG_GROUP, not the kernel log: the kernel
+ * drops `log` from non-initial network namespaces (containers, pods) unless
+ * the host sets nf_log_all_netns, while NFLOG works in every namespace.
+ * Junction's firewall-log reader (ulogd) listens on this group.
+ */
+export const LOG_GROUP = 7;
+export const log = (prefix: string): Statement => ({ log: { prefix, group: LOG_GROUP } });
 export const accept = (): Statement => ({ accept: null });
 export const drop = (): Statement => ({ drop: null });
 export const jump = (target: string): Statement => ({ jump: { target } });

@@ -9,6 +9,7 @@ import { probeCapabilities } from '../platform/capabilities.js';
 import { createAppliance } from '../appliance.js';
 import { createLogger } from '../log.js';
 import { DhcpClients } from '../drivers/dhcp-client.js';
+import { FirewallLog } from '../drivers/firewall-log.js';
 import { buildServer } from '../../api/server.js';
 
 export interface ServeOptions {
@@ -32,7 +33,8 @@ export async function serve(options: ServeOptions): Promise<void> {
   const capabilities = await probeCapabilities(runner, await firstInterface(runner));
   for (const note of capabilities.notes) log.warn('platform', { note });
   const dhcpClients = new DhcpClients(options.stateDir, log);
-  const appliance = createAppliance({ stateDir: options.stateDir, runner, capabilities, log, apiPort: options.port, dhcpClients });
+  const firewallLog = new FirewallLog(options.stateDir, log);
+  const appliance = createAppliance({ stateDir: options.stateDir, runner, capabilities, log, apiPort: options.port, dhcpClients, firewallLog });
   const { store, reconciler, status } = appliance;
 
   const tokenFile = join(options.stateDir, 'api-token');
@@ -52,6 +54,7 @@ export async function serve(options: ServeOptions): Promise<void> {
     reconciler,
     store,
     status,
+    firewallLog,
     onCommitted: (config) => {
       status.invalidate();
       arm(config.system?.reconcile_interval_s);

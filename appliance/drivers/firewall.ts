@@ -11,6 +11,7 @@ import type { CommandRunner } from '../exec/command-runner.js';
 import { compileRuleset, CompileError, TABLE, type CompiledRuleset } from '../../rules/index.js';
 import { ApplyFailed, type Driver } from './driver.js';
 import { selfServicesFor } from '../config/self-services.js';
+import { loggingWanted, type FirewallLog } from './firewall-log.js';
 
 export interface FirewallArtifact {
   ruleset: CompiledRuleset;
@@ -18,6 +19,8 @@ export interface FirewallArtifact {
   signature: string[];
   /** sha256 of the batch: equal hashes and no drift mean there is nothing to do */
   hash: string;
+  /** some rule logs, so the NFLOG reader must run */
+  logging: boolean;
 }
 
 type NftObject = Record<string, Record<string, unknown>>;
@@ -57,7 +60,7 @@ function normalize(lines: string[]): string[] {
 /** An artifact that removes Junction's table: the state before Junction's first commit. */
 export function absentFirewall(): FirewallArtifact {
   const nftables = [{ add: { table: { family: 'inet', name: TABLE } } }, { delete: { table: { family: 'inet', name: TABLE } } }];
-  return { ruleset: { nftables, origins: ['table', 'table'], stats: { rules: 0, elements: 0, lookups: 0 } }, signature: [], hash: 'absent' };
+  return { ruleset: { nftables, origins: ['table', 'table'], stats: { rules: 0, elements: 0, lookups: 0 } }, signature: [], hash: 'absent', logging: false };
 }
 
 export function parseNftErrorIndex(stderr: string): number | undefined {
@@ -71,6 +74,7 @@ export class FirewallDriver implements Driver<FirewallArtifact> {
     private readonly runner: CommandRunner,
     private readonly stateDir: string,
     private readonly apiPort: () => number | undefined = () => undefined,
+    private readonly firewallLog?: FirewallLog,
   ) {}
 
   /** verify and render both need the compiled ruleset; compile each document once. */
@@ -105,7 +109,7 @@ export class FirewallDriver implements Driver<FirewallArtifact> {
   render(config: Config, capabilities: Capabilities): FirewallArtifact {
     const ruleset = this.compile(config, capabilities);
     const hash = createHash('sha256').update(JSON.stringify(ruleset.nftables)).digest('hex');
-    return { ruleset, signature: signatureOf(ruleset.nftables as NftObject[]), hash };
+    return { ruleset, signature: signatureOf(ruleset.nftables as NftObject[]), hash, logging: loggingWanted(config) };
   }
 
   describe(artifact: FirewallArtifact): string[] {
@@ -129,6 +133,10 @@ export class FirewallDriver implements Driver<FirewallArtifact> {
   }
 
   async drift(desired: FirewallArtifact): Promise<string[]> {
+    return [...(await this.rulesetDrift(desired)), ...(this.firewallLog?.drift(desired.logging) ?? [])];
+  }
+
+  private async rulesetDrift(desired: FirewallArtifact): Promise<string[]> {
     const running = await this.running();
     if (!running) return desired.signature.length ? [`table inet ${TABLE} is missing`] : [];
     const want = desired.signature.join('\n');
@@ -140,8 +148,9 @@ export class FirewallDriver implements Driver<FirewallArtifact> {
   }
 
   async apply(desired: FirewallArtifact): Promise<string[]> {
+    const logActions = (await this.firewallLog?.ensure(desired.logging)) ?? [];
     // The listing shows structure, not elements: the hash covers the rest.
-    if (this.appliedHash === desired.hash && (await this.drift(desired)).length === 0) return [];
+    if (this.appliedHash === desired.hash && (await this.rulesetDrift(desired)).length === 0) return logActions;
     const dir = join(this.stateDir, 'nft');
     await mkdir(dir, { recursive: true, mode: 0o700 });
     const file = join(dir, 'ruleset.json');
@@ -157,7 +166,7 @@ export class FirewallDriver implements Driver<FirewallArtifact> {
     }
     this.appliedHash = desired.hash;
     this.lastApplied = desired;
-    return [`nft -j -f ${file} (${desired.ruleset.stats.rules} rules, ${desired.ruleset.stats.elements} elements)`];
+    return [`nft -j -f ${file} (${desired.ruleset.stats.rules} rules, ${desired.ruleset.stats.elements} elements)`, ...logActions];
   }
 
   private appliedHash?: string;

@@ -11,7 +11,7 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 packages=(nftables iproute2 conntrack strongswan-charon strongswan-swanctl libcharon-extra-plugins
-  libstrongswan-extra-plugins bird2 dnsmasq iperf3 tcpdump iputils-ping procps busybox)
+  libstrongswan-extra-plugins bird2 dnsmasq iperf3 tcpdump iputils-ping procps busybox ulogd2 ulogd2-json)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

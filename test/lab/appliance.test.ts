@@ -95,6 +95,28 @@ describe.skipIf(!root.isRoot)('junction in the lab', () => {
     }
   });
 
+  it('logs what a logging rule and a logging policy default saw', async () => {
+    const doc = demoDoc();
+    doc.firewall.policies[0].rules[0].log = true;
+    doc.firewall.policies[0].log_default = true;
+    expect((await junction.api('PUT', '/v1/config', doc)).status).toBe(200);
+    const db = await tcpListen(lab(), 'b1', 5432);
+    try {
+      expect(await tcpConnect(lab(), 'a1', vpcs.b.hosts.b1, 5432)).toBe(true);
+      expect(await tcpConnect(lab(), 'a1', vpcs.b.hosts.b1, 23, 1000)).toBe(false);
+    } finally {
+      await db.close();
+    }
+    let entries: Array<Record<string, unknown>> = [];
+    for (let i = 0; i < 20 && entries.length < 2; i++) {
+      await new Promise((r) => setTimeout(r, 250));
+      entries = (await junction.api('GET', '/v1/firewall/log?policy=a-to-b')).body.entries;
+    }
+    expect(entries.find((e) => e.rule === 'a-to-db')).toMatchObject({ src: vpcs.a.hosts.a1, dst: vpcs.b.hosts.b1, dport: 5432, in: 'vpc0', out: 'vpc1' });
+    expect(entries.find((e) => e.rule === 'default-drop')).toMatchObject({ src: vpcs.a.hosts.a1, dport: 23 });
+    expect((await junction.api('PUT', '/v1/config', demoDoc())).status).toBe(200); // back to the demo
+  });
+
   it('carries jumbo frames on a VPC with MTU 9000', async () => {
     const doc = demoDoc();
     doc.interfaces[1].mtu = 9000;
