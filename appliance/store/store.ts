@@ -103,10 +103,19 @@ export class Store {
     return row ? Number(row.value) : null;
   }
 
+  /**
+   * The running revision, parsed once: status, every API read and every
+   * commit need it, and a 100k-rule document is megabytes of JSON. Callers
+   * must not mutate it (the API clones before editing).
+   */
   currentRevision(): Revision | undefined {
     const id = this.currentRevisionId();
-    return id === null ? undefined : this.revision(id);
+    if (id === null) return undefined;
+    if (this.current?.id !== id) this.current = this.revision(id);
+    return this.current;
   }
+
+  private current: Revision | undefined;
 
   revision(id: number): Revision | undefined {
     const row = this.db.prepare(`select * from revisions where id = ?`).get(id) as Record<string, unknown> | undefined;
@@ -136,7 +145,8 @@ export class Store {
       return id;
     });
     const id = insert();
-    return { id, createdAt, parent, document, ...meta };
+    this.current = { id, createdAt, parent, document, ...meta };
+    return this.current;
   }
 
   private toRevision(row: Record<string, unknown>): Revision {
