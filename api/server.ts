@@ -54,5 +54,6 @@ export async function buildServer(ctx: ApiContext, options: ServerOptions = {}):
   await app.register(commitPlugin, ctx);
   await app.register(firewallLogPlugin, ctx);
   await app.register(resourcesPlugin, ctx);
+  await app.register((await import('./plugins/vpn-remote-config.js')).default, ctx);
   return app;
 }

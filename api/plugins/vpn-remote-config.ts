@@ -1,0 +1,92 @@
+// GET /v1/vpn/peers/{name}/remote-config: the configuration the on-prem
+// admin pastes into their gateway, generated from the same peer definition
+// (appliance/vpn/remote-config). With a PSK peer this is the one place a
+// secret leaves Junction, so it needs an admin token although it is a GET,
+// the answer is never cached, the body is never logged, and every export is
+// audited (without the secret).
+import type { FastifyInstance } from 'fastify';
+import { actor } from '../auth.js';
+import { ErrorResponse, HttpError } from '../errors.js';
+import { currentDocument, type ApiContext } from '../context.js';
+import { FORMAT_MEDIA, REMOTE_CONFIG_FORMATS, RemoteConfigError, generateRemoteConfig, isRemoteConfigFormat } from '../../appliance/vpn/remote-config/index.js';
+
+const DESCRIPTION = [
+  'Generates the configuration for the on-prem side of IKE peer `name` from the same peer definition: the mirror image',
+  '(their local subnets = the tunnels\' remote_subnets, their peer = Junction\'s endpoint address, IKE identities swapped,',
+  'the same proposals in the vendor\'s names, DPD, IKE version, PFS group and lifetimes).',
+  '',
+  '**This endpoint returns the pre-shared key in clear** for PSK peers: it is the one place a secret leaves Junction.',
+  'It therefore requires an **admin** token even though it is a GET (403 with a read token), the response carries',
+  '`Cache-Control: no-store`, the body is never logged, and each export is written to the audit log (without the key).',
+  'Pass `include_secret=false` to get the placeholder `<PRE-SHARED-KEY>` instead. For certificate peers the output names',
+  'the certificates and says which CA and certificate to install.',
+  '',
+  'Answers 422 with the offending document path when the vendor cannot express the peer (for example an unsupported DH group).',
+].join('\n');
+
+export default async function vpnRemoteConfigPlugin(app: FastifyInstance, ctx: ApiContext) {
+  app.get('/v1/vpn/peers/:name/remote-config', {
+    schema: {
+      tags: ['vpn'],
+      summary: 'Configuration for the on-prem gateway of an IKE peer (contains the PSK unless include_secret=false; admin token required)',
+      description: DESCRIPTION,
+      params: { type: 'object', required: ['name'], properties: { name: { type: 'string', pattern: '^[A-Za-z][A-Za-z0-9_-]{0,31}$' } } },
+      querystring: {
+        type: 'object',
+        required: ['format'],
+        additionalProperties: false,
+        properties: {
+          format: { type: 'string', enum: [...REMOTE_CONFIG_FORMATS], description: 'the on-prem gateway\'s vendor' },
+          include_secret: { type: 'string', enum: ['true', 'false', '1', '0'], description: 'default true; false puts <PRE-SHARED-KEY> where the PSK goes' },
+        },
+      },
+      response: {
+        200: {
+          description: 'the configuration text (text/plain; application/xml for pfsense)',
+          content: {
+            'text/plain': { schema: { type: 'string' } },
+            'application/xml': { schema: { type: 'string' } },
+          },
+        },
+        400: ErrorResponse,
+        401: ErrorResponse,
+        403: ErrorResponse,
+        404: ErrorResponse,
+        422: ErrorResponse,
+      },
+    },
+  }, async (request, reply) => {
+    if (request.token?.scope !== 'admin') {
+      throw new HttpError(403, 'forbidden', `token "${request.token?.name ?? '?'}" is read-only; the remote config can contain the pre-shared key, so it needs an admin token`);
+    }
+    const { name } = request.params as { name: string };
+    const query = request.query as { format: string; include_secret?: string };
+    if (!isRemoteConfigFormat(query.format)) throw new HttpError(400, 'invalid_request', `unknown format "${query.format}"`, '(querystring)/format');
+    const includeSecret = !(query.include_secret === 'false' || query.include_secret === '0');
+    const doc = currentDocument(ctx);
+    const peer = (doc.vpn?.peers ?? []).find((p) => p.name === name);
+    if (!peer) throw new HttpError(404, 'not_found', `no IKE peer "${name}"`);
+
+    let text: string;
+    try {
+      text = generateRemoteConfig(doc, name, query.format, { includeSecret });
+    } catch (error) {
+      if (error instanceof RemoteConfigError) throw new HttpError(422, 'remote_config_unsupported', error.message, error.path);
+      throw error;
+    }
+    const withSecret = peer.auth.method === 'psk' && includeSecret;
+    ctx.store.audit({
+      actor: actor(request),
+      action: `export remote config of IKE peer ${name} (${query.format}${withSecret ? ', pre-shared key included' : ''})`,
+      revision: ctx.store.currentRevisionId(),
+      outcome: 'ok',
+      detail: '',
+    });
+    const media = FORMAT_MEDIA[query.format];
+    return reply
+      .header('content-type', media.contentType)
+      .header('cache-control', 'no-store')
+      .header('content-disposition', `attachment; filename="junction-${name}-${query.format}.${media.extension}"`)
+      .send(text);
+  });
+}

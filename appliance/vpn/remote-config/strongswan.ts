@@ -1,0 +1,74 @@
+// strongSwan swanctl.conf (connections + secrets) for the on-prem side.
+// Proposals stay in strongSwan syntax; `swanctl --load-all --file <file>`
+// loads it into a stock charon (test/unit/vpn/remote-config-swanctl.test.ts).
+import { header, type RemoteSite } from './model.js';
+
+/** A swanctl.conf value: bare when plain, else double-quoted. */
+function value(v: string): string {
+  return /^[A-Za-z0-9@._:/*%+-]+$/.test(v) ? v : `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+}
+
+/** PSKs with quotes or backslashes go out base64 (0s prefix), so no escaping question arises. */
+function secret(psk: string): string {
+  return /["\\\n]/.test(psk) ? `0s${Buffer.from(psk, 'utf8').toString('base64')}` : `"${psk}"`;
+}
+
+export function renderStrongswan(site: RemoteSite): string {
+  const conn = `junction-${site.peerName}`;
+  const auth = site.auth.method === 'psk' ? 'psk' : 'pubkey';
+  const lines = [
+    ...header(site, '#', 'strongSwan swanctl.conf'),
+    `# Load with: swanctl --load-all (as /etc/swanctl/conf.d/${conn}.conf) or swanctl --load-all --file <this file>`,
+    ...(site.auth.method === 'cert'
+      ? [
+          `# Put this gateway's certificate in /etc/swanctl/x509/${conn}.pem and its key in /etc/swanctl/private/,`,
+          `# and the CA that issued Junction's certificate "${site.auth.junctionCertificate}" in /etc/swanctl/x509ca/.`,
+        ]
+      : []),
+    'connections {',
+    `  ${conn} {`,
+    `    version = ${site.ikeVersion}`,
+    `    local_addrs = ${value(site.localAddress)}`,
+    `    remote_addrs = ${value(site.remoteAddress)}`,
+    `    proposals = ${site.ikeProposals.join(', ')}`,
+    `    rekey_time = ${site.ikeRekeyTimeS}s`,
+    `    dpd_delay = ${site.dpdDelayS}s`,
+    ...(site.ikeVersion === 1 ? [`    dpd_timeout = ${site.dpdTimeoutS}s`] : []),
+    ...(site.forceEncap ? ['    encap = yes'] : []),
+    '    local {',
+    `      auth = ${auth}`,
+    `      id = ${value(site.localId)}`,
+    ...(site.auth.method === 'cert' ? [`      certs = ${conn}.pem`] : []),
+    '    }',
+    '    remote {',
+    `      auth = ${auth}`,
+    `      id = ${value(site.remoteId)}`,
+    '    }',
+    '    children {',
+  ];
+  for (const tunnel of site.tunnels) {
+    lines.push(
+      `      ${tunnel.name} {`,
+      `        local_ts = ${tunnel.localSubnets.join(', ')}`,
+      `        remote_ts = ${tunnel.remoteSubnets.join(', ')}`,
+      `        esp_proposals = ${tunnel.espProposals.join(', ')}`,
+      `        rekey_time = ${tunnel.rekeyTimeS}s`,
+      ...(tunnel.dpdAction !== 'none' ? [`        dpd_action = ${tunnel.dpdAction}`] : []),
+      `        start_action = ${tunnel.startAction}`,
+      '      }',
+    );
+  }
+  lines.push('    }', '  }', '}');
+  if (site.auth.method === 'psk') {
+    lines.push(
+      'secrets {',
+      `  ike-${conn} {`,
+      `    id-local = ${value(site.localId)}`,
+      `    id-remote = ${value(site.remoteId)}`,
+      `    secret = ${secret(site.auth.psk)}`,
+      '  }',
+      '}',
+    );
+  }
+  return lines.join('\n') + '\n';
+}
