@@ -27,12 +27,13 @@ function ikev1Policies(t: Transforms, firstPriority: number, lifetime: number, a
   checkDhGroups('cisco-asa', t, path);
   const out: string[][] = [];
   for (const c of t.ciphers) {
+    const encryption = N.ikev1Encryption(c, t, path);
     for (const h of t.integrity) {
       for (const g of t.dhGroups) {
         out.push([
           `crypto ikev1 policy ${firstPriority + out.length}`,
           ` authentication ${auth}`,
-          ` encryption ${N.ikev1Encryption(c, t, path)}`,
+          ` encryption ${encryption}`,
           ` hash ${N.ikev1Hash(h, t, path)}`,
           ` group ${g}`,
           ` lifetime ${lifetime}`,
