@@ -12,6 +12,7 @@ import revisionsPlugin from './plugins/revisions.js';
 import resourcesPlugin from './plugins/resources.js';
 import systemPlugin from './plugins/system.js';
 import commitPlugin from './plugins/commit.js';
+import vpnPlugin from './plugins/vpn.js';
 import firewallLogPlugin from './plugins/firewall-log.js';
 
 export interface ServerOptions {
@@ -54,6 +55,7 @@ export async function buildServer(ctx: ApiContext, options: ServerOptions = {}):
   await app.register(commitPlugin, ctx);
   await app.register(firewallLogPlugin, ctx);
   await app.register(resourcesPlugin, ctx);
+  await app.register(vpnPlugin, ctx);
   await app.register((await import('./plugins/vpn-remote-config.js')).default, ctx);
   return app;
 }

@@ -7,6 +7,7 @@ import { StatusService } from './status.js';
 import { LinksDriver } from './drivers/links.js';
 import { RoutesDriver } from './drivers/routes.js';
 import { FirewallDriver } from './drivers/firewall.js';
+import { VpnDriver } from './vpn/driver.js';
 import type { Driver } from './drivers/driver.js';
 import type { DhcpClients } from './drivers/dhcp-client.js';
 import type { FirewallLog } from './drivers/firewall-log.js';
@@ -19,6 +20,8 @@ export interface Appliance {
   reconciler: Reconciler;
   status: StatusService;
   drivers: Driver[];
+  /** the IPsec subsystem: status, initiate/terminate, events */
+  vpn: VpnDriver;
   close(): void;
 }
 
@@ -36,10 +39,13 @@ export interface ApplianceOptions {
 
 export function createAppliance(options: ApplianceOptions): Appliance {
   const store = new Store(options.stateDir);
-  // Apply order: links before routes (next hops need addresses), firewall last.
+  // Apply order: links before routes (next hops need addresses), the VPN
+  // once addresses exist, firewall last.
+  const vpn = new VpnDriver({ runner: options.runner, stateDir: options.stateDir, log: options.log });
   const drivers: Driver[] = [
     new LinksDriver(options.runner, options.dhcpClients),
     new RoutesDriver(options.runner),
+    vpn,
     new FirewallDriver(options.runner, options.stateDir, () => options.apiPort, options.firewallLog),
   ];
   const reconciler = new Reconciler(store, drivers, options.capabilities, options.log);
@@ -50,7 +56,7 @@ export function createAppliance(options: ApplianceOptions): Appliance {
     reconcile: reconciler.lastReconcile,
     dhcpLease: (iface: string) => options.dhcpClients?.lease(iface),
   }));
-  return { store, reconciler, status, drivers, close: () => {
+  return { store, reconciler, status, drivers, vpn, close: () => {
       reconciler.close();
       store.close();
     },

@@ -20,6 +20,17 @@ export interface CompileOptions {
   apiPort?: number;
   /** input accepts asked for by other subsystems (IKE, BGP, DHCP server, ...) */
   selfServices?: SelfService[];
+  /**
+   * Interfaces the document does not list that belong to a zone, e.g. the
+   * VPN's tunnel interface (ipsec0 or xfrm0) in vpn.zone: they take part in
+   * zone dispatch like the document's interfaces.
+   */
+  zoneMembers?: ZoneMember[];
+}
+
+export interface ZoneMember {
+  name: string;
+  zone: string;
 }
 
 type Section = 'head' | 'chains' | 'counters' | 'sets' | 'rules';

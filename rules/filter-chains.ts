@@ -19,7 +19,9 @@ export interface EgressAllow {
   ranges: IpRange[];
 }
 
-const zoneInterfaces = (ctx: CompileContext, zone: string) => ctx.config.interfaces.filter((i) => i.zone === zone).map((i) => i.name);
+/** The document's interfaces plus the zone members other subsystems bring (e.g. the VPN tunnel interface). */
+const zonedInterfaces = (ctx: CompileContext): Array<{ name: string; zone: string }> => [...ctx.config.interfaces, ...(ctx.options.zoneMembers ?? [])];
+const zoneInterfaces = (ctx: CompileContext, zone: string) => zonedInterfaces(ctx).filter((i) => i.zone === zone).map((i) => i.name);
 
 /** Policies indexed by "from\nto"; duplicates and unknown zones are problems. */
 function policiesByZones(ctx: CompileContext): Map<string, { policy: FirewallPolicy; index: number }> {
@@ -78,8 +80,9 @@ export function emitFilterChains(ctx: CompileContext, egressAllow: EgressAllow[]
 
   const zoneOf = new Map(config.zones.map((z) => [z.name, z]));
   const dispatch: unknown[] = [];
-  for (const iif of interfaces) {
-    for (const oif of interfaces) {
+  const zoned = zonedInterfaces(ctx);
+  for (const iif of zoned) {
+    for (const oif of zoned) {
       const p = policies.get(`${iif.zone}\n${oif.zone}`);
       let verdict: unknown;
       if (p) verdict = nft.jump(policyChainName(p.policy.name));

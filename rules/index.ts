@@ -10,7 +10,7 @@ import { emitPolicyChains } from './policy-chains.js';
 import { Resolver } from './resolve.js';
 
 export { CompileError, type Problem } from './errors.js';
-export type { CompileOptions, SelfService } from './batch.js';
+export type { CompileOptions, SelfService, ZoneMember } from './batch.js';
 export { counterName, defaultCounterName, policyChainName } from './policy-chains.js';
 export { Resolver, type ServiceRange } from './resolve.js';
 export const TABLE = nft.TABLE;

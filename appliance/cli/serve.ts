@@ -55,6 +55,7 @@ export async function serve(options: ServeOptions): Promise<void> {
     store,
     status,
     firewallLog,
+    vpn: appliance.vpn,
     onCommitted: (config) => {
       status.invalidate();
       arm(config.system?.reconcile_interval_s);
@@ -74,6 +75,7 @@ export async function serve(options: ServeOptions): Promise<void> {
     log.info('stopping; the kernel keeps forwarding with the current revision', { signal });
     unixServer.close();
     await app.close();
+    await appliance.vpn.close(); // charon is ours: never leave it unsupervised
     appliance.close();
     process.exit(0);
   };

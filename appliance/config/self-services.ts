@@ -3,6 +3,7 @@
 // subsystem adds its own here, so one place answers "why is port X open?".
 import type { Config } from './schema.js';
 import type { SelfService } from '../../rules/index.js';
+import { parseAddress } from '../net/ip.js';
 
 export function selfServicesFor(config: Config): SelfService[] {
   const services: SelfService[] = [];
@@ -11,5 +12,32 @@ export function selfServicesFor(config: Config): SelfService[] {
     // Lease renewals arrive as unicast UDP to port 68 (discovery uses a raw socket).
     services.push({ id: 'junction:dhcp-client', interfaces: dhcpClientInterfaces, protocol: 'udp', ports: [68] });
   }
+  services.push(...ikeSelfServices(config));
   return services;
+}
+
+/**
+ * IPsec peers: IKE (UDP 500), NAT-T and ESP-in-UDP (UDP 4500) and raw ESP
+ * (the kernel data plane, and libipsec's ESP socket) on each peer's local
+ * interface, from the peers' addresses (from anywhere when a peer is given
+ * by FQDN, whose address is not known in advance).
+ */
+function ikeSelfServices(config: Config): SelfService[] {
+  const peers = (config.vpn?.peers ?? []).filter((p) => p.enabled !== false);
+  const byInterface = new Map<string, { sources: Set<string>; anySource: boolean }>();
+  for (const peer of peers) {
+    const iface = peer.local_interface ?? config.interfaces.find((i) => i.role === 'ccnn')?.name;
+    if (!iface) continue;
+    const entry = byInterface.get(iface) ?? { sources: new Set<string>(), anySource: false };
+    if (parseAddress(peer.remote)) entry.sources.add(peer.remote);
+    else entry.anySource = true;
+    byInterface.set(iface, entry);
+  }
+  return [...byInterface.entries()].sort(([a], [b]) => a.localeCompare(b)).flatMap(([iface, { sources, anySource }]) => {
+    const from = anySource ? {} : { sources: [...sources].sort() };
+    return [
+      { id: `junction:ike-${iface}`, interfaces: [iface], protocol: 'udp', ports: [500, 4500], ...from },
+      { id: `junction:esp-${iface}`, interfaces: [iface], protocol: 'esp', ...from },
+    ];
+  });
 }

@@ -11,6 +11,7 @@ import type { CommandRunner } from '../exec/command-runner.js';
 import { compileRuleset, CompileError, TABLE, type CompiledRuleset } from '../../rules/index.js';
 import { ApplyFailed, type Driver } from './driver.js';
 import { selfServicesFor } from '../config/self-services.js';
+import { vpnZoneMembers } from '../vpn/render.js';
 import { loggingWanted, type FirewallLog } from './firewall-log.js';
 
 export interface FirewallArtifact {
@@ -85,7 +86,7 @@ export class FirewallDriver implements Driver<FirewallArtifact> {
     if (!result) {
       const flowtable = capabilities.flowtable && config.system?.flowtable !== 'off';
       try {
-        result = compileRuleset(config, { flowtable, apiPort: config.system?.api_port ?? this.apiPort(), selfServices: selfServicesFor(config) });
+        result = compileRuleset(config, { flowtable, apiPort: config.system?.api_port ?? this.apiPort(), selfServices: selfServicesFor(config), zoneMembers: vpnZoneMembers(config, capabilities) });
       } catch (error) {
         if (!(error instanceof CompileError)) throw error;
         result = error;

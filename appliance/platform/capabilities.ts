@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CommandRunner } from '../exec/command-runner.js';
+import { detectDataplane } from '../vpn/dataplane.js';
 
 export interface Capabilities {
   /** nftables flowtables (software fast path for established flows) */
@@ -35,5 +36,9 @@ export async function probeCapabilities(runner: CommandRunner, probeDevice = 'lo
   rmSync(dir, { recursive: true, force: true });
   const flowtable = flow.code === 0;
   if (!flowtable) notes.push(`nftables flowtables unavailable (${flow.stderr.trim().split('\n')[0] || 'nft -c failed'}); established flows use the normal forward path`);
-  return { flowtable, xfrmEsp: false, notes };
+  // XFRM ESP: add and delete a throwaway ESP state (TEST-NET addresses)
+  const esp = await detectDataplane(runner);
+  const xfrmEsp = esp.dataplane === 'kernel';
+  if (!xfrmEsp) notes.push(`${esp.reason}; IPsec uses strongSwan kernel-libipsec (userspace ESP over a TUN device)`);
+  return { flowtable, xfrmEsp, notes };
 }

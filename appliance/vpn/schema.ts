@@ -14,6 +14,9 @@ const Remote = Type.String({
 });
 const Subnet = Type.String({ pattern: '^[0-9a-fA-F:.]+/[0-9]{1,3}$', description: 'network, e.g. 10.1.0.0/24' });
 const IkeIdentity = Type.String({ minLength: 1, maxLength: 255, pattern: '^[^"\\n\\r]*$', description: 'IKE identity: address, FQDN, user@FQDN or an X.509 DN' });
+/** What the API shows instead of a secret; sent back, it keeps the stored value (config/secrets.ts). */
+const Masked = Type.Literal('********', { description: 'the stored secret, unchanged' });
+
 /** strongSwan proposal syntax, e.g. aes256gcm16-prfsha384-ecp384 or aes256-sha256-modp2048. */
 const Proposal = Type.String({ pattern: '^[a-z0-9]+(-[a-z0-9]+)*$', maxLength: 128 });
 
@@ -38,7 +41,7 @@ export const VpnTunnel = Type.Object(
 export const PskAuth = Type.Object(
   {
     method: Type.Literal('psk'),
-    psk: Type.String({ minLength: 16, maxLength: 256, writeOnly: true, description: 'pre-shared key (at least 16 characters); write-only' }),
+    psk: Type.Union([Type.String({ minLength: 16, maxLength: 256, pattern: '^[\\x20-\\x7e]+$' }), Masked], { writeOnly: true, description: 'pre-shared key (16-256 printable ASCII characters); write-only, shown as ******** (send that back to keep it)' }),
   },
   { additionalProperties: false },
 );
@@ -80,7 +83,7 @@ export const VpnCertificate = Type.Object(
     /** PEM certificate (a CA, or the local certificate) */
     certificate: Type.String({ minLength: 1, maxLength: 65_536, pattern: '^-----BEGIN CERTIFICATE-----' }),
     /** PEM private key for a local certificate; write-only */
-    private_key: Type.Optional(Type.String({ minLength: 1, maxLength: 65_536, pattern: '^-----BEGIN [A-Z ]*PRIVATE KEY-----', writeOnly: true })),
+    private_key: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 65_536, pattern: '^-----BEGIN [A-Z ]*PRIVATE KEY-----' }), Masked], { writeOnly: true, description: 'write-only; shown as ********' })),
   },
   { additionalProperties: false },
 );
