@@ -231,28 +231,6 @@ describe.skipIf(!!skipReason)('BGP with BIRD 2 between two namespaces', () => {
     expect(await applier.running()).not.toBe(trial);
   });
 
-  it('MD5: a wrong password on the peer keeps the session down', async (ctx) => {
-    if (!md5.supported) {
-      console.log(`[bgp-bird] MD5 tests skipped: kernel has no TCP MD5 (${md5.detail})`);
-      ctx.skip();
-    }
-    const good = path.join(path.dirname(onprem.configFile), 'bird.conf');
-    const wrong = path.join(path.dirname(onprem.configFile), 'wrong.conf');
-    writeFileSync(wrong, onpremConfig('not-the-key'));
-    await onpremControl.command(`configure "${wrong}"`);
-    try {
-      await waitFor('dx-1 to drop', async () => !(await neighbor('dx-1')).established);
-      await sleep(6000);
-      const down = await neighbor('dx-1');
-      console.log(`[bgp-bird] wrong password: dx-1 ${down.state}/${down.bgpState}, last error: ${down.lastError ?? '-'}`);
-      expect(down.established).toBe(false);
-      expect((await neighbor('dx-2')).established).toBe(true);
-    } finally {
-      await onpremControl.command(`configure "${good}"`);
-    }
-    await waitFor('dx-1 back with the right password', async () => (await neighbor('dx-1')).established, 110_000, 250);
-  });
-
   it('BFD: dropping dx-1 packets on the peer withdraws its routes in about a second (hold time is 90 s)', async () => {
     const bfdUp = await waitFor('dx-1 BFD up', async () => (await neighbor('dx-1')).bfd?.state === 'Up', 15_000).catch(async (e: Error) => {
       const raw = await junctionControl.command('show bfd sessions').catch((x: Error) => x.message);
@@ -286,9 +264,38 @@ describe.skipIf(!!skipReason)('BGP with BIRD 2 between two namespaces', () => {
     }
   });
 
+  it('MD5: a wrong password on the peer keeps the session down', async (ctx) => {
+    if (!md5.supported) {
+      console.log(`[bgp-bird] MD5 tests skipped: kernel has no TCP MD5 (${md5.detail})`);
+      ctx.skip();
+    }
+    // BIRD waits out its error wait time (60 s) after the BFD cut above
+    await waitFor('dx-1 Established before the test', async () => (await neighbor('dx-1')).established, 110_000, 250);
+    const good = path.join(path.dirname(onprem.configFile), 'bird.conf');
+    const wrong = path.join(path.dirname(onprem.configFile), 'wrong.conf');
+    writeFileSync(wrong, onpremConfig('not-the-key'));
+    await onpremControl.command(`configure "${wrong}"`);
+    try {
+      await waitFor('dx-1 to drop', async () => !(await neighbor('dx-1')).established);
+      await sleep(6000);
+      const down = await neighbor('dx-1');
+      console.log(`[bgp-bird] wrong password: dx-1 ${down.state}/${down.bgpState}, last error: ${down.lastError ?? '-'}`);
+      expect(down.established).toBe(false);
+      expect((await neighbor('dx-2')).established).toBe(true);
+    } finally {
+      await onpremControl.command(`configure "${good}"`);
+    }
+    await waitFor('dx-1 back with the right password', async () => (await neighbor('dx-1')).established, 110_000, 250);
+  });
+
   it('soft and hard neighbor resets', async () => {
-    await waitFor('dx-1 back', async () => (await neighbor('dx-1')).established, 60_000, 250);
-    const before = await neighbor('dx-1');
+    // settled: Established and the same "since" two seconds apart (the peer's reconfigure can bounce it once more)
+    const before = await waitFor('dx-1 settled', async () => {
+      const first = await neighbor('dx-1');
+      await sleep(2000);
+      const second = await neighbor('dx-1');
+      return first.established && second.since === first.since && second;
+    }, 110_000, 250);
     expect(await applier.softResetNeighbor('dx-1', 'in')).toMatch(/reloading/);
     await sleep(1100);
     expect((await neighbor('dx-1')).since).toBe(before.since);
