@@ -46,6 +46,7 @@ export async function md5FromBirdProbe(runner: CommandRunner, name = `jnbmd5${pr
     await runner.run('ip', ['-n', name, 'addr', 'add', '127.0.0.2/8', 'dev', 'lo']);
     writeFileSync(bird.configFile, [
       'router id 127.0.0.1;',
+      'timeformat protocol iso long ms;',
       'log stderr all;',
       'protocol device {}',
       'protocol bgp probe { local 127.0.0.1 as 65000; neighbor 127.0.0.2 as 65001; multihop; password "probe"; ipv4 { import none; export none; }; }',

@@ -60,7 +60,8 @@ export interface ProtocolStatus {
   bfd?: BfdSession;
 }
 
-const SINCE = String.raw`\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?`;
+// "iso long [ms]" as rendered; BIRD's default (time only) still parses, unconverted.
+const SINCE = String.raw`(?:\d{4}-\d\d-\d\d )?\d\d:\d\d:\d\d(?:\.\d+)?`;
 const PROTOCOL_ROW = new RegExp(String.raw`^(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(${SINCE})\s*(.*)$`);
 const BFD_ROW = new RegExp(String.raw`^(\S+)\s+(\S+)\s+(\S+)\s+(${SINCE})\s+([\d.]+)\s+([\d.]+)\s*$`);
 
