@@ -60,13 +60,16 @@ export function verifyVpn(config: Config, capabilities: Capabilities): Problem[]
   });
 
   // ---- peers ----
-  const connected: Array<{ range: IpRange; role: string; name: string }> = [];
+  const connected: Array<{ range: IpRange; role: string; name: string; address: bigint }> = [];
   for (const iface of config.interfaces) {
     for (const text of iface.addresses ?? []) {
       const p = parsePrefix(text);
-      if (p) connected.push({ range: p, role: iface.role, name: iface.name });
+      if (p) connected.push({ range: p, role: iface.role, name: iface.name, address: p.address });
     }
   }
+  // libipsec: charon routes each remote subnet into ipsec0 with a source
+  // address taken from the local subnet, so that subnet must hold one of ours
+  const libipsec = vpn.dataplane === 'libipsec' || (vpn.dataplane !== 'kernel' && !capabilities.xfrmEsp);
   const peerNames = new Map<string, number>();
   const remotes = new Map<string, number>();
   const remoteSubnets: Array<{ range: IpRange; path: string; peer: string }> = [];
@@ -127,6 +130,8 @@ export function verifyVpn(config: Config, capabilities: Capabilities): Problem[]
         if (p.address !== p.first) return add(path, `"${text}" has host bits set; write the network (e.g. ${text.split('/')[0]?.replace(/\.\d+$/, '.0')}/${p.length})`);
         if (!connected.some((c) => (c.role === 'vpc' || c.role === 'dx') && c.range.family === p.family && rangeContains(c.range, p))) {
           add(path, `${text} is not inside any vpc or dx interface subnet; a tunnel can only carry networks this router reaches`);
+        } else if (libipsec && !connected.some((c) => c.range.family === p.family && c.address >= p.first && c.address <= p.last)) {
+          add(path, `${text} holds none of this router's addresses; with the libipsec data plane charon routes the remote subnets with a source address from each local subnet (widen it to include e.g. the VPC gateway address)`);
         }
         local.push(p);
       });

@@ -159,3 +159,11 @@ describe('vpn render', () => {
     expect(text).toContain('{"concat":["ipsec0","vpc0"]},{"jump":{"target":"pol_vpn-to-a"}}');
   });
 });
+
+describe('vpn verify, libipsec routing', () => {
+  it('wants a router address inside each local subnet (charon needs a route source there)', () => {
+    const peer = { ...sitePeer, tunnels: [{ name: 'x', local_subnets: ['10.1.0.128/25'], remote_subnets: ['192.168.70.0/24'] }] };
+    expect(paths(doc([peer]))).toEqual(['/vpn/peers/0/tunnels/0/local_subnets/0']);
+    expect(verifyVpn(doc([peer]), { ...NO_CAPABILITIES, xfrmEsp: true })).toEqual([]);
+  });
+});
