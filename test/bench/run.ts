@@ -7,6 +7,10 @@ const BENCHES: Record<string, { summary: string; run: () => Promise<number> }> =
     summary: 'TCP throughput VPC host -> internet through Junction (NAT, stateful policy, 10k rules) vs plain routing',
     run: async () => (await import('./forward.js')).runForward(),
   },
+  ipsec: {
+    summary: 'TCP throughput VPC host -> on-prem LAN through an IPsec tunnel (Junction vs stock strongSwan vs plain); IKE setup for 1 and 50 tunnels',
+    run: async () => (await import('./ipsec.js')).runIpsec(),
+  },
   report: {
     summary: 'draw bench/results/*.json as bench/results/<name>.svg',
     run: async () => reportAll(),
