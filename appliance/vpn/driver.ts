@@ -443,7 +443,8 @@ export class VpnDriver implements Driver<VpnArtifact> {
       try {
         const client = await this.connect();
         out.charon.version = (await client.version()).version;
-        sas = await client.listSas({ noblock: true });
+        // blocking: with noblock, an IKE_SA busy at that moment (e.g. just initiated) would be left out
+        sas = await client.listSas();
       } catch (error) {
         out.charon.error = (error as Error).message;
       }
