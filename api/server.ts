@@ -13,7 +13,9 @@ import resourcesPlugin from './plugins/resources.js';
 import systemPlugin from './plugins/system.js';
 import commitPlugin from './plugins/commit.js';
 import vpnPlugin from './plugins/vpn.js';
+import bgpPlugin from './plugins/bgp.js';
 import firewallLogPlugin from './plugins/firewall-log.js';
+import vpnRemoteConfigPlugin from './plugins/vpn-remote-config.js';
 
 export interface ServerOptions {
   /** fastify's own request log (off in tests) */
@@ -56,6 +58,7 @@ export async function buildServer(ctx: ApiContext, options: ServerOptions = {}):
   await app.register(firewallLogPlugin, ctx);
   await app.register(resourcesPlugin, ctx);
   await app.register(vpnPlugin, ctx);
-  await app.register((await import('./plugins/vpn-remote-config.js')).default, ctx);
+  await app.register(bgpPlugin, ctx);
+  await app.register(vpnRemoteConfigPlugin, ctx);
   return app;
 }
