@@ -5,6 +5,7 @@ import type { Reconciler, CommitOutcome } from '../appliance/reconciler.js';
 import type { Store } from '../appliance/store/store.js';
 import type { StatusService } from '../appliance/status.js';
 import type { VpnControl } from './plugins/vpn.js';
+import type { BgpControl } from './plugins/bgp.js';
 import type { FirewallLog } from '../appliance/drivers/firewall-log.js';
 import { emptyConfig, type Config } from '../appliance/config/schema.js';
 import { redactSecrets } from '../appliance/config/secrets.js';
@@ -17,6 +18,8 @@ export interface ApiContext {
   status: StatusService;
   /** the IPsec subsystem (status, initiate/terminate, events); absent in tests without one */
   vpn?: VpnControl;
+  /** the BGP subsystem (status, learned routes, neighbor resets); absent in tests without one */
+  bgp?: BgpControl;
   /** reads the firewall's packet log (absent in unit tests) */
   firewallLog?: FirewallLog;
   /** called after every successful commit (e.g. to re-arm the reconcile timer) */

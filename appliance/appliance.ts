@@ -8,6 +8,7 @@ import { LinksDriver } from './drivers/links.js';
 import { RoutesDriver } from './drivers/routes.js';
 import { FirewallDriver } from './drivers/firewall.js';
 import { VpnDriver } from './vpn/driver.js';
+import { BgpDriver } from './bgp/driver.js';
 import type { Driver } from './drivers/driver.js';
 import type { DhcpClients } from './drivers/dhcp-client.js';
 import type { FirewallLog } from './drivers/firewall-log.js';
@@ -22,6 +23,8 @@ export interface Appliance {
   drivers: Driver[];
   /** the IPsec subsystem: status, initiate/terminate, events */
   vpn: VpnDriver;
+  /** the BGP subsystem (bird): status, learned routes, neighbor resets */
+  bgp: BgpDriver;
   close(): void;
 }
 
@@ -42,10 +45,17 @@ export function createAppliance(options: ApplianceOptions): Appliance {
   // Apply order: links before routes (next hops need addresses), the VPN
   // once addresses exist, firewall last.
   const vpn = new VpnDriver({ runner: options.runner, stateDir: options.stateDir, log: options.log });
+  // BGP after links and routes: sessions on the dx links need their
+  // addresses, and bird's kernel routes (proto bird, metric 2000) sit beside
+  // the static ones (proto 77) without replacing them. Before the firewall,
+  // which stays last: it opens TCP 179 and BFD (self-services) from the same
+  // document, and if its apply fails bird is rolled back with the rest.
+  const bgp = new BgpDriver({ runner: options.runner, stateDir: options.stateDir, log: options.log, tcpMd5: () => options.capabilities.tcpMd5 });
   const drivers: Driver[] = [
     new LinksDriver(options.runner, options.dhcpClients),
     new RoutesDriver(options.runner),
     vpn,
+    bgp,
     new FirewallDriver(options.runner, options.stateDir, () => options.apiPort, options.firewallLog),
   ];
   const reconciler = new Reconciler(store, drivers, options.capabilities, options.log);
@@ -56,7 +66,7 @@ export function createAppliance(options: ApplianceOptions): Appliance {
     reconcile: reconciler.lastReconcile,
     dhcpLease: (iface: string) => options.dhcpClients?.lease(iface),
   }));
-  return { store, reconciler, status, drivers, vpn, close: () => {
+  return { store, reconciler, status, drivers, vpn, bgp, close: () => {
       reconciler.close();
       store.close();
     },

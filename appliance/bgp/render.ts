@@ -120,6 +120,9 @@ function renderKernel(families: Family[], metric: number): string[] {
     '# Distinct metrics also keep both routes in the table instead of one',
     '# replacing the other. BIRD only exports BGP routes and learns nothing',
     '# from the kernel, so it never touches or re-announces foreign routes.',
+    '# Equal BGP paths (two Direct Connect links to one site: same local-pref,',
+    '# AS path length, origin and MED) become one multipath kernel route, so',
+    '# both links carry traffic and losing one leaves the other in place.',
   ];
   for (const f of families) {
     out.push(
@@ -129,6 +132,7 @@ function renderKernel(families: Family[], metric: number): string[] {
       '    export filter { if source = RTS_BGP then accept; reject; };',
       '  };',
       `  metric ${metric};`,
+      '  merge paths on limit 16;',
       '  learn off;',
       '  # keep forwarding on the last routes while bird restarts',
       '  graceful restart on;',

@@ -56,6 +56,7 @@ export async function serve(options: ServeOptions): Promise<void> {
     status,
     firewallLog,
     vpn: appliance.vpn,
+    bgp: appliance.bgp,
     onCommitted: (config) => {
       status.invalidate();
       arm(config.system?.reconcile_interval_s);
@@ -76,6 +77,7 @@ export async function serve(options: ServeOptions): Promise<void> {
     unixServer.close();
     await app.close();
     await appliance.vpn.close(); // charon is ours: never leave it unsupervised
+    await appliance.bgp.close(); // so is bird
     appliance.close();
     process.exit(0);
   };

@@ -5,12 +5,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CommandRunner } from '../exec/command-runner.js';
 import { detectDataplane } from '../vpn/dataplane.js';
+import { probeTcpMd5 } from '../bgp/md5-probe.js';
 
 export interface Capabilities {
   /** nftables flowtables (software fast path for established flows) */
   flowtable: boolean;
   /** kernel XFRM ESP (else the VPN uses strongSwan's userspace libipsec) */
   xfrmEsp: boolean;
+  /** TCP MD5 signatures (RFC 2385) for BGP passwords; absent when not probed */
+  tcpMd5?: { supported: boolean; how: string; detail: string };
   notes: string[];
 }
 
@@ -40,5 +43,8 @@ export async function probeCapabilities(runner: CommandRunner, probeDevice = 'lo
   const esp = await detectDataplane(runner);
   const xfrmEsp = esp.dataplane === 'kernel';
   if (!xfrmEsp) notes.push(`${esp.reason}; IPsec uses strongSwan kernel-libipsec (userspace ESP over a TUN device)`);
-  return { flowtable, xfrmEsp, notes };
+  // TCP MD5 for BGP passwords: the kernel config, else a throwaway bird session
+  const tcpMd5 = await probeTcpMd5(runner).catch((error: Error) => ({ supported: true, how: 'unknown', detail: `probe failed (${error.message}); assuming support` }));
+  if (!tcpMd5.supported) notes.push(`TCP MD5 signatures unavailable (${tcpMd5.detail}); BGP neighbors cannot use a password`);
+  return { flowtable, xfrmEsp, tcpMd5, notes };
 }
