@@ -1,7 +1,7 @@
 // DHCP client for the ccnn interface (the cloud can hand the pod network
 // address out by DHCP). BusyBox udhcpc does the protocol; a script we
 // write applies the lease with iproute2 and records it for status.
-import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Supervisor } from '../exec/supervisor.js';
 import type { Logger } from '../log.js';
@@ -43,22 +43,6 @@ case "$1" in
 esac
 exit 0
 `;
-
-/**
- * A client left behind by a Junction that was killed (kill -9 does not take
- * children along). It is ours if its pid file is in our state directory and
- * it runs our script; the new client picks the same lease up again.
- */
-function killStaleClient(pidFile: string, script: string): void {
-  try {
-    const pid = Number(readFileSync(pidFile, 'utf8').trim());
-    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-    if (cmdline.includes('udhcpc') && cmdline.includes(script)) process.kill(pid, 'SIGKILL');
-  } catch {
-    /* no pid file or no such process */
-  }
-  rmSync(pidFile, { force: true });
-}
 
 export class DhcpClients {
   private readonly clients = new Map<string, Supervisor>();
@@ -107,14 +91,14 @@ export class DhcpClients {
       const existing = this.clients.get(iface);
       if (existing?.running) continue;
       await existing?.stop();
-      const pidFile = join(this.dir, `${iface}.pid`);
-      killStaleClient(pidFile, script);
       const client = new Supervisor({
         name: `udhcpc(${iface})`,
         program: 'busybox',
         // -f: foreground, so it is our child. No -R: the lease (and forwarding)
-        // must outlive a restart of Junction itself.
-        args: ['udhcpc', '-f', '-i', iface, '-s', script, '-p', pidFile, '-t', '5', '-T', '3', '-A', '5'],
+        // must outlive a restart of Junction itself; a client left by a
+        // killed Junction is replaced and picks the same lease up again.
+        args: ['udhcpc', '-f', '-i', iface, '-s', script, '-t', '5', '-T', '3', '-A', '5'],
+        pidFile: { path: join(this.dir, `${iface}.pid`), marker: script },
         env: { ...process.env, JUNCTION_LEASE_DIR: this.dir },
         onLog: (line) => this.log.debug('dhcp client', { interface: iface, line }),
       });

@@ -120,6 +120,7 @@ export class FirewallLog {
       name: 'ulogd',
       program: 'ulogd',
       args: ['-c', conf],
+      pidFile: { path: join(this.dir, 'ulogd.pid'), marker: conf },
       onLog: (line) => this.log.debug('ulogd', { line }),
     });
     await this.reader.start();

@@ -3,6 +3,7 @@
 // backoff when it dies, and stops it by that pid only.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { resolveProgram } from './command-runner.js';
+import { reapStaleProcess, recordPid } from './stale-process.js';
 
 export interface SupervisorOptions {
   /** name used in log lines */
@@ -17,6 +18,12 @@ export interface SupervisorOptions {
   /** after a crash and restart, once ready: re-apply state here */
   onRestart?: (pid: number) => void;
   onLog?: (line: string) => void;
+  /**
+   * Where to record the pid, with a marker (a path of ours in its command
+   * line or environment) that proves a leftover process is ours: a copy
+   * left by a killed Junction is ended before a new one starts.
+   */
+  pidFile?: { path: string; marker: string };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -50,6 +57,10 @@ export class Supervisor {
 
   async start(): Promise<number> {
     this.stopping = false;
+    if (this.options.pidFile) {
+      const stale = reapStaleProcess(this.options.pidFile.path, this.options.pidFile.marker);
+      if (stale) this.record(`ended ${this.options.name} pid ${stale} left by an earlier run`);
+    }
     const pid = this.spawnChild();
     await this.waitReady();
     return pid;
@@ -89,6 +100,7 @@ export class Supervisor {
     child.on('error', (e) => this.record(`spawn failed: ${e.message}`));
     child.on('exit', (code, signal) => this.onExit(child, code, signal));
     if (child.pid === undefined) throw new Error(`could not start ${this.options.program}`);
+    if (this.options.pidFile) recordPid(this.options.pidFile.path, child.pid);
     return child.pid;
   }
 

@@ -7,6 +7,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import { resolveProgram } from '../exec/command-runner.js';
+import { reapStaleProcess, recordPid } from '../exec/stale-process.js';
+import path from 'node:path';
 import { charonPaths, renderStrongswanConf, type CharonSettings } from './strongswan-conf.js';
 
 export const DEFAULT_CHARON_BINARY = '/usr/lib/ipsec/charon';
@@ -43,6 +45,8 @@ export class CharonProcess {
   readonly confPath: string;
   readonly socketPath: string;
   readonly logPath: string;
+  /** charon's pid, so a copy left by a killed Junction can be ended */
+  readonly pidPath: string;
   private child: ChildProcess | undefined;
   private stopping = false;
   /** During start() a death is reported to the caller, not supervised. */
@@ -58,6 +62,7 @@ export class CharonProcess {
     this.confPath = paths.conf;
     this.socketPath = paths.socket;
     this.logPath = paths.log;
+    this.pidPath = path.join(options.stateDir, 'charon.pid');
     this.backoffMs = options.restartBackoff?.initialMs ?? 500;
   }
 
@@ -131,6 +136,9 @@ export class CharonProcess {
   }
 
   private async launch(): Promise<void> {
+    // A charon left by a Junction that was SIGKILLed still holds UDP 500/4500.
+    const stale = reapStaleProcess(this.pidPath, this.confPath);
+    if (stale) this.note(`ended charon pid ${stale} left by an earlier run`);
     fs.rmSync(this.socketPath, { force: true });
     const { program, args } = this.command();
     const logFd = fs.openSync(this.logPath, 'a', 0o600);
@@ -143,6 +151,7 @@ export class CharonProcess {
       fs.closeSync(logFd);
     }
     this.child = child;
+    if (child.pid !== undefined) recordPid(this.pidPath, child.pid);
     this.startedAt = Date.now();
     let exitedEarly: string | undefined;
     child.on('error', (error) => {

@@ -1,7 +1,7 @@
 // The ccnn interface addressed by DHCP: dnsmasq in the lab's ccnn namespace
 // plays the cloud's DHCP server; Junction's udhcpc takes a lease, installs
 // the default route, and NAT egress uses the leased address.
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addressing } from '../../appliance/lab/topology.js';
 import { tcpConnect, tcpListen } from '../../appliance/lab/traffic.js';
@@ -64,5 +64,27 @@ describe.skipIf(!root.isRoot)('DHCP client on the ccnn interface', () => {
     const status = await junction.api('GET', '/v1/status');
     const ccnn0 = status.body.interfaces.find((i: { name: string }) => i.name === 'ccnn0');
     expect(ccnn0.dhcp_lease.address).toBe(`${leased}/24`);
+
+    // A Junction killed with SIGKILL leaves its udhcpc behind; the next
+    // start replaces it (one client, same lease) and forwarding never stops.
+    const clients = async () => {
+      const pids = (await lab().exec('router', ['ip', 'netns', 'pids', lab().nsName('router')], { check: true })).stdout.split('\n').filter(Boolean);
+      return pids.filter((pid) => {
+        try {
+          return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('udhcpc');
+        } catch {
+          return false;
+        }
+      });
+    };
+    expect(await clients()).toHaveLength(1);
+    junction.process.kill('SIGKILL');
+    await junction.process.exited;
+    expect(await clients()).toHaveLength(1); // orphaned, still holding the lease
+    junction = await startJunction(lab(), { stateDir: junction.stateDir });
+    const after = await clients();
+    expect(after).toHaveLength(1);
+    const again = await lab().exec('router', ['ip', '-4', '-j', 'addr', 'show', 'dev', 'ccnn0'], { check: true });
+    expect(JSON.parse(again.stdout)[0].addr_info.find((a: { scope: string }) => a.scope === 'global').local).toBe(leased);
   });
 });

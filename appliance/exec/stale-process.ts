@@ -1,0 +1,40 @@
+// Daemons Junction starts outlive a Junction that is killed with SIGKILL
+// (children are not taken along). Each records its pid in the state
+// directory; the next start finds it and ends it before starting a new
+// one, so two copies never fight over a port or a socket. A pid is only
+// ours if the process still carries our marker (a path from our state
+// directory) in its command line or environment: pids get reused.
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+
+function carries(pid: number, marker: string): boolean {
+  for (const file of ['cmdline', 'environ']) {
+    try {
+      if (readFileSync(`/proc/${pid}/${file}`, 'utf8').includes(marker)) return true;
+    } catch {
+      return false; // gone
+    }
+  }
+  return false;
+}
+
+/** Kills the process named by the pid file if it is ours; returns its pid when it was. */
+export function reapStaleProcess(pidFile: string, marker: string): number | undefined {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(pidFile, 'utf8').trim());
+  } catch {
+    return undefined;
+  }
+  rmSync(pidFile, { force: true });
+  if (!Number.isInteger(pid) || pid <= 1 || pid === process.pid || !carries(pid, marker)) return undefined;
+  try {
+    process.kill(pid, 'SIGKILL');
+    return pid;
+  } catch {
+    return undefined;
+  }
+}
+
+export function recordPid(pidFile: string, pid: number): void {
+  writeFileSync(pidFile, `${pid}\n`, { mode: 0o600 });
+}
