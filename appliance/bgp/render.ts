@@ -236,6 +236,9 @@ function renderNeighbor(n: ResolvedNeighbor, asn: number): string[] {
   }
   out.push(`  hold time ${n.holdTime};`);
   if (n.keepalive !== undefined) out.push(`  keepalive time ${n.keepalive};`);
+  // Direct Connect: come back soon after a link flap (BIRD waits 60-300 s
+  // after an error and 120 s between connection attempts by default).
+  out.push('  connect retry time 5;', '  error wait time 5, 60;');
   if (n.gracefulRestart) out.push('  graceful restart on;', `  graceful restart time ${n.gracefulRestart.time};`);
   else out.push('  graceful restart off;');
   if (n.password !== undefined) out.push(`  password "${n.password}";`);

@@ -41,6 +41,8 @@ export interface LabOptions {
   mtu?: TopologyOptions['mtu'];
   /** add the on-prem site (onprem router ns, onprem-lan host, dx0) */
   onprem?: boolean;
+  /** with onprem: 2 adds a second Direct Connect link (router dx1 <-> onprem dx1) */
+  dxLinks?: TopologyOptions['dxLinks'];
   /**
    * Plain-routing baseline: the lab itself gives the router its addresses,
    * default route and ip_forward, and gives ccnn return routes to the VPCs.
@@ -102,7 +104,7 @@ interface LabRecord {
   createdAt: string;
   ownerPid: number;
   keep: boolean;
-  options: { mtu?: TopologyOptions['mtu']; onprem?: boolean; plainRouting?: boolean };
+  options: { mtu?: TopologyOptions['mtu']; onprem?: boolean; dxLinks?: TopologyOptions['dxLinks']; plainRouting?: boolean };
   /** namespaces created so far (all of them once up() has finished) */
   namespaces: string[];
   processes: ProcessRecord[];
@@ -193,7 +195,7 @@ export class Lab {
     const prefix = validatePrefix(options.prefix ?? defaultPrefix());
     const runner = options.runner ?? new SystemCommandRunner();
     const stateDir = options.stateDir ?? LAB_STATE_DIR;
-    const topology = buildTopology({ prefix, mtu: options.mtu, onprem: options.onprem });
+    const topology = buildTopology({ prefix, mtu: options.mtu, onprem: options.onprem, dxLinks: options.dxLinks });
 
     const existing = (await listNamespaces(runner)).filter((name) => name.startsWith(`${prefix}-`));
     if (existing.length > 0) {
@@ -208,7 +210,7 @@ export class Lab {
       createdAt: new Date().toISOString(),
       ownerPid: process.pid,
       keep: options.keep ?? false,
-      options: { mtu: options.mtu, onprem: options.onprem, plainRouting: options.plainRouting },
+      options: { mtu: options.mtu, onprem: options.onprem, dxLinks: options.dxLinks, plainRouting: options.plainRouting },
       namespaces: [],
       processes: [],
     };
@@ -230,7 +232,7 @@ export class Lab {
     const stateDir = options.stateDir ?? LAB_STATE_DIR;
     const record = readRecord(stateDir, prefix);
     if (!record) throw new Error(`no lab "${prefix}" is recorded in ${stateDir}`);
-    const topology = buildTopology({ prefix, mtu: record.options.mtu, onprem: record.options.onprem });
+    const topology = buildTopology({ prefix, mtu: record.options.mtu, onprem: record.options.onprem, dxLinks: record.options.dxLinks });
     const lab = new Lab(topology, record, options.runner ?? new SystemCommandRunner(), stateDir);
     const missing = topology.namespaces.filter((ns) => !namespaceIsSafe(ns.name));
     if (missing.length > 0) {
@@ -251,7 +253,7 @@ export class Lab {
     const record = readRecord(stateDir, prefix);
     const removed: string[] = [];
     if (record) {
-      const topology = buildTopology({ prefix, mtu: record.options.mtu, onprem: record.options.onprem });
+      const topology = buildTopology({ prefix, mtu: record.options.mtu, onprem: record.options.onprem, dxLinks: record.options.dxLinks });
       const lab = new Lab(topology, record, runner, stateDir);
       const present = record.namespaces.filter((name) => existsSync(join(NETNS_DIR, name)));
       await lab.down();

@@ -8,6 +8,7 @@
 //   optional (onprem: true):
 //   <p>-inet ──onprem0/wan0── <p>-onprem ──lan0/eth0── <p>-onprem-lan
 //   <p>-router ──dx0/dx0── <p>-onprem                       (Direct Connect)
+//   <p>-router ──dx1/dx1── <p>-onprem          (second link, dxLinks: 2)
 
 export type LabRole =
   | 'inet'
@@ -52,6 +53,10 @@ export const addressing = {
     dxSubnet: '169.254.10.0/30',
     dxRouter: '169.254.10.1',
     dxOnprem: '169.254.10.2',
+    /** the second Direct Connect link to the same site (`dxLinks: 2`): router dx1 <-> onprem dx1 */
+    dx1Subnet: '169.254.10.4/30',
+    dx1Router: '169.254.10.5',
+    dx1Onprem: '169.254.10.6',
     lanSubnet: '192.168.50.0/24',
     lanGateway: '192.168.50.1',
     lanHost: '192.168.50.11',
@@ -111,6 +116,8 @@ export interface TopologyOptions {
   mtu?: number | Partial<Record<VpcId, number>>;
   /** add the on-prem site (router ns + LAN host, VPN path and dx0) */
   onprem?: boolean;
+  /** Direct Connect links to the on-prem site: 1 (dx0, default) or 2 (dx0 and dx1, for ECMP) */
+  dxLinks?: 1 | 2;
 }
 
 export interface Topology {
@@ -228,6 +235,13 @@ export function buildTopology(options: TopologyOptions): Topology {
         b: { ns: 'onprem', ifname: 'dx0', address: op.dxOnprem + len(op.dxSubnet), addressOwner: 'lab' },
         mtu: DEFAULT_MTU,
       },
+      ...(options.dxLinks === 2
+        ? [{
+            a: { ns: 'router', ifname: 'dx1', address: op.dx1Router + len(op.dx1Subnet), addressOwner: 'router' },
+            b: { ns: 'onprem', ifname: 'dx1', address: op.dx1Onprem + len(op.dx1Subnet), addressOwner: 'lab' },
+            mtu: DEFAULT_MTU,
+          } satisfies VethLink]
+        : []),
       {
         a: { ns: 'onprem', ifname: 'lan0', address: op.lanGateway + len(op.lanSubnet), addressOwner: 'lab' },
         b: { ns: 'onprem-lan', ifname: 'eth0', address: op.lanHost + len(op.lanSubnet), addressOwner: 'lab' },

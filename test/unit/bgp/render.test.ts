@@ -40,6 +40,8 @@ describe('renderBirdConfig', () => {
       '  interface "eth3";',
       '  direct;',
       '  hold time 90;',
+      '  connect retry time 5;',
+      '  error wait time 5, 60;',
       '  graceful restart on;',
       '  graceful restart time 120;',
       '  ipv4 {',
