@@ -2,6 +2,7 @@
 // definition: their local subnets are our remote subnets, their peer address
 // is our local endpoint, the IKE identities are swapped, and the proposals,
 // DPD, IKE version, PFS group and lifetimes are the same. Pure: no I/O.
+import { X509Certificate } from 'node:crypto';
 import type { Config } from '../../config/schema.js';
 import type { IkePeer, VpnTunnel } from '../schema.js';
 import { RemoteConfigError } from './errors.js';
@@ -156,7 +157,9 @@ export function buildRemoteSite(doc: Config, name: string, options: RemoteSiteOp
     localAddress: peer.remote,
     remoteAddress,
     localId: peer.remote_id ?? peer.remote,
-    remoteId: peer.local_id ?? remoteAddress,
+    // What Junction presents: its local_id, else (cert) its certificate's
+    // subject DN, as charon does by default, else its address.
+    remoteId: peer.local_id ?? (peer.auth.method === 'cert' ? certificateSubject(doc, peer.auth.certificate) : undefined) ?? remoteAddress,
     auth,
     ikeProposals,
     ike,
@@ -166,6 +169,17 @@ export function buildRemoteSite(doc: Config, name: string, options: RemoteSiteOp
     forceEncap: peer.nat_traversal === 'force',
     tunnels,
   };
+}
+
+/** A certificate's subject in strongSwan's DN syntax ("C=CH, O=Example, CN=gw"). */
+function certificateSubject(doc: Config, name: string): string | undefined {
+  const pem = doc.vpn?.certificates?.find((c) => c.name === name)?.certificate;
+  if (!pem) return undefined;
+  try {
+    return new X509Certificate(pem).subject.split('\n').join(', ');
+  } catch {
+    return undefined;
+  }
 }
 
 // ---------------------------------------------------------------- helpers for generators

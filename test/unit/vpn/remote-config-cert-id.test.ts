@@ -1,0 +1,48 @@
+// With certificate auth and no local_id, Junction presents its certificate's
+// subject DN (charon's default); the generated on-prem config must expect
+// exactly that, or the two sides never agree on Junction's identity.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { Config } from '../../../appliance/config/schema.js';
+import { buildRemoteSite } from '../../../appliance/vpn/remote-config/model.js';
+
+function selfSigned(subject: string): { cert: string; key: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'junction-cert-'));
+  try {
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
+      '-subj', subject, '-keyout', join(dir, 'k.pem'), '-out', join(dir, 'c.pem')], { stdio: 'ignore' });
+    return { cert: readFileSync(join(dir, 'c.pem'), 'utf8'), key: readFileSync(join(dir, 'k.pem'), 'utf8') };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+describe('remote config identities with certificates', () => {
+  it('expects Junction by its certificate subject when local_id is not set, and by local_id when it is', () => {
+    const junction = selfSigned('/C=CH/O=Junction Lab/CN=junction-gw');
+    const ca = selfSigned('/C=CH/O=Junction Lab/CN=Lab CA');
+    const doc = {
+      interfaces: [
+        { name: 'ccnn0', role: 'ccnn', zone: 'ccnn', addresses: ['100.64.0.2/24'] },
+        { name: 'vpc0', role: 'vpc', zone: 'vpc-a', addresses: ['10.1.0.1/24'] },
+      ],
+      zones: [{ name: 'ccnn' }, { name: 'vpc-a' }, { name: 'vpn' }],
+      vpn: {
+        certificates: [
+          { name: 'junction', certificate: junction.cert, private_key: junction.key },
+          { name: 'lab-ca', certificate: ca.cert },
+        ],
+        peers: [{
+          name: 'onprem', remote: '198.18.1.2', auth: { method: 'cert', certificate: 'junction', ca: 'lab-ca' },
+          tunnels: [{ name: 't1', local_subnets: ['10.1.0.0/24'], remote_subnets: ['192.168.50.0/24'] }],
+        }],
+      },
+    } as unknown as Config;
+    expect(buildRemoteSite(doc, 'onprem').remoteId).toBe('C=CH, O=Junction Lab, CN=junction-gw');
+    (doc.vpn!.peers[0] as { local_id?: string }).local_id = 'gw.junction.example';
+    expect(buildRemoteSite(doc, 'onprem').remoteId).toBe('gw.junction.example');
+  });
+});
