@@ -6,7 +6,7 @@
 // the protocols whose configuration changed, so editing one neighbor leaves
 // the others' sessions alone. Passwords go into bird.conf (mode 0600) and
 // nowhere else: not into plans, actions, logs or errors.
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../config/schema.js';
 import type { Problem } from '../config/problems.js';
@@ -277,6 +277,7 @@ export class BgpDriver implements Driver<BgpArtifact> {
     try {
       if (!this.bird?.pid) {
         if (this.bird) await this.stopBird();
+        await mkdir(this.birdDir, { recursive: true, mode: 0o700 });
         await this.applier.install(desired.text);
         await this.startBird();
         actions.push(`start bird (pid ${this.bird!.pid})`);
@@ -420,9 +421,13 @@ export class BgpDriver implements Driver<BgpArtifact> {
       const established = !!s?.established;
       const since = s?.since && !Number.isNaN(Date.parse(s.since)) ? s.since : undefined;
       let lastError = s?.lastError;
-      if (!established && n.password !== undefined && n.enabled && md5Rising) {
+      // The kernel counts MD5 drops per namespace, not per peer: blame them on
+      // sessions that are trying to connect (BIRD state "start"), never on
+      // one BIRD shut down for a reason of its own (disabled, route limit).
+      const connecting = !established && n.enabled && s?.state === 'start';
+      if (connecting && n.password !== undefined && md5Rising) {
         lastError = `TCP MD5 signature mismatch: the kernel dropped segments with a wrong or missing signature (TCPMD5Failure ${counters?.failure ?? 0}, TCPMD5NotFound ${counters?.not_found ?? 0}); check the password on both ends${lastError ? ` (bird: ${lastError})` : ''}`;
-      } else if (!established && n.password === undefined && n.enabled && md5Rising && (counters?.unexpected ?? 0) > 0) {
+      } else if (connecting && n.password === undefined && md5Rising && (counters?.unexpected ?? 0) > 0) {
         lastError = `the peer signs its segments (TCP MD5) but no password is configured here (TCPMD5Unexpected ${counters?.unexpected})${lastError ? ` (bird: ${lastError})` : ''}`;
       }
       const limit = s?.channels.find((c) => c.importLimit)?.importLimit;
