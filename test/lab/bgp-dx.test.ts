@@ -219,7 +219,7 @@ describe.skipIf(!!skipReason)('BGP over Direct Connect: junction serve and an on
     const start = Date.now();
     if (how === 'silent') {
       // the peer's end stays up but passes nothing: only BFD can notice (hold time is 90 s)
-      await lab().exec('onprem', ['nft', `add table inet jncut; add chain inet jncut in { type filter hook input priority -10; policy accept; }; add chain inet jncut out { type filter hook output priority -10; policy accept; }; add rule inet jncut in iifname "${link}" drop; add rule inet jncut out oifname "${link}" drop`], { check: true });
+      await lab().exec('onprem', ['nft', `add table inet jncut; add chain inet jncut in { type filter hook input priority -10; policy accept; }; add chain inet jncut out { type filter hook output priority -10; policy accept; }; add chain inet jncut through { type filter hook forward priority -10; policy accept; }; add rule inet jncut in iifname "${link}" drop; add rule inet jncut out oifname "${link}" drop; add rule inet jncut through iifname "${link}" drop; add rule inet jncut through oifname "${link}" drop`], { check: true });
     } else {
       await lab().exec('onprem', ['ip', 'link', 'set', link, 'down'], { check: true });
     }
