@@ -11,6 +11,10 @@ const BENCHES: Record<string, { summary: string; run: () => Promise<number> }> =
     summary: 'TCP throughput VPC host -> on-prem LAN through an IPsec tunnel (Junction vs stock strongSwan vs plain); IKE setup for 1 and 50 tunnels',
     run: async () => (await import('./ipsec.js')).runIpsec(),
   },
+  bgp: {
+    summary: 'time until 100k prefixes from the on-prem BGP peer are in the kernel table, and to withdraw them (Junction vs hand-written BIRD)',
+    run: async () => (await import('./bgp.js')).runBgp(),
+  },
   report: {
     summary: 'draw bench/results/*.json as bench/results/<name>.svg',
     run: async () => reportAll(),
