@@ -16,6 +16,7 @@ import { renderBirdConfig } from '../../appliance/bgp/render.js';
 import type { BgpSection } from '../../appliance/bgp/schema.js';
 import { BgpStatusReader, type NeighborStatus } from '../../appliance/bgp/status.js';
 import { SystemCommandRunner, runChecked } from '../../appliance/exec/command-runner.js';
+import { waitFor } from './support/wait.js';
 
 const isRoot = process.getuid?.() === 0;
 const hasBird = spawnSync('bird', ['--version']).status === 0;
@@ -36,21 +37,6 @@ const PASSWORD = 'dx-s3cret';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const ip = (...args: string[]) => runChecked(runner, 'ip', args);
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 30_000, stepMs = 100): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await probe();
-      if (value) return value;
-    } catch (e) {
-      last = e;
-    }
-    await sleep(stepMs);
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-}
 
 function onpremConfig(password: string): string {
   return `router id 169.254.10.2;

@@ -17,7 +17,8 @@ import { addressing } from '../../appliance/lab/topology.js';
 import { ping, tcpConnect, tcpListen } from '../../appliance/lab/traffic.js';
 import { requireRoot, uniquePrefix, withLab } from './support/lab-fixture.js';
 import { startJunction, type RunningJunction } from './support/junction.js';
-import { JUNCTION_ASN, ONPREM_ASN, OnpremBird, waitFor, type OnpremOptions } from './support/onprem-bird.js';
+import { JUNCTION_ASN, ONPREM_ASN, OnpremBird, type OnpremOptions } from './support/onprem-bird.js';
+import { waitFor } from './support/wait.js';
 
 const root = requireRoot();
 const hasBird = spawnSync('bird', ['--version']).status === 0;
@@ -397,6 +398,17 @@ describe.skipIf(!!skipReason)('BGP over Direct Connect: junction serve and an on
     }, 20_000);
     expect(back.bird.restarts).toBeGreaterThan(0);
     await bothUp();
+  });
+
+  it('a Junction killed with SIGKILL comes back with BGP from its stored revision (the orphaned bird is replaced)', async () => {
+    const { bird } = await status();
+    junction.process.kill('SIGKILL');
+    await junction.process.exited;
+    junction = await startJunction(lab(), { stateDir: junction.stateDir });
+    const s = await bothUp();
+    expect(s.bird.pid).not.toBe(bird.pid);
+    expect(() => process.kill(bird.pid, 0)).toThrow(); // the old bird is gone
+    await waitFor('multipath route again', async () => multipath(await lanRoute()), 30_000);
   });
 
   it('removing the bgp section stops bird and takes its routes out of the kernel', async () => {
