@@ -169,6 +169,29 @@ describe.skipIf(!!skipReason)('BGP over Direct Connect: junction serve and an on
     expect((await api('GET', '/v1/bgp/routes?neighbor=nope')).status).toBe(404);
   });
 
+  it('static and BGP routes coexist: a static route (metric 0) wins, one above metric 2000 is a floating backup', async () => {
+    const get = async (address: string) => (await lab().exec('router', ['ip', 'route', 'get', address], { check: true })).stdout;
+    await waitFor('BGP routes to 10.50.1.0/24 and 10.50.2.0/24', async () => {
+      const r = (await lab().exec('router', ['ip', 'route', 'show', 'proto', 'bird'], { check: true })).stdout;
+      return r.includes('10.50.1.0/24') && r.includes('10.50.2.0/24');
+    });
+    const floating = await api('POST', '/v1/routes/static', { id: 'onprem-backup', destination: '10.50.1.0/24', via: op.dx1Onprem, metric: 3000 });
+    expect(floating.status, floating.text).toBe(201);
+    const pinned = await api('POST', '/v1/routes/static', { id: 'onprem-pinned', destination: '10.50.2.0/24', via: op.dx1Onprem });
+    expect(pinned.status, pinned.text).toBe(201);
+    try {
+      const both = (await lab().exec('router', ['ip', 'route', 'show', '10.50.1.0/24'], { check: true })).stdout;
+      expect(both).toMatch(/proto bird metric 2000/);
+      expect(both).toMatch(/via 169\.254\.10\.6 dev dx1 proto 77 metric 3000/);
+      expect(await get('10.50.1.5')).not.toMatch(/proto 77/); // BGP (2000) beats the floating static (3000)
+      expect(await get('10.50.2.5')).toMatch(/via 169\.254\.10\.6 dev dx1/); // the static (0) beats BGP
+      expect((await lab().exec('router', ['ip', 'route', 'show', '10.50.2.0/24', 'proto', 'bird'], { check: true })).stdout).toMatch(/metric 2000/);
+    } finally {
+      expect((await api('DELETE', '/v1/routes/static/onprem-backup')).status).toBe(200);
+      expect((await api('DELETE', '/v1/routes/static/onprem-pinned')).status).toBe(200);
+    }
+  });
+
   it('lets a VPC host ping and open TCP to the on-prem LAN host through the DX path; the dx zone policy applies', async () => {
     expect((await ping(lab(), 'a1', op.lanHost, { count: 3, timeoutS: 5 })).reachable).toBe(true);
     const listener = await tcpListen(lab(), 'onprem-lan', 8443);
@@ -404,6 +427,10 @@ describe.skipIf(!!skipReason)('BGP over Direct Connect: junction serve and an on
     const { bird } = await status();
     junction.process.kill('SIGKILL');
     await junction.process.exited;
+    await sleep(500);
+    let orphaned = true;
+    try { process.kill(bird.pid, 0); } catch { orphaned = false; }
+    console.log(`[bgp-dx] after SIGKILL of junction, its bird (pid ${bird.pid}) ${orphaned ? 'still runs (orphaned)' : 'is gone'}`);
     junction = await startJunction(lab(), { stateDir: junction.stateDir });
     const s = await bothUp();
     expect(s.bird.pid).not.toBe(bird.pid);
