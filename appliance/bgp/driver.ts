@@ -16,7 +16,7 @@ import type { Logger } from '../log.js';
 import { ApplyFailed, type ApplyOptions, type Driver } from '../drivers/driver.js';
 import { networkOf, parseAddress, parsePrefix, rangeContains, type IpRange } from '../net/ip.js';
 import { BirdApplier, BirdConfigInvalid } from './apply.js';
-import { BirdProcess } from './bird-process.js';
+import { BirdProcess, type BirdProcessOptions } from './bird-process.js';
 import { birdCommand, type BirdControl } from './bird-socket.js';
 import { renderBirdConfig, prefixSetItem, type VpcSubnet } from './render.js';
 import { parseRoutes, routeCommand, type LearnedRoute, type RouteQuery } from './routes.js';
@@ -45,7 +45,13 @@ export interface BgpDriverOptions {
   log: Logger;
   /** TCP MD5 on this kernel (from the capability probe) */
   tcpMd5?: () => Capabilities['tcpMd5'];
+  /** seams for unit tests: how bird is started, and its control socket */
+  launchBird?: (options: BirdProcessOptions) => BirdDaemon;
+  control?: BirdControl;
 }
+
+/** What the driver needs of a supervised bird (BirdProcess). */
+export type BirdDaemon = Pick<BirdProcess, 'pid' | 'restarts' | 'start' | 'stop' | 'recentLog'>;
 
 /** What GET /v1/bgp/status returns per neighbor. */
 export interface BgpNeighborReport {
@@ -159,7 +165,7 @@ export async function readMd5Counters(file = '/proc/net/netstat'): Promise<Md5Co
 export class BgpDriver implements Driver<BgpArtifact> {
   readonly name = 'bgp';
   readonly birdDir: string;
-  private bird: BirdProcess | undefined;
+  private bird: BirdDaemon | undefined;
   private readonly control: BirdControl;
   private readonly applier: BirdApplier;
   /** the last artifact fully applied: what bird runs */
@@ -173,7 +179,7 @@ export class BgpDriver implements Driver<BgpArtifact> {
     this.birdDir = path.join(options.stateDir, 'bird');
     const socketPath = path.join(this.birdDir, 'bird.ctl');
     // One short connection per command: survives bird restarts without bookkeeping.
-    this.control = { command: (command) => birdCommand(socketPath, command, { timeoutMs: 30_000 }) };
+    this.control = options.control ?? { command: (command) => birdCommand(socketPath, command, { timeoutMs: 30_000 }) };
     this.applier = new BirdApplier({ runner: options.runner, bird: this.control, configFile: path.join(this.birdDir, 'bird.conf') });
   }
 
@@ -347,7 +353,8 @@ export class BgpDriver implements Driver<BgpArtifact> {
   }
 
   private async startBird(): Promise<void> {
-    const bird = new BirdProcess({
+    const launch = this.options.launchBird ?? ((o: BirdProcessOptions) => new BirdProcess(o));
+    const bird: BirdDaemon = launch({
       stateDir: this.birdDir,
       backoff: { initialMs: 500, maxMs: 10_000 },
       onRestart: (pid) => void this.afterBirdRestart(bird, pid),
@@ -373,7 +380,7 @@ export class BgpDriver implements Driver<BgpArtifact> {
   }
 
   /** The supervisor restarted bird (it read bird.conf again): make sure that file is the applied one. */
-  private afterBirdRestart(bird: BirdProcess, pid: number): Promise<void> {
+  private afterBirdRestart(bird: BirdDaemon, pid: number): Promise<void> {
     return this.exclusive(async () => {
       if (this.bird !== bird || !this.applied.active) return;
       this.options.log.warn('bgp: bird restarted; applying the configuration again', { pid, restarts: bird.restarts });
