@@ -1,7 +1,7 @@
-import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { BirdApplier, BirdConfigInvalid } from '../../../appliance/bgp/apply.js';
 import type { BirdControl } from '../../../appliance/bgp/bird-socket.js';
 import { BirdReplyError, parseReplies, type BirdReply } from '../../../appliance/bgp/reply-codes.js';
@@ -18,8 +18,14 @@ class FakeBird implements BirdControl {
   }
 }
 
+const dirs: string[] = [];
+afterAll(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
 function setup(answer?: (command: string) => string) {
   const dir = mkdtempSync(path.join(tmpdir(), 'jnb-apply-'));
+  dirs.push(dir);
   const configFile = path.join(dir, 'bird.conf');
   const runner = new RecordingCommandRunner();
   const bird = new FakeBird(answer);

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -26,6 +26,7 @@ function birdParses(conf: string): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'jnb-render-'));
   writeFileSync(path.join(dir, 'bird.conf'), conf);
   const r = spawnSync('bird', ['-p', '-c', path.join(dir, 'bird.conf')], { encoding: 'utf8' });
+  rmSync(dir, { recursive: true, force: true });
   return r.status === 0 ? 'ok' : r.stderr;
 }
 
