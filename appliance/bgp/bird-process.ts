@@ -1,8 +1,9 @@
 // Starts and supervises one bird for a state directory: `bird -f` keeps it
 // in the foreground as our child, so we know its pid and see it die. The
 // generic Supervisor (appliance/exec/supervisor.ts) restarts it with
-// exponential backoff and stops that pid and no other; this class only adds
-// bird's command line, its files and "ready = the control socket greets us".
+// exponential backoff, stops that pid and no other, and ends a bird left by
+// a killed Junction; this class only adds bird's command line, its files
+// and "ready = the control socket greets us".
 import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { resolveProgram } from '../exec/command-runner.js';
@@ -72,6 +73,8 @@ export class BirdProcess {
       ready: async () => (await BirdSocket.connect(this.socketPath, { timeoutMs: 2_000 })).close(),
       readyTimeoutMs,
       backoff: { initialMs: this.options.backoff?.initialMs ?? 500, maxMs: this.options.backoff?.maxMs ?? 30_000 },
+      // a bird left by a killed Junction holds our socket: end it first (only if it runs our config file)
+      pidFile: { path: path.join(this.options.stateDir, 'bird.supervised.pid'), marker: this.configFile },
       ...(this.options.onRestart ? { onRestart: this.options.onRestart } : {}),
       ...(this.options.onLog ? { onLog: this.options.onLog } : {}),
     });

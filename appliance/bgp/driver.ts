@@ -284,7 +284,6 @@ export class BgpDriver implements Driver<BgpArtifact> {
       if (!this.bird?.pid) {
         if (this.bird) await this.stopBird();
         await mkdir(this.birdDir, { recursive: true, mode: 0o700 });
-        actions.push(...(await this.stopStrayBird()));
         await this.applier.install(desired.text);
         await this.startBird();
         actions.push(`start bird (pid ${this.bird!.pid})`);
@@ -329,27 +328,6 @@ export class BgpDriver implements Driver<BgpArtifact> {
       }
     }
     return new ApplyFailed(this.name, message.replaceAll(/password "[^"]*"/g, 'password "********"'), where);
-  }
-
-  /**
-   * A bird left running by an earlier Junction that was killed (it holds
-   * our control socket, so a new one would refuse to start): stop it, by
-   * the pid in our own pid file and only if that process is bird running
-   * our config file.
-   */
-  private async stopStrayBird(): Promise<string[]> {
-    const pid = Number((await readFile(path.join(this.birdDir, 'bird.pid'), 'utf8').catch(() => '')).trim());
-    if (!Number.isInteger(pid) || pid <= 1) return [];
-    const cmdline = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0');
-    if (!cmdline[0]?.endsWith('bird') || !cmdline.includes(path.join(this.birdDir, 'bird.conf'))) return [];
-    this.options.log.warn('bgp: stopping a bird left by an earlier run', { pid });
-    try {
-      process.kill(pid, 'SIGTERM');
-    } catch {
-      return [];
-    }
-    for (let i = 0; i < 50 && (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')); i++) await new Promise((r) => setTimeout(r, 100));
-    return [`stop stray bird (pid ${pid})`];
   }
 
   private async startBird(): Promise<void> {
