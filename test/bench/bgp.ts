@@ -57,6 +57,7 @@ import { SystemCommandRunner } from '../../appliance/exec/command-runner.js';
 import { Lab, type LabProcess } from '../../appliance/lab/lab.js';
 import { addressing } from '../../appliance/lab/topology.js';
 import { REPO_ROOT, emitResult, median, printTable, round, type Figure } from './report.js';
+import { guardBenchmark, tearDownLabs } from './guards.js';
 
 /** BENCH_BGP_PREFIXES overrides (for a quick try), 1..131072 */
 const PREFIXES = Math.min(Math.max(Number(process.env.BENCH_BGP_PREFIXES) || 100_000, 1), 131_072);
@@ -385,27 +386,12 @@ export async function runBgp(): Promise<number> {
     (cleaning ??= (async () => {
       for (const s of sockets) s.close();
       // Lab.down() ends the processes the lab spawned (birds, anchors, Junction and its bird) by pid, then the namespaces
-      for (const lab of labs) {
-        await lab.down().catch(async (error: unknown) => {
-          log(`teardown of ${lab.prefix} failed once (${(error as Error).message}); retrying`);
-          await lab.down().catch((e: unknown) => log(`teardown of ${lab.prefix} failed: ${(e as Error).message}`));
-        });
-      }
-      for (const prefix of Object.values(prefixes)) await Lab.cleanupStale(prefix).catch(() => undefined);
+      await tearDownLabs(labs, Object.values(prefixes), log);
       if (process.env.BENCH_BGP_KEEP_LOGS) log(`bird logs kept in ${stateRoot}`);
       else rmSync(stateRoot, { recursive: true, force: true });
       rmSync(junctionState, { recursive: true, force: true });
     })());
-  const onSignal = (signal: NodeJS.Signals) => {
-    log(`${signal}: taking the labs down`);
-    void cleanup().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  const watchdog = setTimeout(() => {
-    log(`still running after ${WATCHDOG_MS / 60_000} min: giving up`);
-    void cleanup().finally(() => process.exit(1));
-  }, WATCHDOG_MS);
+  const guard = guardBenchmark(cleanup, log, WATCHDOG_MS);
 
   const started = new Date();
   const git = (args: string[]) => runner.run('git', ['-C', REPO_ROOT, ...args]).then((r) => r.stdout.trim(), () => '');
@@ -582,7 +568,7 @@ export async function runBgp(): Promise<number> {
       [`targets: install_s < ${TARGET_INSTALL_S}, withdraw_s < ${TARGET_WITHDRAW_S}, ratio_vs_hand <= ${TARGET_RATIO}${FULL_SCALE ? '' : ' (not judged: not 100k prefixes)'}`, pass ? 'pass' : 'FAIL'],
     ]);
 
-    clearTimeout(watchdog);
+    guard.release();
     await cleanup();
     emitResult({
       bench: 'bgp',
@@ -655,9 +641,7 @@ export async function runBgp(): Promise<number> {
     }
     return 1;
   } finally {
-    clearTimeout(watchdog);
+    guard.release();
     await cleanup();
-    process.removeListener('SIGINT', onSignal);
-    process.removeListener('SIGTERM', onSignal);
   }
 }

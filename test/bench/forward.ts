@@ -33,6 +33,7 @@ import { Lab, type LabProcess } from '../../appliance/lab/lab.js';
 import { addressing } from '../../appliance/lab/topology.js';
 import { iperf3Client, iperf3Server, ping, type Iperf3Server } from '../../appliance/lab/traffic.js';
 import { REPO_ROOT, emitResult, median, printTable, round, type Figure } from './report.js';
+import { guardBenchmark, tearDownLabs } from './guards.js';
 
 const SECONDS = 4; // each iperf3 run
 /** runs per set-up and flow count (median of these); BENCH_FORWARD_ROUNDS overrides, 1-15 */
@@ -175,26 +176,10 @@ export async function runForward(): Promise<number> {
     (cleaning ??= (async () => {
       for (const server of servers) await server.close().catch(() => undefined);
       // Lab.down() also ends the Junction process the lab spawned (SIGTERM, then SIGKILL)
-      for (const lab of labs) {
-        await lab.down().catch(async (error: unknown) => {
-          log(`teardown of ${lab.prefix} failed once (${(error as Error).message}); retrying`);
-          await lab.down().catch((e: unknown) => log(`teardown of ${lab.prefix} failed: ${(e as Error).message}`));
-        });
-      }
-      // labs that failed half-way in Lab.up clean up after themselves; leftovers by prefix:
-      for (const prefix of [plainPrefix, junctionPrefix]) await Lab.cleanupStale(prefix).catch(() => undefined);
+      await tearDownLabs(labs, [plainPrefix, junctionPrefix], log);
       rmSync(stateDir, { recursive: true, force: true });
     })());
-  const onSignal = (signal: NodeJS.Signals) => {
-    log(`${signal}: taking the labs down`);
-    void cleanup().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  const watchdog = setTimeout(() => {
-    log(`still running after ${WATCHDOG_MS / 60_000} min: giving up`);
-    void cleanup().finally(() => process.exit(1));
-  }, WATCHDOG_MS);
+  const guard = guardBenchmark(cleanup, log, WATCHDOG_MS);
 
   const started = new Date();
   const load = loadavg().map((l) => round(l, 2));
@@ -304,7 +289,7 @@ export async function runForward(): Promise<number> {
       [`target ratio_10k >= ${TARGET_RATIO_10K}`, ratio10k >= TARGET_RATIO_10K ? 'pass' : 'FAIL'],
     ]);
 
-    clearTimeout(watchdog);
+    guard.release();
     await cleanup();
     emitResult({
       bench: 'forward',
@@ -359,9 +344,7 @@ export async function runForward(): Promise<number> {
     }
     return 1;
   } finally {
-    clearTimeout(watchdog);
+    guard.release();
     await cleanup();
-    process.removeListener('SIGINT', onSignal);
-    process.removeListener('SIGTERM', onSignal);
   }
 }

@@ -38,6 +38,7 @@ import { generateRemoteConfig } from '../../appliance/vpn/remote-config/index.js
 import { ViciClient } from '../../appliance/vpn/vici/client.js';
 import type { ViciPlain } from '../../appliance/vpn/vici/codec.js';
 import { REPO_ROOT, emitResult, median, printTable, round, type Figure } from './report.js';
+import { guardBenchmark, tearDownLabs } from './guards.js';
 
 const SECONDS = 4;
 const ROUNDS = Math.min(Math.max(Number(process.env.BENCH_IPSEC_ROUNDS) || 3, 1), 15);
@@ -244,27 +245,12 @@ export async function runIpsec(): Promise<number> {
       for (const client of clients) client.close();
       for (const server of servers) await server.close().catch(() => undefined);
       for (const charon of charons) await charon.stop().catch(() => undefined); // by pid
-      for (const lab of labs) {
-        await lab.down().catch(async (error: unknown) => {
-          log(`teardown of ${lab.prefix} failed once (${(error as Error).message}); retrying`);
-          await lab.down().catch((e: unknown) => log(`teardown of ${lab.prefix} failed: ${(e as Error).message}`));
-        });
-      }
-      for (const prefix of Object.values(prefixes)) await Lab.cleanupStale(prefix).catch(() => undefined);
+      await tearDownLabs(labs, Object.values(prefixes), log);
       if (process.env.BENCH_IPSEC_KEEP_LOGS) log(`charon logs kept in ${stateRoot}`);
       else rmSync(stateRoot, { recursive: true, force: true });
       rmSync(junctionState, { recursive: true, force: true });
     })());
-  const onSignal = (signal: NodeJS.Signals) => {
-    log(`${signal}: taking the labs down`);
-    void cleanup().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  const watchdog = setTimeout(() => {
-    log(`still running after ${WATCHDOG_MS / 60_000} min: giving up`);
-    void cleanup().finally(() => process.exit(1));
-  }, WATCHDOG_MS);
+  const guard = guardBenchmark(cleanup, log, WATCHDOG_MS);
 
   const started = new Date();
   const load = loadavg().map((l) => round(l, 2));
@@ -435,7 +421,7 @@ export async function runIpsec(): Promise<number> {
       [`targets: ratio_vs_stock >= ${TARGET_RATIO_VS_STOCK}, tunnels50_s < ${TARGET_TUNNELS50_S}${dataplane === 'kernel' ? `, >= ${TARGET_KERNEL_MBPS} Mbit/s` : ''}`, pass ? 'pass' : 'FAIL'],
     ]);
 
-    clearTimeout(watchdog);
+    guard.release();
     await cleanup();
     emitResult({
       bench: 'ipsec',
@@ -490,9 +476,7 @@ export async function runIpsec(): Promise<number> {
     }
     return 1;
   } finally {
-    clearTimeout(watchdog);
+    guard.release();
     await cleanup();
-    process.removeListener('SIGINT', onSignal);
-    process.removeListener('SIGTERM', onSignal);
   }
 }

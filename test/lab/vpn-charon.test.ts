@@ -17,6 +17,7 @@ import { section, type ViciSection } from '../../appliance/vpn/vici/codec.js';
 import { ViciClient } from '../../appliance/vpn/vici/client.js';
 import { ViciCommandError } from '../../appliance/vpn/vici/errors.js';
 import type { ViciPlain } from '../../appliance/vpn/vici/codec.js';
+import { waitFor } from './support/wait.js';
 
 const isRoot = process.getuid?.() === 0;
 const hasCharon = existsSync(DEFAULT_CHARON_BINARY) && existsSync('/usr/lib/ipsec/plugins/libstrongswan-vici.so');
@@ -37,21 +38,6 @@ const PSK = 'lab-psk-0123456789abcdef'; // a test secret; asserted never to reac
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const ip = (...args: string[]) => runChecked(runner, 'ip', args);
 const inNs = (name: string, program: string, ...args: string[]) => runner.run('ip', ['netns', 'exec', name, program, ...args], { timeoutMs: 60_000 });
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 20_000, stepMs = 100): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await probe();
-      if (value) return value;
-    } catch (e) {
-      last = e;
-    }
-    await sleep(stepMs);
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-}
 
 async function buildTopology(): Promise<void> {
   for (const name of Object.values(ns)) {

@@ -19,6 +19,7 @@ import { ping, tcpConnect, tcpListen } from '../../appliance/lab/traffic.js';
 import { CharonProcess, DEFAULT_CHARON_BINARY } from '../../appliance/vpn/charon-process.js';
 import { requireRoot, uniquePrefix, withLab } from './support/lab-fixture.js';
 import { startJunction, type RunningJunction } from './support/junction.js';
+import { waitFor } from './support/wait.js';
 
 const root = requireRoot();
 const hasCharon = existsSync(DEFAULT_CHARON_BINARY) && existsSync('/usr/lib/ipsec/plugins/libstrongswan-vici.so') && spawnSync('sh', ['-c', 'command -v swanctl']).status === 0;
@@ -32,20 +33,6 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const demo = readFileSync(fileURLToPath(new URL('../../appliance/lab/demo.yaml', import.meta.url)), 'utf8');
 
 /** Polls until probe returns a truthy value; throws after timeoutMs. */
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 30_000, stepMs = 250): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await probe();
-      if (value) return value;
-    } catch (e) {
-      last = e;
-    }
-    await sleep(stepMs);
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-}
 
 /** The base document: the demo plus the vpn zone and the policies that decide tunnel traffic. */
 function baseDoc(): Record<string, any> {
