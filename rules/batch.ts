@@ -12,6 +12,12 @@ export interface SelfService {
   ports?: number[];
   /** address literals */
   sources?: string[];
+  /**
+   * Skip connection tracking for this traffic in both directions (the
+   * router's own tunnel packets: ESP-in-UDP at line rate gains nothing from
+   * conntrack). Its accept then does not rely on `ct state`.
+   */
+  notrack?: boolean;
 }
 
 export interface CompileOptions {
@@ -63,4 +69,6 @@ export interface CompileContext {
   resolver: Resolver;
   batch: Batch;
   problems: Problem[];
+  /** raw chains already added (notrack for the router's own tunnel traffic) */
+  rawChains: Set<string>;
 }

@@ -3,7 +3,7 @@
 // services and `to: self` policies), output, and MSS clamping.
 import { SELF_ZONE, type FirewallPolicy } from '../appliance/config/schema.js';
 import { parseAddressLiteral, type Family, type IpRange } from '../appliance/net/ip.js';
-import type { CompileContext } from './batch.js';
+import type { CompileContext, SelfService } from './batch.js';
 import { mergeRanges } from './elements.js';
 import * as nft from './nft-json.js';
 import { PROTOCOL_NUMBERS } from './resolve.js';
@@ -177,6 +177,7 @@ function emitSelfServices(ctx: CompileContext): void {
     }
     if (service.ports?.length) head.push(nft.match(nft.payload('th', 'dport'), nft.anonSet(service.ports)));
     const bodies: unknown[][] = [];
+    const replies: unknown[][] = [];
     if (service.sources?.length) {
       const ranges: IpRange[] = [];
       for (const s of service.sources) {
@@ -186,11 +187,37 @@ function emitSelfServices(ctx: CompileContext): void {
       }
       for (const family of [4, 6] as Family[]) {
         const mine = mergeRanges(ranges.filter((r) => r.family === family));
-        if (mine.length) bodies.push([nft.match(nft.saddr(family), nft.anonSet(mine.map(nft.addressValue)))]);
+        if (!mine.length) continue;
+        bodies.push([nft.match(nft.saddr(family), nft.anonSet(mine.map(nft.addressValue)))]);
+        replies.push([nft.match(nft.daddr(family), nft.anonSet(mine.map(nft.addressValue)))]);
       }
-    } else bodies.push([]);
+    } else {
+      bodies.push([]);
+      replies.push([]);
+    }
     for (const body of bodies) {
       ctx.batch.add('rules', nft.addRule('input', service.id, [...head, ...body, nft.counter(), nft.accept()] as nft.Statement[]), origin);
     }
+    if (service.notrack) emitNotrack(ctx, service, bodies, replies, origin);
   });
+}
+
+/** Raw-priority chains that exempt a self-service's traffic from conntrack, both ways. */
+function emitNotrack(ctx: CompileContext, service: SelfService, bodies: unknown[][], replies: unknown[][], origin: string): void {
+  for (const [chain, hook, ifKey, portKey, matches] of [
+    ['raw_prerouting', 'prerouting', 'iifname', 'dport', bodies],
+    ['raw_output', 'output', 'oifname', 'sport', replies],
+  ] as const) {
+    if (!ctx.rawChains.has(chain)) {
+      ctx.rawChains.add(chain);
+      ctx.batch.add('chains', nft.addChain(chain, { type: 'filter', hook, prio: nft.PRIORITY.raw, policy: 'accept' }), `junction:${chain}`);
+    }
+    const head: unknown[] = [];
+    if (service.interfaces?.length) head.push(nft.match(nft.meta(ifKey), nft.anonSet(service.interfaces)));
+    if (service.protocol !== 'any') head.push(nft.match(nft.meta('l4proto'), service.protocol === 'icmpv6' ? 'ipv6-icmp' : service.protocol));
+    if (service.ports?.length) head.push(nft.match(nft.payload('th', portKey), nft.anonSet(service.ports)));
+    for (const body of matches) {
+      ctx.batch.add('rules', nft.addRule(chain, `${service.id}:notrack`, [...head, ...body, { notrack: null }] as nft.Statement[]), origin);
+    }
+  }
 }

@@ -35,7 +35,7 @@ export interface CompiledRuleset {
 export function compileRuleset(config: Config, options: CompileOptions): CompiledRuleset {
   const resolver = new Resolver(config);
   const batch = new Batch();
-  const ctx: CompileContext = { config, options, resolver, batch, problems: [] };
+  const ctx: CompileContext = { config, options, resolver, batch, problems: [], rawChains: new Set() };
   // add + delete + add replaces the table whether or not it existed, in one transaction.
   batch.add('head', nft.addTable(), 'junction:table');
   batch.add('head', nft.deleteTable(), 'junction:table');

@@ -9,7 +9,7 @@ export type Expr = unknown;
 export type Statement = Record<string, unknown>;
 
 /** Chain priorities by name (JSON wants numbers). */
-export const PRIORITY = { filter: 0, mangle: -150, dstnat: -100, srcnat: 100 } as const;
+export const PRIORITY = { raw: -300, filter: 0, mangle: -150, dstnat: -100, srcnat: 100 } as const;
 
 const where = { family: FAMILY, table: TABLE };
 

@@ -57,8 +57,9 @@ function ikeSelfServices(config: Config): SelfService[] {
   return [...byInterface.entries()].sort(([a], [b]) => a.localeCompare(b)).flatMap(([iface, { sources, anySource }]) => {
     const from = anySource ? {} : { sources: [...sources].sort() };
     return [
-      { id: `junction:ike-${iface}`, interfaces: [iface], protocol: 'udp', ports: [500, 4500], ...from },
-      { id: `junction:esp-${iface}`, interfaces: [iface], protocol: 'esp', ...from },
+      // notrack: the outer tunnel packets are the router's own, at line rate; conntrack only costs.
+      { id: `junction:ike-${iface}`, interfaces: [iface], protocol: 'udp', ports: [500, 4500], notrack: true, ...from },
+      { id: `junction:esp-${iface}`, interfaces: [iface], protocol: 'esp', notrack: true, ...from },
     ];
   });
 }

@@ -151,8 +151,8 @@ describe('vpn render', () => {
     expect(vpnZoneMembers(config, NO_CAPABILITIES)).toEqual([{ name: 'ipsec0', zone: 'vpn' }]);
     const services = selfServicesFor(config);
     expect(services).toEqual([
-      { id: 'junction:ike-ccnn0', interfaces: ['ccnn0'], protocol: 'udp', ports: [500, 4500], sources: ['198.18.1.2'] },
-      { id: 'junction:esp-ccnn0', interfaces: ['ccnn0'], protocol: 'esp', sources: ['198.18.1.2'] },
+      { id: 'junction:ike-ccnn0', interfaces: ['ccnn0'], protocol: 'udp', ports: [500, 4500], notrack: true, sources: ['198.18.1.2'] },
+      { id: 'junction:esp-ccnn0', interfaces: ['ccnn0'], protocol: 'esp', notrack: true, sources: ['198.18.1.2'] },
     ]);
     const text = JSON.stringify(compileRuleset(config, { flowtable: false, selfServices: services, zoneMembers: vpnZoneMembers(config, NO_CAPABILITIES) }).nftables);
     expect(text).toContain('{"concat":["vpc0","ipsec0"]},{"jump":{"target":"pol_a-to-vpn"}}');
