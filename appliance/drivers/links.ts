@@ -42,6 +42,13 @@ function canonicalAddress(text: string): string {
   return `${formatAddress(p.family, p.address)}/${p.length}`;
 }
 
+/** The addresses Junction manages on a link: all but IPv6 link-local. */
+function ownedAddresses(link: ObservedLink): string[] {
+  return link.addr_info
+    .filter((a) => !(a.family === 'inet6' && a.scope === 'link'))
+    .map((a) => canonicalAddress(`${a.local}/${a.prefixlen}`));
+}
+
 /** Addresses the router must own for NAT: SNAT sources and 1:1 external addresses. */
 function natAddresses(config: Config): Map<string, string[]> {
   const extra = new Map<string, string[]>();
@@ -119,9 +126,7 @@ export class LinksDriver implements Driver<LinksArtifact> {
     const links = desired.links.flatMap((link): LinkSpec[] => {
       const current = observed.get(link.name);
       if (!current) return [];
-      const addresses = current.addr_info
-        .filter((a) => !(a.family === 'inet6' && a.scope === 'link'))
-        .map((a) => canonicalAddress(`${a.local}/${a.prefixlen}`));
+      const addresses = ownedAddresses(current);
       const dhcp = this.dhcp?.running().includes(link.name) ?? false;
       return [{ name: link.name, mtu: current.mtu, addresses, dhcp }];
     });
@@ -141,9 +146,7 @@ export class LinksDriver implements Driver<LinksArtifact> {
       if (link.mtu !== undefined && current.mtu !== link.mtu) adds.push(['ip', 'link', 'set', 'dev', link.name, 'mtu', String(link.mtu)]);
       if (!current.flags.includes('UP')) adds.push(['ip', 'link', 'set', 'dev', link.name, 'up']);
       if (link.dhcp) continue; // the DHCP client owns this interface's addresses
-      const have = current.addr_info
-        .filter((a) => !(a.family === 'inet6' && a.scope === 'link'))
-        .map((a) => canonicalAddress(`${a.local}/${a.prefixlen}`));
+      const have = ownedAddresses(current);
       for (const a of link.addresses) if (!have.includes(a)) adds.push(['ip', 'addr', 'add', a, 'dev', link.name]);
       for (const a of have) if (!link.addresses.includes(a)) deletes.push(['ip', 'addr', 'del', a, 'dev', link.name]);
     }
