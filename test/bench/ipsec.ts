@@ -14,8 +14,10 @@
 //             peer committed through the API; the on-prem charon loads the
 //             swanctl.conf Junction generates for it (remote-config).
 //
-// Runs are interleaved per round (plain, stock, junction in rotating order)
-// and reported as medians. Setup time = from the first `initiate` (stock) or
+// Runs are interleaved per round (plain, stock, junction in rotating order).
+// Throughput tables show medians; the ratios compare the runs of one round,
+// taken back to back, and give a 95 % interval, because this machine's
+// throughput drifts more between minutes than the legs differ. Setup time = from the first `initiate` (stock) or
 // the commit (Junction) until every CHILD_SA is INSTALLED, read over VICI.
 //
 // Safety: all traffic starts in lab namespaces (Lab.exec checks they exist),
@@ -37,11 +39,11 @@ import { detectDataplane, type Dataplane } from '../../appliance/vpn/dataplane.j
 import { generateRemoteConfig } from '../../appliance/vpn/remote-config/index.js';
 import { ViciClient } from '../../appliance/vpn/vici/client.js';
 import type { ViciPlain } from '../../appliance/vpn/vici/codec.js';
-import { REPO_ROOT, emitResult, median, printTable, round, type Figure } from './report.js';
+import { REPO_ROOT, emitResult, median, pairedRatio, printTable, round, type Figure } from './report.js';
 import { guardBenchmark, tearDownLabs } from './guards.js';
 
 const SECONDS = 4;
-const ROUNDS = Math.min(Math.max(Number(process.env.BENCH_IPSEC_ROUNDS) || 3, 1), 15);
+const ROUNDS = Math.min(Math.max(Number(process.env.BENCH_IPSEC_ROUNDS) || 6, 1), 15);
 const FLOWS = [1, 4] as const;
 const IPERF_PORT = 5201;
 const WATCHDOG_MS = 15 * 60_000;
@@ -65,7 +67,7 @@ const log = (message: string) => process.stderr.write(`[ipsec] ${message}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 type Leg = 'plain' | 'stock' | 'junction';
-interface Sample { leg: Leg; flows: number; mbps: number; retransmits: number | undefined; proposal?: string }
+interface Sample { leg: Leg; flows: number; round: number; mbps: number; retransmits: number | undefined; proposal?: string }
 
 // ------------------------------------------------------------ the hand-written stock config
 
@@ -172,9 +174,9 @@ async function mustReach(lab: Lab, what: string, timeoutS = 5): Promise<void> {
   if (!result.reachable) throw new Error(`${what}: a1 cannot reach ${LAN_HOST}:\n${result.output}`);
 }
 
-async function measure(lab: Lab, leg: Leg, flows: number, proposal?: string): Promise<Sample> {
+async function measure(lab: Lab, leg: Leg, flows: number, round: number, proposal?: string): Promise<Sample> {
   const r = await iperf3Client(lab, 'a1', LAN_HOST, { seconds: SECONDS, parallel: flows, port: IPERF_PORT });
-  const s: Sample = { leg, flows, mbps: r.bitsPerSecond / 1e6, retransmits: r.retransmits, ...(proposal ? { proposal } : {}) };
+  const s: Sample = { leg, flows, round, mbps: r.bitsPerSecond / 1e6, retransmits: r.retransmits, ...(proposal ? { proposal } : {}) };
   log(`${leg.padEnd(8)} ${flows} flow${flows > 1 ? 's' : ' '} ${(proposal ?? '').padEnd(24)} ${s.mbps.toFixed(0).padStart(6)} Mbit/s  retr ${s.retransmits ?? '-'}`);
   return s;
 }
@@ -361,7 +363,7 @@ export async function runIpsec(): Promise<number> {
     for (let r = 0; r < ROUNDS; r++) {
       for (const flows of FLOWS) {
         const order = [...legs.slice(r % legs.length), ...legs.slice(0, r % legs.length)];
-        for (const [leg, lab] of order) samples.push(await measure(lab, leg, flows, leg === 'plain' ? undefined : ESP_PROPOSAL));
+        for (const [leg, lab] of order) samples.push(await measure(lab, leg, flows, r, leg === 'plain' ? undefined : ESP_PROPOSAL));
       }
     }
 
@@ -373,7 +375,7 @@ export async function runIpsec(): Promise<number> {
       await stockClient.terminate({ ike: 'site', timeoutMs: 10_000 }).catch(() => undefined);
       await stockClient.initiate({ ike: 'site', child: 'lan', timeoutMs: 15_000 });
       await mustReach(stock, `stock tunnel with ${proposal}`);
-      for (const flows of FLOWS) tuning.push(await measure(stock, 'stock', flows, proposal));
+      for (const flows of FLOWS) tuning.push(await measure(stock, 'stock', flows, -1, proposal));
     }
 
     // ---- figures ----
@@ -382,8 +384,22 @@ export async function runIpsec(): Promise<number> {
       return v.length ? median(v) : null;
     };
     const mbps = { plain_1: med('plain', 1)!, plain_4: med('plain', 4)!, stock_1: med('stock', 1)!, stock_4: med('stock', 4)!, junction_1: med('junction', 1), junction_4: med('junction', 4) };
-    const ratioVsStock = mbps.junction_1 !== null && mbps.junction_4 !== null ? (mbps.junction_1 / mbps.stock_1 + mbps.junction_4 / mbps.stock_4) / 2 : null;
-    const ratioVsPlain = mbps.junction_1 !== null && mbps.junction_4 !== null ? (mbps.junction_1 / mbps.plain_1 + mbps.junction_4 / mbps.plain_4) / 2 : null;
+    // runs of one round and flow count were taken back to back: compare those
+    const paired = (subject: Leg, baseline: Leg, flows?: number) => {
+      const pairs: Array<[number, number]> = [];
+      for (const s of samples.filter((x) => x.leg === subject && (flows === undefined || x.flows === flows))) {
+        const b = samples.find((x) => x.leg === baseline && x.flows === s.flows && x.round === s.round);
+        if (b) pairs.push([s.mbps, b.mbps]);
+      }
+      return pairedRatio(pairs);
+    };
+    const vsStock = paired('junction', 'stock');
+    const vsStockBy = { 1: paired('junction', 'stock', 1), 4: paired('junction', 'stock', 4) };
+    const vsPlain = paired('junction', 'plain');
+    const ratioVsStock = vsStock.n ? vsStock.geomean : null;
+    const ratioVsPlain = vsPlain.n ? vsPlain.geomean : null;
+    const ratioOfMedians = mbps.junction_1 !== null && mbps.junction_4 !== null ? (mbps.junction_1 / mbps.stock_1 + mbps.junction_4 / mbps.stock_4) / 2 : null;
+    const ci = (p: ReturnType<typeof pairedRatio>) => (p.ci95 ? `${round(p.ci95[0], 3)}-${round(p.ci95[1], 3)}` : null);
     const stockVsPlain = (mbps.stock_1 / mbps.plain_1 + mbps.stock_4 / mbps.plain_4) / 2;
     const bestJunction = mbps.junction_1 === null ? null : Math.max(mbps.junction_1, mbps.junction_4 ?? 0);
     const spread = (leg: Leg, flows: number) => {
@@ -410,7 +426,10 @@ export async function runIpsec(): Promise<number> {
       ['figure', 'value'],
       ['data plane', `${dataplane} (${choice.reason})`],
       ['stock CHILD_SA negotiated', negotiated],
-      ['ratio_vs_stock (mean of 1- and 4-flow ratios)', ratioVsStock === null ? null : round(ratioVsStock, 3)],
+      ['ratio_vs_stock (geometric mean of paired runs)', ratioVsStock === null ? null : round(ratioVsStock, 3)],
+      ['  95 % interval', ci(vsStock)],
+      ['  1 flow / 4 flows', vsStockBy[1].n ? `${round(vsStockBy[1].geomean, 3)} / ${round(vsStockBy[4].geomean, 3)}` : null],
+      ['  ratio of medians (unpaired)', ratioOfMedians === null ? null : round(ratioOfMedians, 3)],
       ['ratio_vs_plain', ratioVsPlain === null ? null : round(ratioVsPlain, 3)],
       ['stock ratio vs plain', round(stockVsPlain, 3)],
       ['Junction IKE setup, 1 tunnel (s)', junctionSetup1 === null ? null : round(junctionSetup1, 3)],
@@ -429,6 +448,10 @@ export async function runIpsec(): Promise<number> {
       dataplane,
       mbps: bestJunction === null ? null : round(bestJunction, 1),
       ratio_vs_stock: ratioVsStock === null ? null : round(ratioVsStock, 3),
+      ratio_vs_stock_ci95: vsStock.ci95 ? vsStock.ci95.map((v) => round(v, 3)) : null,
+      ratio_vs_stock_1: vsStockBy[1].n ? round(vsStockBy[1].geomean, 3) : null,
+      ratio_vs_stock_4: vsStockBy[4].n ? round(vsStockBy[4].geomean, 3) : null,
+      ratio_of_medians_vs_stock: ratioOfMedians === null ? null : round(ratioOfMedians, 3),
       ratio_vs_plain: ratioVsPlain === null ? null : round(ratioVsPlain, 3),
       tunnels1_s: junctionSetup1 === null ? null : round(junctionSetup1, 3),
       tunnels50_s: junctionSetup50 === null ? null : round(junctionSetup50, 3),
@@ -445,8 +468,9 @@ export async function runIpsec(): Promise<number> {
       junction_error: junctionError ?? null,
       definitions: {
         mbps: 'best of the Junction 1- and 4-flow medians (iperf3 receiver throughput, Mbit/s)',
-        ratio_vs_stock: 'mean over 1 and 4 flows of Junction median / stock strongSwan median (same data plane, same ESP proposal)',
-        ratio_vs_plain: 'mean over 1 and 4 flows of Junction median / plain routing median (same hosts, same path, no tunnel)',
+        ratio_vs_stock: 'geometric mean, over every round and both flow counts, of Junction Mbit/s / stock strongSwan Mbit/s for the two runs taken back to back (same data plane, same ESP proposal); ratio_vs_stock_ci95 is its 95 % interval',
+        ratio_of_medians_vs_stock: 'the earlier definition: mean over 1 and 4 flows of Junction median / stock median (unpaired)',
+        ratio_vs_plain: 'geometric mean of paired Junction / plain routing runs (same hosts, same path, no tunnel)',
         tunnels1_s: 'Junction: PUT /v1/config adding a peer with 1 tunnel until its CHILD_SA is INSTALLED (seen by the on-prem charon)',
         tunnels50_s: `Junction: PUT /v1/config adding a peer with ${SCALE} tunnels (/32 selector pairs) until all ${SCALE} CHILD_SAs are INSTALLED`,
         stock_tunnelsN_s: 'stock charon: VICI initiate of every child (timeout -1) until all are INSTALLED',

@@ -25,6 +25,36 @@ export function median(values: number[]): number {
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
+/** Two-sided 95 % Student t quantiles for 1..30 degrees of freedom (beyond: 1.96). */
+const T95 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.16, 2.145, 2.131, 2.12, 2.11, 2.101, 2.093, 2.086, 2.08, 2.074, 2.069, 2.064, 2.06, 2.056, 2.052, 2.048, 2.045, 2.042];
+
+export interface PairedRatio {
+  n: number;
+  median: number;
+  /** geometric mean of the ratios */
+  geomean: number;
+  /** 95 % confidence interval of the geometric mean (t on the log ratios); null below 2 pairs */
+  ci95: [number, number] | null;
+}
+
+/**
+ * Ratios of runs taken next to each other (subject / baseline, same round).
+ * Pairing cancels the slow drift of a noisy machine that unpaired medians
+ * keep; the interval says how far the figure can be trusted.
+ */
+export function pairedRatio(pairs: Array<[subject: number, baseline: number]>): PairedRatio {
+  const logs = pairs.filter(([a, b]) => a > 0 && b > 0).map(([a, b]) => Math.log(a / b));
+  const n = logs.length;
+  if (n === 0) return { n, median: NaN, geomean: NaN, ci95: null };
+  const mean = logs.reduce((x, y) => x + y, 0) / n;
+  const geomean = Math.exp(mean);
+  const ratios = logs.map(Math.exp);
+  if (n < 2) return { n, median: median(ratios), geomean, ci95: null };
+  const sd = Math.sqrt(logs.reduce((x, y) => x + (y - mean) ** 2, 0) / (n - 1));
+  const half = (T95[n - 2] ?? 1.96) * (sd / Math.sqrt(n));
+  return { n, median: median(ratios), geomean, ci95: [Math.exp(mean - half), Math.exp(mean + half)] };
+}
+
 /** Rounds to `digits` decimals (numbers in the JSON stay readable). */
 export function round(value: number, digits = 3): number {
   const f = 10 ** digits;
