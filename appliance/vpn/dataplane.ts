@@ -1,7 +1,9 @@
 // Which IPsec data plane charon should use. The kernel's XFRM ESP is the fast
 // path; where the kernel lacks it (as on our CI machines: "Requested type not
 // found") charon's kernel-libipsec plugin does ESP in userspace over a TUN
-// device instead. We probe by adding and deleting a throwaway ESP state.
+// device instead. We probe by adding and deleting a throwaway ESP state, and
+// then a throwaway XFRM interface: the kernel path routes tunnel traffic
+// through xfrm0 (its zone member), so ESP alone is not enough.
 import { randomBytes } from 'node:crypto';
 import type { CommandRunner } from '../exec/command-runner.js';
 
@@ -40,5 +42,16 @@ export async function detectDataplane(runner: CommandRunner, options: DataplaneP
   }
   const deleted = await runner.run('ip', ip(['xfrm', 'state', 'delete', ...state]));
   const leftover = deleted.code === 0 ? '' : ` (probe SA ${spi} could not be deleted: ${deleted.stderr.trim()})`;
-  return { dataplane: 'kernel', reason: `kernel accepted an ESP state with cbc(aes)/hmac(sha256)${leftover}` };
+  const xfrmi = await probeXfrmInterface(runner, ip);
+  if (!xfrmi.ok) return { dataplane: 'libipsec', reason: `kernel has XFRM ESP but no XFRM interfaces (${xfrmi.why})${leftover}` };
+  return { dataplane: 'kernel', reason: `kernel accepted an ESP state with cbc(aes)/hmac(sha256) and an XFRM interface${leftover}` };
+}
+
+async function probeXfrmInterface(runner: CommandRunner, ip: (args: string[]) => string[]): Promise<{ ok: boolean; why: string }> {
+  const name = `jxprobe${randomBytes(4).toString('hex')}`;
+  // an if_id far from the one Junction uses (render.ts XFRM_IF_ID)
+  const added = await runner.run('ip', ip(['link', 'add', name, 'type', 'xfrm', 'if_id', String(0x7fff0000 + randomBytes(2).readUInt16BE(0))]));
+  if (added.code !== 0) return { ok: false, why: `ip link add type xfrm: ${(added.stderr || added.stdout).trim().split('\n')[0] || `exit ${added.code}`}` };
+  await runner.run('ip', ip(['link', 'del', name]));
+  return { ok: true, why: '' };
 }

@@ -17,12 +17,26 @@ describe('detectDataplane', () => {
     const runner = new RecordingCommandRunner();
     const choice = await detectDataplane(runner, { netns: 'jn-x' });
     expect(choice.dataplane).toBe('kernel');
-    const [add, del] = runner.commands;
+    const [add, del, linkAdd, linkDel] = runner.commands;
     expect(add!.args.slice(0, 5)).toEqual(['-n', 'jn-x', 'xfrm', 'state', 'add']);
     expect(del!.args.slice(0, 5)).toEqual(['-n', 'jn-x', 'xfrm', 'state', 'delete']);
+    // the XFRM interface probe is removed again, by the name it was created with
+    expect(linkAdd!.args.slice(0, 4)).toEqual(['-n', 'jn-x', 'link', 'add']);
+    expect(linkAdd!.args.slice(5, 7)).toEqual(['type', 'xfrm']);
+    expect(linkDel!.args).toEqual(['-n', 'jn-x', 'link', 'del', linkAdd!.args[4]]);
+    expect(linkAdd!.args[4]!.length).toBeLessThanOrEqual(15);
     const spi = (args: string[]): string => args[args.indexOf('spi') + 1]!;
     expect(spi(del!.args)).toBe(spi(add!.args));
     expect(Number(spi(add!.args))).toBeGreaterThanOrEqual(0x100);
+  });
+
+  it('chooses libipsec when the kernel has ESP but no XFRM interfaces, and says so', async () => {
+    const runner = new RecordingCommandRunner().on(
+      (c) => c.args.includes('link') && c.args.includes('add'),
+      () => ({ code: 2, stderr: 'Error: Unknown device type.\n' }),
+    );
+    const choice = await detectDataplane(runner);
+    expect(choice).toEqual({ dataplane: 'libipsec', reason: 'kernel has XFRM ESP but no XFRM interfaces (ip link add type xfrm: Error: Unknown device type.)' });
   });
 
   it('obeys a forced choice without probing', async () => {
