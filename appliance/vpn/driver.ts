@@ -53,6 +53,8 @@ export interface ChildSaStatus {
   established_at?: string;
   spi_in?: string;
   spi_out?: string;
+  /** joins the SA to its tunnel's policies: each tunnel has its own (see vpn/reqid.ts) */
+  reqid?: number;
   encap: boolean;
   algorithms: string;
   bytes_in: number;
@@ -479,6 +481,7 @@ export class VpnDriver implements Driver<VpnArtifact> {
           established_at: agoIso(v['install-time'], now),
           spi_in: str(v['spi-in']),
           spi_out: str(v['spi-out']),
+          ...(v.reqid ? { reqid: num(v.reqid) } : {}),
           encap: v.encap === 'yes',
           algorithms: algorithms(v),
           bytes_in: num(v['bytes-in']),

@@ -11,6 +11,7 @@ import type { Dataplane } from './dataplane.js';
 import type { IkePeer, VpnTunnel } from './schema.js';
 import { DEFAULT_ESP_PROPOSALS, DEFAULT_IKE_PROPOSALS, DEFAULT_IKEV1_PROPOSALS, espProposalsWithPfs, firstDhGroup } from './proposals.js';
 import { DEFAULT_VPN_ZONE, localAddressOf, peerLocalInterface } from './verify.js';
+import { assignReqids, tunnelKey } from './reqid.js';
 
 /** charon's routing table for libipsec routes (its default, 220). */
 export const LIBIPSEC_ROUTING_TABLE = 220;
@@ -135,12 +136,22 @@ export function remoteIdentity(peer: IkePeer): string | undefined {
   return peer.auth.method === 'psk' ? peer.remote : undefined;
 }
 
-function childSection(peer: IkePeer, tunnel: VpnTunnel, ikeProposals: string[], dataplane: Dataplane): ViciSection {
+/**
+ * A fixed reqid for every tunnel in the document, disabled ones included, so
+ * enabling or disabling one moves no other (see reqid.ts for why).
+ */
+export function tunnelReqids(config: Config): Map<string, number> {
+  return assignReqids((config.vpn?.peers ?? []).flatMap((peer) => peer.tunnels.map((t) => tunnelKey(peer.name, t.name))));
+}
+
+function childSection(tunnel: VpnTunnel, reqid: number, ikeProposals: string[], dataplane: Dataplane): ViciSection {
   const esp = espProposalsWithPfs(tunnel.esp_proposals ?? DEFAULT_ESP_PROPOSALS, tunnel.pfs ?? true, firstDhGroup(ikeProposals));
   return section([
     ['mode', 'tunnel'],
     ['local_ts', tunnel.local_subnets],
     ['remote_ts', tunnel.remote_subnets],
+    // policies and SAs of this tunnel share it, and no other tunnel has it
+    ['reqid', reqid],
     ['esp_proposals', esp],
     ['rekey_time', seconds(tunnel.rekey_time_s ?? DEFAULTS.childRekeyS)],
     ['start_action', tunnel.start_action ?? DEFAULTS.startAction],
@@ -161,7 +172,7 @@ export function canonical(value: unknown): string {
 
 export const digest = (text: string) => createHash('sha256').update(text).digest('hex').slice(0, 16);
 
-function connectionFor(config: Config, peer: IkePeer, index: number, dataplane: Dataplane): VpnConnection {
+function connectionFor(config: Config, peer: IkePeer, index: number, dataplane: Dataplane, reqids: Map<string, number>): VpnConnection {
   const version = peer.ike_version ?? 2;
   const ikeProposals = peer.ike_proposals ?? (version === 1 ? DEFAULT_IKEV1_PROPOSALS : DEFAULT_IKE_PROPOSALS);
   const localAddress = localAddressOf(config, peer);
@@ -193,7 +204,7 @@ function connectionFor(config: Config, peer: IkePeer, index: number, dataplane: 
     ['remote', remote],
   ];
   const tunnels = peer.tunnels.filter((t) => t.enabled !== false);
-  const children = tunnels.map((t) => [t.name, childSection(peer, t, ikeProposals, dataplane)] as const);
+  const children = tunnels.map((t) => [t.name, childSection(t, reqids.get(tunnelKey(peer.name, t.name))!, ikeProposals, dataplane)] as const);
   const config_ = section([...ike, ['children', section(children)]]);
   const ikeDigest = digest(canonical(section(ike)));
   const childDigests = Object.fromEntries(children.map(([name, child]) => [name, digest(canonical(child))]));
@@ -201,7 +212,7 @@ function connectionFor(config: Config, peer: IkePeer, index: number, dataplane: 
     `peer ${peer.name}: IKEv${version} ${localAddress ?? '%any'} -> ${peer.remote}, ${auth}, id ${localIdentity(config, peer) ?? '(certificate subject)'} -> ${remoteIdentity(peer) ?? '(any the CA signs)'}, ike ${ikeProposals.join(',')}, rekey ${rekey}, dpd ${seconds(peer.dpd_delay_s ?? DEFAULTS.dpdDelayS)}${peer.nat_traversal === 'force' ? ', encap forced' : ''} [${ikeDigest}]`,
     ...children.map(([name, child]) => {
       const list = (key: string) => (child.get(key) as string[]).join(',');
-      return `tunnel ${peer.name}/${name}: ${list('local_ts')} <=> ${list('remote_ts')}, esp ${list('esp_proposals')}, start ${String(child.get('start_action'))}, close ${String(child.get('close_action'))}, dpd ${String(child.get('dpd_action'))}, rekey ${String(child.get('rekey_time'))}`;
+      return `tunnel ${peer.name}/${name}: ${list('local_ts')} <=> ${list('remote_ts')}, esp ${list('esp_proposals')}, start ${String(child.get('start_action'))}, close ${String(child.get('close_action'))}, dpd ${String(child.get('dpd_action'))}, rekey ${String(child.get('rekey_time'))}, reqid ${String(child.get('reqid'))}`;
     }),
   ];
   return { name: peer.name, path: `/vpn/peers/${index}`, config: config_, ikeDigest, childDigests, summary };
@@ -211,7 +222,8 @@ export function renderVpn(config: Config, capabilities: Capabilities): VpnArtifa
   const decision = chooseDataplane(config, capabilities);
   const dataplane = decision.dataplane;
   const peers = enabledPeers(config);
-  const connections = peers.map(({ peer, index }) => connectionFor(config, peer, index, dataplane));
+  const reqids = tunnelReqids(config);
+  const connections = peers.map(({ peer, index }) => connectionFor(config, peer, index, dataplane, reqids));
   const secrets: VpnSecret[] = peers.flatMap(({ peer, index }) => {
     if (peer.auth.method !== 'psk') return [];
     const owners = [localIdentity(config, peer), remoteIdentity(peer)].filter((o): o is string => !!o);

@@ -7,6 +7,7 @@ import type { Config } from '../../config/schema.js';
 import type { IkePeer, VpnTunnel } from '../schema.js';
 import { RemoteConfigError } from './errors.js';
 import { parseProposal, type Transforms } from './proposals.js';
+import { assignReqids, tunnelKey } from '../reqid.js';
 
 /** Junction's defaults (appliance/vpn/schema.ts descriptions). */
 export const DEFAULT_IKE_PROPOSALS = ['aes256gcm16-prfsha384-ecp384', 'aes128gcm16-prfsha256-ecp256', 'aes256-sha256-modp2048'];
@@ -43,6 +44,8 @@ export interface RemoteTunnel {
   /** DH group for PFS, or undefined when pfs is off */
   pfsGroups: number[];
   rekeyTimeS: number;
+  /** fixed reqid for a strongSwan peer (see vpn/reqid.ts), distinct per tunnel */
+  reqid: number;
   /** what the on-prem side should do: respond when Junction initiates */
   startAction: 'start' | 'trap' | 'none';
   dpdAction: 'restart' | 'clear' | 'trap' | 'none';
@@ -107,6 +110,17 @@ function tunnelEspProposals(tunnel: VpnTunnel, ikeDefaultGroup: string, path: st
   });
 }
 
+/**
+ * The on-prem charon's reqids for this peer's tunnels. The hash also covers
+ * Junction's endpoint, so configs from two Junctions loaded into one gateway
+ * do not land on the same values.
+ */
+function remoteReqids(junctionAddress: string, peer: IkePeer): Map<string, number> {
+  const keys = peer.tunnels.map((t) => tunnelKey(peer.name, t.name));
+  const assigned = assignReqids(keys.map((key) => `${junctionAddress} ${key}`));
+  return new Map(keys.map((key) => [key, assigned.get(`${junctionAddress} ${key}`)!]));
+}
+
 /** Builds the mirror image of peer `name`. Throws RemoteConfigError when it cannot. */
 export function buildRemoteSite(doc: Config, name: string, options: RemoteSiteOptions = {}): RemoteSite {
   const peers = doc.vpn?.peers ?? [];
@@ -127,6 +141,7 @@ export function buildRemoteSite(doc: Config, name: string, options: RemoteSiteOp
     auth = { method: 'cert', junctionCertificate: peer.auth.certificate, junctionTrustsCa: peer.auth.ca };
   }
 
+  const reqids = remoteReqids(remoteAddress, peer);
   const tunnels = peer.tunnels
     .map((tunnel, i) => ({ tunnel, path: `${peerPath}/tunnels/${i}` }))
     .filter(({ tunnel }) => tunnel.enabled !== false)
@@ -143,6 +158,7 @@ export function buildRemoteSite(doc: Config, name: string, options: RemoteSiteOp
         esp,
         pfsGroups,
         rekeyTimeS: tunnel.rekey_time_s ?? DEFAULT_CHILD_REKEY_S,
+        reqid: reqids.get(tunnelKey(peer.name, tunnel.name))!,
         // Junction initiates (start): the on-prem side installs a trap; Junction only responds (none): on-prem starts
         startAction: ours === 'none' ? 'start' : 'trap',
         dpdAction: tunnel.dpd_action ?? 'restart',

@@ -25,6 +25,9 @@ export function renderStrongswan(site: RemoteSite): string {
           `# and the CA that issued Junction's certificate "${site.auth.junctionCertificate}" in /etc/swanctl/x509ca/.`,
         ]
       : []),
+    '# Every tunnel has a fixed reqid: strongSwan before 5.9.12 can give two tunnels one reqid when DPD',
+    '# restarts them, and then sends one tunnel\'s traffic with the other\'s SA (strongSwan issue #1855).',
+    '# Keep them distinct; change one only if it clashes with a reqid of another connection.',
     'connections {',
     `  ${conn} {`,
     `    version = ${site.ikeVersion}`,
@@ -51,6 +54,7 @@ export function renderStrongswan(site: RemoteSite): string {
       `      ${tunnel.name} {`,
       `        local_ts = ${tunnel.localSubnets.join(', ')}`,
       `        remote_ts = ${tunnel.remoteSubnets.join(', ')}`,
+      `        reqid = ${tunnel.reqid}`,
       `        esp_proposals = ${tunnel.espProposals.join(', ')}`,
       `        rekey_time = ${tunnel.rekeyTimeS}s`,
       ...(tunnel.dpdAction !== 'none' ? [`        dpd_action = ${tunnel.dpdAction}`] : []),

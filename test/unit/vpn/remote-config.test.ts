@@ -56,6 +56,9 @@ const GOLDEN: Record<string, Record<Vendor, string>> = {
 # this gateway 198.18.1.2 (id onprem.example.com) <-> Junction 100.64.0.2 (id junction.example.com).
 # Contains the pre-shared key in clear: store it like a password and delete it after use.
 # Load with: swanctl --load-all (as /etc/swanctl/conf.d/junction-dc1.conf) or swanctl --load-all --file <this file>
+# Every tunnel has a fixed reqid: strongSwan before 5.9.12 can give two tunnels one reqid when DPD
+# restarts them, and then sends one tunnel's traffic with the other's SA (strongSwan issue #1855).
+# Keep them distinct; change one only if it clashes with a reqid of another connection.
 connections {
   junction-dc1 {
     version = 2
@@ -76,6 +79,7 @@ connections {
       lan {
         local_ts = 192.168.50.0/24
         remote_ts = 10.1.0.0/24
+        reqid = 1822525771
         esp_proposals = aes256gcm16-ecp384
         rekey_time = 3600s
         dpd_action = restart
@@ -292,6 +296,9 @@ set network virtual-router default routing-table ip static-route junction-dc1-1 
 # this gateway 203.0.113.10 (id 203.0.113.10) <-> Junction 100.64.0.2 (id 100.64.0.2).
 # Contains the pre-shared key in clear: store it like a password and delete it after use.
 # Load with: swanctl --load-all (as /etc/swanctl/conf.d/junction-legacy.conf) or swanctl --load-all --file <this file>
+# Every tunnel has a fixed reqid: strongSwan before 5.9.12 can give two tunnels one reqid when DPD
+# restarts them, and then sends one tunnel's traffic with the other's SA (strongSwan issue #1855).
+# Keep them distinct; change one only if it clashes with a reqid of another connection.
 connections {
   junction-legacy {
     version = 1
@@ -313,6 +320,7 @@ connections {
       hq {
         local_ts = 172.16.0.0/16
         remote_ts = 10.1.0.0/24
+        reqid = 1097466685
         esp_proposals = aes256-sha256-modp2048
         rekey_time = 3600s
         dpd_action = restart
@@ -526,6 +534,9 @@ set network virtual-router default routing-table ip static-route junction-legacy
 # this gateway 198.51.100.7 (id 198.51.100.7) <-> Junction 100.64.0.2 (id 100.64.0.2).
 # Contains the pre-shared key in clear: store it like a password and delete it after use.
 # Load with: swanctl --load-all (as /etc/swanctl/conf.d/junction-branch.conf) or swanctl --load-all --file <this file>
+# Every tunnel has a fixed reqid: strongSwan before 5.9.12 can give two tunnels one reqid when DPD
+# restarts them, and then sends one tunnel's traffic with the other's SA (strongSwan issue #1855).
+# Keep them distinct; change one only if it clashes with a reqid of another connection.
 connections {
   junction-branch {
     version = 2
@@ -546,6 +557,7 @@ connections {
       vpcs {
         local_ts = 192.168.50.0/24, 192.168.60.0/24
         remote_ts = 10.1.0.0/24, 10.2.0.0/24
+        reqid = 225594229
         esp_proposals = aes128gcm16, aes256-sha256
         rekey_time = 3600s
         dpd_action = restart
@@ -554,6 +566,7 @@ connections {
       mgmt {
         local_ts = 192.168.99.0/24
         remote_ts = 10.1.0.10/32
+        reqid = 175773081
         esp_proposals = aes256gcm16-ecp256, aes128gcm16-ecp256, aes256-sha256-modp2048
         rekey_time = 3600s
         dpd_action = restart
