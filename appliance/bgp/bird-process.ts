@@ -79,13 +79,10 @@ export class BirdProcess {
       ...(this.options.onLog ? { onLog: this.options.onLog } : {}),
     });
     this.supervisor = supervisor;
-    try {
-      return await supervisor.start();
-    } catch (error) {
-      // a bird that failed to start is not left to the restart loop
-      await supervisor.stop().catch(() => undefined);
-      throw new Error(`bird did not start: ${(error as Error).message}`);
-    }
+    // a failed start leaves nothing running and is not retried behind our back
+    return supervisor.start().catch((error: Error) => {
+      throw new Error(`bird did not start: ${error.message}`);
+    });
   }
 
   /** SIGTERM to our child only; SIGKILL if it has not exited in time. */

@@ -38,3 +38,19 @@ export function reapStaleProcess(pidFile: string, marker: string): number | unde
 export function recordPid(pidFile: string, pid: number): void {
   writeFileSync(pidFile, `${pid}\n`, { mode: 0o600 });
 }
+
+/** A process is gone once /proc no longer has it, or it is a zombie (dead, waiting to be reaped). */
+function gone(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat[stat.lastIndexOf(')') + 2] === 'Z';
+  } catch {
+    return true;
+  }
+}
+
+/** Waits (bounded) until a reaped process is gone, so its successor does not meet its ports or sockets. */
+export async function waitUntilGone(pid: number, timeoutMs = 2_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!gone(pid) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+}
