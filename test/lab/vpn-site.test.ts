@@ -300,6 +300,35 @@ describe.skipIf(!!skipReason)('IPsec site-to-site through junction serve (lab)',
     expect([...lanReqids, ...multiReqids].every((r) => Number.isInteger(r) && r > 0)).toBe(true);
   });
 
+  it(`recovers both tunnels by itself within ${RECOVERY_S} s when Junction's own charon is killed (supervisor restart + reload)`, async () => {
+    const probes = [
+      { tunnel: 'lan', from: 'a1', to: onprem.lanHost },
+      { tunnel: 'multi', from: 'b1', to: '192.168.60.1' },
+    ] as const;
+    for (const p of probes) await bringUp('onprem', p.tunnel);
+    const before = await status();
+    const oldPid: number = before.charon.pid;
+    expect(oldPid).toBeGreaterThan(0);
+    const started = Date.now();
+    process.kill(oldPid, 'SIGKILL');
+    const restarted = await waitFor("Junction's charon restarted", async () => {
+      const s = await status();
+      return s.charon?.pid && s.charon.pid !== oldPid && s.charon.restarts > before.charon.restarts ? s : undefined;
+    }, 15_000, 200);
+    expect(restarted.charon.running).toBe(true);
+    const deadline = started + RECOVERY_S * 1000;
+    const left = () => Math.max(1000, deadline - Date.now());
+    for (const p of probes) {
+      await waitFor(`${p.tunnel} up again`, () => tunnelUp('onprem', p.tunnel), left(), 500);
+      await waitFor(`traffic through ${p.tunnel} again (${p.from} -> ${p.to})`, async () => (await ping(lab(), p.from, p.to, { count: 2, timeoutS: 2 })).reachable, left(), 200);
+      console.log(`[vpn-site] Junction charon killed: ${p.tunnel} back after ${((Date.now() - started) / 1000).toFixed(1)} s, with no API call`);
+    }
+    // the reload came from Junction's stored revision: nothing drifts, and nothing is left of the old charon
+    const reconcile = await api('POST', '/v1/reconcile');
+    expect(reconcile.body.repaired?.vpn, JSON.stringify(reconcile.body)).toBeUndefined();
+    expect(() => process.kill(oldPid, 0)).toThrow();
+  });
+
   it('rejects bad VPN input with 4xx and the path, and disturbs nothing running', async () => {
     const lanBefore = await tunnelUp('onprem', 'lan');
     const revision = (await api('GET', '/v1/revisions')).body.current;
