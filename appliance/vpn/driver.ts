@@ -16,7 +16,7 @@ import { runChecked, type CommandRunner } from '../exec/command-runner.js';
 import type { Logger } from '../log.js';
 import { ApplyFailed, type Driver } from '../drivers/driver.js';
 import { CharonProcess, type CharonProcessOptions } from './charon-process.js';
-import { toPlain, ViciClient, ViciCommandError, type ViciPlain, type ViciSection, type ViciSubscription } from './vici/index.js';
+import { toPlain, ViciClient, ViciCommandError, ViciSection, type ViciPlain, type ViciSubscription } from './vici/index.js';
 import { verifyVpn } from './verify.js';
 import { describeVpn, renderVpn, VPN_ROUTE_PROTO, type VpnArtifact } from './render.js';
 
@@ -130,6 +130,99 @@ const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : und
 const num = (v: unknown): number => (typeof v === 'string' && v !== '' ? Number(v) : 0);
 const agoIso = (secondsAgo: unknown, now: number): string | undefined => (typeof secondsAgo === 'string' ? new Date(now - Number(secondsAgo) * 1000).toISOString() : undefined);
 
+// ---- SAs a configuration change leaves behind ----
+// load-conn and unload-conn change charon's configuration, not the SAs it
+// already negotiated: charon closes the CHILD_SAs of tunnels with
+// start_action=start itself (and starts them again), but a tunnel with
+// trap or none would keep carrying traffic under its old selectors, or
+// after it was removed. So the SAs a change makes outdated are noted before
+// it and closed after it, by their unique ids (new SAs are never touched).
+
+interface OutdatedSa { kind: 'ike' | 'child'; id: string; what: string }
+
+type Connection = VpnArtifact['connections'][number];
+
+/** How long tunnel events must settle before down always-on tunnels are initiated. */
+const HEAL_DELAY_MS = 3_000;
+const GONE_STATES = new Set(['DELETING', 'DELETED', 'DESTROYING']);
+
+/**
+ * Configured tunnels with start_action start and no CHILD_SA in any live
+ * state, on peers with no IKE_SA being negotiated right now (charon is
+ * then working on them already).
+ */
+export async function downAlwaysOn(client: ViciClient, desired: VpnArtifact): Promise<Array<[string, string]>> {
+  const sas = await client.listSas();
+  const down: Array<[string, string]> = [];
+  for (const c of desired.connections) {
+    const mine = sas.filter((sa) => sa.name === c.name).map((sa) => sa.value);
+    if (mine.some((sa) => sa.state === 'CONNECTING' || sa.state === 'CREATED')) continue;
+    const present = new Set(mine.filter((sa) => !GONE_STATES.has(String(sa.state))).flatMap((sa) =>
+      Object.entries((sa['child-sas'] as Record<string, ViciPlain> | undefined) ?? {})
+        .filter(([, child]) => !GONE_STATES.has(String(child.state)))
+        .map(([key, child]) => str(child.name) ?? key)));
+    for (const tunnel of Object.keys(c.childDigests)) {
+      if (startAction(c, tunnel)?.split('|').includes('start') && !present.has(tunnel)) down.push([c.name, tunnel]);
+    }
+  }
+  return down;
+}
+
+/** A tunnel's start_action as it was loaded (connection body -> children -> tunnel). */
+export function startAction(conn: Connection, tunnel: string): string | undefined {
+  const section = (value: unknown) => (value instanceof ViciSection ? value : undefined);
+  const children = section(conn.config.get('children'));
+  return str(section(children?.get(tunnel))?.get('start_action'));
+}
+
+/** Tunnels whose child section changed or that are gone, except those charon restarts itself (start_action=start). */
+function changedTunnels(before: Connection, after: Connection): Set<string> {
+  return new Set(Object.keys({ ...before.childDigests, ...after.childDigests })
+    .filter((t) => t in before.childDigests && before.childDigests[t] !== after.childDigests[t] && startAction(before, t) !== 'start'));
+}
+
+/** The peer's IKE_SAs (tunnels undefined: the whole peer changed or goes), or the CHILD_SAs of these tunnels. */
+async function outdatedSas(client: ViciClient, peer: string, tunnels?: Set<string>): Promise<OutdatedSa[]> {
+  const out: OutdatedSa[] = [];
+  for (const sa of await client.listSas({ ike: peer })) {
+    if (sa.name !== peer) continue;
+    if (!tunnels) {
+      const id = str(sa.value.uniqueid);
+      if (id) out.push({ kind: 'ike', id, what: peer });
+      continue;
+    }
+    for (const [key, child] of Object.entries((sa.value['child-sas'] as Record<string, ViciPlain> | undefined) ?? {})) {
+      const name = str(child.name) ?? key;
+      const id = str(child.uniqueid);
+      if (id && tunnels.has(name)) out.push({ kind: 'child', id, what: `${peer}/${name}` });
+    }
+  }
+  return out;
+}
+
+/** Closes those of `outdated` that charon has not closed by itself. */
+async function closeOutdated(client: ViciClient, peer: string, outdated: OutdatedSa[]): Promise<string[]> {
+  if (!outdated.length) return [];
+  const live = new Set<string>();
+  for (const sa of await client.listSas({ ike: peer })) {
+    if (sa.value.state !== 'DELETING') live.add(`ike:${str(sa.value.uniqueid)}`);
+    for (const child of Object.values((sa.value['child-sas'] as Record<string, ViciPlain> | undefined) ?? {})) {
+      if (child.state !== 'DELETING' && child.state !== 'DELETED') live.add(`child:${str(child.uniqueid)}`);
+    }
+  }
+  const actions: string[] = [];
+  for (const sa of outdated) {
+    if (!live.has(`${sa.kind}:${sa.id}`)) continue;
+    try {
+      await client.terminate(sa.kind === 'ike' ? { ikeId: sa.id, timeoutMs: 5_000 } : { childId: sa.id, timeoutMs: 5_000 });
+      actions.push(`close ${sa.kind === 'ike' ? 'IKE_SA' : 'CHILD_SA'} ${sa.what} #${sa.id} (negotiated under the old settings)`);
+    } catch {
+      // closed meanwhile (charon's own start_action handling raced us): nothing left to do
+    }
+  }
+  return actions;
+}
+
 function algorithms(sa: ViciPlain): string {
   const parts = [
     sa['encr-alg'] ? `${str(sa['encr-alg'])}${sa['encr-keysize'] ? `-${str(sa['encr-keysize'])}` : ''}` : undefined,
@@ -146,6 +239,7 @@ export class VpnDriver implements Driver<VpnArtifact> {
   private charonKey: string | undefined;
   private client: ViciClient | undefined;
   private subscription: ViciSubscription | undefined;
+  private healTimer: NodeJS.Timeout | undefined;
   /** the last artifact fully applied: what charon holds */
   private applied: VpnArtifact = inactiveVpn();
   /** what this charon has loaded, by digest (reset when charon starts) */
@@ -221,6 +315,7 @@ export class VpnDriver implements Driver<VpnArtifact> {
     for (const s of desired.secrets) if (!shared.has(s.id)) drift.push(`shared secret ${s.id} is not loaded`);
     for (const id of shared) if (!desired.secrets.some((s) => s.id === id)) drift.push(`shared secret ${id} is loaded but not configured`);
     if (desired.charon.dataplane === 'kernel') drift.push(...(await this.kernelDrift(desired)));
+    if (!drift.length) for (const [peer, tunnel] of await downAlwaysOn(client, desired)) drift.push(`tunnel ${peer}/${tunnel} (start_action start) is down`);
     return drift;
   }
 
@@ -255,9 +350,46 @@ export class VpnDriver implements Driver<VpnArtifact> {
       actions.push(`start charon (${desired.charon.dataplane})`);
     }
     actions.push(...(await this.applyKernelPieces(desired)));
-    actions.push(...(await this.load(desired)));
+    const loaded = await this.load(desired);
+    actions.push(...loaded);
     this.applied = desired;
+    // charon acts on start_action itself when a connection is (re)loaded; otherwise bring up what is down
+    if (!loaded.some((a) => /^(load|unload)-conn /.test(a))) actions.push(...(await this.startDownTunnels(desired)));
     return actions;
+  }
+
+  /**
+   * Always-on tunnels (start_action start) that have no CHILD_SA: a peer
+   * that came back and initiated with INITIAL_CONTACT makes charon drop the
+   * old IKE_SA with all its tunnels, but brings up only what the peer asked
+   * for; a peer that was unreachable makes charon give up after its tries.
+   */
+  private async startDownTunnels(desired: VpnArtifact): Promise<string[]> {
+    if (!desired.active || !this.charon?.pid) return [];
+    const client = await this.connect();
+    const actions: string[] = [];
+    for (const [peer, tunnel] of await downAlwaysOn(client, desired)) {
+      try {
+        await client.initiate({ ike: peer, child: tunnel, timeoutMs: -1 });
+        actions.push(`initiate ${peer}/${tunnel} (start_action start, was down)`);
+      } catch (error) {
+        this.options.log.warn('vpn: could not initiate a tunnel that is down', { peer, tunnel, error: (error as Error).message });
+      }
+    }
+    return actions;
+  }
+
+  /** After tunnel events settle, bring up always-on tunnels the events left down (instead of waiting for the next reconcile). */
+  private scheduleHeal(): void {
+    if (this.healTimer) clearTimeout(this.healTimer);
+    this.healTimer = setTimeout(() => {
+      this.healTimer = undefined;
+      void this.exclusive(async () => {
+        const actions = await this.startDownTunnels(this.applied);
+        if (actions.length) this.options.log.info('vpn: tunnels were down after peer events; initiated', { actions });
+      }).catch((error: Error) => this.options.log.warn('vpn: heal after events failed', { error: error.message }));
+    }, HEAL_DELAY_MS);
+    this.healTimer.unref();
   }
 
   /** Loads what differs from what this charon holds; unloads what is no longer configured. */
@@ -303,19 +435,26 @@ export class VpnDriver implements Driver<VpnArtifact> {
           ? ` (tunnels updated in place: ${Object.keys({ ...before.childDigests, ...c.childDigests }).filter((t) => before.childDigests[t] !== c.childDigests[t]).join(', ')})`
           : ' (IKE settings changed: replaced)'
         : '';
+      // SAs negotiated under the old settings; charon itself only closes those of start_action=start tunnels
+      const outdated = before && this.loaded.conns.has(c.name)
+        ? await outdatedSas(client, c.name, before.ikeDigest === c.ikeDigest ? changedTunnels(before, c) : undefined)
+        : [];
       await step(`load-conn ${c.name}${detail}`, c.path, async () => {
         await client.loadConn(c.name, c.config);
         this.loaded.conns.set(c.name, digest);
       });
+      actions.push(...(await closeOutdated(client, c.name, outdated)));
     }
     const wanted = new Set(desired.connections.map((c) => c.name));
     const present = new Set([...this.loaded.conns.keys(), ...(await client.getConns())]);
     for (const name of [...present].sort()) {
       if (wanted.has(name)) continue;
+      const outdated = await outdatedSas(client, name);
       await step(`unload-conn ${name}`, '/vpn/peers', async () => {
         await client.unloadConn(name);
         this.loaded.conns.delete(name);
       });
+      actions.push(...(await closeOutdated(client, name, outdated)));
     }
     const wantedSecrets = new Set(desired.secrets.map((s) => s.id));
     const presentSecrets = new Set([...this.loaded.secrets.keys(), ...(await client.getShared())]);
@@ -367,6 +506,8 @@ export class VpnDriver implements Driver<VpnArtifact> {
   }
 
   private async stopCharon(): Promise<void> {
+    if (this.healTimer) clearTimeout(this.healTimer);
+    this.healTimer = undefined;
     this.subscription?.close();
     this.subscription = undefined;
     this.client?.close();
@@ -418,6 +559,7 @@ export class VpnDriver implements Driver<VpnArtifact> {
       for (const event of toVpnEvents(name as VpnEventName, message)) {
         if (event.event === 'ike-rekey') this.lastRekey.set(event.peer, event.at);
         if (event.event === 'child-rekey' && event.tunnel) this.lastRekey.set(`${event.peer}/${event.tunnel}`, event.at);
+        if (event.event === 'ike-updown' || (event.event === 'child-updown' && !event.up)) this.scheduleHeal();
         this.emitter.emit('event', event);
       }
     });

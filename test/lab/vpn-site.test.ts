@@ -262,8 +262,41 @@ describe.skipIf(!!skipReason)('IPsec site-to-site through junction serve (lab)',
     expect((await api('POST', '/v1/vpn/peers/onprem/tunnels/nope/initiate')).status).toBe(404);
   });
 
+  it('changing or removing a tunnel that charon does not restart itself (start_action none) closes its old CHILD_SA', async () => {
+    const onpremChildren = async (name: string) => {
+      const out = await swanctl('--list-sas');
+      return out.stdout.split('\n').filter((l) => new RegExp(`^\\s+${name}: #\\d+.*INSTALLED`).test(l)).length;
+    };
+    const manual = { name: 'manual', local_subnets: ['10.2.0.0/24'], remote_subnets: ['192.168.61.0/24'], start_action: 'none' };
+    const post = await api('POST', '/v1/vpn/peers/onprem/tunnels', manual);
+    expect(post.status, post.text).toBe(201);
+    await loadOnprem('onprem');
+    const up = await bringUp('onprem', 'manual');
+    expect(up.sas[0].remote_ts).toEqual(['192.168.61.0/24']);
+    expect((await ping(lab(), 'b1', '192.168.61.1', { count: 2, timeoutS: 4 })).reachable).toBe(true);
+
+    // new selectors: the SA negotiated under the old ones must not keep carrying traffic
+    const put = await api('PUT', '/v1/vpn/peers/onprem/tunnels/manual', { ...manual, remote_subnets: ['192.168.61.0/25'] });
+    expect(put.status, put.text).toBe(200);
+    expect(put.body.actions.vpn.some((a: string) => a.startsWith('close CHILD_SA onprem/manual #')), JSON.stringify(put.body.actions.vpn)).toBe(true);
+    await waitFor('old manual SA gone on both sides', async () => !(await tunnelUp('onprem', 'manual')) && (await onpremChildren('manual')) === 0, 10_000);
+    expect(await tunnelUp('onprem', 'lan'), 'lan untouched').toBeTruthy();
+    await loadOnprem('onprem');
+    const again = await bringUp('onprem', 'manual');
+    expect(again.sas.find((s: any) => s.state === 'INSTALLED').remote_ts).toEqual(['192.168.61.0/25']);
+
+    // removed: closed at once, on both sides
+    const del = await api('DELETE', '/v1/vpn/peers/onprem/tunnels/manual');
+    expect(del.status, del.text).toBeLessThan(300);
+    expect(del.body.actions.vpn.some((a: string) => a.startsWith('close CHILD_SA onprem/manual #')), JSON.stringify(del.body.actions.vpn)).toBe(true);
+    await waitFor('manual gone on the on-prem side', async () => (await onpremChildren('manual')) === 0, 10_000);
+    expect((await ping(lab(), 'b1', '192.168.61.1', { count: 1, timeoutS: 2 })).reachable).toBe(false);
+    expect(await tunnelUp('onprem', 'lan'), 'lan untouched').toBeTruthy();
+    expect(await tunnelUp('onprem', 'multi'), 'multi untouched').toBeTruthy();
+  });
+
   const RECOVERY_S = 45;
-  it(`with two tunnels up, recovers both by itself within ${RECOVERY_S} s when the on-prem charon is killed and restarted (DPD + restart)`, async () => {
+  it(`with two tunnels up, recovers both by itself within ${RECOVERY_S} s when the on-prem charon is killed and restarted (its INITIAL_CONTACT or DPD; always-on tunnels are brought back)`, async () => {
     // each tunnel's own traffic must flow again: a policy/SA mix-up between
     // the tunnels (one tunnel's packets sent under the other's SPI) fails here
     const probes = [
