@@ -10,6 +10,9 @@
 //             namespaces; own strongswan.conf, VICI socket and /run), each
 //             loaded with a hand-written swanctl.conf by `swanctl --load-all`.
 //             Same data plane as Junction (detected: kernel XFRM or libipsec).
+//   stockfw   the stock lab again, with a hand-written stateful nftables
+//             ruleset loaded for its runs (HAND_FIREWALL): a firewall's cost
+//             without Junction.
 //   junction  the real `junction serve` in the router namespace with the VPN
 //             peer committed through the API; the on-prem charon loads the
 //             swanctl.conf Junction generates for it (remote-config).
@@ -70,7 +73,31 @@ const ONPREM_WAN = addressing.onprem.wan;
 const log = (message: string) => process.stderr.write(`[ipsec] ${message}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-type Leg = 'plain' | 'stock' | 'junction';
+type Leg = 'plain' | 'stock' | 'stockfw' | 'junction';
+
+/**
+ * The `stockfw` leg: the stock charons plus a hand-written stateful
+ * ruleset of the kind any router in this position needs (established
+ * first, VPC <-> tunnel only, IKE from the peer). It prices a firewall by
+ * itself, so ratio_vs_stock_fw shows what Junction adds beyond one.
+ */
+const HAND_FIREWALL = `table inet handfw {
+  chain forward {
+    type filter hook forward priority filter; policy drop;
+    ct state established,related accept
+    ct state invalid drop
+    iifname "vpc0" oifname "ipsec0" accept
+    iifname "ipsec0" oifname "vpc0" accept
+  }
+  chain input {
+    type filter hook input priority filter; policy drop;
+    ct state established,related accept
+    iif "lo" accept
+    ip saddr ${ONPREM_WAN} udp dport { 500, 4500 } accept
+    icmp type echo-request accept
+  }
+}
+`;
 interface TuningRun { what: string; flows: string; mbps: number }
 interface Sample { leg: Leg; flows: number; round: number; mbps: number; retransmits: number | undefined; proposal?: string }
 
@@ -385,13 +412,24 @@ export async function runIpsec(): Promise<number> {
     }
 
     // ---- throughput, interleaved ----
-    const legs: Array<[Leg, Lab]> = [['plain', plain], ['stock', stock], ...(junction ? [['junction', junction.lab] as [Leg, Lab]] : [])];
-    for (const [, lab] of legs) servers.push(await iperf3Server(lab, 'onprem-lan', { port: IPERF_PORT, lifetimeS: 900 }));
+    const legs: Array<[Leg, Lab]> = [['plain', plain], ['stock', stock], ['stockfw', stock], ...(junction ? [['junction', junction.lab] as [Leg, Lab]] : [])];
+    const handFirewall = async (on: boolean) => {
+      if (on) await stock.exec('router', ['nft', '-f', '-'], { input: HAND_FIREWALL, check: true });
+      else await stock.exec('router', ['nft', 'delete', 'table', 'inet', 'handfw'], { check: true });
+    };
+    for (const lab of new Set(legs.map(([, l]) => l))) servers.push(await iperf3Server(lab, 'onprem-lan', { port: IPERF_PORT, lifetimeS: 900 }));
     const samples: Sample[] = [];
     for (let r = 0; r < ROUNDS; r++) {
       for (const flows of FLOWS) {
         const order = [...legs.slice(r % legs.length), ...legs.slice(0, r % legs.length)];
-        for (const [leg, lab] of order) samples.push(await measure(lab, leg, flows, r, leg === 'plain' ? undefined : ESP_PROPOSAL));
+        for (const [leg, lab] of order) {
+          if (leg === 'stockfw') await handFirewall(true);
+          try {
+            samples.push(await measure(lab, leg, flows, r, leg === 'plain' ? undefined : ESP_PROPOSAL));
+          } finally {
+            if (leg === 'stockfw') await handFirewall(false);
+          }
+        }
       }
     }
 
@@ -443,7 +481,7 @@ export async function runIpsec(): Promise<number> {
       const v = samples.filter((s) => s.leg === leg && s.flows === flows).map((s) => s.mbps);
       return v.length ? median(v) : null;
     };
-    const mbps = { plain_1: med('plain', 1)!, plain_4: med('plain', 4)!, stock_1: med('stock', 1)!, stock_4: med('stock', 4)!, junction_1: med('junction', 1), junction_4: med('junction', 4) };
+    const mbps = { plain_1: med('plain', 1)!, plain_4: med('plain', 4)!, stock_1: med('stock', 1)!, stock_4: med('stock', 4)!, stockfw_1: med('stockfw', 1), stockfw_4: med('stockfw', 4), junction_1: med('junction', 1), junction_4: med('junction', 4) };
     // runs of one round and flow count were taken back to back: compare those
     const paired = (subject: Leg, baseline: Leg, flows?: number) => {
       const pairs: Array<[number, number]> = [];
@@ -456,6 +494,8 @@ export async function runIpsec(): Promise<number> {
     const vsStock = paired('junction', 'stock');
     const vsStockBy = { 1: paired('junction', 'stock', 1), 4: paired('junction', 'stock', 4) };
     const vsPlain = paired('junction', 'plain');
+    const vsStockFw = paired('junction', 'stockfw');
+    const fwCost = paired('stockfw', 'stock');
     const ratioVsStock = vsStock.n ? vsStock.geomean : null;
     const ratioVsPlain = vsPlain.n ? vsPlain.geomean : null;
     const ratioOfMedians = mbps.junction_1 !== null && mbps.junction_4 !== null ? (mbps.junction_1 / mbps.stock_1 + mbps.junction_4 / mbps.stock_4) / 2 : null;
@@ -468,7 +508,7 @@ export async function runIpsec(): Promise<number> {
     };
 
     const rows: Figure[][] = [['leg', 'flows', 'median Mbit/s', 'min-max', 'runs', 'vs plain', 'vs stock']];
-    for (const leg of ['plain', 'stock', 'junction'] as Leg[]) {
+    for (const leg of ['plain', 'stock', 'stockfw', 'junction'] as Leg[]) {
       for (const flows of FLOWS) {
         const m = med(leg, flows);
         rows.push([leg, flows, m === null ? null : Math.round(m), spread(leg, flows), samples.filter((s) => s.leg === leg && s.flows === flows).length,
@@ -490,6 +530,9 @@ export async function runIpsec(): Promise<number> {
       ['  95 % interval', ci(vsStock)],
       ['  1 flow / 4 flows', vsStockBy[1].n ? `${round(vsStockBy[1].geomean, 3)} / ${round(vsStockBy[4].geomean, 3)}` : null],
       ['  ratio of medians (unpaired)', ratioOfMedians === null ? null : round(ratioOfMedians, 3)],
+      ['ratio_vs_stock_fw (stock + hand-written stateful nftables)', vsStockFw.n ? round(vsStockFw.geomean, 3) : null],
+      ['  95 % interval', ci(vsStockFw)],
+      ['hand firewall alone: stockfw / stock', fwCost.n ? round(fwCost.geomean, 3) : null],
       ['ratio_vs_plain', ratioVsPlain === null ? null : round(ratioVsPlain, 3)],
       ['stock ratio vs plain', round(stockVsPlain, 3)],
       ['Junction IKE setup, 1 tunnel (s)', junctionSetup1 === null ? null : round(junctionSetup1, 3)],
@@ -512,6 +555,9 @@ export async function runIpsec(): Promise<number> {
       ratio_vs_stock_1: vsStockBy[1].n ? round(vsStockBy[1].geomean, 3) : null,
       ratio_vs_stock_4: vsStockBy[4].n ? round(vsStockBy[4].geomean, 3) : null,
       ratio_of_medians_vs_stock: ratioOfMedians === null ? null : round(ratioOfMedians, 3),
+      ratio_vs_stock_fw: vsStockFw.n ? round(vsStockFw.geomean, 3) : null,
+      ratio_vs_stock_fw_ci95: vsStockFw.ci95 ? vsStockFw.ci95.map((v) => round(v, 3)) : null,
+      ratio_stockfw_vs_stock: fwCost.n ? round(fwCost.geomean, 3) : null,
       ratio_vs_plain: ratioVsPlain === null ? null : round(ratioVsPlain, 3),
       tunnels1_s: junctionSetup1 === null ? null : round(junctionSetup1, 3),
       tunnels50_s: junctionSetup50 === null ? null : round(junctionSetup50, 3),
@@ -519,6 +565,8 @@ export async function runIpsec(): Promise<number> {
       mbps_plain_4: round(mbps.plain_4, 1),
       mbps_stock_1: round(mbps.stock_1, 1),
       mbps_stock_4: round(mbps.stock_4, 1),
+      mbps_stockfw_1: mbps.stockfw_1 === null ? null : round(mbps.stockfw_1, 1),
+      mbps_stockfw_4: mbps.stockfw_4 === null ? null : round(mbps.stockfw_4, 1),
       mbps_junction_1: mbps.junction_1 === null ? null : round(mbps.junction_1, 1),
       mbps_junction_4: mbps.junction_4 === null ? null : round(mbps.junction_4, 1),
       ratio_stock_vs_plain: round(stockVsPlain, 3),
@@ -529,6 +577,7 @@ export async function runIpsec(): Promise<number> {
       definitions: {
         mbps: 'best of the Junction 1- and 4-flow medians (iperf3 receiver throughput, Mbit/s)',
         ratio_vs_stock: 'geometric mean, over every round and both flow counts, of Junction Mbit/s / stock strongSwan Mbit/s for the two runs taken back to back (same data plane, same ESP proposal); ratio_vs_stock_ci95 is its 95 % interval',
+        ratio_vs_stock_fw: 'as ratio_vs_stock, against the stock charons plus a hand-written stateful nftables ruleset (HAND_FIREWALL): what Junction costs beyond having a firewall at all',
         ratio_of_medians_vs_stock: 'the earlier definition: mean over 1 and 4 flows of Junction median / stock median (unpaired)',
         ratio_vs_plain: 'geometric mean of paired Junction / plain routing runs (same hosts, same path, no tunnel)',
         tunnels1_s: 'Junction: PUT /v1/config adding a peer with 1 tunnel until its CHILD_SA is INSTALLED (seen by the on-prem charon)',
