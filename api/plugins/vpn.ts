@@ -125,7 +125,7 @@ export default async function vpnPlugin(app: FastifyInstance, ctx: ApiContext) {
   app.post('/v1/vpn/peers/:peer/tunnels/:tunnel/terminate', {
     schema: {
       tags: ['vpn'],
-      summary: "Close a tunnel's CHILD_SAs (its start/close actions may bring it back)",
+      summary: "Close a tunnel's CHILD_SAs: a reset. A start_action start tunnel is always on and comes back within seconds; to keep one down, set its start_action to none",
       params: TunnelParams,
       querystring: ControlQuery,
       response: { 200: { type: 'object', additionalProperties: true }, 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse, 502: ErrorResponse, 504: ErrorResponse },
