@@ -13,7 +13,8 @@ import { registerCollection, type CollectionSpec } from './collection.js';
 /** What the API needs from the VPN subsystem (appliance/vpn/driver.ts VpnDriver). */
 export interface VpnControl {
   status(): Promise<VpnStatus>;
-  initiate(peer: string, tunnel: string, timeoutMs?: number): Promise<void>;
+  /** false: the tunnel was up already (nothing started) */
+  initiate(peer: string, tunnel: string, timeoutMs?: number): Promise<boolean>;
   terminate(peer: string, tunnel: string, timeoutMs?: number): Promise<number>;
   onEvent(listener: (event: VpnEvent) => void): () => void;
 }
@@ -106,7 +107,7 @@ export default async function vpnPlugin(app: FastifyInstance, ctx: ApiContext) {
   app.post('/v1/vpn/peers/:peer/tunnels/:tunnel/initiate', {
     schema: {
       tags: ['vpn'],
-      summary: 'Bring a tunnel up now (and its IKE SA); answers once it is up',
+      summary: 'Bring a tunnel up now (and its IKE SA); answers once it is up. A tunnel that is up already is left as it is (initiated: false)',
       params: TunnelParams,
       querystring: ControlQuery,
       response: { 200: { type: 'object', additionalProperties: true }, 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse, 502: ErrorResponse, 504: ErrorResponse },
@@ -114,12 +115,13 @@ export default async function vpnPlugin(app: FastifyInstance, ctx: ApiContext) {
   }, async (request) => {
     const { peer, tunnel } = request.params as { peer: string; tunnel: string };
     const timeout = (request.query as { timeout_ms?: string }).timeout_ms;
+    let initiated = false;
     try {
-      await vpn().initiate(peer, tunnel, timeout === undefined ? undefined : Number(timeout));
+      initiated = await vpn().initiate(peer, tunnel, timeout === undefined ? undefined : Number(timeout));
     } catch (error) {
       controlError(error);
     }
-    return { peer, tunnel, initiated: true };
+    return { peer, tunnel, initiated, up: true };
   });
 
   app.post('/v1/vpn/peers/:peer/tunnels/:tunnel/terminate', {

@@ -662,10 +662,15 @@ export class VpnDriver implements Driver<VpnArtifact> {
   }
 
   /** Brings a tunnel (and its IKE SA if needed) up; resolves once it is up. */
-  async initiate(peer: string, tunnel: string, timeoutMs = 15_000): Promise<void> {
+  /** Brings a tunnel up; false when it was up already (a second CHILD_SA for the same selectors is never asked for). */
+  async initiate(peer: string, tunnel: string, timeoutMs = 15_000): Promise<boolean> {
     this.requireTunnel(peer, tunnel);
     const client = await this.connect();
+    const up = (await client.listSas({ ike: peer })).some((sa) => sa.name === peer && sa.value.state === 'ESTABLISHED' &&
+      Object.entries((sa.value['child-sas'] as Record<string, ViciPlain> | undefined) ?? {}).some(([key, child]) => (str(child.name) ?? key) === tunnel && child.state === 'INSTALLED'));
+    if (up) return false;
     await client.initiate({ ike: peer, child: tunnel, timeoutMs });
+    return true;
   }
 
   /** Closes every CHILD_SA of a tunnel (its IKE SA stays). Returns how many were closed. */
