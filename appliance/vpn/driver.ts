@@ -148,15 +148,17 @@ const GONE_STATES = new Set(['DELETING', 'DELETED', 'DESTROYING']);
 
 /**
  * Configured tunnels with start_action start and no CHILD_SA in any live
- * state, on peers with no IKE_SA being negotiated right now (charon is
- * then working on them already).
+ * state, on peers with no IKE_SA being negotiated and no exchange under
+ * way or queued (charon is then working on them already).
  */
 export async function downAlwaysOn(client: ViciClient, desired: VpnArtifact): Promise<Array<[string, string]>> {
   const sas = await client.listSas();
   const down: Array<[string, string]> = [];
   for (const c of desired.connections) {
     const mine = sas.filter((sa) => sa.name === c.name).map((sa) => sa.value);
-    if (mine.some((sa) => sa.state === 'CONNECTING' || sa.state === 'CREATED')) continue;
+    // charon is at work on this peer: an exchange under way or queued (e.g. the next CHILD_SA of many)
+    const busy = (sa: ViciPlain) => ['tasks-queued', 'tasks-active'].some((k) => Array.isArray(sa[k]) && (sa[k] as unknown[]).length > 0);
+    if (mine.some((sa) => sa.state === 'CONNECTING' || sa.state === 'CREATED' || busy(sa))) continue;
     const present = new Set(mine.filter((sa) => !GONE_STATES.has(String(sa.state))).flatMap((sa) =>
       Object.entries((sa['child-sas'] as Record<string, ViciPlain> | undefined) ?? {})
         .filter(([, child]) => !GONE_STATES.has(String(child.state)))
@@ -559,7 +561,8 @@ export class VpnDriver implements Driver<VpnArtifact> {
       for (const event of toVpnEvents(name as VpnEventName, message)) {
         if (event.event === 'ike-rekey') this.lastRekey.set(event.peer, event.at);
         if (event.event === 'child-rekey' && event.tunnel) this.lastRekey.set(`${event.peer}/${event.tunnel}`, event.at);
-        if (event.event === 'ike-updown' || (event.event === 'child-updown' && !event.up)) this.scheduleHeal();
+        // every up/down event restarts the wait, so many tunnels coming up one by one are not interrupted
+        if (event.event === 'ike-updown' || event.event === 'child-updown') this.scheduleHeal();
         this.emitter.emit('event', event);
       }
     });

@@ -50,6 +50,11 @@ describe('always-on tunnels', () => {
 
   it('are left alone while charon negotiates with that peer, or while they are up', async () => {
     expect(await downAlwaysOn(listing([['onprem', ike('CONNECTING')]]), artifact)).toEqual([]);
+    // the next CHILD_SA of many is still queued on an established IKE_SA
+    const queued = { ...ike('ESTABLISHED', { 'lan-1': { name: 'lan', state: 'INSTALLED' } }), 'tasks-queued': ['CHILD_CREATE'] };
+    expect(await downAlwaysOn(listing([['onprem', queued]]), artifact)).toEqual([]);
+    const idle = { ...ike('ESTABLISHED', { 'lan-1': { name: 'lan', state: 'INSTALLED' } }), 'tasks-queued': [], 'tasks-active': [] };
+    expect(await downAlwaysOn(listing([['onprem', idle]]), artifact)).toEqual([['onprem', 'ops']]);
     const up = listing([['onprem', ike('ESTABLISHED', { 'lan-1': { name: 'lan', state: 'INSTALLED' }, 'ops-2': { name: 'ops', state: 'INSTALLED' } })]]);
     expect(await downAlwaysOn(up, artifact)).toEqual([]);
     // an IKE_SA on its way out carries nothing
