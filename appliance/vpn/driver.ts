@@ -130,6 +130,11 @@ const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : und
 const num = (v: unknown): number => (typeof v === 'string' && v !== '' ? Number(v) : 0);
 const agoIso = (secondsAgo: unknown, now: number): string | undefined => (typeof secondsAgo === 'string' ? new Date(now - Number(secondsAgo) * 1000).toISOString() : undefined);
 
+/** The CHILD_SAs of one IKE_SA from list-sas, each with its tunnel's name (list-sas keys them "<name>-<id>"). */
+function childSas(ike: ViciPlain): Array<{ tunnel: string; sa: ViciPlain }> {
+  return Object.entries((ike['child-sas'] as Record<string, ViciPlain> | undefined) ?? {}).map(([key, sa]) => ({ tunnel: str(sa.name) ?? key, sa }));
+}
+
 // ---- SAs a configuration change leaves behind ----
 // load-conn and unload-conn change charon's configuration, not the SAs it
 // already negotiated: charon closes the CHILD_SAs of tunnels with
@@ -145,6 +150,11 @@ type Connection = VpnArtifact['connections'][number];
 /** How long tunnel events must settle before down always-on tunnels are initiated. */
 const HEAL_DELAY_MS = 3_000;
 const GONE_STATES = new Set(['DELETING', 'DELETED', 'DESTROYING']);
+/** An IKE_SA or CHILD_SA that is not on its way out. */
+const live = (sa: ViciPlain): boolean => !GONE_STATES.has(String(sa.state));
+/** charon is at work on this IKE_SA: being set up, or an exchange under way or queued (e.g. the next CHILD_SA of many). */
+const negotiating = (ike: ViciPlain): boolean =>
+  ike.state === 'CONNECTING' || ike.state === 'CREATED' || ['tasks-queued', 'tasks-active'].some((k) => Array.isArray(ike[k]) && (ike[k] as unknown[]).length > 0);
 
 /**
  * Configured tunnels with start_action start and no CHILD_SA in any live
@@ -156,15 +166,10 @@ export async function downAlwaysOn(client: ViciClient, desired: VpnArtifact): Pr
   const down: Array<[string, string]> = [];
   for (const c of desired.connections) {
     const mine = sas.filter((sa) => sa.name === c.name).map((sa) => sa.value);
-    // charon is at work on this peer: an exchange under way or queued (e.g. the next CHILD_SA of many)
-    const busy = (sa: ViciPlain) => ['tasks-queued', 'tasks-active'].some((k) => Array.isArray(sa[k]) && (sa[k] as unknown[]).length > 0);
-    if (mine.some((sa) => sa.state === 'CONNECTING' || sa.state === 'CREATED' || busy(sa))) continue;
-    const present = new Set(mine.filter((sa) => !GONE_STATES.has(String(sa.state))).flatMap((sa) =>
-      Object.entries((sa['child-sas'] as Record<string, ViciPlain> | undefined) ?? {})
-        .filter(([, child]) => !GONE_STATES.has(String(child.state)))
-        .map(([key, child]) => str(child.name) ?? key)));
+    if (mine.some(negotiating)) continue;
+    const present = new Set(mine.filter(live).flatMap((ike) => childSas(ike).filter(({ sa }) => live(sa)).map(({ tunnel }) => tunnel)));
     for (const tunnel of Object.keys(c.childDigests)) {
-      if (startAction(c, tunnel)?.split('|').includes('start') && !present.has(tunnel)) down.push([c.name, tunnel]);
+      if (startAction(c, tunnel) === 'start' && !present.has(tunnel)) down.push([c.name, tunnel]);
     }
   }
   return down;
@@ -177,10 +182,14 @@ export function startAction(conn: Connection, tunnel: string): string | undefine
   return str(section(children?.get(tunnel))?.get('start_action'));
 }
 
-/** Tunnels whose child section changed or that are gone, except those charon restarts itself (start_action=start). */
+/** Tunnels added, changed or removed between two loads of a connection. */
+function differingTunnels(before: Connection, after: Connection): string[] {
+  return Object.keys({ ...before.childDigests, ...after.childDigests }).filter((t) => before.childDigests[t] !== after.childDigests[t]);
+}
+
+/** Tunnels whose SAs a load leaves outdated: changed or removed, except those charon restarts itself (start_action=start). */
 function changedTunnels(before: Connection, after: Connection): Set<string> {
-  return new Set(Object.keys({ ...before.childDigests, ...after.childDigests })
-    .filter((t) => t in before.childDigests && before.childDigests[t] !== after.childDigests[t] && startAction(before, t) !== 'start'));
+  return new Set(differingTunnels(before, after).filter((t) => t in before.childDigests && startAction(before, t) !== 'start'));
 }
 
 /** The peer's IKE_SAs (tunnels undefined: the whole peer changed or goes), or the CHILD_SAs of these tunnels. */
@@ -193,10 +202,9 @@ async function outdatedSas(client: ViciClient, peer: string, tunnels?: Set<strin
       if (id) out.push({ kind: 'ike', id, what: peer });
       continue;
     }
-    for (const [key, child] of Object.entries((sa.value['child-sas'] as Record<string, ViciPlain> | undefined) ?? {})) {
-      const name = str(child.name) ?? key;
+    for (const { tunnel, sa: child } of childSas(sa.value)) {
       const id = str(child.uniqueid);
-      if (id && tunnels.has(name)) out.push({ kind: 'child', id, what: `${peer}/${name}` });
+      if (id && tunnels.has(tunnel)) out.push({ kind: 'child', id, what: `${peer}/${tunnel}` });
     }
   }
   return out;
@@ -205,16 +213,14 @@ async function outdatedSas(client: ViciClient, peer: string, tunnels?: Set<strin
 /** Closes those of `outdated` that charon has not closed by itself. */
 async function closeOutdated(client: ViciClient, peer: string, outdated: OutdatedSa[]): Promise<string[]> {
   if (!outdated.length) return [];
-  const live = new Set<string>();
+  const alive = new Set<string>();
   for (const sa of await client.listSas({ ike: peer })) {
-    if (sa.value.state !== 'DELETING') live.add(`ike:${str(sa.value.uniqueid)}`);
-    for (const child of Object.values((sa.value['child-sas'] as Record<string, ViciPlain> | undefined) ?? {})) {
-      if (child.state !== 'DELETING' && child.state !== 'DELETED') live.add(`child:${str(child.uniqueid)}`);
-    }
+    if (live(sa.value)) alive.add(`ike:${str(sa.value.uniqueid)}`);
+    for (const { sa: child } of childSas(sa.value)) if (live(child)) alive.add(`child:${str(child.uniqueid)}`);
   }
   const actions: string[] = [];
   for (const sa of outdated) {
-    if (!live.has(`${sa.kind}:${sa.id}`)) continue;
+    if (!alive.has(`${sa.kind}:${sa.id}`)) continue;
     try {
       await client.terminate(sa.kind === 'ike' ? { ikeId: sa.id, timeoutMs: 5_000 } : { childId: sa.id, timeoutMs: 5_000 });
       actions.push(`close ${sa.kind === 'ike' ? 'IKE_SA' : 'CHILD_SA'} ${sa.what} #${sa.id} (negotiated under the old settings)`);
@@ -353,10 +359,10 @@ export class VpnDriver implements Driver<VpnArtifact> {
     }
     actions.push(...(await this.applyKernelPieces(desired)));
     const loaded = await this.load(desired);
-    actions.push(...loaded);
+    actions.push(...loaded.actions);
     this.applied = desired;
     // charon acts on start_action itself when a connection is (re)loaded; otherwise bring up what is down
-    if (!loaded.some((a) => /^(load|unload)-conn /.test(a))) actions.push(...(await this.startDownTunnels(desired)));
+    if (!loaded.connections) actions.push(...(await this.startDownTunnels(desired)));
     return actions;
   }
 
@@ -394,9 +400,10 @@ export class VpnDriver implements Driver<VpnArtifact> {
     this.healTimer.unref();
   }
 
-  /** Loads what differs from what this charon holds; unloads what is no longer configured. */
-  private async load(desired: VpnArtifact): Promise<string[]> {
+  /** Loads what differs from what this charon holds; unloads what is no longer configured. `connections`: a connection was (un)loaded. */
+  private async load(desired: VpnArtifact): Promise<{ actions: string[]; connections: boolean }> {
     const actions: string[] = [];
+    let connections = false;
     const client = await this.connect();
     const step = async (what: string, pathInDoc: string, run: () => Promise<void>) => {
       try {
@@ -431,20 +438,16 @@ export class VpnDriver implements Driver<VpnArtifact> {
     for (const c of desired.connections) {
       const digest = fullDigest(c);
       if (this.loaded.conns.get(c.name) === digest) continue;
-      const before = previous.get(c.name);
-      const detail = before && this.loaded.conns.has(c.name)
-        ? before.ikeDigest === c.ikeDigest
-          ? ` (tunnels updated in place: ${Object.keys({ ...before.childDigests, ...c.childDigests }).filter((t) => before.childDigests[t] !== c.childDigests[t]).join(', ')})`
-          : ' (IKE settings changed: replaced)'
-        : '';
+      const before = this.loaded.conns.has(c.name) ? previous.get(c.name) : undefined;
+      const inPlace = before?.ikeDigest === c.ikeDigest;
+      const detail = !before ? '' : inPlace ? ` (tunnels updated in place: ${differingTunnels(before, c).join(', ')})` : ' (IKE settings changed: replaced)';
       // SAs negotiated under the old settings; charon itself only closes those of start_action=start tunnels
-      const outdated = before && this.loaded.conns.has(c.name)
-        ? await outdatedSas(client, c.name, before.ikeDigest === c.ikeDigest ? changedTunnels(before, c) : undefined)
-        : [];
+      const outdated = before ? await outdatedSas(client, c.name, inPlace ? changedTunnels(before, c) : undefined) : [];
       await step(`load-conn ${c.name}${detail}`, c.path, async () => {
         await client.loadConn(c.name, c.config);
         this.loaded.conns.set(c.name, digest);
       });
+      connections = true;
       actions.push(...(await closeOutdated(client, c.name, outdated)));
     }
     const wanted = new Set(desired.connections.map((c) => c.name));
@@ -456,6 +459,7 @@ export class VpnDriver implements Driver<VpnArtifact> {
         await client.unloadConn(name);
         this.loaded.conns.delete(name);
       });
+      connections = true;
       actions.push(...(await closeOutdated(client, name, outdated)));
     }
     const wantedSecrets = new Set(desired.secrets.map((s) => s.id));
@@ -475,7 +479,7 @@ export class VpnDriver implements Driver<VpnArtifact> {
         this.loaded.keys.delete(name);
       });
     }
-    return actions;
+    return { actions, connections };
   }
 
   private charonOptions(desired: VpnArtifact): CharonProcessOptions {
@@ -538,7 +542,7 @@ export class VpnDriver implements Driver<VpnArtifact> {
       this.client?.close();
       this.client = undefined;
       this.resetLoaded();
-      const actions = await this.load(this.applied);
+      const { actions } = await this.load(this.applied);
       await this.subscribe().catch(() => undefined);
       this.options.log.info('vpn: configuration loaded after restart', { actions: actions.length });
     });
@@ -618,9 +622,8 @@ export class VpnDriver implements Driver<VpnArtifact> {
       const lastIkeRekey = this.lastRekey.get(c.name);
       if (lastIkeRekey) peer.last_rekey = lastIkeRekey;
       for (const tunnel of Object.keys(c.childDigests)) {
-        const children = mine.flatMap((s) => Object.entries((s['child-sas'] as Record<string, ViciPlain> | undefined) ?? {}).map(([key, v]) => ({ key, v })))
-          .filter(({ key, v }) => (str(v.name) ?? key) === tunnel);
-        const sasOfTunnel: ChildSaStatus[] = children.map(({ v }) => ({
+        const children = mine.flatMap(childSas).filter((child) => child.tunnel === tunnel);
+        const sasOfTunnel: ChildSaStatus[] = children.map(({ sa: v }) => ({
           id: str(v.uniqueid) ?? '',
           state: str(v.state) ?? 'UNKNOWN',
           established_at: agoIso(v['install-time'], now),
@@ -664,13 +667,12 @@ export class VpnDriver implements Driver<VpnArtifact> {
     if (!this.charon?.pid) throw new VpnUnavailable('charon is not running');
   }
 
-  /** Brings a tunnel (and its IKE SA if needed) up; resolves once it is up. */
-  /** Brings a tunnel up; false when it was up already (a second CHILD_SA for the same selectors is never asked for). */
+  /** Brings a tunnel (and its IKE SA if needed) up and resolves once it is; false when it was up already (a second CHILD_SA for the same selectors is never asked for). */
   async initiate(peer: string, tunnel: string, timeoutMs = 15_000): Promise<boolean> {
     this.requireTunnel(peer, tunnel);
     const client = await this.connect();
     const up = (await client.listSas({ ike: peer })).some((sa) => sa.name === peer && sa.value.state === 'ESTABLISHED' &&
-      Object.entries((sa.value['child-sas'] as Record<string, ViciPlain> | undefined) ?? {}).some(([key, child]) => (str(child.name) ?? key) === tunnel && child.state === 'INSTALLED'));
+      childSas(sa.value).some((child) => child.tunnel === tunnel && child.sa.state === 'INSTALLED'));
     if (up) return false;
     await client.initiate({ ike: peer, child: tunnel, timeoutMs });
     return true;
@@ -681,9 +683,9 @@ export class VpnDriver implements Driver<VpnArtifact> {
     this.requireTunnel(peer, tunnel);
     const client = await this.connect();
     const sas = await client.listSas({ ike: peer, noblock: true });
-    const ids = sas.flatMap((s) => Object.entries((s.value['child-sas'] as Record<string, ViciPlain> | undefined) ?? {}))
-      .filter(([key, v]) => (str(v.name) ?? key) === tunnel)
-      .map(([, v]) => str(v.uniqueid))
+    const ids = sas.flatMap((s) => childSas(s.value))
+      .filter((child) => child.tunnel === tunnel)
+      .map((child) => str(child.sa.uniqueid))
       .filter((id): id is string => !!id);
     for (const id of ids) await client.terminate({ childId: id, timeoutMs });
     return ids.length;
