@@ -104,45 +104,30 @@ export default async function vpnPlugin(app: FastifyInstance, ctx: ApiContext) {
     },
   }, async () => vpn().status());
 
-  app.post('/v1/vpn/peers/:peer/tunnels/:tunnel/initiate', {
-    schema: {
-      tags: ['vpn'],
-      summary: 'Bring a tunnel up now (and its IKE SA); answers once it is up. A tunnel that is up already is left as it is (initiated: false)',
-      params: TunnelParams,
-      querystring: ControlQuery,
-      response: { 200: { type: 'object', additionalProperties: true }, 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse, 502: ErrorResponse, 504: ErrorResponse },
-    },
-  }, async (request) => {
-    const { peer, tunnel } = request.params as { peer: string; tunnel: string };
-    const timeout = (request.query as { timeout_ms?: string }).timeout_ms;
-    let initiated = false;
-    try {
-      initiated = await vpn().initiate(peer, tunnel, timeout === undefined ? undefined : Number(timeout));
-    } catch (error) {
-      controlError(error);
-    }
-    return { peer, tunnel, initiated, up: true };
-  });
+  /** POST /v1/vpn/peers/{peer}/tunnels/{tunnel}/<action>: the tunnel from the path, an optional timeout, charon's answers as HTTP codes. */
+  const tunnelControl = (action: string, summary: string, run: (peer: string, tunnel: string, timeoutMs?: number) => Promise<Item>) =>
+    app.post(`/v1/vpn/peers/:peer/tunnels/:tunnel/${action}`, {
+      schema: {
+        tags: ['vpn'],
+        summary,
+        params: TunnelParams,
+        querystring: ControlQuery,
+        response: { 200: { type: 'object', additionalProperties: true }, 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse, 502: ErrorResponse, 504: ErrorResponse },
+      },
+    }, async (request) => {
+      const { peer, tunnel } = request.params as { peer: string; tunnel: string };
+      const timeout = (request.query as { timeout_ms?: string }).timeout_ms;
+      try {
+        return { peer, tunnel, ...(await run(peer, tunnel, timeout === undefined ? undefined : Number(timeout))) };
+      } catch (error) {
+        controlError(error);
+      }
+    });
 
-  app.post('/v1/vpn/peers/:peer/tunnels/:tunnel/terminate', {
-    schema: {
-      tags: ['vpn'],
-      summary: "Close a tunnel's CHILD_SAs: a reset. A start_action start tunnel is always on and comes back within seconds; to keep one down, set its start_action to none",
-      params: TunnelParams,
-      querystring: ControlQuery,
-      response: { 200: { type: 'object', additionalProperties: true }, 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse, 502: ErrorResponse, 504: ErrorResponse },
-    },
-  }, async (request) => {
-    const { peer, tunnel } = request.params as { peer: string; tunnel: string };
-    const timeout = (request.query as { timeout_ms?: string }).timeout_ms;
-    let terminated = 0;
-    try {
-      terminated = await vpn().terminate(peer, tunnel, timeout === undefined ? undefined : Number(timeout));
-    } catch (error) {
-      controlError(error);
-    }
-    return { peer, tunnel, terminated };
-  });
+  tunnelControl('initiate', 'Bring a tunnel up now (and its IKE SA); answers once it is up. A tunnel that is up already is left as it is (initiated: false)',
+    async (peer, tunnel, timeoutMs) => ({ initiated: await vpn().initiate(peer, tunnel, timeoutMs), up: true }));
+  tunnelControl('terminate', "Close a tunnel's CHILD_SAs: a reset. A start_action start tunnel is always on and comes back within seconds; to keep one down, set its start_action to none",
+    async (peer, tunnel, timeoutMs) => ({ terminated: await vpn().terminate(peer, tunnel, timeoutMs) }));
 
   app.get('/v1/vpn/events', {
     schema: {

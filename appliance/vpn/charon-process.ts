@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { Supervisor, type SpawnProcess } from '../exec/supervisor.js';
+import { Supervisor, type RestartListener, type SpawnProcess } from '../exec/supervisor.js';
 import { charonPaths, renderStrongswanConf, type CharonSettings } from './strongswan-conf.js';
 
 export const DEFAULT_CHARON_BINARY = '/usr/lib/ipsec/charon';
@@ -26,7 +26,7 @@ export interface CharonProcessOptions extends CharonSettings {
   spawnProcess?: SpawnProcess;
 }
 
-export type RestartListener = () => void | Promise<void>;
+export type { RestartListener } from '../exec/supervisor.js';
 
 /** Resolves once the socket accepts a connection, rejects while it does not. */
 function socketAccepts(socketPath: string): Promise<void> {
