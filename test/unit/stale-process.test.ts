@@ -4,16 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { reapStaleProcess, recordPid } from '../../appliance/exec/stale-process.js';
+import { alive } from './support/processes.js';
 
 const started: number[] = [];
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 const sleeper = (marker: string) => {
   const child = spawn('sh', ['-c', 'sleep 30', marker], { stdio: 'ignore' });
   started.push(child.pid!);

@@ -8,19 +8,12 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { recordPid } from '../../appliance/exec/stale-process.js';
 import { Supervisor, type SpawnProcess, type SupervisorOptions } from '../../appliance/exec/supervisor.js';
+import { alive } from './support/processes.js';
 
 const started = new Set<number>();
 const supervisors: Supervisor[] = [];
 let dir: string;
 
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 async function until(what: string, check: () => boolean, timeoutMs = 5_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
