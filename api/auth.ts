@@ -1,7 +1,7 @@
 // Bearer-token authentication. Every /v1 route needs a token except the
 // health check; changes need an admin token. Only token hashes are stored.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { Store, TokenInfo } from '../appliance/store/store.js';
+import type { Store, TokenInfo } from '../appliance/core/store.js';
 import { HttpError } from './errors.js';
 
 declare module 'fastify' {

@@ -1,14 +1,14 @@
 // What the API plugins share: the pipeline, the store and status, plus the
 // one helper every mutating route uses to turn an edit into a commit.
 import type { FastifyRequest } from 'fastify';
-import type { Reconciler, CommitOutcome } from '../appliance/reconciler.js';
-import type { Store } from '../appliance/store/store.js';
-import type { StatusService } from '../appliance/status.js';
+import type { Reconciler, CommitOutcome } from '../appliance/core/reconciler.js';
+import type { Store } from '../appliance/core/store.js';
+import type { StatusService } from '../appliance/core/status.js';
 import type { VpnControl } from './plugins/vpn.js';
 import type { BgpControl } from './plugins/bgp.js';
-import type { FirewallLog } from '../appliance/drivers/firewall-log.js';
-import { emptyConfig, type Config } from '../appliance/config/schema.js';
-import { redactSecrets } from '../appliance/config/secrets.js';
+import type { FirewallLog } from '../appliance/subsystems/firewall/log-reader.js';
+import { emptyConfig, type Config } from '../appliance/model/schema.js';
+import { redactSecrets } from '../appliance/model/secrets.js';
 import { actor } from './auth.js';
 import { HttpError } from './errors.js';
 

@@ -2,8 +2,8 @@
 // that name each offending path; a failed apply says which subsystem failed
 // and that it was rolled back; anything unexpected is a 500 without details.
 import type { FastifyError, FastifyInstance } from 'fastify';
-import { ConfigRejected } from '../appliance/config/problems.js';
-import { CommitConflict, CommitFailed } from '../appliance/reconciler.js';
+import { ConfigRejected } from '../appliance/model/problems.js';
+import { CommitConflict, CommitFailed } from '../appliance/core/reconciler.js';
 
 export class HttpError extends Error {
   constructor(

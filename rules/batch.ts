@@ -1,7 +1,7 @@
 // Collects the commands of one nft JSON batch, in the order the kernel needs
 // them (table, chains, counters, sets and maps, rules), each with the document
 // path it came from so "Parsing command array at index N failed" maps back.
-import type { Config } from '../appliance/config/schema.js';
+import type { Config } from '../appliance/model/schema.js';
 import type { Problem } from './errors.js';
 import type { Resolver } from './resolve.js';
 

@@ -2,7 +2,7 @@
 // and services, per address family. Each dimension is first merged into
 // disjoint intervals, so the elements of one rule never overlap each other
 // (the kernel refuses overlapping elements in one concatenated interval set).
-import { anyRange, type Family, type IpRange } from '../appliance/net/ip.js';
+import { anyRange, type Family, type IpRange } from '../appliance/model/ip.js';
 import type { ServiceRange } from './resolve.js';
 
 /** A service as one interval of (protocol << 16 | port); only products of a protocol range and a port range are used. */

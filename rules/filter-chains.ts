@@ -1,8 +1,8 @@
 // The base filter chains: forward (zero trust, dispatching interface pairs to
 // policy chains with one verdict-map lookup), input (the router's own
 // services and `to: self` policies), output, and MSS clamping.
-import { SELF_ZONE, type FirewallPolicy } from '../appliance/config/schema.js';
-import { parseAddressLiteral, type Family, type IpRange } from '../appliance/net/ip.js';
+import { SELF_ZONE, type FirewallPolicy } from '../appliance/model/schema.js';
+import { parseAddressLiteral, type Family, type IpRange } from '../appliance/model/ip.js';
 import type { CompileContext, SelfService } from './batch.js';
 import { mergeRanges } from './elements.js';
 import * as nft from './nft-json.js';

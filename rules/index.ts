@@ -1,6 +1,6 @@
 // The pure compiler from the firewall/NAT part of the config document to one
 // nftables JSON batch that replaces the `inet junction` table atomically.
-import type { Config } from '../appliance/config/schema.js';
+import type { Config } from '../appliance/model/schema.js';
 import { Batch, type CompileContext, type CompileOptions } from './batch.js';
 import { CompileError } from './errors.js';
 import { emitFilterChains } from './filter-chains.js';

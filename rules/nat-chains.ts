@@ -1,7 +1,7 @@
 // NAT: port forwards and 1:1 in prerouting (dstnat), 1:1 then egress in
 // postrouting (srcnat). Forwards are few, so one rule each keeps every rule
 // traceable to its object; egress sources are anonymous interval sets.
-import { parseAddress, type Family, type IpRange } from '../appliance/net/ip.js';
+import { parseAddress, type Family, type IpRange } from '../appliance/model/ip.js';
 import type { CompileContext } from './batch.js';
 import { mergeRanges } from './elements.js';
 import type { EgressAllow } from './filter-chains.js';

@@ -1,6 +1,6 @@
 // Small builders for libnftables JSON (as accepted and printed by nft 1.0.6),
 // so the chain modules read like the rules they produce.
-import { formatAddress, type Family, type IpRange } from '../appliance/net/ip.js';
+import { formatAddress, type Family, type IpRange } from '../appliance/model/ip.js';
 
 export const TABLE = 'junction';
 export const FAMILY = 'inet';

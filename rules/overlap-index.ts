@@ -9,7 +9,7 @@
 // cells its interval touches (few in the common case) and checks exactly only
 // the candidates of the dimension with the fewest. Only when every dimension
 // is too wide to enumerate does it scan the whole run.
-import type { Family } from '../appliance/net/ip.js';
+import type { Family } from '../appliance/model/ip.js';
 import { elementContains, elementsOverlap, type Element } from './elements.js';
 
 /** Cell sizes (as powers of two) per dimension, coarsest (the whole space) first. */

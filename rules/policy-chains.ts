@@ -2,8 +2,8 @@
 // (see runs.ts); each run is ONE lookup in an objref map of named counters
 // keyed by `saddr . daddr . l4proto . dport`, so per-packet cost does not grow
 // with the number of rules and every rule still has its own counter.
-import type { FirewallPolicy, FirewallRule } from '../appliance/config/schema.js';
-import type { Family, IpRange } from '../appliance/net/ip.js';
+import type { FirewallPolicy, FirewallRule } from '../appliance/model/schema.js';
+import type { Family, IpRange } from '../appliance/model/ip.js';
 import type { CompileContext } from './batch.js';
 import { elementCount, mergeServices, ruleElements, type Element, type ServiceInterval } from './elements.js';
 import * as nft from './nft-json.js';

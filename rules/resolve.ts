@@ -2,8 +2,8 @@
 // groups), service objects (and their groups), literals, and zones. Pure and
 // memoised, so the config verifier can reuse it and 100k rules naming the same
 // group resolve it once.
-import type { Config, ServiceEntry } from '../appliance/config/schema.js';
-import { parseAddressLiteral, parsePrefix, type IpRange } from '../appliance/net/ip.js';
+import type { Config, ServiceEntry } from '../appliance/model/schema.js';
+import { parseAddressLiteral, parsePrefix, type IpRange } from '../appliance/model/ip.js';
 import type { Problem } from './errors.js';
 
 /** A protocol number range with a destination port range (0-65535 when the protocol has no ports). */

@@ -5,8 +5,8 @@
 // the same verdict), and an element that partly overlaps an earlier one starts
 // a new run (the kernel rejects overlapping elements, and the counters would
 // be ambiguous).
-import type { Family } from '../appliance/net/ip.js';
-import type { Action } from '../appliance/config/schema.js';
+import type { Family } from '../appliance/model/ip.js';
+import type { Action } from '../appliance/model/schema.js';
 import type { Element } from './elements.js';
 import { OverlapIndex, type Probe } from './overlap-index.js';
 

@@ -1,15 +1,15 @@
 // BGP over Direct Connect: the `bgp` section's settings and its neighbors
 // are views of the document (edits go through the commit pipeline; the
 // password is write-only like every secret); status, learned routes and
-// neighbor resets talk to the running bird (appliance/bgp/driver.ts).
+// neighbor resets talk to the running bird (appliance/subsystems/bgp/driver.ts).
 import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
-import type { Config } from '../../appliance/config/schema.js';
-import { Asn, BgpNeighbor, BgpSection } from '../../appliance/bgp/schema.js';
-import { BgpUnavailable, type BgpStatus } from '../../appliance/bgp/driver.js';
-import type { LearnedRoute, RouteQuery } from '../../appliance/bgp/routes.js';
-import { BirdProtocolError, BirdReplyError } from '../../appliance/bgp/reply-codes.js';
-import { redactSecrets } from '../../appliance/config/secrets.js';
+import type { Config } from '../../appliance/model/schema.js';
+import { Asn, BgpNeighbor, BgpSection } from '../../appliance/subsystems/bgp/schema.js';
+import { BgpUnavailable, type BgpStatus } from '../../appliance/subsystems/bgp/driver.js';
+import type { LearnedRoute, RouteQuery } from '../../appliance/subsystems/bgp/routes.js';
+import { BirdProtocolError, BirdReplyError } from '../../appliance/subsystems/bgp/reply-codes.js';
+import { redactSecrets } from '../../appliance/model/secrets.js';
 import { ErrorResponse, HttpError } from '../errors.js';
 import { CommitQuery, CommitResponse, commitDocument, commitResponse, currentDocument, type ApiContext } from '../context.js';
 import { registerCollection, type CollectionSpec } from './collection.js';

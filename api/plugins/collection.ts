@@ -4,8 +4,8 @@
 // the same commit pipeline as PUT /v1/config.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { TSchema } from '@sinclair/typebox';
-import type { Config } from '../../appliance/config/schema.js';
-import { redactSecrets } from '../../appliance/config/secrets.js';
+import type { Config } from '../../appliance/model/schema.js';
+import { redactSecrets } from '../../appliance/model/secrets.js';
 import { ErrorResponse, HttpError } from '../errors.js';
 import { CommitQuery, CommitResponse, commitDocument, commitResponse, currentDocument, type ApiContext } from '../context.js';
 

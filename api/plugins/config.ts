@@ -1,7 +1,7 @@
 // The whole document: GET (JSON or YAML), PUT (replace), PATCH (JSON merge patch, RFC 7396).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { stringify as toYaml } from 'yaml';
-import { redactSecrets } from '../../appliance/config/secrets.js';
+import { redactSecrets } from '../../appliance/model/secrets.js';
 import { ErrorResponse, HttpError } from '../errors.js';
 import { CommitQuery, CommitResponse, commitDocument, commitResponse, currentDocument, type ApiContext } from '../context.js';
 

@@ -1,7 +1,7 @@
 // The per-resource endpoints: each is a view of one list in the document.
 import type { FastifyInstance } from 'fastify';
-import * as S from '../../appliance/config/schema.js';
-import type { Config } from '../../appliance/config/schema.js';
+import * as S from '../../appliance/model/schema.js';
+import type { Config } from '../../appliance/model/schema.js';
 import type { ApiContext } from '../context.js';
 import { registerCollection, type CollectionSpec } from './collection.js';
 

@@ -1,11 +1,11 @@
 // Revisions: list, read, diff and roll back. A rollback is a new revision.
 import type { FastifyInstance } from 'fastify';
-import { redactSecrets } from '../../appliance/config/secrets.js';
+import { redactSecrets } from '../../appliance/model/secrets.js';
 import { ErrorResponse, HttpError } from '../errors.js';
 import { actor } from '../auth.js';
 import { CommitResponse, commitResponse, type ApiContext } from '../context.js';
 import { sendDocument } from './config.js';
-import { diffDocuments } from '../../appliance/config/diff.js';
+import { diffDocuments } from '../../appliance/model/diff.js';
 
 // Path and query values arrive as strings and the server does not coerce
 // types (a body's "1500" must not become 1500), so numbers are matched as text.

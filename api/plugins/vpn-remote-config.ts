@@ -1,6 +1,6 @@
 // GET /v1/vpn/peers/{name}/remote-config: the configuration the on-prem
 // admin pastes into their gateway, generated from the same peer definition
-// (appliance/vpn/remote-config). With a PSK peer this is the one place a
+// (appliance/subsystems/vpn/remote-config). With a PSK peer this is the one place a
 // secret leaves Junction, so it needs an admin token although it is a GET,
 // the answer is never cached, the body is never logged, and every export is
 // audited (without the secret).
@@ -8,7 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import { actor } from '../auth.js';
 import { ErrorResponse, HttpError } from '../errors.js';
 import { currentDocument, type ApiContext } from '../context.js';
-import { FORMAT_MEDIA, REMOTE_CONFIG_FORMATS, RemoteConfigError, generateRemoteConfig, isRemoteConfigFormat } from '../../appliance/vpn/remote-config/index.js';
+import { FORMAT_MEDIA, REMOTE_CONFIG_FORMATS, RemoteConfigError, generateRemoteConfig, isRemoteConfigFormat } from '../../appliance/subsystems/vpn/remote-config/index.js';
 
 const DESCRIPTION = [
   'Generates the configuration for the on-prem side of IKE peer `name` from the same peer definition: the mirror image',

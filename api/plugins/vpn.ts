@@ -2,15 +2,15 @@
 // the document's `vpn` section (edits go through the commit pipeline);
 // status, initiate/terminate and the event stream talk to the running charon.
 import type { FastifyInstance } from 'fastify';
-import type { Config } from '../../appliance/config/schema.js';
-import { IkePeer, VpnCertificate, VpnTunnel } from '../../appliance/vpn/schema.js';
-import { VpnUnavailable, type VpnEvent, type VpnStatus } from '../../appliance/vpn/driver.js';
-import { ViciCommandError, ViciTimeoutError } from '../../appliance/vpn/vici/index.js';
+import type { Config } from '../../appliance/model/schema.js';
+import { IkePeer, VpnCertificate, VpnTunnel } from '../../appliance/subsystems/vpn/schema.js';
+import { VpnUnavailable, type VpnEvent, type VpnStatus } from '../../appliance/subsystems/vpn/driver.js';
+import { ViciCommandError, ViciTimeoutError } from '../../appliance/subsystems/vpn/vici/index.js';
 import { ErrorResponse, HttpError } from '../errors.js';
 import type { ApiContext } from '../context.js';
 import { registerCollection, type CollectionSpec } from './collection.js';
 
-/** What the API needs from the VPN subsystem (appliance/vpn/driver.ts VpnDriver). */
+/** What the API needs from the VPN subsystem (appliance/subsystems/vpn/driver.ts VpnDriver). */
 export interface VpnControl {
   status(): Promise<VpnStatus>;
   /** false: the tunnel was up already (nothing started) */

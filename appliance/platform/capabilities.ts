@@ -3,9 +3,9 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { CommandRunner } from '../exec/command-runner.js';
-import { detectDataplane } from '../vpn/dataplane.js';
-import { probeTcpMd5 } from '../bgp/md5-probe.js';
+import type { CommandRunner } from './command-runner.js';
+import { detectDataplane } from '../subsystems/vpn/dataplane.js';
+import { probeTcpMd5 } from '../subsystems/bgp/md5-probe.js';
 
 export interface Capabilities {
   /** nftables flowtables (software fast path for established flows) */

@@ -1,8 +1,8 @@
 // A commit whose last step fails is undone everywhere: the address and the
 // route it added are removed again, and the revision does not move.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { validateConfig } from '../../appliance/config/validate.js';
-import type { FirewallArtifact } from '../../appliance/drivers/firewall.js';
+import { validateConfig } from '../../appliance/model/validate.js';
+import type { FirewallArtifact } from '../../appliance/subsystems/firewall/driver.js';
 import { NO_CAPABILITIES } from '../../appliance/platform/capabilities.js';
 import { mutating, smallConfig, startHarness, type Harness } from './support/harness.js';
 

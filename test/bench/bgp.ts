@@ -9,13 +9,13 @@
 //   hand       baseline: a plain bird in the router namespace with a minimal
 //              hand-written config (device, kernel export, one BGP session).
 //   rendered   a plain bird in the router namespace running the bird.conf
-//              that appliance/bgp/render.ts makes from the bgp section below
+//              that appliance/subsystems/bgp/render.ts makes from the bgp section below
 //              (the config Junction would run, without Junction around it).
 //   appliance  the real `junction serve` in the router namespace, with dx0
 //              and the bgp section committed through the API (PUT
 //              /v1/config); Junction starts and configures its own bird.
 //              Only when Junction's BGP driver is in the build
-//              (dist/appliance/bgp/driver.js).
+//              (dist/appliance/subsystems/bgp/driver.js).
 //
 // The on-prem bird of every lab has the same hand-written config: a static
 // protocol holding the 100,000 prefixes (/27s inside 10.64.0.0/10: a /10 only
@@ -45,17 +45,17 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BirdApplier } from '../../appliance/bgp/apply.js';
-import { BirdSocket } from '../../appliance/bgp/bird-socket.js';
-import { vpcSubnetsOf } from '../../appliance/bgp/driver.js';
-import { renderBirdConfig } from '../../appliance/bgp/render.js';
-import type { BgpSection } from '../../appliance/bgp/schema.js';
-import { apiRequest, targetFromStateDir, type ApiTarget } from '../../appliance/cli/api-client.js';
-import { labStateDir, waitForApi } from '../../appliance/cli/lab-command.js';
-import type { Config } from '../../appliance/config/schema.js';
-import { SystemCommandRunner } from '../../appliance/exec/command-runner.js';
-import { Lab, type LabProcess } from '../../appliance/lab/lab.js';
-import { addressing } from '../../appliance/lab/topology.js';
+import { BirdApplier } from '../../appliance/subsystems/bgp/apply.js';
+import { BirdSocket } from '../../appliance/subsystems/bgp/bird-socket.js';
+import { vpcSubnetsOf } from '../../appliance/subsystems/bgp/driver.js';
+import { renderBirdConfig } from '../../appliance/subsystems/bgp/render.js';
+import type { BgpSection } from '../../appliance/subsystems/bgp/schema.js';
+import { apiRequest, targetFromStateDir, type ApiTarget } from '../../appliance/main/api-client.js';
+import { labStateDir, waitForApi } from '../lab-kit/command.js';
+import type { Config } from '../../appliance/model/schema.js';
+import { SystemCommandRunner } from '../../appliance/platform/command-runner.js';
+import { Lab, type LabProcess } from '../lab-kit/lab.js';
+import { addressing } from '../lab-kit/topology.js';
 import { REPO_ROOT, emitResult, median, printTable, round, type Figure } from './report.js';
 import { guardBenchmark, tearDownLabs } from './guards.js';
 
@@ -397,7 +397,7 @@ export async function runBgp(): Promise<number> {
   const git = (args: string[]) => runner.run('git', ['-C', REPO_ROOT, ...args]).then((r) => r.stdout.trim(), () => '');
   const gitHead = await git(['rev-parse', '--short', 'HEAD']);
   // what the rendered leg (tsx, working tree) and the appliance leg (dist/) ran may differ from HEAD
-  const dirtyBgp = (await git(['status', '--porcelain', '--', 'appliance/bgp', 'api/plugins/bgp.ts', 'appliance/appliance.ts'])).split('\n').filter(Boolean).map((l) => l.trim());
+  const dirtyBgp = (await git(['status', '--porcelain', '--', 'appliance/subsystems/bgp', 'api/plugins/bgp.ts', 'appliance/main/appliance.ts'])).split('\n').filter(Boolean).map((l) => l.trim());
   const load = loadavg().map((l) => round(l, 2));
   const onpremText = onpremConfig();
 
@@ -447,7 +447,7 @@ export async function runBgp(): Promise<number> {
     let applianceWorkaround: string | null = null;
     if (!withAppliance) {
       applianceError = !driverBuilt
-        ? "Junction's BGP driver is not in the build (dist/appliance/bgp/driver.js missing: appliance/bgp/driver.ts not landed or not built)"
+        ? "Junction's BGP driver is not in the build (dist/appliance/subsystems/bgp/driver.js missing: appliance/subsystems/bgp/driver.ts not landed or not built)"
         : existsSync(cli) ? 'disabled by BENCH_BGP_APPLIANCE=0' : `${cli} is missing; build first`;
       log(`appliance leg skipped: ${applianceError}`);
     } else {

@@ -27,11 +27,11 @@ import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, release } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { apiRequest, targetFromStateDir, type ApiTarget } from '../../appliance/cli/api-client.js';
-import { labStateDir, waitForApi } from '../../appliance/cli/lab-command.js';
-import { Lab, type LabProcess } from '../../appliance/lab/lab.js';
-import { addressing } from '../../appliance/lab/topology.js';
-import { iperf3Client, iperf3Server, ping, type Iperf3Server } from '../../appliance/lab/traffic.js';
+import { apiRequest, targetFromStateDir, type ApiTarget } from '../../appliance/main/api-client.js';
+import { labStateDir, waitForApi } from '../lab-kit/command.js';
+import { Lab, type LabProcess } from '../lab-kit/lab.js';
+import { addressing } from '../lab-kit/topology.js';
+import { iperf3Client, iperf3Server, ping, type Iperf3Server } from '../lab-kit/traffic.js';
 import { REPO_ROOT, emitResult, median, printTable, round, type Figure } from './report.js';
 import { guardBenchmark, tearDownLabs } from './guards.js';
 

@@ -1,7 +1,7 @@
 // What every lab benchmark needs around its runs: labs torn down (twice if
 // the first try fails) and leftovers removed by prefix, also on SIGINT,
 // SIGTERM and a watchdog, so a benchmark never leaves the machine dirty.
-import { Lab } from '../../appliance/lab/lab.js';
+import { Lab } from '../lab-kit/lab.js';
 
 export async function tearDownLabs(labs: Lab[], prefixes: string[], log: (line: string) => void): Promise<void> {
   for (const lab of labs) {

@@ -31,18 +31,18 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { apiRequest, targetFromStateDir, type ApiTarget } from '../../appliance/cli/api-client.js';
-import { labStateDir, waitForApi } from '../../appliance/cli/lab-command.js';
-import type { Config } from '../../appliance/config/schema.js';
-import { SystemCommandRunner } from '../../appliance/exec/command-runner.js';
-import { Lab, type LabProcess } from '../../appliance/lab/lab.js';
-import { addressing } from '../../appliance/lab/topology.js';
-import { iperf3Client, iperf3Server, ping, type Iperf3Server } from '../../appliance/lab/traffic.js';
-import { CharonProcess, DEFAULT_CHARON_BINARY } from '../../appliance/vpn/charon-process.js';
-import { detectDataplane, type Dataplane } from '../../appliance/vpn/dataplane.js';
-import { generateRemoteConfig } from '../../appliance/vpn/remote-config/index.js';
-import { ViciClient } from '../../appliance/vpn/vici/client.js';
-import type { ViciPlain } from '../../appliance/vpn/vici/codec.js';
+import { apiRequest, targetFromStateDir, type ApiTarget } from '../../appliance/main/api-client.js';
+import { labStateDir, waitForApi } from '../lab-kit/command.js';
+import type { Config } from '../../appliance/model/schema.js';
+import { SystemCommandRunner } from '../../appliance/platform/command-runner.js';
+import { Lab, type LabProcess } from '../lab-kit/lab.js';
+import { addressing } from '../lab-kit/topology.js';
+import { iperf3Client, iperf3Server, ping, type Iperf3Server } from '../lab-kit/traffic.js';
+import { CharonProcess, DEFAULT_CHARON_BINARY } from '../../appliance/subsystems/vpn/charon-process.js';
+import { detectDataplane, type Dataplane } from '../../appliance/subsystems/vpn/dataplane.js';
+import { generateRemoteConfig } from '../../appliance/subsystems/vpn/remote-config/index.js';
+import { ViciClient } from '../../appliance/subsystems/vpn/vici/client.js';
+import type { ViciPlain } from '../../appliance/subsystems/vpn/vici/codec.js';
 import { REPO_ROOT, emitResult, median, pairedRatio, printTable, round, type Figure } from './report.js';
 import { guardBenchmark, tearDownLabs } from './guards.js';
 
@@ -347,7 +347,7 @@ export async function runIpsec(): Promise<number> {
     const cli = join(REPO_ROOT, 'dist', 'appliance', 'cli.js');
     const driverBuilt = existsSync(join(REPO_ROOT, 'dist', 'appliance', 'vpn', 'driver.js'));
     if (!existsSync(cli) || !driverBuilt) {
-      junctionError = `Junction's VPN driver is not in the build (dist/appliance/vpn/driver.js missing; appliance/vpn/driver.ts not landed/built)`;
+      junctionError = `Junction's VPN driver is not in the build (dist/appliance/subsystems/vpn/driver.js missing; appliance/subsystems/vpn/driver.ts not landed/built)`;
       log(`junction leg skipped: ${junctionError}`);
     } else {
       try {

@@ -11,14 +11,14 @@ import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { addressing } from '../../appliance/lab/topology.js';
-import { ping, tcpConnect, tcpListen } from '../../appliance/lab/traffic.js';
+import { addressing } from '../lab-kit/topology.js';
+import { ping, tcpConnect, tcpListen } from '../lab-kit/traffic.js';
 import { requireRoot, uniquePrefix, withLab } from './support/lab-fixture.js';
 import { faultyNft, startJunction, type RunningJunction } from './support/junction.js';
 
 const root = requireRoot();
 const { vpcs, internet, ccnn } = addressing;
-const demo = readFileSync(fileURLToPath(new URL('../../appliance/lab/demo.yaml', import.meta.url)), 'utf8');
+const demo = readFileSync(fileURLToPath(new URL('../lab-kit/demo.yaml', import.meta.url)), 'utf8');
 const CLI = fileURLToPath(new URL('../../dist/appliance/cli.js', import.meta.url));
 const execFileAsync = promisify(execFile);
 const demoDoc = () => parseYaml(demo) as Record<string, any>;

@@ -1,5 +1,5 @@
 // BGP end to end: two namespaces joined by two veth pairs, a bird in each.
-// "Junction" runs a config rendered by appliance/bgp/render.ts; "on-prem" is
+// "Junction" runs a config rendered by appliance/subsystems/bgp/render.ts; "on-prem" is
 // a hand-written BIRD config announcing prefixes from a static protocol.
 // Veths are created inside the namespaces, so nothing touches the root
 // namespace; afterAll stops both birds by pid and deletes the namespaces.
@@ -8,14 +8,14 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BirdApplier } from '../../appliance/bgp/apply.js';
-import { BirdProcess } from '../../appliance/bgp/bird-process.js';
-import { BirdSocket } from '../../appliance/bgp/bird-socket.js';
-import { probeTcpMd5, type Md5Capability } from '../../appliance/bgp/md5-probe.js';
-import { renderBirdConfig } from '../../appliance/bgp/render.js';
-import type { BgpSection } from '../../appliance/bgp/schema.js';
-import { BgpStatusReader, type NeighborStatus } from '../../appliance/bgp/status.js';
-import { SystemCommandRunner, runChecked } from '../../appliance/exec/command-runner.js';
+import { BirdApplier } from '../../appliance/subsystems/bgp/apply.js';
+import { BirdProcess } from '../../appliance/subsystems/bgp/bird-process.js';
+import { BirdSocket } from '../../appliance/subsystems/bgp/bird-socket.js';
+import { probeTcpMd5, type Md5Capability } from '../../appliance/subsystems/bgp/md5-probe.js';
+import { renderBirdConfig } from '../../appliance/subsystems/bgp/render.js';
+import type { BgpSection } from '../../appliance/subsystems/bgp/schema.js';
+import { BgpStatusReader, type NeighborStatus } from '../../appliance/subsystems/bgp/status.js';
+import { SystemCommandRunner, runChecked } from '../../appliance/platform/command-runner.js';
 import { waitFor } from './support/wait.js';
 
 const isRoot = process.getuid?.() === 0;

@@ -13,8 +13,8 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { addressing } from '../../appliance/lab/topology.js';
-import { ping, tcpConnect, tcpListen } from '../../appliance/lab/traffic.js';
+import { addressing } from '../lab-kit/topology.js';
+import { ping, tcpConnect, tcpListen } from '../lab-kit/traffic.js';
 import { requireRoot, uniquePrefix, withLab } from './support/lab-fixture.js';
 import { startJunction, type RunningJunction } from './support/junction.js';
 import { JUNCTION_ASN, ONPREM_ASN, OnpremBird, type OnpremOptions } from './support/onprem-bird.js';
@@ -28,7 +28,7 @@ if (skipReason) console.log(`[bgp-dx] skipped: ${skipReason}`);
 const op = addressing.onprem;
 const { vpcs } = addressing;
 const PASSWORD = 'dx-s3cret-key';
-const demo = parseYaml(readFileSync(fileURLToPath(new URL('../../appliance/lab/demo.yaml', import.meta.url)), 'utf8')) as Record<string, any>;
+const demo = parseYaml(readFileSync(fileURLToPath(new URL('../lab-kit/demo.yaml', import.meta.url)), 'utf8')) as Record<string, any>;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const neighbor = (id: string, address: string, iface: string) => ({

@@ -3,8 +3,8 @@
 // the default route, and NAT egress uses the leased address.
 import { readFileSync, rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addressing } from '../../appliance/lab/topology.js';
-import { tcpConnect, tcpListen } from '../../appliance/lab/traffic.js';
+import { addressing } from '../lab-kit/topology.js';
+import { tcpConnect, tcpListen } from '../lab-kit/traffic.js';
 import { requireRoot, uniquePrefix, withLab } from './support/lab-fixture.js';
 import { startJunction, type RunningJunction } from './support/junction.js';
 

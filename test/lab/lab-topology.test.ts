@@ -3,10 +3,10 @@
 // egress to the internet host, jumbo frames, and a clean teardown.
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { Lab, LAB_STATE_DIR, LabSafetyError } from '../../appliance/lab/lab.js';
-import { addressing } from '../../appliance/lab/topology.js';
-import { iperf3Client, iperf3Server, ping, tcpConnect, tcpListen } from '../../appliance/lab/traffic.js';
-import { SystemCommandRunner, type CommandRunner } from '../../appliance/exec/command-runner.js';
+import { Lab, LAB_STATE_DIR, LabSafetyError } from '../lab-kit/lab.js';
+import { addressing } from '../lab-kit/topology.js';
+import { iperf3Client, iperf3Server, ping, tcpConnect, tcpListen } from '../lab-kit/traffic.js';
+import { SystemCommandRunner, type CommandRunner } from '../../appliance/platform/command-runner.js';
 import { namespacesWithPrefix, requireRoot, uniquePrefix, withLab } from './support/lab-fixture.js';
 
 const root = requireRoot();

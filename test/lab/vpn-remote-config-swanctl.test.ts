@@ -8,10 +8,10 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Config } from '../../appliance/config/schema.js';
-import { SystemCommandRunner } from '../../appliance/exec/command-runner.js';
-import { CharonProcess, DEFAULT_CHARON_BINARY } from '../../appliance/vpn/charon-process.js';
-import { generateRemoteConfig } from '../../appliance/vpn/remote-config/index.js';
+import type { Config } from '../../appliance/model/schema.js';
+import { SystemCommandRunner } from '../../appliance/platform/command-runner.js';
+import { CharonProcess, DEFAULT_CHARON_BINARY } from '../../appliance/subsystems/vpn/charon-process.js';
+import { generateRemoteConfig } from '../../appliance/subsystems/vpn/remote-config/index.js';
 
 const isRoot = process.getuid?.() === 0;
 const hasSwanctl = spawnSync('sh', ['-c', 'command -v swanctl']).status === 0;

@@ -14,9 +14,9 @@ import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { fileURLToPath } from 'node:url';
-import { addressing } from '../../appliance/lab/topology.js';
-import { ping, tcpConnect, tcpListen } from '../../appliance/lab/traffic.js';
-import { CharonProcess, DEFAULT_CHARON_BINARY } from '../../appliance/vpn/charon-process.js';
+import { addressing } from '../lab-kit/topology.js';
+import { ping, tcpConnect, tcpListen } from '../lab-kit/traffic.js';
+import { CharonProcess, DEFAULT_CHARON_BINARY } from '../../appliance/subsystems/vpn/charon-process.js';
 import { requireRoot, uniquePrefix, withLab } from './support/lab-fixture.js';
 import { startJunction, type RunningJunction } from './support/junction.js';
 import { waitFor } from './support/wait.js';
@@ -30,7 +30,7 @@ if (skipReason) console.log(`[vpn-site] skipped: ${skipReason}`);
 const { vpcs, onprem } = addressing;
 const PSK = 'vpn-site-lab-psk-0123456789abcdef';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const demo = readFileSync(fileURLToPath(new URL('../../appliance/lab/demo.yaml', import.meta.url)), 'utf8');
+const demo = readFileSync(fileURLToPath(new URL('../lab-kit/demo.yaml', import.meta.url)), 'utf8');
 
 /** Polls until probe returns a truthy value; throws after timeoutMs. */
 
@@ -341,7 +341,7 @@ describe.skipIf(!!skipReason)('IPsec site-to-site through junction serve (lab)',
     // and both still pass once both are back (the later one did not take over the earlier one's traffic)
     for (const p of probes) expect((await ping(lab(), p.from, p.to, { count: 3, timeoutS: 4 })).received, `${p.tunnel} after recovery`).toBeGreaterThanOrEqual(2);
     // libipsec picks the outbound SA by the policy's reqid: the tunnels must not share one
-    const reqids = async (name: string) => new Set((await tunnelUp('onprem', name)).sas.map((s: any) => s.reqid));
+    const reqids = async (name: string) => new Set<number>((await tunnelUp('onprem', name)).sas.map((s: { reqid: number }) => s.reqid));
     const [lanReqids, multiReqids] = [await reqids('lan'), await reqids('multi')];
     expect([...lanReqids].filter((r) => multiReqids.has(r)), `lan ${[...lanReqids]} multi ${[...multiReqids]}`).toEqual([]);
     expect([...lanReqids, ...multiReqids].every((r) => Number.isInteger(r) && r > 0)).toBe(true);

@@ -1,10 +1,10 @@
-// Golden cases (rules/cases/NAME.in.yaml -> NAME.out.json), reject cases, and
+// Golden cases (test/rules/cases/NAME.in.yaml -> NAME.out.json), reject cases, and
 // the run/overlap logic that keeps one lookup per run of same-action rules.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import type { Config, FirewallRule } from '../../appliance/config/schema.js';
+import type { Config, FirewallRule } from '../../appliance/model/schema.js';
 import { CompileError, compileRuleset, counterName } from '../../rules/index.js';
-import { goldenCases, rejectCases, renderGolden } from '../../rules/update-golden.js';
+import { goldenCases, rejectCases, renderGolden } from './update-golden.js';
 
 describe('golden cases', () => {
   const cases = goldenCases();

@@ -1,6 +1,6 @@
-// appliance/config/diff.ts: a structural diff that matches list items by id or name.
+// appliance/model/diff.ts: a structural diff that matches list items by id or name.
 import { describe, expect, it } from 'vitest';
-import { diffDocuments } from '../../appliance/config/diff.js';
+import { diffDocuments } from '../../appliance/model/diff.js';
 
 describe('diffDocuments', () => {
   it('equal documents have no changes', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { loggingWanted, parseLogLine } from '../../appliance/drivers/firewall-log.js';
-import type { Config } from '../../appliance/config/schema.js';
+import { loggingWanted, parseLogLine } from '../../appliance/subsystems/firewall/log-reader.js';
+import type { Config } from '../../appliance/model/schema.js';
 
 // A line ulogd2 2.0.8's JSON output wrote for a logged SYN (captured in the lab).
 const SYN = '{"timestamp": "2026-11-22T00:10:51.839880", "dvc": "Netfilter", "raw.pktlen": 60, "raw.pktcount": 1, "oob.prefix": "a-to-b:a-to-db ", "oob.hook": 2, "oob.family": 2, "ip.protocol": 6, "ip.ttl": 63, "src_port": 40872, "dest_port": 5432, "tcp.syn": 1, "oob.in": "vpc0", "oob.out": "vpc1", "src_ip": "10.1.0.11", "dest_ip": "10.2.0.11"}';

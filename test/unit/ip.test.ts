@@ -1,9 +1,9 @@
-// appliance/net/ip.ts: parsing, formatting, prefixes, ranges, bad input.
+// appliance/model/ip.ts: parsing, formatting, prefixes, ranges, bad input.
 import { describe, expect, it } from 'vitest';
 import {
   anyRange, familyOf, formatAddress, formatPrefix, formatRange, hasHostBits, networkOf, parseAddress,
   parseAddressLiteral, parseIPv4, parseIPv6, parsePrefix, rangeContains, rangesOverlap,
-} from '../../appliance/net/ip.js';
+} from '../../appliance/model/ip.js';
 
 describe('IPv4', () => {
   it('parses dotted quads to their value', () => {

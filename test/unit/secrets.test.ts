@@ -1,8 +1,9 @@
 // Secrets are write-only: masked on the way out (API answers and log lines),
 // and a mask sent back keeps the stored value.
 import { describe, expect, it } from 'vitest';
-import { REDACTED, SECRET_KEYS, redactSecrets, restoreSecrets } from '../../appliance/config/secrets.js';
-import { createLogger, memoryLogger } from '../../appliance/log.js';
+import { REDACTED, SECRET_KEYS, redactSecrets, restoreSecrets } from '../../appliance/model/secrets.js';
+import { createLogger } from '../../appliance/platform/log.js';
+import { memoryLogger } from '../support/memory-logger.js';
 
 const PSK = 'correct horse battery staple';
 const BGP_PASSWORD = 's3cr3t-md5';

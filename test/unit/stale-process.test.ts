@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { reapStaleProcess, recordPid } from '../../appliance/exec/stale-process.js';
+import { reapStaleProcess, recordPid } from '../../appliance/platform/stale-process.js';
 import { alive } from './support/processes.js';
 
 const started: number[] = [];

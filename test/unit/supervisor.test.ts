@@ -6,8 +6,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { recordPid } from '../../appliance/exec/stale-process.js';
-import { Supervisor, type SpawnProcess, type SupervisorOptions } from '../../appliance/exec/supervisor.js';
+import { recordPid } from '../../appliance/platform/stale-process.js';
+import { Supervisor, type SpawnProcess, type SupervisorOptions } from '../../appliance/platform/supervisor.js';
 import { alive } from './support/processes.js';
 
 const started = new Set<number>();

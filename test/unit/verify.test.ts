@@ -1,9 +1,9 @@
-// appliance/config/verify.ts: meaning across objects, each problem at its path.
+// appliance/model/verify.ts: meaning across objects, each problem at its path.
 import { describe, expect, it } from 'vitest';
-import type { Config, StaticRoute } from '../../appliance/config/schema.js';
-import { verifyConfig } from '../../appliance/config/verify.js';
-import { validateConfig } from '../../appliance/config/validate.js';
-import { ConfigRejected } from '../../appliance/config/problems.js';
+import type { Config, StaticRoute } from '../../appliance/model/schema.js';
+import { verifyConfig } from '../../appliance/model/verify.js';
+import { validateConfig } from '../../appliance/model/validate.js';
+import { ConfigRejected } from '../../appliance/model/problems.js';
 
 function base(): Config {
   return {

@@ -7,12 +7,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { buildServer } from '../../../api/server.js';
-import { createAppliance, type Appliance } from '../../../appliance/appliance.js';
-import { RecordingCommandRunner, type CommandResult, type RecordedCommand } from '../../../appliance/exec/command-runner.js';
+import { createAppliance, type Appliance } from '../../../appliance/main/appliance.js';
+import { type CommandResult } from '../../../appliance/platform/command-runner.js';
+import { RecordingCommandRunner, type RecordedCommand } from '../../support/recording-runner.js';
 import { NO_CAPABILITIES } from '../../../appliance/platform/capabilities.js';
-import { memoryLogger } from '../../../appliance/log.js';
+import { memoryLogger } from '../../support/memory-logger.js';
 
-export const DEMO_YAML = readFileSync(new URL('../../../appliance/lab/demo.yaml', import.meta.url), 'utf8');
+export const DEMO_YAML = readFileSync(new URL('../../lab-kit/demo.yaml', import.meta.url), 'utf8');
 
 interface FakeAddress { family: 'inet' | 'inet6'; local: string; prefixlen: number; scope: string }
 interface FakeLink { ifname: string; mtu: number; flags: string[]; addr_info: FakeAddress[] }

@@ -4,9 +4,9 @@ import { mkdtempSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Lab, LabProcess } from '../../../appliance/lab/lab.js';
-import { apiRequest, targetFromStateDir, type ApiResponse } from '../../../appliance/cli/api-client.js';
-import { waitForApi } from '../../../appliance/cli/lab-command.js';
+import type { Lab, LabProcess } from '../../lab-kit/lab.js';
+import { apiRequest, targetFromStateDir, type ApiResponse } from '../../../appliance/main/api-client.js';
+import { waitForApi } from '../../lab-kit/command.js';
 
 const CLI = fileURLToPath(new URL('../../../dist/appliance/cli.js', import.meta.url));
 

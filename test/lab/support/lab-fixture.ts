@@ -1,7 +1,7 @@
 // Small helpers shared by lab tests: a root check that explains a skip, a
 // unique prefix per test file, and a fixture that always tears the lab down.
 import { afterAll, beforeAll } from 'vitest';
-import { Lab, type LabOptions, listNamespaces } from '../../../appliance/lab/lab.js';
+import { Lab, type LabOptions, listNamespaces } from '../../lab-kit/lab.js';
 
 export interface RootCheck {
   isRoot: boolean;

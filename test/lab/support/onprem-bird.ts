@@ -5,11 +5,11 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { Lab } from '../../../appliance/lab/lab.js';
-import { addressing } from '../../../appliance/lab/topology.js';
-import { BirdProcess } from '../../../appliance/bgp/bird-process.js';
-import { birdCommand } from '../../../appliance/bgp/bird-socket.js';
-import type { BirdReply } from '../../../appliance/bgp/reply-codes.js';
+import type { Lab } from '../../lab-kit/lab.js';
+import { addressing } from '../../lab-kit/topology.js';
+import { BirdProcess } from '../../../appliance/subsystems/bgp/bird-process.js';
+import { birdCommand } from '../../../appliance/subsystems/bgp/bird-socket.js';
+import type { BirdReply } from '../../../appliance/subsystems/bgp/reply-codes.js';
 
 export const ONPREM_ASN = 65000;
 export const JUNCTION_ASN = 64512;

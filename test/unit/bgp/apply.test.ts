@@ -2,10 +2,10 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BirdApplier, BirdConfigInvalid } from '../../../appliance/bgp/apply.js';
-import type { BirdControl } from '../../../appliance/bgp/bird-socket.js';
-import { BirdReplyError, parseReplies, type BirdReply } from '../../../appliance/bgp/reply-codes.js';
-import { RecordingCommandRunner } from '../../../appliance/exec/command-runner.js';
+import { BirdApplier, BirdConfigInvalid } from '../../../appliance/subsystems/bgp/apply.js';
+import type { BirdControl } from '../../../appliance/subsystems/bgp/bird-socket.js';
+import { BirdReplyError, parseReplies, type BirdReply } from '../../../appliance/subsystems/bgp/reply-codes.js';
+import { RecordingCommandRunner } from '../../support/recording-runner.js';
 
 class FakeBird implements BirdControl {
   readonly sent: string[] = [];

@@ -1,13 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { BgpDriver, describeBgp, vpcSubnetsOf } from '../../../appliance/bgp/driver.js';
-import { parseRoutes, routeCommand } from '../../../appliance/bgp/routes.js';
-import { parseReplies } from '../../../appliance/bgp/reply-codes.js';
-import { selfServicesFor } from '../../../appliance/config/self-services.js';
-import type { Config } from '../../../appliance/config/schema.js';
+import { BgpDriver, describeBgp, vpcSubnetsOf } from '../../../appliance/subsystems/bgp/driver.js';
+import { parseRoutes, routeCommand } from '../../../appliance/subsystems/bgp/routes.js';
+import { parseReplies } from '../../../appliance/subsystems/bgp/reply-codes.js';
+import { selfServicesFor } from '../../../appliance/subsystems/firewall/self-services.js';
+import type { Config } from '../../../appliance/model/schema.js';
 import { NO_CAPABILITIES, type Capabilities } from '../../../appliance/platform/capabilities.js';
-import { memoryLogger } from '../../../appliance/log.js';
-import type { CommandRunner } from '../../../appliance/exec/command-runner.js';
+import { memoryLogger } from '../../support/memory-logger.js';
+import type { CommandRunner } from '../../../appliance/platform/command-runner.js';
 
 const noRunner: CommandRunner = { run: () => Promise.reject(new Error('no commands in unit tests')) };
 const driver = new BgpDriver({ runner: noRunner, stateDir: '/nonexistent', log: memoryLogger() });

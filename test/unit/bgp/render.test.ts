@@ -3,9 +3,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { prefixSetItem, renderBirdConfig } from '../../../appliance/bgp/render.js';
-import type { BgpSection } from '../../../appliance/bgp/schema.js';
-import { verifyBgp } from '../../../appliance/bgp/verify.js';
+import { prefixSetItem, renderBirdConfig } from '../../../appliance/subsystems/bgp/render.js';
+import type { BgpSection } from '../../../appliance/subsystems/bgp/schema.js';
+import { verifyBgp } from '../../../appliance/subsystems/bgp/verify.js';
 
 const dx: BgpSection = {
   asn: 64512,

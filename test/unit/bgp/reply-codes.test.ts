@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BirdProtocolError, ReplyParser, groupBy, isErrorCode, linesOf, parseReplies } from '../../../appliance/bgp/reply-codes.js';
+import { BirdProtocolError, ReplyParser, groupBy, isErrorCode, linesOf, parseReplies } from '../../../appliance/subsystems/bgp/reply-codes.js';
 
 describe('BIRD reply framing', () => {
   it('reads the greeting as a one-line reply', () => {

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { parseReplies } from '../../../appliance/bgp/reply-codes.js';
-import { BgpStatusReader, birdTimeToIso, parseBfdSessions, parseProtocols, parseRouteCount } from '../../../appliance/bgp/status.js';
-import type { BirdControl } from '../../../appliance/bgp/bird-socket.js';
-import { BirdReplyError, type BirdReply } from '../../../appliance/bgp/reply-codes.js';
+import { parseReplies } from '../../../appliance/subsystems/bgp/reply-codes.js';
+import { BgpStatusReader, birdTimeToIso, parseBfdSessions, parseProtocols, parseRouteCount } from '../../../appliance/subsystems/bgp/status.js';
+import type { BirdControl } from '../../../appliance/subsystems/bgp/bird-socket.js';
+import { BirdReplyError, type BirdReply } from '../../../appliance/subsystems/bgp/reply-codes.js';
 
 // Raw control-socket replies captured from BIRD 2.0.12 in two lab namespaces.
 const fixture = (name: string) => {

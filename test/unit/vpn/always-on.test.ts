@@ -1,12 +1,12 @@
 // Which tunnels the driver brings up by itself: start_action=start tunnels
 // with no live CHILD_SA, unless charon is negotiating with that peer.
 import { describe, expect, it } from 'vitest';
-import type { Config } from '../../../appliance/config/schema.js';
+import type { Config } from '../../../appliance/model/schema.js';
 import { NO_CAPABILITIES } from '../../../appliance/platform/capabilities.js';
-import { renderVpn } from '../../../appliance/vpn/render.js';
-import { downAlwaysOn, startAction } from '../../../appliance/vpn/driver.js';
-import type { ViciClient } from '../../../appliance/vpn/vici/client.js';
-import type { ViciPlain } from '../../../appliance/vpn/vici/index.js';
+import { renderVpn } from '../../../appliance/subsystems/vpn/render.js';
+import { downAlwaysOn, startAction } from '../../../appliance/subsystems/vpn/driver.js';
+import type { ViciClient } from '../../../appliance/subsystems/vpn/vici/client.js';
+import type { ViciPlain } from '../../../appliance/subsystems/vpn/vici/index.js';
 
 const config = {
   interfaces: [

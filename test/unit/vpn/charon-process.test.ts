@@ -5,8 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CharonProcess } from '../../../appliance/vpn/charon-process.js';
-import { charonPlugins, renderStrongswanConf } from '../../../appliance/vpn/strongswan-conf.js';
+import { CharonProcess } from '../../../appliance/subsystems/vpn/charon-process.js';
+import { charonPlugins, renderStrongswanConf } from '../../../appliance/subsystems/vpn/strongswan-conf.js';
 
 describe('renderStrongswanConf', () => {
   it('lists plugins explicitly, kernel-libipsec before kernel-netlink', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { RecordingCommandRunner } from '../../../appliance/exec/command-runner.js';
-import { detectDataplane } from '../../../appliance/vpn/dataplane.js';
+import { RecordingCommandRunner } from '../../support/recording-runner.js';
+import { detectDataplane } from '../../../appliance/subsystems/vpn/dataplane.js';
 
 describe('detectDataplane', () => {
   it('chooses libipsec when the kernel has no XFRM ESP', async () => {

@@ -9,8 +9,8 @@ import { registerAuth } from '../../../api/auth.js';
 import { registerErrorHandler } from '../../../api/errors.js';
 import type { ApiContext } from '../../../api/context.js';
 import vpnRemoteConfigPlugin from '../../../api/plugins/vpn-remote-config.js';
-import type { Config } from '../../../appliance/config/schema.js';
-import type { AuditEntry, Store, TokenInfo } from '../../../appliance/store/store.js';
+import type { Config } from '../../../appliance/model/schema.js';
+import type { AuditEntry, Store, TokenInfo } from '../../../appliance/core/store.js';
 
 const PSK = 'api-remote-config-psk-0123456789';
 const DOC: Config = {

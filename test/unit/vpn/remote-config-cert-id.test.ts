@@ -6,8 +6,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { Config } from '../../../appliance/config/schema.js';
-import { buildRemoteSite } from '../../../appliance/vpn/remote-config/model.js';
+import type { Config } from '../../../appliance/model/schema.js';
+import { buildRemoteSite } from '../../../appliance/subsystems/vpn/remote-config/model.js';
 
 function selfSigned(subject: string): { cert: string; key: string } {
   const dir = mkdtempSync(join(tmpdir(), 'junction-cert-'));

@@ -2,7 +2,7 @@
 // IKEv1 AES-CBC/SHA-256/DH14 peer and a multi-subnet peer in every vendor
 // format, the mirror-image mapping, and what each vendor must reject.
 import { describe, expect, it } from 'vitest';
-import type { Config } from '../../../appliance/config/schema.js';
+import type { Config } from '../../../appliance/model/schema.js';
 import {
   REMOTE_CONFIG_FORMATS,
   RemoteConfigError,
@@ -10,8 +10,8 @@ import {
   buildRemoteSite,
   generateRemoteConfig,
   type Vendor,
-} from '../../../appliance/vpn/remote-config/index.js';
-import { parseProposal } from '../../../appliance/vpn/remote-config/proposals.js';
+} from '../../../appliance/subsystems/vpn/remote-config/index.js';
+import { parseProposal } from '../../../appliance/subsystems/vpn/remote-config/proposals.js';
 
 const PSK = 'Junction-test-psk-0123456789';
 const base = (): Config => ({

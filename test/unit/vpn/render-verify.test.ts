@@ -1,13 +1,13 @@
 // The VPN section's pure stages: verify names every problem by its path;
 // render turns the document into byte-stable VICI messages.
 import { describe, expect, it } from 'vitest';
-import type { Config } from '../../../appliance/config/schema.js';
+import type { Config } from '../../../appliance/model/schema.js';
 import { NO_CAPABILITIES } from '../../../appliance/platform/capabilities.js';
-import { verifyVpn } from '../../../appliance/vpn/verify.js';
-import { describeVpn, renderVpn, vpnZoneMembers } from '../../../appliance/vpn/render.js';
-import { encodeMessage } from '../../../appliance/vpn/vici/codec.js';
-import { proposalProblem, espProposalsWithPfs } from '../../../appliance/vpn/proposals.js';
-import { selfServicesFor } from '../../../appliance/config/self-services.js';
+import { verifyVpn } from '../../../appliance/subsystems/vpn/verify.js';
+import { describeVpn, renderVpn, vpnZoneMembers } from '../../../appliance/subsystems/vpn/render.js';
+import { encodeMessage } from '../../../appliance/subsystems/vpn/vici/codec.js';
+import { proposalProblem, espProposalsWithPfs } from '../../../appliance/subsystems/vpn/proposals.js';
+import { selfServicesFor } from '../../../appliance/subsystems/firewall/self-services.js';
 import { compileRuleset } from '../../../rules/index.js';
 
 const PSK = 'unit-test-psk-0123456789';

@@ -1,11 +1,11 @@
 // Fixed reqids per tunnel: distinct within one charon, and stable for a
 // tunnel whatever happens to the others (a changed reqid re-keys a tunnel).
 import { describe, expect, it } from 'vitest';
-import type { Config } from '../../../appliance/config/schema.js';
+import type { Config } from '../../../appliance/model/schema.js';
 import { NO_CAPABILITIES } from '../../../appliance/platform/capabilities.js';
-import { describeVpn, renderVpn, tunnelReqids } from '../../../appliance/vpn/render.js';
-import { REQID_MAX, REQID_MIN, assignReqids, nextReqid, reqidSlot } from '../../../appliance/vpn/reqid.js';
-import { buildRemoteSite, generateRemoteConfig } from '../../../appliance/vpn/remote-config/index.js';
+import { describeVpn, renderVpn, tunnelReqids } from '../../../appliance/subsystems/vpn/render.js';
+import { REQID_MAX, REQID_MIN, assignReqids, nextReqid, reqidSlot } from '../../../appliance/subsystems/vpn/reqid.js';
+import { buildRemoteSite, generateRemoteConfig } from '../../../appliance/subsystems/vpn/remote-config/index.js';
 
 const PSK = 'unit-test-psk-0123456789';
 /** Two keys whose hashes land on the same reqid (found by search). */

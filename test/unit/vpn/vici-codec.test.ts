@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { decodeMessage, encodeMessage, section, toPlain, ViciSection } from '../../../appliance/vpn/vici/codec.js';
-import { ViciEncodeError, ViciProtocolError } from '../../../appliance/vpn/vici/errors.js';
-import { decodePacket, encodeFrame, encodePacket, FrameReader, MAX_FRAME_BYTES, PacketType } from '../../../appliance/vpn/vici/framing.js';
+import { decodeMessage, encodeMessage, section, toPlain, ViciSection } from '../../../appliance/subsystems/vpn/vici/codec.js';
+import { ViciEncodeError, ViciProtocolError } from '../../../appliance/subsystems/vpn/vici/errors.js';
+import { decodePacket, encodeFrame, encodePacket, FrameReader, MAX_FRAME_BYTES, PacketType } from '../../../appliance/subsystems/vpn/vici/framing.js';
 
 const ascii = (s: string): number[] => [...Buffer.from(s, 'ascii')];
 

@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { section, toPlain } from '../../../appliance/vpn/vici/codec.js';
-import { ViciClient } from '../../../appliance/vpn/vici/client.js';
-import { ViciCommandError, ViciConnectionError, ViciProtocolError, ViciTimeoutError } from '../../../appliance/vpn/vici/errors.js';
-import { encodePacket, PacketType, type ViciPacket } from '../../../appliance/vpn/vici/framing.js';
-import { ViciSession } from '../../../appliance/vpn/vici/session.js';
+import { section, toPlain } from '../../../appliance/subsystems/vpn/vici/codec.js';
+import { ViciClient } from '../../../appliance/subsystems/vpn/vici/client.js';
+import { ViciCommandError, ViciConnectionError, ViciProtocolError, ViciTimeoutError } from '../../../appliance/subsystems/vpn/vici/errors.js';
+import { encodePacket, PacketType, type ViciPacket } from '../../../appliance/subsystems/vpn/vici/framing.js';
+import { ViciSession } from '../../../appliance/subsystems/vpn/vici/session.js';
 import { FakeViciTransport } from './fake-vici-transport.js';
 
 const response = (entries: Array<[string, string]>): ViciPacket => ({ type: PacketType.CMD_RESPONSE, message: section(entries) });

@@ -1,0 +1,327 @@
+// The commit pipeline: validate, verify, render, plan, apply (with rollback),
+// and the level-based reconcile loop that repairs drift. Every change to the
+// box, from the API, the CLI or at boot, goes through this one class.
+import type { Config } from '../model/schema.js';
+import { validateConfig } from '../model/validate.js';
+import { verifyConfig } from '../model/verify.js';
+import { ConfigRejected, type Problem } from '../model/problems.js';
+import { restoreSecrets } from '../model/secrets.js';
+import type { Capabilities } from '../platform/capabilities.js';
+import { ApplyFailed, type Driver } from './subsystem.js';
+import type { Store, Revision, RevisionSummary, PendingConfirm } from './store.js';
+import type { Logger } from '../platform/log.js';
+
+export interface SubsystemPlan {
+  subsystem: string;
+  add: string[];
+  remove: string[];
+  reordered: boolean;
+}
+
+export interface Plan {
+  changed: boolean;
+  subsystems: SubsystemPlan[];
+}
+
+export interface CommitRequest {
+  document: unknown;
+  author: string;
+  comment?: string;
+  source: Revision['source'];
+  dryRun?: boolean;
+  /** revert by itself unless confirmed within this many seconds */
+  confirmTimeoutS?: number;
+}
+
+/** A change that cannot start now (e.g. a commit awaits confirmation). */
+export class CommitConflict extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CommitConflict';
+  }
+}
+
+export interface CommitOutcome {
+  dryRun: boolean;
+  plan: Plan;
+  revision?: RevisionSummary;
+  /** commands run per subsystem (empty when the kernel already matched) */
+  actions?: Record<string, string[]>;
+  /** set when this commit reverts unless confirmed */
+  pendingConfirm?: PendingConfirm;
+}
+
+/** An apply that failed and was rolled back (or, if `rolledBack` is false, could not be). */
+export class CommitFailed extends Error {
+  constructor(
+    readonly subsystem: string,
+    message: string,
+    readonly path: string | undefined,
+    readonly rolledBack: boolean,
+    readonly rollbackErrors: string[],
+  ) {
+    super(message);
+    this.name = 'CommitFailed';
+  }
+}
+
+type Artifacts = Map<string, unknown>;
+
+export interface ReconcileReport {
+  revision: number | null;
+  repaired: Record<string, string[]>;
+  errors: Record<string, string>;
+}
+
+export class Reconciler {
+  /** Artifacts of the revision that is running now. */
+  private running: Artifacts | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
+  private reconcileTimer: NodeJS.Timeout | undefined;
+  lastReconcile: (ReconcileReport & { at: string }) | undefined;
+
+  constructor(
+    private readonly store: Store,
+    private readonly drivers: Driver[],
+    readonly capabilities: Capabilities,
+    private readonly log: Logger,
+  ) {}
+
+  /** One change at a time: commits, rollbacks and reconciles are serialized. */
+  private exclusive<T>(task: () => Promise<T>): Promise<T> {
+    const result = this.queue.then(task, task);
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+
+  /** validate + verify + render, with masked secrets filled in from the running revision. */
+  prepare(document: unknown): { config: Config; artifacts: Artifacts } {
+    const current = this.store.currentRevision();
+    const restored = restoreSecrets(document, current?.document ?? {});
+    if (restored.unresolved.length) {
+      throw new ConfigRejected('validate', restored.unresolved.map((path) => ({ path, message: 'a masked secret can only be kept when the same object already has one; send the value' })));
+    }
+    const config = validateConfig(restored.value);
+    const problems: Problem[] = [...verifyConfig(config)];
+    for (const driver of this.drivers) problems.push(...driver.verify(config, this.capabilities));
+    if (problems.length) throw new ConfigRejected('verify', problems);
+    const artifacts: Artifacts = new Map(this.drivers.map((d) => [d.name, d.render(config, this.capabilities)]));
+    return { config, artifacts };
+  }
+
+  plan(before: Artifacts | undefined, after: Artifacts): Plan {
+    const subsystems = this.drivers.map((driver): SubsystemPlan => {
+      const old = before?.has(driver.name) ? driver.describe(before.get(driver.name)) : [];
+      const next = driver.describe(after.get(driver.name));
+      const oldSet = new Set(old);
+      const nextSet = new Set(next);
+      const add = next.filter((l) => !oldSet.has(l));
+      const remove = old.filter((l) => !nextSet.has(l));
+      const reordered = !add.length && !remove.length && old.join('\n') !== next.join('\n');
+      return { subsystem: driver.name, add, remove, reordered };
+    });
+    return { changed: subsystems.some((s) => s.add.length || s.remove.length || s.reordered), subsystems };
+  }
+
+  private runningArtifacts(): Artifacts | undefined {
+    if (this.running) return this.running;
+    const current = this.store.currentRevision();
+    return current ? this.prepare(current.document).artifacts : undefined;
+  }
+
+  commit(request: CommitRequest): Promise<CommitOutcome> {
+    return this.exclusive(() => this.commitNow(request));
+  }
+
+  private async commitNow(request: CommitRequest): Promise<CommitOutcome> {
+    {
+      const pending = this.store.pendingConfirm();
+      if (pending && request.source !== 'rollback' && !request.dryRun) {
+        throw new CommitConflict(`revision ${pending.revision} awaits confirmation until ${pending.deadline}; confirm it (POST /v1/commit/confirm) or cancel it (POST /v1/commit/cancel) first`);
+      }
+      if (request.confirmTimeoutS && this.store.currentRevisionId() === null) {
+        throw new CommitConflict('the first commit cannot wait for confirmation: there is no earlier revision to return to');
+      }
+      const { config, artifacts } = this.prepare(request.document);
+      const plan = this.plan(this.runningArtifacts(), artifacts);
+      const problems: Problem[] = [];
+      for (const driver of this.drivers) problems.push(...((await driver.check?.(artifacts.get(driver.name), config)) ?? []));
+      if (problems.length) throw new ConfigRejected('check', problems);
+      if (request.dryRun) return { dryRun: true, plan };
+      try {
+        const parent = this.store.currentRevisionId();
+        const actions = await this.applyAll(artifacts, { confirmTimeoutS: request.confirmTimeoutS });
+        const revision = this.store.commitRevision(config, { author: request.author, comment: request.comment ?? '', source: request.source });
+        this.running = artifacts;
+        if (request.confirmTimeoutS) {
+          this.armConfirm({ revision: revision.id, revertTo: parent, deadline: new Date(Date.now() + request.confirmTimeoutS * 1000).toISOString(), author: request.author });
+        }
+        this.store.audit({ actor: request.author, action: `commit (${request.source})`, revision: revision.id, outcome: 'ok', detail: request.comment ?? '' });
+        this.log.info('committed revision', { revision: revision.id, author: request.author, source: request.source });
+        const { document: _document, ...summary } = revision;
+        return { dryRun: false, plan, revision: summary, actions, ...(request.confirmTimeoutS ? { pendingConfirm: this.store.pendingConfirm() } : {}) };
+      } catch (error) {
+        this.store.audit({ actor: request.author, action: `commit (${request.source})`, revision: null, outcome: 'failed', detail: (error as Error).message });
+        throw error;
+      }
+    }
+  }
+
+  // Commit-confirm: a commit with a timeout reverts by itself unless it is
+  // confirmed, so a change that cuts the operator off heals itself. The
+  // deadline is stored, so a restart inside the window still reverts.
+
+  private confirmTimer: NodeJS.Timeout | undefined;
+
+  private armConfirm(pending: PendingConfirm): void {
+    this.store.setPendingConfirm(pending);
+    if (this.confirmTimer) clearTimeout(this.confirmTimer);
+    const delay = Math.max(0, Date.parse(pending.deadline) - Date.now());
+    this.confirmTimer = setTimeout(() => {
+      this.revertUnconfirmed(pending.revision).catch((error: Error) => this.log.error("automatic revert failed", { revision: pending.revision, error: error.message }));
+    }, delay);
+    this.confirmTimer.unref();
+    this.log.warn('commit awaits confirmation', { revision: pending.revision, deadline: pending.deadline });
+  }
+
+  pendingConfirm(): PendingConfirm | undefined {
+    return this.store.pendingConfirm();
+  }
+
+  confirm(author: string): Promise<PendingConfirm> {
+    return this.exclusive(async () => {
+      const pending = this.store.pendingConfirm();
+      if (!pending) throw new CommitConflict('no commit awaits confirmation');
+      for (const driver of this.drivers) await driver.confirm?.();
+      if (this.confirmTimer) clearTimeout(this.confirmTimer);
+      this.store.setPendingConfirm(undefined);
+      this.store.audit({ actor: author, action: 'confirm', revision: pending.revision, outcome: 'ok', detail: '' });
+      this.log.info('commit confirmed', { revision: pending.revision, author });
+      return pending;
+    });
+  }
+
+  /** Cancel (or the timer): go back to the revision before the unconfirmed one. */
+  revertUnconfirmed(revision: number, author = 'junction:confirm-timeout'): Promise<CommitOutcome> {
+    return this.exclusive(async () => {
+      const pending = this.store.pendingConfirm();
+      if (!pending || pending.revision !== revision) throw new CommitConflict(`revision ${revision} does not await confirmation`);
+      if (this.confirmTimer) clearTimeout(this.confirmTimer);
+      this.store.setPendingConfirm(undefined);
+      const target = pending.revertTo === null ? undefined : this.store.revision(pending.revertTo);
+      this.log.warn('reverting unconfirmed commit', { revision, revertTo: pending.revertTo, author });
+      const document = target?.document ?? { interfaces: [], zones: [] };
+      return this.commitNow({ document, author, comment: `revert of unconfirmed revision ${revision}`, source: 'rollback' });
+    });
+  }
+
+  /**
+   * Applies every subsystem in order. If one fails, every subsystem touched
+   * so far (the failing one included) is returned to its snapshot, in
+   * reverse order, so the box is never left half-configured.
+   */
+  private async applyAll(artifacts: Artifacts, options: { confirmTimeoutS?: number } = {}): Promise<Record<string, string[]>> {
+    const snapshots: Array<{ driver: Driver; snapshot: unknown }> = [];
+    const actions: Record<string, string[]> = {};
+    for (const driver of this.drivers) {
+      const desired = artifacts.get(driver.name);
+      snapshots.push({ driver, snapshot: await driver.snapshot(desired) });
+      try {
+        actions[driver.name] = await driver.apply(desired, options);
+      } catch (error) {
+        const rollbackErrors: string[] = [];
+        for (const { driver: touched, snapshot } of snapshots.reverse()) {
+          try {
+            await touched.apply(snapshot);
+          } catch (undoError) {
+            rollbackErrors.push(`${touched.name}: ${(undoError as Error).message}`);
+          }
+        }
+        const path = error instanceof ApplyFailed ? error.path : undefined;
+        this.log.error('apply failed, rolled back', { subsystem: driver.name, error: (error as Error).message, rollbackErrors });
+        throw new CommitFailed(driver.name, (error as Error).message, path, rollbackErrors.length === 0, rollbackErrors);
+      }
+    }
+    return actions;
+  }
+
+  /** Rollback makes a new revision whose document is the old one's. */
+  async rollback(revisionId: number, author: string): Promise<CommitOutcome> {
+    const target = this.store.revision(revisionId);
+    if (!target) throw new RangeError(`no revision ${revisionId}`);
+    return this.commit({ document: target.document, author, comment: `rollback to revision ${revisionId}`, source: 'rollback' });
+  }
+
+  /** Compares the running system with the current revision and repairs what drifted. */
+  reconcile(): Promise<ReconcileReport> {
+    return this.exclusive(async () => {
+      const current = this.store.currentRevision();
+      const report: ReconcileReport = { revision: current?.id ?? null, repaired: {}, errors: {} };
+      if (!current) return report;
+      const artifacts = this.running ?? this.prepare(current.document).artifacts;
+      this.running = artifacts;
+      for (const driver of this.drivers) {
+        const desired = artifacts.get(driver.name);
+        try {
+          const drift = await driver.drift(desired);
+          if (drift.length === 0) continue;
+          this.log.warn('drift found, repairing', { subsystem: driver.name, drift: drift.slice(0, 10) });
+          await driver.apply(desired);
+          report.repaired[driver.name] = drift;
+        } catch (error) {
+          report.errors[driver.name] = (error as Error).message;
+          this.log.error('reconcile failed', { subsystem: driver.name, error: (error as Error).message });
+        }
+      }
+      this.lastReconcile = { ...report, at: new Date().toISOString() };
+      return report;
+    });
+  }
+
+  /** At boot the current revision is applied again, in full. */
+  async boot(): Promise<ReconcileReport> {
+    const current = this.store.currentRevision();
+    if (!current) return { revision: null, repaired: {}, errors: {} };
+    const report = await this.exclusive(async () => {
+      const { artifacts } = this.prepare(current.document);
+      const report: ReconcileReport = { revision: current.id, repaired: {}, errors: {} };
+      for (const driver of this.drivers) {
+        try {
+          const actions = await driver.apply(artifacts.get(driver.name));
+          if (actions.length) report.repaired[driver.name] = actions;
+        } catch (error) {
+          report.errors[driver.name] = (error as Error).message;
+          this.log.error('boot apply failed', { subsystem: driver.name, error: (error as Error).message });
+        }
+      }
+      this.running = artifacts;
+      this.lastReconcile = { ...report, at: new Date().toISOString() };
+      return report;
+    });
+    // A commit left unconfirmed by the previous run keeps its deadline.
+    const pending = this.store.pendingConfirm();
+    if (pending) this.armConfirm(pending);
+    return report;
+  }
+
+  startPeriodicReconcile(intervalS: number): void {
+    this.stopPeriodicReconcile();
+    this.reconcileTimer = setInterval(() => void this.reconcile().catch(() => undefined), intervalS * 1000);
+    this.reconcileTimer.unref();
+  }
+
+  stopPeriodicReconcile(): void {
+    if (this.reconcileTimer) clearInterval(this.reconcileTimer);
+    this.reconcileTimer = undefined;
+  }
+
+  /** Stops all timers; a pending confirm keeps its stored deadline for the next start. */
+  close(): void {
+    this.stopPeriodicReconcile();
+    if (this.confirmTimer) clearTimeout(this.confirmTimer);
+  }
+
+  currentConfig(): Config | undefined {
+    return this.store.currentRevision()?.document;
+  }
+}

@@ -1,0 +1,220 @@
+// Durable state in SQLite: numbered revisions of the config document, the
+// pointer to the running one, API tokens (hashed) and an audit log. The
+// database holds secrets, so the file is created readable by root only.
+import Database from 'better-sqlite3';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Config } from '../model/schema.js';
+
+export interface Revision {
+  id: number;
+  createdAt: string;
+  author: string;
+  comment: string;
+  source: 'api' | 'cli' | 'rollback' | 'boot';
+  /** the revision this one was committed on top of */
+  parent: number | null;
+  document: Config;
+}
+
+export type RevisionSummary = Omit<Revision, 'document'>;
+
+export interface PendingConfirm {
+  /** the revision awaiting confirmation */
+  revision: number;
+  /** the revision to return to if it is not confirmed */
+  revertTo: number | null;
+  deadline: string;
+  author: string;
+}
+
+export type TokenScope = 'admin' | 'read';
+
+export interface TokenInfo {
+  id: string;
+  name: string;
+  scope: TokenScope;
+  createdAt: string;
+  lastUsedAt: string | null;
+}
+
+export interface AuditEntry {
+  at: string;
+  actor: string;
+  action: string;
+  revision: number | null;
+  outcome: 'ok' | 'rejected' | 'failed';
+  detail: string;
+}
+
+const SCHEMA = `
+create table if not exists revisions (
+  id integer primary key,
+  created_at text not null,
+  author text not null,
+  comment text not null default '',
+  source text not null,
+  parent integer,
+  document text not null
+);
+create table if not exists meta (key text primary key, value text not null);
+create table if not exists tokens (
+  id text primary key,
+  name text not null,
+  scope text not null,
+  hash text not null unique,
+  created_at text not null,
+  last_used_at text
+);
+create table if not exists audit (
+  id integer primary key,
+  at text not null,
+  actor text not null,
+  action text not null,
+  revision integer,
+  outcome text not null,
+  detail text not null default ''
+);
+`;
+
+const hashToken = (secret: string) => createHash('sha256').update(secret).digest('hex');
+
+export class Store {
+  private readonly db: Database.Database;
+
+  constructor(readonly stateDir: string) {
+    if (!existsSync(stateDir)) mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+    chmodSync(stateDir, 0o700);
+    const file = join(stateDir, 'junction.db');
+    this.db = new Database(file);
+    for (const f of [file, `${file}-wal`, `${file}-shm`]) if (existsSync(f)) chmodSync(f, 0o600);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.exec(SCHEMA);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  currentRevisionId(): number | null {
+    const row = this.db.prepare(`select value from meta where key = 'current_revision'`).get() as { value: string } | undefined;
+    return row ? Number(row.value) : null;
+  }
+
+  /**
+   * The running revision, parsed once: status, every API read and every
+   * commit need it, and a 100k-rule document is megabytes of JSON. Callers
+   * must not mutate it (the API clones before editing).
+   */
+  currentRevision(): Revision | undefined {
+    const id = this.currentRevisionId();
+    if (id === null) return undefined;
+    if (this.current?.id !== id) this.current = this.revision(id);
+    return this.current;
+  }
+
+  private current: Revision | undefined;
+
+  revision(id: number): Revision | undefined {
+    const row = this.db.prepare(`select * from revisions where id = ?`).get(id) as Record<string, unknown> | undefined;
+    return row && this.toRevision(row);
+  }
+
+  revisions(limit = 100, before?: number): RevisionSummary[] {
+    const rows = this.db
+      .prepare(`select id, created_at, author, comment, source, parent from revisions where id < ? order by id desc limit ?`)
+      .all(before ?? Number.MAX_SAFE_INTEGER, limit) as Record<string, unknown>[];
+    return rows.map((row) => {
+      const { document: _document, ...summary } = this.toRevision({ ...row, document: 'null' });
+      return summary;
+    });
+  }
+
+  /** Records an applied document as the new current revision, atomically. */
+  commitRevision(document: Config, meta: { author: string; comment: string; source: Revision['source'] }): Revision {
+    const createdAt = new Date().toISOString();
+    const parent = this.currentRevisionId();
+    const insert = this.db.transaction(() => {
+      const info = this.db
+        .prepare(`insert into revisions (created_at, author, comment, source, parent, document) values (?, ?, ?, ?, ?, ?)`)
+        .run(createdAt, meta.author, meta.comment, meta.source, parent, JSON.stringify(document));
+      const id = Number(info.lastInsertRowid);
+      this.db.prepare(`insert into meta (key, value) values ('current_revision', ?) on conflict(key) do update set value = excluded.value`).run(String(id));
+      return id;
+    });
+    const id = insert();
+    this.current = { id, createdAt, parent, document, ...meta };
+    return this.current;
+  }
+
+  private toRevision(row: Record<string, unknown>): Revision {
+    return {
+      id: Number(row.id),
+      createdAt: String(row.created_at),
+      author: String(row.author),
+      comment: String(row.comment ?? ''),
+      source: row.source as Revision['source'],
+      parent: row.parent === null || row.parent === undefined ? null : Number(row.parent),
+      document: JSON.parse(String(row.document)) as Config,
+    };
+  }
+
+  // A commit that must be confirmed before its deadline, or it is reverted.
+
+  pendingConfirm(): PendingConfirm | undefined {
+    const row = this.db.prepare(`select value from meta where key = 'pending_confirm'`).get() as { value: string } | undefined;
+    return row ? (JSON.parse(row.value) as PendingConfirm) : undefined;
+  }
+
+  setPendingConfirm(pending: PendingConfirm | undefined): void {
+    if (!pending) this.db.prepare(`delete from meta where key = 'pending_confirm'`).run();
+    else this.db.prepare(`insert into meta (key, value) values ('pending_confirm', ?) on conflict(key) do update set value = excluded.value`).run(JSON.stringify(pending));
+  }
+
+  // Tokens: only a hash is stored; the secret is shown once, at creation.
+
+  createToken(name: string, scope: TokenScope): { token: string; info: TokenInfo } {
+    const secret = `jct_${randomBytes(24).toString('base64url')}`;
+    const id = randomBytes(6).toString('hex');
+    const createdAt = new Date().toISOString();
+    this.db.prepare(`insert into tokens (id, name, scope, hash, created_at) values (?, ?, ?, ?, ?)`).run(id, name, scope, hashToken(secret), createdAt);
+    return { token: secret, info: { id, name, scope, createdAt, lastUsedAt: null } };
+  }
+
+  authenticate(secret: string): TokenInfo | undefined {
+    const hash = hashToken(secret);
+    const row = this.db.prepare(`select * from tokens where hash = ?`).get(hash) as Record<string, string> | undefined;
+    if (!row || !timingSafeEqual(Buffer.from(row.hash), Buffer.from(hash))) return undefined;
+    const now = new Date().toISOString();
+    // Touch at most once a minute: authentication is on the hot read path.
+    if (!row.last_used_at || Date.parse(now) - Date.parse(row.last_used_at) > 60_000) {
+      this.db.prepare(`update tokens set last_used_at = ? where id = ?`).run(now, row.id);
+    }
+    return { id: row.id, name: row.name, scope: row.scope as TokenScope, createdAt: row.created_at, lastUsedAt: now };
+  }
+
+  tokens(): TokenInfo[] {
+    const rows = this.db.prepare(`select id, name, scope, created_at, last_used_at from tokens order by created_at`).all() as Record<string, string | null>[];
+    return rows.map((r) => ({ id: String(r.id), name: String(r.name), scope: r.scope as TokenScope, createdAt: String(r.created_at), lastUsedAt: r.last_used_at }));
+  }
+
+  deleteToken(id: string): boolean {
+    return this.db.prepare(`delete from tokens where id = ?`).run(id).changes > 0;
+  }
+
+  tokenCount(): number {
+    return (this.db.prepare(`select count(*) as n from tokens`).get() as { n: number }).n;
+  }
+
+  audit(entry: Omit<AuditEntry, 'at'>): void {
+    this.db
+      .prepare(`insert into audit (at, actor, action, revision, outcome, detail) values (?, ?, ?, ?, ?, ?)`)
+      .run(new Date().toISOString(), entry.actor, entry.action, entry.revision, entry.outcome, entry.detail.slice(0, 2000));
+  }
+
+  auditLog(limit = 100): AuditEntry[] {
+    return (this.db.prepare(`select at, actor, action, revision, outcome, detail from audit order by id desc limit ?`).all(limit) as AuditEntry[]);
+  }
+}

@@ -1,0 +1,46 @@
+// One shape for every subsystem (links, routes, firewall, later vpn, bgp,
+// dhcp): verify and render are pure; check, drift and apply touch the
+// system. The orchestrator (appliance/core/reconciler.ts) calls them in order.
+import type { Config } from '../model/schema.js';
+import type { Problem } from '../model/problems.js';
+import type { Capabilities } from '../platform/capabilities.js';
+
+export interface Driver<Artifact = unknown> {
+  readonly name: string;
+  /** Meaning checks this subsystem owns; pure. */
+  verify(config: Config, capabilities: Capabilities): Problem[];
+  /** The artifact this subsystem would run; pure and deterministic. */
+  render(config: Config, capabilities: Capabilities): Artifact;
+  /** Lines a person can read, used to diff two artifacts into a plan; pure. */
+  describe(artifact: Artifact): string[];
+  /** Checks against the live system that verify cannot make (e.g. the interface exists). */
+  check?(desired: Artifact, config: Config): Promise<Problem[]>;
+  /** The running state of what `desired` touches: the target if this apply must be undone. */
+  snapshot(desired: Artifact): Promise<Artifact>;
+  /** What differs between the running system and the artifact; empty when in sync. */
+  drift(desired: Artifact): Promise<string[]>;
+  /** Makes the running system match the artifact; returns the actions taken (none when in sync). */
+  apply(desired: Artifact, options?: ApplyOptions): Promise<string[]>;
+  /**
+   * The pending commit was confirmed. Drivers whose daemon has its own
+   * commit-confirm (BIRD's `configure timeout`) make it permanent here.
+   */
+  confirm?(): Promise<void>;
+}
+
+export interface ApplyOptions {
+  /** the commit reverts unless confirmed within this many seconds */
+  confirmTimeoutS?: number;
+}
+
+/** Raised by apply with the document path of the object that the system rejected, when known. */
+export class ApplyFailed extends Error {
+  constructor(
+    readonly subsystem: string,
+    message: string,
+    readonly path?: string,
+  ) {
+    super(message);
+    this.name = 'ApplyFailed';
+  }
+}

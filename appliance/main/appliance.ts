@@ -1,0 +1,74 @@
+// Assembles one appliance: store, capabilities, drivers in their apply
+// order, the reconciler and the status reader. `junction serve` and the
+// tests build it the same way; only the CommandRunner differs.
+import { Store } from '../core/store.js';
+import { Reconciler } from '../core/reconciler.js';
+import { StatusService } from '../core/status.js';
+import { LinksDriver } from '../subsystems/links/driver.js';
+import { RoutesDriver } from '../subsystems/routes/driver.js';
+import { FirewallDriver } from '../subsystems/firewall/driver.js';
+import { VpnDriver } from '../subsystems/vpn/driver.js';
+import { BgpDriver } from '../subsystems/bgp/driver.js';
+import type { Driver } from '../core/subsystem.js';
+import type { DhcpClients } from '../subsystems/links/dhcp-client.js';
+import type { FirewallLog } from '../subsystems/firewall/log-reader.js';
+import type { CommandRunner } from '../platform/command-runner.js';
+import type { Capabilities } from '../platform/capabilities.js';
+import type { Logger } from '../platform/log.js';
+
+export interface Appliance {
+  store: Store;
+  reconciler: Reconciler;
+  status: StatusService;
+  drivers: Driver[];
+  /** the IPsec subsystem: status, initiate/terminate, events */
+  vpn: VpnDriver;
+  /** the BGP subsystem (bird): status, learned routes, neighbor resets */
+  bgp: BgpDriver;
+  close(): void;
+}
+
+export interface ApplianceOptions {
+  stateDir: string;
+  runner: CommandRunner;
+  capabilities: Capabilities;
+  log: Logger;
+  apiPort?: number;
+  /** the DHCP client manager (real processes); without it a dhcp interface cannot be applied */
+  dhcpClients?: DhcpClients;
+  /** the NFLOG reader (a real process); without it, logging rules log nowhere readable */
+  firewallLog?: FirewallLog;
+}
+
+export function createAppliance(options: ApplianceOptions): Appliance {
+  const store = new Store(options.stateDir);
+  // Apply order: links before routes (next hops need addresses), the VPN
+  // once addresses exist, firewall last.
+  const vpn = new VpnDriver({ runner: options.runner, stateDir: options.stateDir, log: options.log });
+  // BGP after links and routes: sessions on the dx links need their
+  // addresses, and bird's kernel routes (proto bird, metric 2000) sit beside
+  // the static ones (proto 77) without replacing them. Before the firewall,
+  // which stays last: it opens TCP 179 and BFD (self-services) from the same
+  // document, and if its apply fails bird is rolled back with the rest.
+  const bgp = new BgpDriver({ runner: options.runner, stateDir: options.stateDir, log: options.log, tcpMd5: () => options.capabilities.tcpMd5 });
+  const drivers: Driver[] = [
+    new LinksDriver(options.runner, options.dhcpClients),
+    new RoutesDriver(options.runner),
+    vpn,
+    bgp,
+    new FirewallDriver(options.runner, options.stateDir, () => options.apiPort, options.firewallLog),
+  ];
+  const reconciler = new Reconciler(store, drivers, options.capabilities, options.log);
+  const status = new StatusService(options.runner, () => ({
+    config: reconciler.currentConfig(),
+    revision: store.currentRevisionId(),
+    capabilities: options.capabilities,
+    reconcile: reconciler.lastReconcile,
+    dhcpLease: (iface: string) => options.dhcpClients?.lease(iface),
+  }));
+  return { store, reconciler, status, drivers, vpn, bgp, close: () => {
+      reconciler.close();
+      store.close();
+    },
+  };
+}

@@ -1,0 +1,143 @@
+#!/usr/bin/env node
+// The junction command: one entry point that wraps the same code paths as
+// the API (serve, apply, plan, status, revisions, rollback).
+import { parseArgs } from 'node:util';
+import { readFileSync } from 'node:fs';
+import { serve } from './serve.js';
+import { apiRequest, targetFromStateDir, type ApiTarget } from './api-client.js';
+
+const USAGE = `usage: junction <command> [options]
+
+  serve   [--state-dir DIR] [--listen HOST:PORT]   run the appliance (as root, in its network namespace)
+  apply   -f FILE [--comment TEXT] [--confirm-timeout S]
+                                                   commit a whole configuration (YAML or JSON); with a
+                                                   timeout it reverts unless \`junction confirm\` follows
+  confirm | cancel                                 keep, or revert now, the commit awaiting confirmation
+  plan    -f FILE                                  show what apply would change, change nothing
+  status                                           interfaces, routes, counters, conntrack
+  revisions                                        list revisions
+  rollback REVISION                                make an old revision current again
+
+client options: --state-dir DIR (default /var/lib/junction; uses DIR/api.sock and DIR/api-token)
+                --api URL --token TOKEN (or JUNCTION_TOKEN) to use TCP instead`;
+
+const DEFAULT_STATE_DIR = '/var/lib/junction';
+
+function fail(message: string): never {
+  process.stderr.write(`junction: ${message}\n`);
+  process.exit(2);
+}
+
+function targetOf(values: Record<string, unknown>): ApiTarget {
+  const token = (values.token as string | undefined) ?? process.env.JUNCTION_TOKEN;
+  if (values.api) return { url: values.api as string, token };
+  return targetFromStateDir((values['state-dir'] as string) ?? DEFAULT_STATE_DIR, token);
+}
+
+async function call(target: ApiTarget, method: string, path: string, body?: unknown, contentType?: string): Promise<unknown> {
+  const response = await apiRequest(target, method, path, body, { contentType }).catch((error: Error) => fail(`cannot reach the API (${error.message}); is \`junction serve\` running?`));
+  if (response.status >= 400) {
+    process.stderr.write(`${JSON.stringify(response.body, null, 2)}\n`);
+    process.exit(1);
+  }
+  return response.body;
+}
+
+function printPlan(result: { plan?: { changed: boolean; subsystems: Array<{ subsystem: string; add: string[]; remove: string[]; reordered: boolean }> }; revision?: { id: number }; dry_run?: boolean }): void {
+  const plan = result.plan;
+  if (!plan?.changed) process.stdout.write('no changes\n');
+  for (const s of plan?.subsystems ?? []) {
+    if (!s.add.length && !s.remove.length && !s.reordered) continue;
+    process.stdout.write(`${s.subsystem}:\n`);
+    for (const line of s.remove.slice(0, 200)) process.stdout.write(`  - ${line}\n`);
+    for (const line of s.add.slice(0, 200)) process.stdout.write(`  + ${line}\n`);
+    if (s.reordered) process.stdout.write('  ~ order changed\n');
+  }
+  if (result.revision) process.stdout.write(`committed revision ${result.revision.id}\n`);
+  const pending = (result as { pending_confirm?: { deadline: string } }).pending_confirm;
+  if (pending) process.stdout.write(`it reverts at ${pending.deadline} unless you run: junction confirm\n`);
+  else if (result.dry_run) process.stdout.write('(dry run: nothing applied)\n');
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  const { values, positionals } = parseArgs({
+    args: rest,
+    allowPositionals: true,
+    options: {
+      'state-dir': { type: 'string' },
+      listen: { type: 'string' },
+      file: { type: 'string', short: 'f' },
+      comment: { type: 'string' },
+      api: { type: 'string' },
+      token: { type: 'string' },
+      json: { type: 'boolean' },
+      'confirm-timeout': { type: 'string' },
+    },
+  });
+  switch (command) {
+    case 'serve': {
+      const [host, port] = ((values.listen as string) ?? '0.0.0.0:8080').split(/:(?=[0-9]+$)/);
+      return serve({ stateDir: (values['state-dir'] as string) ?? DEFAULT_STATE_DIR, host, port: Number(port ?? 8080) });
+    }
+    case 'apply':
+    case 'plan': {
+      if (!values.file) fail(`${command} needs -f FILE`);
+      const text = readFileSync(values.file as string, 'utf8');
+      const query = new URLSearchParams({
+        ...(command === 'plan' ? { dry_run: 'true' } : {}),
+        ...(values.comment ? { comment: values.comment as string } : {}),
+        ...(values['confirm-timeout'] ? { confirm_timeout: values['confirm-timeout'] as string } : {}),
+      });
+      const yaml = !/\.json$/i.test(values.file as string);
+      const result = await call(targetOf(values), 'PUT', `/v1/config?${query}`, text, yaml ? 'application/yaml' : 'application/json');
+      if (values.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+      else printPlan(result as Parameters<typeof printPlan>[0]);
+      return;
+    }
+    case 'status': {
+      const status = (await call(targetOf(values), 'GET', '/v1/status')) as {
+        revision: number | null;
+        interfaces: Array<{ name: string; state: string; mtu: number; addresses: string[]; role?: string; zone?: string }>;
+        firewall: { rules: Array<{ id: string; packets: number; bytes: number }> };
+        conntrack: { count: number | null };
+        capabilities: { notes: string[] };
+      };
+      if (values.json) return void process.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
+      process.stdout.write(`revision ${status.revision ?? 'none'}, conntrack entries ${status.conntrack.count ?? 'n/a'}\n`);
+      for (const i of status.interfaces) process.stdout.write(`  ${i.name.padEnd(10)} ${(i.role ?? '-').padEnd(5)} ${(i.zone ?? '-').padEnd(10)} ${i.state.padEnd(8)} mtu ${i.mtu} ${i.addresses.join(' ')}\n`);
+      for (const r of status.firewall.rules) process.stdout.write(`  rule ${r.id}: ${r.packets} packets, ${r.bytes} bytes\n`);
+      for (const n of status.capabilities.notes) process.stdout.write(`  note: ${n}\n`);
+      return;
+    }
+    case 'revisions': {
+      const result = (await call(targetOf(values), 'GET', '/v1/revisions')) as { current: number; revisions: Array<{ id: number; createdAt: string; author: string; source: string; comment: string }> };
+      for (const r of result.revisions) process.stdout.write(`${r.id === result.current ? '*' : ' '} ${r.id}\t${r.createdAt}\t${r.author}\t${r.source}\t${r.comment}\n`);
+      return;
+    }
+    case 'rollback': {
+      const id = Number(positionals[0]);
+      if (!Number.isInteger(id) || id < 1) fail('rollback needs a revision number');
+      printPlan((await call(targetOf(values), 'POST', `/v1/revisions/${id}/rollback`)) as Parameters<typeof printPlan>[0]);
+      return;
+    }
+    case 'confirm':
+    case 'cancel': {
+      const result = await call(targetOf(values), 'POST', `/v1/commit/${command}`);
+      if (command === 'cancel') printPlan(result as Parameters<typeof printPlan>[0]);
+      else process.stdout.write(`confirmed revision ${(result as { confirmed: { revision: number } }).confirmed.revision}\n`);
+      return;
+    }
+    case 'lab':
+      return fail('the namespace lab is a development tool of the source tree: run `npm run lab` (or `npm run lab:down`) in a checkout');
+    case undefined:
+    case 'help':
+    case '--help':
+      process.stdout.write(`${USAGE}\n`);
+      return;
+    default:
+      fail(`unknown command "${command}"\n${USAGE}`);
+  }
+}
+
+main(process.argv.slice(2)).catch((error: Error) => fail(error.message));

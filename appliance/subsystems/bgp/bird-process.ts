@@ -1,0 +1,92 @@
+// Starts and supervises one bird for a state directory: `bird -f` keeps it
+// in the foreground as our child, so we know its pid and see it die. The
+// generic Supervisor (appliance/platform/supervisor.ts) restarts it with
+// exponential backoff, stops that pid and no other, and ends a bird left by
+// a killed Junction; this class only adds bird's command line, its files
+// and "ready = the control socket greets us".
+import { mkdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { resolveProgram } from '../../platform/command-runner.js';
+import { Supervisor } from '../../platform/supervisor.js';
+import { BirdSocket } from './bird-socket.js';
+
+export interface BirdProcessOptions {
+  stateDir: string;
+  /** default <stateDir>/bird.conf */
+  configFile?: string;
+  /** default <stateDir>/bird.ctl */
+  socketPath?: string;
+  /** default <stateDir>/bird.pid */
+  pidFile?: string;
+  /** run inside a named network namespace (lab); the appliance runs in its own */
+  netns?: string;
+  backoff?: { initialMs?: number; maxMs?: number };
+  /** called after a restart that followed a crash, once the socket answers: re-apply here */
+  onRestart?: (pid: number) => void;
+  /** bird's log lines (it logs to stderr) */
+  onLog?: (line: string) => void;
+}
+
+export class BirdProcess {
+  readonly configFile: string;
+  readonly socketPath: string;
+  readonly pidFile: string;
+  private supervisor: Supervisor | undefined;
+  /** restarts counted by supervisors of earlier start() calls */
+  private earlierRestarts = 0;
+
+  constructor(private readonly options: BirdProcessOptions) {
+    this.configFile = options.configFile ?? path.join(options.stateDir, 'bird.conf');
+    this.socketPath = options.socketPath ?? path.join(options.stateDir, 'bird.ctl');
+    this.pidFile = options.pidFile ?? path.join(options.stateDir, 'bird.pid');
+  }
+
+  get pid(): number | undefined {
+    return this.supervisor?.pid;
+  }
+
+  /** how many times bird died and was started again */
+  get restarts(): number {
+    return this.earlierRestarts + (this.supervisor?.restarts ?? 0);
+  }
+
+  /** The last lines bird wrote, for status and error messages. */
+  recentLog(): string[] {
+    return this.supervisor?.recentLog() ?? [];
+  }
+
+  /** Starts bird and resolves once its control socket greets us. */
+  async start(readyTimeoutMs = 10_000): Promise<number> {
+    if (this.supervisor?.running) return this.supervisor.pid as number;
+    mkdirSync(this.options.stateDir, { recursive: true });
+    rmSync(this.socketPath, { force: true });
+    const birdArgs = ['-f', '-c', this.configFile, '-s', this.socketPath, '-P', this.pidFile];
+    // `ip netns exec` execs bird in place, so the child pid is bird's pid.
+    const [program, args] = this.options.netns
+      ? ['ip', ['netns', 'exec', this.options.netns, resolveProgram('bird'), ...birdArgs]]
+      : ['bird', birdArgs];
+    this.earlierRestarts += this.supervisor?.restarts ?? 0;
+    const supervisor = new Supervisor({
+      name: 'bird',
+      program,
+      args,
+      ready: async () => (await BirdSocket.connect(this.socketPath, { timeoutMs: 2_000 })).close(),
+      readyTimeoutMs,
+      backoff: { initialMs: this.options.backoff?.initialMs ?? 500, maxMs: this.options.backoff?.maxMs ?? 30_000 },
+      // a bird left by a killed Junction holds our socket: end it first (only if it runs our config file)
+      pidFile: { path: path.join(this.options.stateDir, 'bird.supervised.pid'), marker: this.configFile },
+      ...(this.options.onRestart ? { onRestart: this.options.onRestart } : {}),
+      ...(this.options.onLog ? { onLog: this.options.onLog } : {}),
+    });
+    this.supervisor = supervisor;
+    // a failed start leaves nothing running and is not retried behind our back
+    return supervisor.start().catch((error: Error) => {
+      throw new Error(`bird did not start: ${error.message}`);
+    });
+  }
+
+  /** SIGTERM to our child only; SIGKILL if it has not exited in time. */
+  async stop(timeoutMs = 5_000): Promise<void> {
+    await this.supervisor?.stop(timeoutMs);
+  }
+}
