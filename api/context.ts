@@ -53,6 +53,7 @@ export function commitResponse(outcome: CommitOutcome, extra: Record<string, unk
     ...(outcome.revision ? { revision: outcome.revision } : {}),
     ...(outcome.pendingConfirm ? { pending_confirm: outcome.pendingConfirm } : {}),
     plan: outcome.plan,
+    ...(outcome.warnings.length ? { warnings: outcome.warnings } : {}),
     ...(outcome.actions ? { actions: outcome.actions } : {}),
     ...redactSecrets(extra),
   };
@@ -80,6 +81,7 @@ export const CommitResponse = {
     actions: { type: 'object', additionalProperties: true },
     item: { type: 'object', additionalProperties: true },
     pending_confirm: { type: 'object', additionalProperties: true },
+    warnings: { type: 'array', items: { type: 'object', additionalProperties: true } },
   },
   additionalProperties: true,
 } as const;

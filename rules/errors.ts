@@ -1,10 +1,8 @@
 // Problems found while compiling. Each names the document path it came from,
 // so the API can point the operator at the offending object.
+import type { Problem } from '../appliance/model/problems.js';
 
-export interface Problem {
-  path: string;
-  message: string;
-}
+export type { Problem };
 
 export class CompileError extends Error {
   constructor(readonly problems: Problem[]) {

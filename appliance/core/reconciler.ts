@@ -4,7 +4,7 @@
 import type { Config } from '../model/schema.js';
 import { validateConfig } from '../model/validate.js';
 import { verifyConfig } from '../model/verify.js';
-import { ConfigRejected, type Problem } from '../model/problems.js';
+import { ConfigRejected, isWarning, uniqueProblems, type Problem } from '../model/problems.js';
 import { restoreSecrets } from '../model/secrets.js';
 import type { Capabilities } from '../platform/capabilities.js';
 import { ApplyFailed, type Driver } from './subsystem.js';
@@ -49,6 +49,8 @@ export interface CommitOutcome {
   actions?: Record<string, string[]>;
   /** set when this commit reverts unless confirmed */
   pendingConfirm?: PendingConfirm;
+  /** verify's warnings: accepted, but the operator should know (e.g. a port forward shadows the API) */
+  warnings: Problem[];
 }
 
 /** An apply that failed and was rolled back (or, if `rolledBack` is false, could not be). */
@@ -95,18 +97,20 @@ export class Reconciler {
   }
 
   /** validate + verify + render, with masked secrets filled in from the running revision. */
-  prepare(document: unknown): { config: Config; artifacts: Artifacts } {
+  prepare(document: unknown): { config: Config; artifacts: Artifacts; warnings: Problem[] } {
     const current = this.store.currentRevision();
     const restored = restoreSecrets(document, current?.document ?? {});
     if (restored.unresolved.length) {
       throw new ConfigRejected('validate', restored.unresolved.map((path) => ({ path, message: 'a masked secret can only be kept when the same object already has one; send the value' })));
     }
     const config = validateConfig(restored.value);
-    const problems: Problem[] = [...verifyConfig(config)];
-    for (const driver of this.drivers) problems.push(...driver.verify(config, this.capabilities));
-    if (problems.length) throw new ConfigRejected('verify', problems);
+    const found: Problem[] = [...verifyConfig(config)];
+    for (const driver of this.drivers) found.push(...driver.verify(config, this.capabilities));
+    const problems = uniqueProblems(found);
+    const errors = problems.filter((p) => !isWarning(p));
+    if (errors.length) throw new ConfigRejected('verify', errors);
     const artifacts: Artifacts = new Map(this.drivers.map((d) => [d.name, d.render(config, this.capabilities)]));
-    return { config, artifacts };
+    return { config, artifacts, warnings: problems.filter(isWarning) };
   }
 
   plan(before: Artifacts | undefined, after: Artifacts): Plan {
@@ -142,12 +146,12 @@ export class Reconciler {
       if (request.confirmTimeoutS && this.store.currentRevisionId() === null) {
         throw new CommitConflict('the first commit cannot wait for confirmation: there is no earlier revision to return to');
       }
-      const { config, artifacts } = this.prepare(request.document);
+      const { config, artifacts, warnings } = this.prepare(request.document);
       const plan = this.plan(this.runningArtifacts(), artifacts);
       const problems: Problem[] = [];
       for (const driver of this.drivers) problems.push(...((await driver.check?.(artifacts.get(driver.name), config)) ?? []));
       if (problems.length) throw new ConfigRejected('check', problems);
-      if (request.dryRun) return { dryRun: true, plan };
+      if (request.dryRun) return { dryRun: true, plan, warnings };
       try {
         const parent = this.store.currentRevisionId();
         const actions = await this.applyAll(artifacts, { confirmTimeoutS: request.confirmTimeoutS });
@@ -159,7 +163,7 @@ export class Reconciler {
         this.store.audit({ actor: request.author, action: `commit (${request.source})`, revision: revision.id, outcome: 'ok', detail: request.comment ?? '' });
         this.log.info('committed revision', { revision: revision.id, author: request.author, source: request.source });
         const { document: _document, ...summary } = revision;
-        return { dryRun: false, plan, revision: summary, actions, ...(request.confirmTimeoutS ? { pendingConfirm: this.store.pendingConfirm() } : {}) };
+        return { dryRun: false, plan, warnings, revision: summary, actions, ...(request.confirmTimeoutS ? { pendingConfirm: this.store.pendingConfirm() } : {}) };
       } catch (error) {
         this.store.audit({ actor: request.author, action: `commit (${request.source})`, revision: null, outcome: 'failed', detail: (error as Error).message });
         throw error;

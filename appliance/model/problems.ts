@@ -3,6 +3,21 @@
 export interface Problem {
   path: string;
   message: string;
+  /** a warning is reported with the plan and the commit but does not stop it (default: error) */
+  severity?: 'error' | 'warning';
+}
+
+export const isWarning = (problem: Problem): boolean => problem.severity === 'warning';
+
+/** The same problem found by two checks is reported once. */
+export function uniqueProblems(problems: Problem[]): Problem[] {
+  const seen = new Set<string>();
+  return problems.filter((p) => {
+    const key = `${p.severity ?? 'error'}\u0000${p.path}\u0000${p.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }
 
 /** Thrown when a document fails validate or verify; the API maps it to a 4xx. */
@@ -22,7 +37,7 @@ export class ProblemList {
   add(path: string, message: string): void {
     this.items.push({ path, message });
   }
-  get ok(): boolean {
-    return this.items.length === 0;
+  warn(path: string, message: string): void {
+    this.items.push({ path, message, severity: 'warning' });
   }
 }

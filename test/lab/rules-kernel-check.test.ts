@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileRuleset, counterName, TABLE } from '../../rules/index.js';
-import { goldenCases } from '../test/rules/update-golden.js';
+import { goldenCases } from '../rules/update-golden.js';
 
 const isRoot = process.getuid?.() === 0;
 const hasNft = spawnSync('nft', ['--version']).status === 0;
