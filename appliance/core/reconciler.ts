@@ -2,7 +2,7 @@
 // and the level-based reconcile loop that repairs drift. Every change to the
 // box, from the API, the CLI or at boot, goes through this one class.
 import type { Config } from '../model/schema.js';
-import { validateConfig } from '../model/validate.js';
+import { documentValidator, type Validator } from '../model/validate.js';
 import { verifyConfig } from '../model/verify.js';
 import { ConfigRejected, isWarning, uniqueProblems, type Problem } from '../model/problems.js';
 import { restoreSecrets } from '../model/secrets.js';
@@ -81,13 +81,17 @@ export class Reconciler {
   private queue: Promise<unknown> = Promise.resolve();
   private reconcileTimer: NodeJS.Timeout | undefined;
   lastReconcile: (ReconcileReport & { at: string }) | undefined;
+  /** validate: the core sections plus the sections the subsystems declare */
+  private readonly validate: Validator;
 
   constructor(
     private readonly store: Store,
     private readonly drivers: Driver[],
     readonly capabilities: Capabilities,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.validate = documentValidator(Object.fromEntries(drivers.flatMap((d) => (d.schemaSection ? [[d.schemaSection.key, d.schemaSection.schema]] : []))));
+  }
 
   /** One change at a time: commits, rollbacks and reconciles are serialized. */
   private exclusive<T>(task: () => Promise<T>): Promise<T> {
@@ -103,7 +107,7 @@ export class Reconciler {
     if (restored.unresolved.length) {
       throw new ConfigRejected('validate', restored.unresolved.map((path) => ({ path, message: 'a masked secret can only be kept when the same object already has one; send the value' })));
     }
-    const config = validateConfig(restored.value);
+    const config = this.validate(restored.value);
     const found: Problem[] = [...verifyConfig(config)];
     for (const driver of this.drivers) found.push(...driver.verify(config, this.capabilities));
     const problems = uniqueProblems(found);

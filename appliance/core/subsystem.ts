@@ -1,12 +1,15 @@
 // One shape for every subsystem (links, routes, firewall, later vpn, bgp,
 // dhcp): verify and render are pure; check, drift and apply touch the
 // system. The orchestrator (appliance/core/reconciler.ts) calls them in order.
+import type { TSchema } from '@sinclair/typebox';
 import type { Config } from '../model/schema.js';
 import type { Problem } from '../model/problems.js';
 import type { Capabilities } from '../platform/capabilities.js';
 
 export interface Driver<Artifact = unknown> {
   readonly name: string;
+  /** The document section this subsystem owns beyond the core ones (its key and schema), if any. */
+  readonly schemaSection?: { key: string; schema: TSchema };
   /** Meaning checks this subsystem owns; pure. */
   verify(config: Config, capabilities: Capabilities): Problem[];
   /** The artifact this subsystem would run; pure and deterministic. */

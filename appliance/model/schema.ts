@@ -2,29 +2,7 @@
 // Every API resource is a view of a part of it. The schemas here are the
 // shape check ("validate"); meaning across objects is checked in verify.ts.
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
-import { VpnSection } from '../subsystems/vpn/schema.js';
-import { BgpSection } from '../subsystems/bgp/schema.js';
-
-const Name = Type.String({
-  pattern: '^[A-Za-z][A-Za-z0-9_.-]{0,31}$',
-  description: 'letters, digits, "_", "." and "-", starting with a letter, at most 32 characters',
-});
-/** Ids of API objects end up in nft comments and set names, so they stay short and plain. */
-const Id = Type.String({
-  pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,47}$',
-  description: 'object id: letters, digits, "_", "." and "-", at most 48 characters',
-});
-const IfName = Type.String({ pattern: '^[A-Za-z0-9_.-]{1,15}$', description: 'kernel interface name' });
-/** Address with prefix length, the way an interface carries it: "10.1.0.1/24". */
-const InterfaceAddress = Type.String({ pattern: '^[0-9a-fA-F:.]+/[0-9]{1,3}$', description: 'address/prefix, e.g. 10.1.0.1/24' });
-/** A network, host or range literal: "10.1.0.0/24", "10.1.0.5", "10.1.0.5-10.1.0.9". */
-const AddressLiteral = Type.String({ pattern: '^[0-9a-fA-F:.]+(/[0-9]{1,3}|-[0-9a-fA-F:.]+)?$' });
-const IpAddress = Type.String({ pattern: '^[0-9a-fA-F:.]+$', description: 'IPv4 or IPv6 address' });
-const Port = Type.Integer({ minimum: 1, maximum: 65535 });
-const PortOrRange = Type.Union([Port, Type.String({ pattern: '^[0-9]{1,5}(-[0-9]{1,5})?$' })], {
-  description: 'port number or "first-last"',
-});
-const Comment = Type.String({ maxLength: 128, pattern: '^[^"\\\\\\n]*$', description: 'free text, no quotes or newlines' });
+import { Name, Id, IfName, InterfaceAddress, AddressLiteral, IpAddress, Port, PortOrRange, Comment } from './primitives.js';
 
 export const InterfaceRole = Type.Union(
   [Type.Literal('ccnn'), Type.Literal('vpc'), Type.Literal('vpn'), Type.Literal('dx')],
@@ -188,8 +166,8 @@ export const SystemSettings = Type.Object(
   { additionalProperties: false },
 );
 
-export const Config = Type.Object(
-  {
+/** The sections the core owns; subsystems add theirs (see SubsystemSections). */
+const coreSections = {
     system: Type.Optional(SystemSettings),
     interfaces: Type.Array(Interface, { maxItems: 32 }),
     zones: Type.Array(Zone, { maxItems: 64 }),
@@ -216,13 +194,28 @@ export const Config = Type.Object(
       { static: Type.Array(StaticRoute, { maxItems: 100_000 }) },
       { additionalProperties: false },
     )),
-    vpn: Type.Optional(VpnSection),
-    bgp: Type.Optional(BgpSection),
-  },
-  { additionalProperties: false },
-);
+};
 
-export type Config = Static<typeof Config>;
+/**
+ * The document schema: the core sections plus each subsystem's own section
+ * (declared by the subsystem, assembled by the reconciler from its list).
+ */
+export function documentSchema(sections: Record<string, TSchema> = {}) {
+  const extra = Object.fromEntries(Object.entries(sections).map(([key, schema]) => [key, Type.Optional(schema)]));
+  return Type.Object({ ...coreSections, ...extra }, { additionalProperties: false });
+}
+
+/**
+ * The types of the subsystems' sections. A subsystem adds its own by
+ * declaration merging next to its schema (`declare module
+ * '.../model/schema.js' { interface SubsystemSections { vpn: VpnSection } }`),
+ * so the model never imports a subsystem.
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-interface
+export interface SubsystemSections {}
+
+const CoreDocument = documentSchema();
+export type Config = Static<typeof CoreDocument> & Partial<SubsystemSections>;
 export type Interface = Static<typeof Interface>;
 export type InterfaceRole = Static<typeof InterfaceRole>;
 export type Zone = Static<typeof Zone>;

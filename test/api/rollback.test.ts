@@ -1,7 +1,9 @@
 // A commit whose last step fails is undone everywhere: the address and the
 // route it added are removed again, and the revision does not move.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { validateConfig } from '../../appliance/model/validate.js';
+import { documentValidator } from '../../appliance/model/validate.js';
+
+const validateConfig = documentValidator();
 import type { FirewallArtifact } from '../../appliance/subsystems/firewall/driver.js';
 import { NO_CAPABILITIES } from '../../appliance/platform/capabilities.js';
 import { mutating, smallConfig, startHarness, type Harness } from './support/harness.js';

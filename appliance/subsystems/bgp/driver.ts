@@ -20,7 +20,7 @@ import { BirdProcess, type BirdProcessOptions } from './bird-process.js';
 import { birdCommand, type BirdControl } from './bird-socket.js';
 import { renderBirdConfig, prefixSetItem, type VpcSubnet } from './render.js';
 import { parseRoutes, routeCommand, type LearnedRoute, type RouteQuery } from './routes.js';
-import { BGP_DEFAULTS, resolveNeighbor, type BgpSection, type PrefixMatch } from './schema.js';
+import { BGP_DEFAULTS, BgpSection, resolveNeighbor, type PrefixMatch } from './schema.js';
 import { BgpStatusReader, type NeighborStatus } from './status.js';
 import { verifyBgp } from './verify.js';
 
@@ -164,6 +164,7 @@ export async function readMd5Counters(file = '/proc/net/netstat'): Promise<Md5Co
 
 export class BgpDriver implements Driver<BgpArtifact> {
   readonly name = 'bgp';
+  readonly schemaSection = { key: 'bgp', schema: BgpSection };
   readonly birdDir: string;
   private bird: BirdDaemon | undefined;
   private readonly control: BirdControl;

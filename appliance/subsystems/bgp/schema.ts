@@ -1,8 +1,9 @@
-// The `bgp` section of the configuration document (to be wired into Config
-// as `bgp?:`). Shape only; meaning across objects is checked in verify.ts.
+// The `bgp` section of the configuration document. Shape only; meaning
+// across objects is checked in verify.ts.
 // Defaults follow the AWS Direct Connect profile (design/bird.md): hold time
 // 90 s, BFD 300 ms x 3, graceful restart 120 s, TTL 1 (directly connected).
 import { Type, type Static } from '@sinclair/typebox';
+import { IfName as KernelIfName, IpAddress, IPv4Address, Network } from '../../model/primitives.js';
 
 export const Asn = Type.Integer({ minimum: 1, maximum: 4294967295, description: 'autonomous system number (4-octet)' });
 
@@ -11,14 +12,12 @@ const NeighborId = Type.String({
   pattern: '^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$',
   description: 'neighbor id: letters, digits, "_" and "-", at most 32 characters',
 });
-const IpAddress = Type.String({ pattern: '^[0-9a-fA-F:.]+$', description: 'IPv4 or IPv6 address' });
-const IPv4Address = Type.String({ pattern: '^[0-9]{1,3}(\\.[0-9]{1,3}){3}$', description: 'IPv4 address' });
-const IfName = Type.String({ pattern: '^[A-Za-z0-9_.-]{1,15}$', description: 'kernel interface name (a dx-role interface)' });
+const IfName = Type.String({ pattern: KernelIfName.pattern, description: 'kernel interface name (a dx-role interface)' });
 const PrefixLength = Type.Integer({ minimum: 0, maximum: 128 });
 
 export const PrefixMatch = Type.Object(
   {
-    prefix: Type.String({ pattern: '^[0-9a-fA-F:.]+/[0-9]{1,3}$', description: 'network, e.g. 10.0.0.0/8' }),
+    prefix: Type.String({ pattern: Network.pattern, description: 'network, e.g. 10.0.0.0/8' }),
     ge: Type.Optional(PrefixLength),
     le: Type.Optional(PrefixLength),
   },
@@ -179,4 +178,10 @@ export function resolveNeighbor(n: BgpNeighbor, localAsn: number): ResolvedNeigh
     enabled: n.enabled ?? true,
     ibgp: n.remote_asn === localAsn,
   };
+}
+
+declare module '../../model/schema.js' {
+  interface SubsystemSections {
+    bgp: BgpSection;
+  }
 }

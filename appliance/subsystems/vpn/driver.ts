@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import path from 'node:path';
 import type { Config } from '../../model/schema.js';
+import { VpnSection } from './schema.js';
 import type { Problem } from '../../model/problems.js';
 import type { Capabilities } from '../../platform/capabilities.js';
 import { runChecked, type CommandRunner } from '../../platform/command-runner.js';
@@ -243,6 +244,7 @@ function algorithms(sa: ViciPlain): string {
 
 export class VpnDriver implements Driver<VpnArtifact> {
   readonly name = 'vpn';
+  readonly schemaSection = { key: 'vpn', schema: VpnSection };
   private charon: CharonProcess | undefined;
   private charonKey: string | undefined;
   private client: ViciClient | undefined;

@@ -2,6 +2,7 @@
 // each, to an on-prem firewall) with their tunnels (CHILD_SAs), plus the
 // certificates they use. Shape only; meaning is checked in vpn/verify.ts.
 import { Type, type Static } from '@sinclair/typebox';
+import { IfName, IpAddress, Masked, Name, Network } from '../../model/primitives.js';
 
 /** Peer and tunnel names become VICI connection/child names and nft comments. */
 const VpnName = Type.String({
@@ -12,10 +13,8 @@ const Remote = Type.String({
   pattern: '^[A-Za-z0-9.:-]{1,253}$',
   description: 'IPv4/IPv6 address or FQDN of the on-prem gateway',
 });
-const Subnet = Type.String({ pattern: '^[0-9a-fA-F:.]+/[0-9]{1,3}$', description: 'network, e.g. 10.1.0.0/24' });
+const Subnet = Network;
 const IkeIdentity = Type.String({ minLength: 1, maxLength: 255, pattern: '^[^"\\n\\r]*$', description: 'IKE identity: address, FQDN, user@FQDN or an X.509 DN' });
-/** What the API shows instead of a secret; sent back, it keeps the stored value (config/secrets.ts). */
-const Masked = Type.Literal('********', { description: 'the stored secret, unchanged' });
 
 /** strongSwan proposal syntax, e.g. aes256gcm16-prfsha384-ecp384 or aes256-sha256-modp2048. */
 const Proposal = Type.String({ pattern: '^[a-z0-9]+(-[a-z0-9]+)*$', maxLength: 128 });
@@ -59,8 +58,8 @@ export const IkePeer = Type.Object(
   {
     name: VpnName,
     remote: Remote,
-    local_interface: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_.-]{1,15}$', description: 'interface whose address is the local endpoint (default: the ccnn interface)' })),
-    local_address: Type.Optional(Type.String({ pattern: '^[0-9a-fA-F:.]+$' })),
+    local_interface: Type.Optional(Type.String({ pattern: IfName.pattern, description: 'interface whose address is the local endpoint (default: the ccnn interface)' })),
+    local_address: Type.Optional(IpAddress),
     ike_version: Type.Optional(Type.Union([Type.Literal(2), Type.Literal(1)], { description: 'default 2; 1 for legacy firewalls' })),
     auth: Type.Union([PskAuth, CertAuth]),
     local_id: Type.Optional(IkeIdentity),
@@ -91,7 +90,7 @@ export const VpnCertificate = Type.Object(
 export const VpnSection = Type.Object(
   {
     /** zone of tunnel traffic in firewall policies (default "vpn") */
-    zone: Type.Optional(Type.String({ pattern: '^[A-Za-z][A-Za-z0-9_.-]{0,31}$' })),
+    zone: Type.Optional(Name),
     dataplane: Type.Optional(Type.Union([Type.Literal('auto'), Type.Literal('kernel'), Type.Literal('libipsec')], {
       description: 'auto: kernel XFRM where the kernel has ESP, else strongSwan userspace libipsec',
     })),
@@ -105,3 +104,9 @@ export type VpnSection = Static<typeof VpnSection>;
 export type IkePeer = Static<typeof IkePeer>;
 export type VpnTunnel = Static<typeof VpnTunnel>;
 export type VpnCertificate = Static<typeof VpnCertificate>;
+
+declare module '../../model/schema.js' {
+  interface SubsystemSections {
+    vpn: VpnSection;
+  }
+}
