@@ -70,8 +70,6 @@ export function mergeServices(services: ServiceRange[]): ServiceInterval[] {
   return out;
 }
 
-export const protoRange = (s: ServiceInterval) => ({ first: s.first >> 16, last: s.last >> 16 });
-export const portRange = (s: ServiceInterval) => ({ first: s.first & FULL_PORTS, last: s.last & FULL_PORTS });
 
 /** Protocols that only make sense in one family; dropped from the other family's elements. */
 const FAMILY_ONLY_PROTOCOL: Record<Family, number> = { 4: 58 /* icmpv6 */, 6: 1 /* icmp */ };

@@ -15,7 +15,6 @@ export { counterName, defaultCounterName, policyChainName } from './policy-chain
 export { Resolver, type ServiceRange } from './resolve.js';
 export const TABLE = nft.TABLE;
 export const LOG_GROUP = nft.LOG_GROUP;
-export const TABLE_FAMILY = nft.FAMILY;
 
 export interface CompiledRuleset {
   /** the commands of the batch: write `{"nftables": nftables}` and give it to `nft -j -f` */
