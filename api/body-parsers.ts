@@ -48,7 +48,8 @@ export function registerBodyParsers(app: FastifyInstance): void {
     if (jsonNestingExceeds(body, MAX_NESTING_DEPTH)) return done(tooDeep());
     parseJson(request, body, done);
   };
-  app.removeContentTypeParser('application/json');
+  // Plain text is no document format: refuse it (415) instead of handing a string to the routes.
+  app.removeContentTypeParser(['application/json', 'text/plain']);
   app.addContentTypeParser('application/json', { parseAs: 'string' }, boundedJson);
 
   // A merge patch only makes sense as a PATCH; elsewhere it is refused like any unknown type.

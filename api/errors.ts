@@ -63,7 +63,7 @@ const FASTIFY_ERRORS: Record<string, { status: number; code: string; message?: (
     code: 'unsupported_media_type',
     message: (_e, request) => `content type "${request.headers['content-type'] ?? ''}" is not accepted here; send application/json or application/yaml (PATCH also takes application/merge-patch+json)`,
   },
-  FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, code: 'invalid_json', message: () => 'the body is not valid JSON' },
+  FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, code: 'invalid_json', message: () => 'the body is not valid JSON (or has a __proto__ or constructor.prototype key)' },
   FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, code: 'invalid_request', message: () => 'the body is empty but its content type says JSON' },
   FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, code: 'body_too_large' },
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, code: 'invalid_request' },
