@@ -2,7 +2,7 @@
 // verify, a failed apply, fastify's validation, its body parsers and its
 // router. A 5xx is logged with its request id and hides internals.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LightMyRequestResponse } from 'fastify';
+import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { smallConfig, startHarness, type Harness } from './support/harness.js';
 
 const rulesUrl = '/v1/firewall/policies/a-to-b/rules';
@@ -33,7 +33,7 @@ describe('one error shape', () => {
   afterAll(() => h.close());
 
   const admin = () => h.auth();
-  const cases: Array<{ label: string; status: number; code: string; request: () => Parameters<Harness['app']['inject']>[0]; path?: string }> = [
+  const cases: Array<{ label: string; status: number; code: string; request: () => InjectOptions; path?: string }> = [
     { label: 'body fails the schema', status: 400, code: 'invalid_request', path: '/firewall/policies/0/rules/1/action', request: () => ({ method: 'POST', url: rulesUrl, headers: admin(), payload: { id: 'x', action: 'allow' } }) },
     { label: 'body misses a field', status: 400, code: 'invalid_request', path: '/firewall/policies/0/rules/1/action', request: () => ({ method: 'POST', url: rulesUrl, headers: admin(), payload: { id: 'x' } }) },
     { label: 'query fails the schema', status: 400, code: 'invalid_request', path: '(querystring)/limit', request: () => ({ method: 'GET', url: '/v1/audit?limit=0', headers: admin() }) },
