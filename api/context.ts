@@ -3,7 +3,7 @@
 // the one every read of the document uses (it sets the revision as ETag).
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Reconciler, CommitOutcome } from '../appliance/core/reconciler.js';
-import type { Revision, Store } from '../appliance/core/store.js';
+import type { PendingConfirm, Revision, Store } from '../appliance/core/store.js';
 import type { StatusService } from '../appliance/core/status.js';
 import type { VpnControl } from './plugins/vpn.js';
 import type { BgpControl } from './plugins/bgp.js';
@@ -62,12 +62,24 @@ export function readDocument(ctx: ApiContext, reply: FastifyReply): Readonly<Con
   return current?.document ?? emptyConfig();
 }
 
+/** A commit that reverts by itself unless confirmed, as every answer shows it (status, GET /v1/commit, a commit). */
+export function pendingConfirmStatus(pending: PendingConfirm | undefined, now = Date.now()) {
+  if (!pending) return null;
+  return {
+    revision: pending.revision,
+    revert_to: pending.revertTo,
+    deadline: pending.deadline,
+    seconds_left: Math.max(0, Math.ceil((Date.parse(pending.deadline) - now) / 1000)),
+    author: pending.author,
+  };
+}
+
 export function commitResponse(outcome: CommitOutcome, extra: Record<string, unknown> = {}) {
   return {
     dry_run: outcome.dryRun,
     changed: outcome.plan.changed,
     ...(outcome.revision ? { revision: outcome.revision } : {}),
-    ...(outcome.pendingConfirm ? { pending_confirm: outcome.pendingConfirm } : {}),
+    ...(outcome.pendingConfirm ? { pending_confirm: pendingConfirmStatus(outcome.pendingConfirm) } : {}),
     plan: outcome.plan,
     ...(outcome.warnings.length ? { warnings: outcome.warnings } : {}),
     ...(outcome.actions ? { actions: outcome.actions } : {}),

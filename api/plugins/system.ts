@@ -2,20 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import { ErrorResponse, HttpError } from '../errors.js';
 import { actor } from '../auth.js';
-import type { ApiContext } from '../context.js';
-import type { PendingConfirm } from '../../appliance/core/store.js';
-
-/** A commit that reverts by itself unless confirmed: read fresh, never from the status cache. */
-export function pendingConfirmStatus(pending: PendingConfirm | undefined, now = Date.now()) {
-  if (!pending) return null;
-  return {
-    revision: pending.revision,
-    revert_to: pending.revertTo,
-    deadline: pending.deadline,
-    seconds_left: Math.max(0, Math.ceil((Date.parse(pending.deadline) - now) / 1000)),
-    author: pending.author,
-  };
-}
+import { pendingConfirmStatus, type ApiContext } from '../context.js';
 
 export default async function systemPlugin(app: FastifyInstance, ctx: ApiContext) {
   app.get('/v1/health', {

@@ -129,6 +129,7 @@ describe('/v1/status and a pending commit-confirm', () => {
     expect(pending).toEqual({ revision: 2, revert_to: 1, deadline: trial.json().pending_confirm.deadline, seconds_left: expect.any(Number), author: 'token:test-admin' });
     expect(pending.seconds_left).toBeGreaterThan(100);
     expect(pending.seconds_left).toBeLessThanOrEqual(120);
+    expect(json(await h.app.inject({ method: 'GET', url: '/v1/commit', headers: h.auth() })).pending_confirm).toMatchObject({ revision: 2, revert_to: 1, deadline: pending.deadline });
     expect((await h.app.inject({ method: 'POST', url: '/v1/commit/confirm', headers: h.auth() })).statusCode).toBe(200);
     expect((await status()).pending_confirm).toBeNull();
   });
