@@ -22,14 +22,16 @@ declare module 'fastify' {
 
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
+/** Requests on the root-only Unix socket have no address; only root can fail there, so it is not limited. */
+export const UNIX_SOCKET = 'unix socket';
+
 /**
  * Who is knocking, for the rate limit: the IPv4 address, or the IPv6 /64
  * (one host usually holds a whole /64, so single addresses cost it nothing).
- * Requests on the root-only Unix socket have no address.
  */
 export function loginSource(request: FastifyRequest): string {
   const ip = request.ip;
-  if (!ip) return 'unix socket';
+  if (!ip) return UNIX_SOCKET;
   const plain = /^::ffff:[0-9.]+$/i.test(ip) ? ip.slice(7) : ip;
   return plain.includes(':') ? (networkOf(`${plain}/64`) ?? plain) : plain;
 }
@@ -44,13 +46,13 @@ export function registerAuth(app: FastifyInstance, store: Store, limiter = new L
     const match = /^Bearer\s+(\S+)$/i.exec(header);
     if (!match) throw new HttpError(401, 'unauthorized', 'missing bearer token (Authorization: Bearer <token>)', '(headers)/authorization');
     const source = loginSource(request);
-    const wait = limiter.retryAfterS(source);
+    const wait = source === UNIX_SOCKET ? 0 : limiter.retryAfterS(source);
     if (wait > 0) {
       throw new HttpError(429, 'too_many_failed_logins', `too many failed logins from ${source}; try again in ${wait} s`, '(headers)/authorization', {}, { 'retry-after': String(wait) });
     }
     const token = store.authenticate(match[1]);
     if (!token) {
-      limiter.recordFailure(source);
+      if (source !== UNIX_SOCKET) limiter.recordFailure(source);
       store.audit({ actor: `source:${source}`, action: 'login failed', revision: null, outcome: 'rejected', detail: `invalid token on ${request.method} ${route.split('?')[0]}` });
       throw new HttpError(401, 'unauthorized', 'invalid token', '(headers)/authorization');
     }

@@ -1,6 +1,8 @@
 // Failed logins are rate-limited per source (429 with Retry-After) and
 // recorded in the audit log without the token; /v1/audit honours ?limit;
 // /v1/status shows a commit that awaits confirmation.
+import { createServer, request } from 'node:http';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LoginLimiter } from '../../api/login-limiter.js';
 import { loginSource } from '../../api/auth.js';
@@ -64,6 +66,27 @@ describe('failed logins through the API', () => {
     expect((await get(h.admin)).statusCode).toBe(429);
     expect((await get(h.admin, '203.0.113.6')).statusCode).toBe(200);
     expect((await get(WRONG, '203.0.113.6')).statusCode).toBe(401);
+  });
+
+  it('the root-only Unix socket is not limited (only root can fail there), but its failures are audited', async () => {
+    const socketPath = join(h.stateDir, 'api.sock');
+    const server = createServer((req, res) => h.app.routing(req, res));
+    await new Promise<void>((resolve) => server.listen(socketPath, resolve));
+    const status = (token: string) => new Promise<number>((resolve, reject) => {
+      const req = request({ socketPath, path: '/v1/config', headers: { authorization: `Bearer ${token}` } }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode!));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    try {
+      for (let i = 0; i < 12; i++) expect(await status(WRONG)).toBe(401);
+      expect(await status(h.admin)).toBe(200);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+    expect(h.appliance.store.auditLog(100).filter((e) => e.actor === 'source:unix socket' && e.action === 'login failed')).toHaveLength(12);
   });
 
   it('each failure is in the audit log with its source, never with the token; a missing token is not a login attempt', async () => {
