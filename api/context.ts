@@ -1,16 +1,19 @@
 // What the API plugins share: the pipeline, the store and status, plus the
-// one helper every mutating route uses to turn an edit into a commit.
-import type { FastifyRequest } from 'fastify';
+// one helper every mutating route uses to turn an edit into a commit, and
+// the one every read of the document uses (it sets the revision as ETag).
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Reconciler, CommitOutcome } from '../appliance/core/reconciler.js';
-import type { Store } from '../appliance/core/store.js';
+import type { PendingConfirm, Revision, Store } from '../appliance/core/store.js';
 import type { StatusService } from '../appliance/core/status.js';
 import type { VpnControl } from './plugins/vpn.js';
 import type { BgpControl } from './plugins/bgp.js';
 import type { FirewallLog } from '../appliance/subsystems/firewall/log-reader.js';
 import { emptyConfig, type Config } from '../appliance/model/schema.js';
 import { redactSecrets } from '../appliance/model/secrets.js';
+import type { Logger } from '../appliance/platform/log.js';
 import { actor } from './auth.js';
 import { HttpError } from './errors.js';
+import { checkPrecondition, etagOf, ifMatchOf } from './revision-tags.js';
 
 export interface ApiContext {
   reconciler: Reconciler;
@@ -24,6 +27,8 @@ export interface ApiContext {
   firewallLog?: FirewallLog;
   /** called after every successful commit (e.g. to re-arm the reconcile timer) */
   onCommitted?: (config: Config) => void;
+  /** where 5xx answers are logged (default: a JSON logger on stderr, component "api") */
+  log?: Logger;
 }
 
 export const CommitQuery = {
@@ -46,12 +51,35 @@ export function currentDocument(ctx: ApiContext): Config {
   return structuredClone(ctx.store.currentRevision()?.document ?? emptyConfig());
 }
 
+/**
+ * The running document for a read, with its revision as the answer's ETag
+ * (taken in the same step, so the tag always matches what is sent). Shared
+ * with the store's cache: never mutate it.
+ */
+export function readDocument(ctx: ApiContext, reply: FastifyReply): Readonly<Config> {
+  const current = ctx.store.currentRevision();
+  reply.header('etag', etagOf(current?.id ?? null));
+  return current?.document ?? emptyConfig();
+}
+
+/** A commit that reverts by itself unless confirmed, as every answer shows it (status, GET /v1/commit, a commit). */
+export function pendingConfirmStatus(pending: PendingConfirm | undefined, now = Date.now()) {
+  if (!pending) return null;
+  return {
+    revision: pending.revision,
+    revert_to: pending.revertTo,
+    deadline: pending.deadline,
+    seconds_left: Math.max(0, Math.ceil((Date.parse(pending.deadline) - now) / 1000)),
+    author: pending.author,
+  };
+}
+
 export function commitResponse(outcome: CommitOutcome, extra: Record<string, unknown> = {}) {
   return {
     dry_run: outcome.dryRun,
     changed: outcome.plan.changed,
     ...(outcome.revision ? { revision: outcome.revision } : {}),
-    ...(outcome.pendingConfirm ? { pending_confirm: outcome.pendingConfirm } : {}),
+    ...(outcome.pendingConfirm ? { pending_confirm: pendingConfirmStatus(outcome.pendingConfirm) } : {}),
     plan: outcome.plan,
     ...(outcome.warnings.length ? { warnings: outcome.warnings } : {}),
     ...(outcome.actions ? { actions: outcome.actions } : {}),
@@ -59,15 +87,38 @@ export function commitResponse(outcome: CommitOutcome, extra: Record<string, unk
   };
 }
 
-export async function commitDocument(ctx: ApiContext, request: FastifyRequest, document: unknown): Promise<CommitOutcome> {
+/**
+ * Every change to the document: `edit` gets a private copy of the current
+ * document and returns the new one (it may throw an HttpError to refuse).
+ * Read, If-Match check, edit and commit run as one step in the reconciler's
+ * queue, so concurrent writers never lose each other's changes. The answer's
+ * ETag is the new revision (for a dry run: the revision it was planned on).
+ */
+export async function editDocument(
+  ctx: ApiContext,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  edit: (current: Config) => unknown,
+  meta: { comment?: string; source?: Revision['source'] } = {},
+): Promise<CommitOutcome> {
   const query = (request.query ?? {}) as CommitQueryValues;
   const dryRun = query.dry_run === 'true' || query.dry_run === '1';
   const confirmTimeoutS = query.confirm_timeout === undefined ? undefined : Number(query.confirm_timeout);
   if (confirmTimeoutS !== undefined && (confirmTimeoutS < 1 || confirmTimeoutS > 3600)) {
     throw new HttpError(400, 'invalid_request', 'confirm_timeout must be between 1 and 3600 seconds', '(querystring)/confirm_timeout');
   }
-  const outcome = await ctx.reconciler.commit({ document, author: actor(request), comment: query.comment, source: 'api', dryRun, confirmTimeoutS });
-  if (!dryRun && ctx.onCommitted) ctx.onCommitted(ctx.store.currentRevision()!.document);
+  const precondition = ifMatchOf(request);
+  let base: number | null = null;
+  const outcome = await ctx.reconciler.edit(
+    { author: actor(request), comment: meta.comment ?? query.comment, source: meta.source ?? 'api', dryRun, confirmTimeoutS },
+    (current, revision) => {
+      checkPrecondition(precondition, revision);
+      base = revision;
+      return edit(current);
+    },
+  );
+  reply.header('etag', etagOf(outcome.revision?.id ?? base));
+  if (!dryRun) ctx.onCommitted?.(ctx.store.currentRevision()!.document);
   return outcome;
 }
 

@@ -1,11 +1,15 @@
 // The REST API: fastify with one plugin per resource, JSON Schema
-// validation, OpenAPI at /docs, bearer-token auth and one error handler.
+// validation, depth-bounded body parsers, OpenAPI at /docs, bearer-token
+// auth with a failed-login limit, and one error handler.
 import Fastify, { type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import { parse as parseYaml } from 'yaml';
+import { randomUUID } from 'node:crypto';
 import { registerAuth } from './auth.js';
-import { registerErrorHandler, HttpError } from './errors.js';
+import { registerErrorHandler } from './errors.js';
+import { registerBodyParsers } from './body-parsers.js';
+import { DEFAULT_LOGIN_LIMITS, LoginLimiter, type LoginLimiterOptions } from './login-limiter.js';
+import { IF_MATCH_HELP } from './revision-tags.js';
 import type { ApiContext } from './context.js';
 import configPlugin from './plugins/config.js';
 import revisionsPlugin from './plugins/revisions.js';
@@ -18,39 +22,45 @@ import firewallLogPlugin from './plugins/firewall-log.js';
 import vpnRemoteConfigPlugin from './plugins/vpn-remote-config.js';
 
 export interface ServerOptions {
-  /** fastify's own request log (off in tests) */
+  /** fastify's own request log (off in tests); 5xx answers are logged through ctx.log either way */
   logger?: boolean;
+  /** failed-login limits per source (defaults: DEFAULT_LOGIN_LIMITS) */
+  loginLimits?: LoginLimiterOptions;
 }
 
 export async function buildServer(ctx: ApiContext, options: ServerOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
     logger: options.logger ? { level: 'info', redact: ['req.headers.authorization'] } : false,
     bodyLimit: 64 * 1024 * 1024, // 100k-rule documents
+    // Unique across restarts, so a request id in a 5xx answer finds its log line.
+    genReqId: () => randomUUID(),
     ajv: {
       // Reject what the schema does not know instead of silently dropping it.
       customOptions: { removeAdditional: false, useDefaults: false, coerceTypes: false, allErrors: true },
     },
   });
-
-  app.addContentTypeParser(['application/yaml', 'application/x-yaml', 'text/yaml'], { parseAs: 'string' }, (_request, body, done) => {
-    try {
-      done(null, parseYaml(body as string));
-    } catch (error) {
-      done(new HttpError(400, 'invalid_yaml', `the body is not valid YAML: ${(error as Error).message.split('\n')[0]}`, '/'), undefined);
-    }
-  });
+  registerBodyParsers(app);
 
   await app.register(swagger, {
     openapi: {
-      info: { title: 'Junction API', version: '1', description: 'Virtual router/firewall for cloud L2 VPCs. Every change is a new revision of one configuration document.' },
+      info: {
+        title: 'Junction API',
+        version: '1',
+        description: [
+          'Virtual router/firewall for cloud L2 VPCs. Every change is a new revision of one configuration document.',
+          'Concurrency: every read of the document or a part of it answers with ETag: "<revision>". Writes are serialized; each reads, edits and commits the document as one step, so concurrent writes never lose each other. ' + IF_MATCH_HELP,
+          'Errors: every 4xx and 5xx is {error, message, problems: [{path, message}], request_id}; a path is a document path, "(querystring)/name" or "(headers)/name". A 5xx is logged under its request_id.',
+          'Bodies nest at most 64 levels deep. Failed logins are limited per source address (429 with Retry-After) and recorded in the audit log.',
+        ].join('\n\n'),
+      },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearer: [] }],
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
-  registerErrorHandler(app);
-  registerAuth(app, ctx.store);
+  registerErrorHandler(app, ctx.log);
+  registerAuth(app, ctx.store, new LoginLimiter(options.loginLimits ?? DEFAULT_LOGIN_LIMITS));
   await app.register(systemPlugin, ctx);
   await app.register(configPlugin, ctx);
   await app.register(revisionsPlugin, ctx);

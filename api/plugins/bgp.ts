@@ -11,7 +11,7 @@ import type { LearnedRoute, RouteQuery } from '../../appliance/subsystems/bgp/ro
 import { BirdProtocolError, BirdReplyError } from '../../appliance/subsystems/bgp/reply-codes.js';
 import { redactSecrets } from '../../appliance/model/secrets.js';
 import { ErrorResponse, HttpError } from '../errors.js';
-import { CommitQuery, CommitResponse, commitDocument, commitResponse, currentDocument, type ApiContext } from '../context.js';
+import { CommitQuery, CommitResponse, commitResponse, editDocument, readDocument, type ApiContext } from '../context.js';
 import { registerCollection, type CollectionSpec } from './collection.js';
 
 /** What the API needs from the BGP subsystem (BgpDriver). */
@@ -69,8 +69,8 @@ export default async function bgpPlugin(app: FastifyInstance, ctx: ApiContext) {
 
   app.get('/v1/bgp', {
     schema: { tags: ['bgp'], summary: 'The bgp section (neighbors included, passwords masked)', response: { 401: ErrorResponse, 404: ErrorResponse } },
-  }, async () => {
-    const section = currentDocument(ctx).bgp;
+  }, async (_request, reply) => {
+    const section = readDocument(ctx, reply).bgp;
     if (!section) throw new HttpError(404, 'not_found', 'BGP is not configured', '/bgp');
     return redactSecrets(section);
   });
@@ -78,20 +78,24 @@ export default async function bgpPlugin(app: FastifyInstance, ctx: ApiContext) {
   app.put('/v1/bgp', {
     schema: { tags: ['bgp'], summary: 'Set the local AS, router id and kernel settings (the neighbors stay)', body: BgpSettings, querystring: CommitQuery, response: { 200: CommitResponse, 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse, 409: ErrorResponse, 422: ErrorResponse, 500: ErrorResponse } },
     config: { documentPath: () => '/bgp' },
-  }, async (request) => {
-    const doc: Config = currentDocument(ctx);
+  }, async (request, reply) => {
     const settings = request.body as { asn: number; router_id: string; kernel?: { metric?: number } };
-    doc.bgp = { ...settings, neighbors: doc.bgp?.neighbors ?? [] };
-    return commitResponse(await commitDocument(ctx, request, doc), { item: settings });
+    const outcome = await editDocument(ctx, request, reply, (doc: Config) => {
+      doc.bgp = { ...settings, neighbors: doc.bgp?.neighbors ?? [] };
+      return doc;
+    });
+    return commitResponse(outcome, { item: settings });
   });
 
   app.delete('/v1/bgp', {
     schema: { tags: ['bgp'], summary: 'Remove the whole bgp section (bird stops, its routes go)', querystring: CommitQuery, response: { 200: CommitResponse, 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse, 422: ErrorResponse, 500: ErrorResponse } },
-  }, async (request) => {
-    const doc: Config = currentDocument(ctx);
-    if (!doc.bgp) throw new HttpError(404, 'not_found', 'BGP is not configured', '/bgp');
-    delete doc.bgp;
-    return commitResponse(await commitDocument(ctx, request, doc));
+  }, async (request, reply) => {
+    const outcome = await editDocument(ctx, request, reply, (doc: Config) => {
+      if (!doc.bgp) throw new HttpError(404, 'not_found', 'BGP is not configured', '/bgp');
+      delete doc.bgp;
+      return doc;
+    });
+    return commitResponse(outcome);
   });
 
   app.get('/v1/bgp/status', {

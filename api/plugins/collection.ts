@@ -1,13 +1,14 @@
 // One factory for every list-shaped resource of the document (interfaces,
 // zones, objects, policies, rules, NAT, routes): list, read, create, replace,
-// delete. Each change is an edit of the whole document that goes through
-// the same commit pipeline as PUT /v1/config.
+// delete. Each change is an edit of the whole document, made inside the
+// commit queue, through the same pipeline as PUT /v1/config.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { TSchema } from '@sinclair/typebox';
-import type { Config } from '../../appliance/model/schema.js';
+import { emptyConfig, type Config } from '../../appliance/model/schema.js';
 import { redactSecrets } from '../../appliance/model/secrets.js';
 import { ErrorResponse, HttpError } from '../errors.js';
-import { CommitQuery, CommitResponse, commitDocument, commitResponse, currentDocument, type ApiContext } from '../context.js';
+import { CommitQuery, CommitResponse, commitResponse, editDocument, readDocument, type ApiContext } from '../context.js';
+import { IF_MATCH_HELP, READ_ETAG_HELP, WriteHeaders } from '../revision-tags.js';
 
 type Item = Record<string, unknown>;
 type Params = Record<string, string>;
@@ -40,7 +41,7 @@ const PositionQuery = {
 
 export function registerCollection(app: FastifyInstance, ctx: ApiContext, spec: CollectionSpec): void {
   const itemUrl = `${spec.url}/:${spec.key}`;
-  const errors = { 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse, 422: ErrorResponse, 500: ErrorResponse };
+  const errors = { 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse, 412: ErrorResponse, 422: ErrorResponse, 500: ErrorResponse };
   const keyOf = (request: FastifyRequest) => (request.params as Params)[spec.key];
 
   const listOf = (doc: Config, params: Params) => {
@@ -53,68 +54,76 @@ export function registerCollection(app: FastifyInstance, ctx: ApiContext, spec: 
     if (index < 0) throw new HttpError(404, 'not_found', `no ${spec.noun} "${key}"`, `${spec.documentPath(doc, params)}`);
     return index;
   };
+  // Only for naming a field in a 400 from schema validation, which runs
+  // before the handler: the list may move by the time the edit runs.
   const bodyPath = (request: FastifyRequest) => {
-    const doc = currentDocument(ctx);
+    const doc = ctx.store.currentRevision()?.document ?? emptyConfig();
     const params = request.params as Params;
     const items = spec.list(doc, params) ?? [];
     const key = params[spec.key];
     const index = key === undefined ? items.length : Math.max(0, items.findIndex((i) => i[spec.key] === key));
     return `${spec.documentPath(doc, params)}/${index}`;
   };
+  const writeSchema = { tags: [spec.tag], headers: WriteHeaders, description: IF_MATCH_HELP };
 
-  app.get(spec.url, { schema: { tags: [spec.tag], summary: `List ${spec.noun}s`, response: { 401: ErrorResponse, 404: ErrorResponse } } }, async (request) => {
-    return { items: redactSecrets(listOf(currentDocument(ctx), request.params as Params)) };
+  app.get(spec.url, { schema: { tags: [spec.tag], summary: `List ${spec.noun}s`, description: READ_ETAG_HELP, response: { 401: ErrorResponse, 404: ErrorResponse } } }, async (request, reply) => {
+    return { items: redactSecrets(listOf(readDocument(ctx, reply), request.params as Params)) };
   });
 
-  app.get(itemUrl, { schema: { tags: [spec.tag], summary: `Read one ${spec.noun}`, response: { 401: ErrorResponse, 404: ErrorResponse } } }, async (request) => {
-    const doc = currentDocument(ctx);
+  app.get(itemUrl, { schema: { tags: [spec.tag], summary: `Read one ${spec.noun}`, description: READ_ETAG_HELP, response: { 401: ErrorResponse, 404: ErrorResponse } } }, async (request, reply) => {
+    const doc = readDocument(ctx, reply);
     const params = request.params as Params;
     const items = listOf(doc, params);
     return redactSecrets(items[indexOf(items, keyOf(request), doc, params)]);
   });
 
   app.post(spec.url, {
-    schema: { tags: [spec.tag], summary: `Create a ${spec.noun}`, body: spec.item, querystring: PositionQuery, response: { 201: CommitResponse, 200: CommitResponse, ...errors } },
+    schema: { ...writeSchema, summary: `Create a ${spec.noun}`, body: spec.item, querystring: PositionQuery, response: { 201: CommitResponse, 200: CommitResponse, ...errors } },
     config: { documentPath: bodyPath },
   }, async (request, reply) => {
-    const doc = currentDocument(ctx);
     const params = request.params as Params;
-    listOf(doc, params);
     const item = request.body as Item;
-    const items = spec.ensure(doc, params);
-    if (items.some((i) => i[spec.key] === item[spec.key])) {
-      throw new HttpError(409, 'conflict', `${spec.noun} "${String(item[spec.key])}" already exists`, `${spec.documentPath(doc, params)}`);
-    }
-    const position = (request.query as { position?: string }).position;
-    const at = position === undefined ? items.length : Math.min(Number(position), items.length);
-    items.splice(at, 0, item);
-    const outcome = await commitDocument(ctx, request, doc);
+    const outcome = await editDocument(ctx, request, reply, (doc) => {
+      listOf(doc, params);
+      const items = spec.ensure(doc, params);
+      if (items.some((i) => i[spec.key] === item[spec.key])) {
+        throw new HttpError(409, 'conflict', `${spec.noun} "${String(item[spec.key])}" already exists`, `${spec.documentPath(doc, params)}`);
+      }
+      const position = (request.query as { position?: string }).position;
+      const at = position === undefined ? items.length : Math.min(Number(position), items.length);
+      items.splice(at, 0, item);
+      return doc;
+    });
     return reply.code(outcome.dryRun ? 200 : 201).send(commitResponse(outcome, { item }));
   });
 
   app.put(itemUrl, {
-    schema: { tags: [spec.tag], summary: `Replace a ${spec.noun}`, body: spec.item, querystring: CommitQuery, response: { 200: CommitResponse, ...errors } },
+    schema: { ...writeSchema, summary: `Replace a ${spec.noun}`, body: spec.item, querystring: CommitQuery, response: { 200: CommitResponse, ...errors } },
     config: { documentPath: bodyPath },
-  }, async (request) => {
-    const doc = currentDocument(ctx);
+  }, async (request, reply) => {
     const params = request.params as Params;
-    const items = listOf(doc, params);
-    const index = indexOf(items, keyOf(request), doc, params);
     const item = request.body as Item;
-    if (item[spec.key] !== keyOf(request)) {
-      throw new HttpError(400, 'invalid_request', `the body's ${spec.key} "${String(item[spec.key])}" differs from the URL's "${keyOf(request)}"`, `${spec.documentPath(doc, params)}/${index}/${spec.key}`);
-    }
-    items[index] = item;
-    return commitResponse(await commitDocument(ctx, request, doc), { item });
+    const outcome = await editDocument(ctx, request, reply, (doc) => {
+      const items = listOf(doc, params);
+      const index = indexOf(items, keyOf(request), doc, params);
+      if (item[spec.key] !== keyOf(request)) {
+        throw new HttpError(400, 'invalid_request', `the body's ${spec.key} "${String(item[spec.key])}" differs from the URL's "${keyOf(request)}"`, `${spec.documentPath(doc, params)}/${index}/${spec.key}`);
+      }
+      items[index] = item;
+      return doc;
+    });
+    return commitResponse(outcome, { item });
   });
 
   app.delete(itemUrl, {
-    schema: { tags: [spec.tag], summary: `Delete a ${spec.noun}`, querystring: CommitQuery, response: { 200: CommitResponse, ...errors } },
-  }, async (request) => {
-    const doc = currentDocument(ctx);
+    schema: { ...writeSchema, summary: `Delete a ${spec.noun}`, querystring: CommitQuery, response: { 200: CommitResponse, ...errors } },
+  }, async (request, reply) => {
     const params = request.params as Params;
-    const items = listOf(doc, params);
-    items.splice(indexOf(items, keyOf(request), doc, params), 1);
-    return commitResponse(await commitDocument(ctx, request, doc));
+    const outcome = await editDocument(ctx, request, reply, (doc) => {
+      const items = listOf(doc, params);
+      items.splice(indexOf(items, keyOf(request), doc, params), 1);
+      return doc;
+    });
+    return commitResponse(outcome);
   });
 }

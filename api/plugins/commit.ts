@@ -2,16 +2,16 @@
 import type { FastifyInstance } from 'fastify';
 import { ErrorResponse, HttpError } from '../errors.js';
 import { actor } from '../auth.js';
-import { CommitResponse, commitResponse, type ApiContext } from '../context.js';
+import { CommitResponse, commitResponse, pendingConfirmStatus, type ApiContext } from '../context.js';
 
 export default async function commitPlugin(app: FastifyInstance, ctx: ApiContext) {
   app.get('/v1/commit', {
     schema: { tags: ['config'], summary: 'The commit that awaits confirmation, if any', response: { 401: ErrorResponse } },
-  }, async () => ({ pending_confirm: ctx.reconciler.pendingConfirm() ?? null }));
+  }, async () => ({ pending_confirm: pendingConfirmStatus(ctx.reconciler.pendingConfirm()) }));
 
   app.post('/v1/commit/confirm', {
     schema: { tags: ['config'], summary: 'Confirm the pending commit: it stays', response: { 401: ErrorResponse, 403: ErrorResponse, 409: ErrorResponse } },
-  }, async (request) => ({ confirmed: await ctx.reconciler.confirm(actor(request)) }));
+  }, async (request) => ({ confirmed: pendingConfirmStatus(await ctx.reconciler.confirm(actor(request))) }));
 
   app.post('/v1/commit/cancel', {
     schema: { tags: ['config'], summary: 'Revert the pending commit now', response: { 200: CommitResponse, 401: ErrorResponse, 403: ErrorResponse, 409: ErrorResponse } },

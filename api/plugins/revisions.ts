@@ -2,14 +2,16 @@
 import type { FastifyInstance } from 'fastify';
 import { redactSecrets } from '../../appliance/model/secrets.js';
 import { ErrorResponse, HttpError } from '../errors.js';
-import { actor } from '../auth.js';
-import { CommitResponse, commitResponse, type ApiContext } from '../context.js';
+import { MAX_AUDIT_ENTRIES } from '../../appliance/core/store.js';
+import { CommitQuery, CommitResponse, commitResponse, editDocument, type ApiContext } from '../context.js';
+import { IF_MATCH_HELP, WriteHeaders, etagOf } from '../revision-tags.js';
 import { sendDocument } from './config.js';
 import { diffDocuments } from '../../appliance/model/diff.js';
 
 // Path and query values arrive as strings and the server does not coerce
 // types (a body's "1500" must not become 1500), so numbers are matched as text.
 const PositiveInteger = { type: 'string', pattern: '^[1-9][0-9]{0,15}$' } as const;
+const Limit = { type: 'string', pattern: '^([1-9][0-9]{0,2}|1000)$' } as const;
 const IdParams = { type: 'object', required: ['id'], properties: { id: PositiveInteger } } as const;
 const idOf = (request: { params: unknown }) => Number((request.params as { id: string }).id);
 
@@ -24,7 +26,7 @@ export default async function revisionsPlugin(app: FastifyInstance, ctx: ApiCont
     schema: {
       tags: ['revisions'],
       summary: 'Revisions, newest first',
-      querystring: { type: 'object', properties: { limit: { type: 'string', pattern: '^([1-9][0-9]{0,2}|1000)$', description: '1 to 1000' }, before: PositiveInteger } },
+      querystring: { type: 'object', properties: { limit: { ...Limit, description: '1 to 1000' }, before: PositiveInteger } },
     },
   }, async (request) => {
     const { limit, before } = request.query as { limit?: string; before?: string };
@@ -32,9 +34,10 @@ export default async function revisionsPlugin(app: FastifyInstance, ctx: ApiCont
   });
 
   app.get('/v1/revisions/:id', {
-    schema: { tags: ['revisions'], summary: 'One revision and its document (secrets masked)', params: IdParams, response: { 404: ErrorResponse } },
+    schema: { tags: ['revisions'], summary: 'One revision and its document (secrets masked)', description: 'ETag: "<id>" of this revision.', params: IdParams, response: { 404: ErrorResponse } },
   }, async (request, reply) => {
     const { document, ...summary } = find(idOf(request));
+    reply.header('etag', etagOf(summary.id));
     if ((request.query as { format?: string }).format === 'yaml') return sendDocument(request, reply, document);
     return { ...summary, document: redactSecrets(document) };
   });
@@ -59,16 +62,28 @@ export default async function revisionsPlugin(app: FastifyInstance, ctx: ApiCont
     schema: {
       tags: ['revisions'],
       summary: 'Make the given revision current again (as a new revision)',
+      description: IF_MATCH_HELP,
       params: IdParams,
-      response: { 200: CommitResponse, 404: ErrorResponse, 422: ErrorResponse, 500: ErrorResponse },
+      headers: WriteHeaders,
+      querystring: { type: 'object', properties: { dry_run: CommitQuery.properties.dry_run, confirm_timeout: CommitQuery.properties.confirm_timeout } },
+      response: { 200: CommitResponse, 400: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse, 412: ErrorResponse, 422: ErrorResponse, 500: ErrorResponse },
     },
-  }, async (request) => {
+  }, async (request, reply) => {
     const id = idOf(request);
-    find(id);
-    const outcome = await ctx.reconciler.rollback(id, actor(request));
-    ctx.onCommitted?.(ctx.store.currentRevision()!.document);
+    const target = find(id);
+    const outcome = await editDocument(ctx, request, reply, () => target.document, { comment: `rollback to revision ${id}`, source: 'rollback' });
     return commitResponse(outcome);
   });
 
-  app.get('/v1/audit', { schema: { tags: ['revisions'], summary: 'Who changed what, newest first' } }, async () => ({ entries: ctx.store.auditLog(200) }));
+  app.get('/v1/audit', {
+    schema: {
+      tags: ['revisions'],
+      summary: 'Who changed what (commits, rollbacks, tokens, failed logins), newest first',
+      querystring: { type: 'object', additionalProperties: false, properties: { limit: { ...Limit, description: `1 to ${MAX_AUDIT_ENTRIES} (default 100)` } } },
+      response: { 400: ErrorResponse, 401: ErrorResponse },
+    },
+  }, async (request) => {
+    const { limit } = request.query as { limit?: string };
+    return { entries: ctx.store.auditLog(limit ? Number(limit) : 100) };
+  });
 }

@@ -1,8 +1,8 @@
-// Health, status, reconcile and tokens.
+// Health, status (with a pending commit-confirm), reconcile and tokens.
 import type { FastifyInstance } from 'fastify';
 import { ErrorResponse, HttpError } from '../errors.js';
 import { actor } from '../auth.js';
-import type { ApiContext } from '../context.js';
+import { pendingConfirmStatus, type ApiContext } from '../context.js';
 
 export default async function systemPlugin(app: FastifyInstance, ctx: ApiContext) {
   app.get('/v1/health', {
@@ -11,8 +11,12 @@ export default async function systemPlugin(app: FastifyInstance, ctx: ApiContext
   }, async () => ({ status: 'ok', revision: ctx.store.currentRevisionId() }));
 
   app.get('/v1/status', {
-    schema: { tags: ['system'], summary: 'Interfaces, addresses, routes, rule counters, conntrack', response: { 401: ErrorResponse } },
-  }, async () => ctx.status.report());
+    schema: {
+      tags: ['system'],
+      summary: 'Interfaces, addresses, routes, rule counters, conntrack, and the commit awaiting confirmation (pending_confirm, null when none)',
+      response: { 401: ErrorResponse },
+    },
+  }, async () => ({ ...(await ctx.status.report()), pending_confirm: pendingConfirmStatus(ctx.reconciler.pendingConfirm()) }));
 
   app.post('/v1/reconcile', {
     schema: { tags: ['system'], summary: 'Compare the system with the current revision now and repair drift', response: { 401: ErrorResponse, 403: ErrorResponse } },

@@ -1,7 +1,7 @@
 // The commit pipeline: validate, verify, render, plan, apply (with rollback),
 // and the level-based reconcile loop that repairs drift. Every change to the
 // box, from the API, the CLI or at boot, goes through this one class.
-import type { Config } from '../model/schema.js';
+import { emptyConfig, type Config } from '../model/schema.js';
 import { documentValidator, type Validator } from '../model/validate.js';
 import { verifyConfig } from '../model/verify.js';
 import { ConfigRejected, isWarning, uniqueProblems, type Problem } from '../model/problems.js';
@@ -141,6 +141,21 @@ export class Reconciler {
     return this.exclusive(() => this.commitNow(request));
   }
 
+  /**
+   * Read-modify-write in the queue: `edit` gets a private copy of the current
+   * document and its revision (null before the first commit) and returns the
+   * new document, which is committed before any other change may start. So
+   * two edits never both read revision N and the second never drops the
+   * first's change. If `edit` throws (e.g. a stale If-Match), nothing is committed.
+   */
+  edit(request: Omit<CommitRequest, 'document'>, edit: (current: Config, revision: number | null) => unknown): Promise<CommitOutcome> {
+    return this.exclusive(() => {
+      const current = this.store.currentRevision();
+      const document = edit(structuredClone(current?.document ?? emptyConfig()), current?.id ?? null);
+      return this.commitNow({ ...request, document });
+    });
+  }
+
   private async commitNow(request: CommitRequest): Promise<CommitOutcome> {
     {
       const pending = this.store.pendingConfirm();
@@ -251,13 +266,6 @@ export class Reconciler {
       }
     }
     return actions;
-  }
-
-  /** Rollback makes a new revision whose document is the old one's. */
-  async rollback(revisionId: number, author: string): Promise<CommitOutcome> {
-    const target = this.store.revision(revisionId);
-    if (!target) throw new RangeError(`no revision ${revisionId}`);
-    return this.commit({ document: target.document, author, comment: `rollback to revision ${revisionId}`, source: 'rollback' });
   }
 
   /** Compares the running system with the current revision and repairs what drifted. */

@@ -78,6 +78,9 @@ create table if not exists audit (
 );
 `;
 
+/** The most audit entries one read returns. */
+export const MAX_AUDIT_ENTRIES = 1000;
+
 const hashToken = (secret: string) => createHash('sha256').update(secret).digest('hex');
 
 export class Store {
@@ -214,7 +217,9 @@ export class Store {
       .run(new Date().toISOString(), entry.actor, entry.action, entry.revision, entry.outcome, entry.detail.slice(0, 2000));
   }
 
+  /** The newest entries, newest first; at most MAX_AUDIT_ENTRIES in one read. */
   auditLog(limit = 100): AuditEntry[] {
-    return (this.db.prepare(`select at, actor, action, revision, outcome, detail from audit order by id desc limit ?`).all(limit) as AuditEntry[]);
+    const bounded = Math.min(Math.max(1, Math.trunc(limit)), MAX_AUDIT_ENTRIES);
+    return (this.db.prepare(`select at, actor, action, revision, outcome, detail from audit order by id desc limit ?`).all(bounded) as AuditEntry[]);
   }
 }

@@ -51,13 +51,15 @@ describe('authentication and authorization', () => {
   it('every mutating route answers 401 without a token, 401 with a wrong one, 403 with a read token', async () => {
     const before = h.runner.commands.length;
     const body = { interfaces: [], zones: [] };
-    for (const route of openapiMutating) {
+    for (const [index, route] of openapiMutating.entries()) {
       const url = concrete(route.url);
       const payload = route.method === 'DELETE' ? undefined : body;
       const none = await h.app.inject({ method: route.method, url, payload });
       expect(none.statusCode, `${route.method} ${url} without a token`).toBe(401);
       expect(none.json().error).toBe('unauthorized');
-      const wrong = await h.app.inject({ method: route.method, url, payload, headers: { authorization: 'Bearer jct_not-a-real-token' } });
+      // One source per route: failed logins from one source are rate-limited (tested in login-limit.test.ts).
+      const remoteAddress = `198.51.100.${index + 1}`;
+      const wrong = await h.app.inject({ method: route.method, url, payload, remoteAddress, headers: { authorization: 'Bearer jct_not-a-real-token' } });
       expect(wrong.statusCode, `${route.method} ${url} with a wrong token`).toBe(401);
       expect(wrong.json().message).toBe('invalid token');
       const basic = await h.app.inject({ method: route.method, url, payload, headers: { authorization: `Basic ${h.admin}` } });

@@ -82,7 +82,7 @@ describe('/v1/config', () => {
   it('a malformed YAML body is a 400', async () => {
     const response = await put('interfaces: [\n  - {name: ', '', 'application/yaml');
     expect(response.statusCode).toBe(400);
-    expect(response.json()).toMatchObject({ error: 'invalid_yaml', path: '/' });
+    expect(response.json()).toMatchObject({ error: 'invalid_yaml', problems: [{ path: '/' }] });
     expect(h.runner.transcript()).toEqual([]);
   });
 

@@ -24,7 +24,7 @@ describe('resource collections', () => {
       expect(one.json()).toEqual({ id: 'web', action: 'accept', services: ['tcp/443'] });
       const missing = await h.app.inject({ method: 'GET', url: `${rulesUrl}/nope`, headers: h.auth(h.reader) });
       expect(missing.statusCode).toBe(404);
-      expect(missing.json()).toMatchObject({ error: 'not_found', path: '/firewall/policies/0/rules' });
+      expect(missing.json()).toMatchObject({ error: 'not_found', problems: [{ path: '/firewall/policies/0/rules' }] });
     });
 
     it('creates a rule at the end, then at ?position=, in that order', async () => {
@@ -82,7 +82,7 @@ describe('resource collections', () => {
       const from = h.runner.commands.length;
       const response = await post(rulesUrl, { id: 'web', action: 'drop' });
       expect(response.statusCode).toBe(409);
-      expect(response.json()).toMatchObject({ error: 'conflict', message: 'rule "web" already exists', path: '/firewall/policies/0/rules' });
+      expect(response.json()).toMatchObject({ error: 'conflict', message: 'rule "web" already exists', problems: [{ path: '/firewall/policies/0/rules' }] });
       expect(mutating(h.transcriptSince(from))).toEqual([]);
       expect(await ruleIds()).toEqual(['web']);
     });
@@ -119,7 +119,7 @@ describe('resource collections', () => {
 
       const mismatch = await h.app.inject({ method: 'PUT', url: `${rulesUrl}/web`, headers: h.auth(), payload: { id: 'other', action: 'drop' } });
       expect(mismatch.statusCode).toBe(400);
-      expect(mismatch.json()).toMatchObject({ error: 'invalid_request', path: '/firewall/policies/0/rules/0/id' });
+      expect(mismatch.json()).toMatchObject({ error: 'invalid_request', problems: [{ path: '/firewall/policies/0/rules/0/id' }] });
       expect(mismatch.json().message).toContain('"other"');
       expect(h.appliance.store.currentRevisionId()).toBe(2);
 

@@ -36,7 +36,7 @@ describe('/v1/revisions', () => {
     expect(one.json()).toMatchObject({ id: 1, parent: null, document: smallConfig() });
     const missing = await get('/v1/revisions/42');
     expect(missing.statusCode).toBe(404);
-    expect(missing.json()).toMatchObject({ error: 'not_found', path: '/revisions/42' });
+    expect(missing.json()).toMatchObject({ error: 'not_found', problems: [{ path: '/revisions/42' }] });
     expect((await get('/v1/revisions/zero')).statusCode).toBe(400);
   });
 

@@ -42,7 +42,7 @@ describe('rollback of a failed apply', () => {
     const body = response.json();
     expect(body).toMatchObject({ error: 'apply_failed', subsystem: 'firewall', rolled_back: true });
     expect(body.message).toMatch(/^firewall: nft apply failed: Error: Could not process rule/);
-    expect(body.problems).toBeUndefined();
+    expect(body.problems).toEqual([]);
     expect(applies).toBe(1);
 
     expect(mutating(h.transcriptSince(from))).toEqual([
@@ -89,7 +89,7 @@ describe('rollback of a failed apply', () => {
     const from = h.runner.commands.length;
     const response = await h.app.inject({ method: 'PUT', url: '/v1/config', headers: h.auth(), payload: secondDocument() });
     expect(response.statusCode).toBe(500);
-    expect(response.json()).toMatchObject({ error: 'apply_failed', subsystem: 'firewall', rolled_back: true, path: '/firewall/policies/0/rules/1' });
+    expect(response.json()).toMatchObject({ error: 'apply_failed', subsystem: 'firewall', rolled_back: true, problems: [{ path: '/firewall/policies/0/rules/1' }] });
     expect(response.json().message).toMatch(/nft check failed/);
     const changes = mutating(h.transcriptSince(from));
     expect(changes.some((l) => l.startsWith('nft -j -f'))).toBe(false);
@@ -108,7 +108,7 @@ describe('rollback of a failed apply', () => {
     expect(response.statusCode).toBe(500);
     const body = response.json();
     expect(body).toMatchObject({ error: 'apply_failed', subsystem: 'firewall', rolled_back: false });
-    expect(body.problems).toEqual([{ path: '', message: expect.stringMatching(/^links: ip addr del 10\.3\.0\.1\/24 dev vpc1 exited 2/) }]);
+    expect(body.problems).toEqual([{ path: '', message: expect.stringMatching(/^rollback: links: ip addr del 10\.3\.0\.1\/24 dev vpc1 exited 2/) }]);
     expect(h.appliance.store.currentRevisionId()).toBe(1);
   });
 });

@@ -73,26 +73,22 @@ describe('runs', () => {
     const rules = Array.from({ length: 10_000 }, (_, i): FirewallRule => ({
       id: `r${i}`, action: 'accept', source: ['10.1.0.0/16'], destination: [host(i)], services: [`tcp/${1 + (i % 1000)}`],
     }));
-    const t0 = performance.now();
     const out = compileRuleset(base(rules), { flowtable: false });
-    const ms = performance.now() - t0;
     expect(out.stats.lookups).toBe(1);
     expect(maps(out)).toHaveLength(1);
     expect(maps(out)[0].elem).toHaveLength(10_000);
     expect(maps(out)[0].elem![1234][1]).toBe(counterName('r1234'));
-    expect(ms).toBeLessThan(1000);
   });
 
-  it('compiles 100,000 "any -> host:port" rules in well under a few seconds', () => {
+  // Compile speed is the rules-scale benchmark's business (ratios against nft
+  // in the same run), never a wall-clock bound in a test on a shared machine.
+  it('compiles 100,000 "any -> host:port" rules into one lookup', () => {
     const rules = Array.from({ length: 100_000 }, (_, i): FirewallRule => ({
       id: `r${i}`, action: 'accept', destination: [host(i % 60000, 2 + Math.floor(i / 60000))], services: [`tcp/${1 + (i % 50000)}`],
     }));
-    const t0 = performance.now();
     const out = compileRuleset(base(rules), { flowtable: false });
-    const ms = performance.now() - t0;
     expect(out.stats.lookups).toBe(1);
     expect(out.stats.elements).toBeGreaterThanOrEqual(100_000);
-    expect(ms).toBeLessThan(3000);
   });
 
   it('alternating actions give one lookup per rule', () => {

@@ -169,7 +169,7 @@ export async function startHarness(): Promise<Harness> {
   const runner = new RecordingCommandRunner().on(() => true, (c) => kernel.handle(c));
   const log = memoryLogger();
   const appliance = createAppliance({ stateDir, runner, capabilities: NO_CAPABILITIES, log });
-  const app = await buildServer({ reconciler: appliance.reconciler, store: appliance.store, status: appliance.status });
+  const app = await buildServer({ reconciler: appliance.reconciler, store: appliance.store, status: appliance.status, log });
   await app.ready();
   const admin = appliance.store.createToken('test-admin', 'admin').token;
   const reader = appliance.store.createToken('test-reader', 'read').token;

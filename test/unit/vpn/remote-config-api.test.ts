@@ -96,7 +96,7 @@ describe('GET /v1/vpn/peers/{name}/remote-config', () => {
     expect(missing.statusCode).toBe(400);
     const cannot = await app.inject({ method: 'GET', url: '/v1/vpn/peers/weird/remote-config?format=paloalto', headers: admin });
     expect(cannot.statusCode).toBe(422);
-    expect(cannot.json()).toMatchObject({ error: 'remote_config_unsupported', path: '/vpn/peers/1/ike_proposals/0' });
+    expect(cannot.json()).toMatchObject({ error: 'remote_config_unsupported', problems: [{ path: '/vpn/peers/1/ike_proposals/0' }] });
     expect(cannot.json().message).toMatch(/PAN-OS cannot express DH group 31/);
     expect(cannot.body).not.toContain(PSK);
   });
