@@ -45,9 +45,9 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BirdApplier } from '../../appliance/subsystems/bgp/apply.js';
+import { BirdApplier } from '../../appliance/subsystems/bgp/bird-config.js';
 import { BirdSocket } from '../../appliance/subsystems/bgp/bird-socket.js';
-import { vpcSubnetsOf } from '../../appliance/subsystems/bgp/driver.js';
+import { vpcSubnetsOf } from '../../appliance/subsystems/bgp/render.js';
 import { renderBirdConfig } from '../../appliance/subsystems/bgp/render.js';
 import type { BgpSection } from '../../appliance/subsystems/bgp/schema.js';
 import { apiRequest, targetFromStateDir, type ApiTarget } from '../../appliance/main/api-client.js';

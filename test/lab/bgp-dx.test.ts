@@ -19,6 +19,7 @@ import { requireRoot, uniquePrefix, withLab } from './support/lab-fixture.js';
 import { startJunction, type RunningJunction } from './support/junction.js';
 import { JUNCTION_ASN, ONPREM_ASN, OnpremBird, type OnpremOptions } from './support/onprem-bird.js';
 import { waitFor } from './support/wait.js';
+import { sleep } from '../../appliance/platform/sleep.js';
 
 const root = requireRoot();
 const hasBird = spawnSync('bird', ['--version']).status === 0;
@@ -29,7 +30,6 @@ const op = addressing.onprem;
 const { vpcs } = addressing;
 const PASSWORD = 'dx-s3cret-key';
 const demo = parseYaml(readFileSync(fileURLToPath(new URL('../lab-kit/demo.yaml', import.meta.url)), 'utf8')) as Record<string, any>;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const neighbor = (id: string, address: string, iface: string) => ({
   id,

@@ -1,5 +1,5 @@
 // IPsec site-to-site end to end: the real `junction serve` in the lab's router
-// namespace runs its own charon (VpnDriver), configured only through the
+// namespace runs its own charon (the VPN subsystem), configured only through the
 // API; the on-prem site (ns onprem) runs a second, independent charon loaded
 // with the `strongswan` remote config that Junction generates
 // (GET /v1/vpn/peers/{name}/remote-config), with the LAN host onprem-lan
@@ -20,6 +20,7 @@ import { CharonProcess, DEFAULT_CHARON_BINARY } from '../../appliance/subsystems
 import { requireRoot, uniquePrefix, withLab } from './support/lab-fixture.js';
 import { startJunction, type RunningJunction } from './support/junction.js';
 import { waitFor } from './support/wait.js';
+import { sleep } from '../../appliance/platform/sleep.js';
 
 const root = requireRoot();
 const hasCharon = existsSync(DEFAULT_CHARON_BINARY) && existsSync('/usr/lib/ipsec/plugins/libstrongswan-vici.so') && spawnSync('sh', ['-c', 'command -v swanctl']).status === 0;
@@ -29,7 +30,6 @@ if (skipReason) console.log(`[vpn-site] skipped: ${skipReason}`);
 
 const { vpcs, onprem } = addressing;
 const PSK = 'vpn-site-lab-psk-0123456789abcdef';
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const demo = readFileSync(fileURLToPath(new URL('../lab-kit/demo.yaml', import.meta.url)), 'utf8');
 
 /** Polls until probe returns a truthy value; throws after timeoutMs. */

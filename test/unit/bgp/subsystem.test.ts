@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { BgpDriver, describeBgp, vpcSubnetsOf } from '../../../appliance/subsystems/bgp/driver.js';
+import { BgpSubsystem } from '../../../appliance/subsystems/bgp/index.js';
+import { vpcSubnetsOf } from '../../../appliance/subsystems/bgp/render.js';
 import { parseRoutes, routeCommand } from '../../../appliance/subsystems/bgp/routes.js';
 import { parseReplies } from '../../../appliance/subsystems/bgp/reply-codes.js';
 import { selfServicesFor } from '../../../appliance/subsystems/firewall/self-services.js';
@@ -10,7 +11,7 @@ import { memoryLogger } from '../../support/memory-logger.js';
 import type { CommandRunner } from '../../../appliance/platform/command-runner.js';
 
 const noRunner: CommandRunner = { run: () => Promise.reject(new Error('no commands in unit tests')) };
-const driver = new BgpDriver({ runner: noRunner, stateDir: '/nonexistent', log: memoryLogger() });
+const driver = new BgpSubsystem({ runner: noRunner, stateDir: '/nonexistent', log: memoryLogger() });
 const withMd5 = (supported: boolean): Capabilities => ({ ...NO_CAPABILITIES, tcpMd5: { supported, how: 'kernel-config', detail: 'test' } });
 
 function config(neighbor: Record<string, unknown>): Config {
@@ -24,7 +25,7 @@ function config(neighbor: Record<string, unknown>): Config {
   };
 }
 
-describe('BgpDriver.verify', () => {
+describe('BgpSubsystem.verify', () => {
   it('accepts a neighbor on a dx link', () => {
     expect(driver.verify(config({ interface: 'dx0', password: 'k' }), withMd5(true))).toEqual([]);
   });
@@ -55,26 +56,39 @@ describe('BgpDriver.verify', () => {
   });
 });
 
-describe('BgpDriver.render and describe', () => {
+describe('BgpSubsystem.render and describe', () => {
   it('is inactive without a bgp section', () => {
     const { bgp: _bgp, ...rest } = config({});
-    expect(driver.render(rest as Config)).toMatchObject({ active: false, text: '', lines: [] });
+    expect(driver.render(rest as Config)).toMatchObject({ active: false, text: '', sysctls: {} });
+    expect(driver.describe(driver.render(rest as Config))).toEqual([]);
   });
 
-  it('announces the vpc subnets and never describes the password', () => {
+  it('announces the vpc subnets; describes every statement and the sysctl, the password only as a keyed digest', () => {
     const c = config({ interface: 'dx0', password: 'very-secret', bfd: true, max_prefix: { limit: 10, action: 'block' } });
     expect(vpcSubnetsOf(c)).toEqual([{ prefix: '10.1.0.0/24', interface: 'vpc0' }]);
     const artifact = driver.render(c);
     expect(artifact.text).toContain('password "very-secret";');
     expect(artifact.text).toContain('merge paths on');
-    expect(driver.describe(artifact).join('\n')).not.toContain('very-secret');
-    expect(describeBgp(c.bgp!, vpcSubnetsOf(c))).toEqual([
-      'bgp local AS 64512, router id 169.254.10.1, kernel metric 2000, ECMP across equal paths',
-      'neighbor dx-1: 169.254.10.2 AS 65000 (eBGP), direct on dx0, hold 90s, bfd 300ms x3, graceful restart 120s, md5 password set, enabled',
-      'neighbor dx-1 import: nothing (eBGP default deny), max 10 prefixes then block',
-      'neighbor dx-1 export: VPC subnets [10.1.0.0/24]',
-    ]);
+    const lines = driver.describe(artifact);
+    expect(lines.join('\n')).not.toContain('very-secret');
+    expect(lines).toContain("bird: protocol bgp 'bgp_dx-1' > neighbor 169.254.10.2 as 65000;");
+    expect(lines).toContain("bird: protocol bgp 'bgp_dx-1' > ipv4 > import limit 10 action block;");
+    expect(lines).toContain('sysctl net.ipv4.fib_multipath_hash_policy=1');
+    expect(lines.find((l) => l.includes('password'))).toMatch(/^bird: protocol bgp 'bgp_dx-1' > password "<secret, keyed digest [0-9a-f]{16}>";$/);
+    // every statement of bird.conf is a line: nothing bird runs is left out of the plan
+    const statements = artifact.text.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#') && !l.startsWith('}'));
+    expect(lines.filter((l) => l.startsWith('bird: '))).toHaveLength(statements.length);
     expect(artifact.paths).toEqual({ 'dx-1': '/bgp/neighbors/0' });
+  });
+
+  it('describes two artifacts that bird would run differently differently (a password change shows, not its value)', () => {
+    const one = driver.describe(driver.render(config({ interface: 'dx0', password: 'secret-one' })));
+    const two = driver.describe(driver.render(config({ interface: 'dx0', password: 'secret-two' })));
+    const same = driver.describe(driver.render(config({ interface: 'dx0', password: 'secret-one' })));
+    expect(same).toEqual(one);
+    expect(two.filter((l) => !one.includes(l))).toEqual([expect.stringMatching(/password "<secret, keyed digest/)]);
+    const hold = driver.describe(driver.render(config({ interface: 'dx0', password: 'secret-one', hold_time: 30 })));
+    expect(hold.filter((l) => !one.includes(l))).toEqual(["bird: protocol bgp 'bgp_dx-1' > hold time 30;"]);
   });
 });
 
