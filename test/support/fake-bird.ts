@@ -9,8 +9,8 @@ export type BirdAnswers = ((command: string) => string) | Record<string, string>
 export class FakeBird implements BirdControl {
   readonly sent: string[] = [];
 
-  /** Default: every command answers "Reconfigured". A table throws for commands it does not hold. */
-  constructor(private readonly answers: BirdAnswers = () => '0002-Reading configuration\n0003 Reconfigured\n') {}
+  /** Default: every command answers "Reconfigured". A table throws for commands it does not hold; tests may swap `answers`. */
+  constructor(public answers: BirdAnswers = () => '0002-Reading configuration\n0003 Reconfigured\n') {}
 
   async command(command: string): Promise<BirdReply> {
     this.sent.push(command);

@@ -1,6 +1,11 @@
-import { readFileSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
-import { BgpSubsystem } from '../../../appliance/subsystems/bgp/index.js';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { BgpSubsystem, type BirdDaemon } from '../../../appliance/subsystems/bgp/index.js';
+import { ControlFailed } from '../../../appliance/core/control-failed.js';
+import { FakeBird, showProtocolsFor } from '../../support/fake-bird.js';
+import { RecordingCommandRunner } from '../../support/recording-runner.js';
 import { vpcSubnetsOf } from '../../../appliance/subsystems/bgp/render.js';
 import { parseRoutes, routeCommand } from '../../../appliance/subsystems/bgp/routes.js';
 import { parseReplies } from '../../../appliance/subsystems/bgp/reply-codes.js';
@@ -128,5 +133,92 @@ describe('learned routes', () => {
       next_hops: [{ address: '169.254.10.6', interface: 'x1' }], as_path: [65000, 65001], med: 5,
     });
     expect(Date.parse(routes[0].since)).not.toBeNaN();
+  });
+});
+
+describe('BgpSubsystem apply, drift and rollback by content', () => {
+  const dirs: string[] = [];
+  afterAll(() => {
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** A BGP subsystem over a fake bird that runs whatever `configure` (or start) last read, and a kernel with sysctls. */
+  function setup() {
+    const stateDir = mkdtempSync(path.join(tmpdir(), 'jnb-bgp-'));
+    dirs.push(stateDir);
+    const confFile = path.join(stateDir, 'bird', 'bird.conf');
+    const sysctls = new Map<string, string>([['net.ipv4.fib_multipath_hash_policy', '0']]);
+    const runner = new RecordingCommandRunner().on((c) => c.program === 'sysctl', (c) => {
+      if (c.args[0] === '-n') return { stdout: `${sysctls.get(c.args[1]) ?? ''}\n` };
+      const [key, value] = c.args[2]!.split('=');
+      sysctls.set(key!, value!);
+      return {};
+    });
+    let runs = '';
+    const bird = new FakeBird((command) => {
+      if (command === 'show protocols') return showProtocolsFor(runs);
+      if (command.startsWith('configure "')) runs = readFileSync(confFile, 'utf8');
+      return '0002-Reading configuration\n0003 Reconfigured\n';
+    });
+    const daemon: { -readonly [K in keyof BirdDaemon]: BirdDaemon[K] } = { pid: 4242, restarts: 0, start: async () => { runs = readFileSync(confFile, 'utf8'); return 4242; }, stop: async () => undefined, recentLog: () => [] };
+    const bgp = new BgpSubsystem({ runner, stateDir, log: memoryLogger(), launchBird: () => daemon, control: bird });
+    return { bgp, bird, sysctls, confFile, runBy: (text: string) => { runs = text; }, stopBird: () => { daemon.pid = undefined; } };
+  }
+
+  it('plans, applies and drift-checks the multipath sysctl; rollback puts the old value back', async () => {
+    const { bgp, sysctls } = setup();
+    const off = bgp.render({ ...config({}), bgp: undefined });
+    const on = bgp.render(config({ interface: 'dx0' }));
+    expect(bgp.describe(on).filter((l) => !bgp.describe(off).includes(l))).toContain('sysctl net.ipv4.fib_multipath_hash_policy=1');
+    const before = await bgp.snapshot(on);
+    expect(before.sysctls).toEqual({ 'net.ipv4.fib_multipath_hash_policy': '0' });
+    expect(await bgp.apply(on)).toEqual(['start bird (pid 4242)', 'sysctl net.ipv4.fib_multipath_hash_policy=1']);
+    expect(await bgp.drift(on)).toEqual([]);
+    sysctls.set('net.ipv4.fib_multipath_hash_policy', '0');
+    expect(await bgp.drift(on)).toEqual(['sysctl net.ipv4.fib_multipath_hash_policy is 0, configured 1']);
+    expect(await bgp.apply(on)).toEqual(['sysctl net.ipv4.fib_multipath_hash_policy=1']);
+    // rollback to the snapshot: bird stops and the sysctl is what it was
+    expect(await bgp.apply(before)).toEqual(['stop bird (no bgp section)', 'sysctl net.ipv4.fib_multipath_hash_policy=0']);
+    expect(sysctls.get('net.ipv4.fib_multipath_hash_policy')).toBe('0');
+  });
+
+  it('sees bird.conf edited by hand (statement by statement, passwords masked) and configures the rendering again', async () => {
+    const { bgp, bird, confFile } = setup();
+    const desired = bgp.render(config({ interface: 'dx0', password: 'very-secret' }));
+    await bgp.apply(desired);
+    writeFileSync(confFile, desired.text.replace('hold time 90;', 'hold time 9;').replace('very-secret', 'other-secret'));
+    const drift = await bgp.drift(desired);
+    expect(drift).toHaveLength(1);
+    expect(drift[0]).toMatch(/^bird.conf differs from the rendering: - bird: protocol bgp 'bgp_dx-1' > hold time 9;; - bird: protocol bgp 'bgp_dx-1' > password "<secret, keyed digest [0-9a-f]{16}>";; \+ .*hold time 90;/);
+    expect(drift[0]).not.toMatch(/secret"/);
+    bird.sent.length = 0;
+    expect((await bgp.apply(desired))[0]).toMatch(/^bird -p, configure: /);
+    expect(bird.sent).toContain(`configure "${confFile}"`);
+    expect(await bgp.drift(desired)).toEqual([]);
+  });
+
+  it('sees bird running other protocols than its file (configured by hand) and configures again although the file is right', async () => {
+    const { bgp, bird, confFile, runBy } = setup();
+    const desired = bgp.render(config({ interface: 'dx0' }));
+    await bgp.apply(desired);
+    runBy(desired.text.replace("protocol bgp 'bgp_dx-1'", "protocol bgp 'bgp_handmade'"));
+    expect(await bgp.drift(desired)).toEqual(['bird does not run protocols bgp_dx-1', 'bird runs protocols that are not configured: bgp_handmade']);
+    bird.sent.length = 0;
+    await bgp.apply(desired);
+    expect(bird.sent).toEqual(['show protocols', `configure "${confFile}"`]);
+    expect(await bgp.drift(desired)).toEqual([]);
+  });
+
+  it("maps bird's errors to ControlFailed: 404 unknown neighbor, 400 bad prefix, 409 bird not running, 502 refused", async () => {
+    const { bgp, bird, stopBird } = setup();
+    await expect(bgp.reset('dx-1')).rejects.toMatchObject({ status: 404, code: 'not_found' });
+    await bgp.apply(bgp.render(config({ interface: 'dx0' })));
+    await expect(bgp.routes({ prefix: '10.0.0.0/33' })).rejects.toMatchObject({ status: 400, code: 'invalid_request' });
+    bird.answers = () => '9001 Parse error\n';
+    const refused = await bgp.reset('dx-1').catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(ControlFailed);
+    expect(refused).toMatchObject({ status: 502, code: 'bird_refused' });
+    stopBird();
+    await expect(bgp.softReset('dx-1')).rejects.toMatchObject({ status: 409, code: 'bgp_unavailable' });
   });
 });
