@@ -309,7 +309,7 @@ describe.skipIf(!!skipReason)('BGP over Direct Connect: junction serve and an on
     expect(current.password).toBe('********');
     const put = await api('PUT', '/v1/bgp/neighbors/dx-2', { ...current, max_prefix: { limit: 2, action: 'disable' } });
     expect(put.status, put.text).toBe(200);
-    expect(put.body.plan.subsystems.find((s: { subsystem: string }) => s.subsystem === 'bgp').add.join(' ')).toMatch(/max 2 prefixes then disable/);
+    expect(put.body.plan.subsystems.find((s: { subsystem: string }) => s.subsystem === 'bgp').add.join(' ')).toMatch(/bgp_dx-2' > ipv4 > import limit 2 action disable;/);
     const limited = await waitFor('dx-2 disabled by its import limit', async () => {
       const n = await peer('dx-2');
       return n.protocol_state === 'down' && n;

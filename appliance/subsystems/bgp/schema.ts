@@ -1,6 +1,6 @@
 // The `bgp` section of the configuration document (Config's `bgp?:`).
 // Shape only; meaning across objects is checked in verify.ts.
-// Defaults follow the AWS Direct Connect profile (design/bird.md): hold time
+// Defaults follow the AWS Direct Connect profile: hold time
 // 90 s, BFD 300 ms x 3, graceful restart 120 s, TTL 1 (directly connected).
 import { Type, type Static } from '@sinclair/typebox';
 

@@ -88,7 +88,7 @@ export class VpnConfiguration {
     for (const c of desired.connections) {
       if (!conns.has(c.name)) drift.push(`connection ${c.name} is not loaded`);
       else if (differences.get(c.name)?.length) drift.push(...differences.get(c.name)!.map((d) => `connection ${c.name}: ${d}`));
-      else if (this.loaded.conns.get(c.name) !== fullDigest(c)) drift.push(`connection ${c.name} was not loaded by Junction with the configured settings`);
+      else if (this.loaded.conns.get(c.name) !== fullDigest(c)) drift.push(`connection ${c.name} was loaded with other settings than configured (in keys list-conns does not show: proposals, start_action, reqid, if_id, encap, mobike)`);
     }
     const wanted = new Set(desired.connections.map((c) => c.name));
     for (const name of conns) if (!wanted.has(name)) drift.push(`connection ${name} is loaded but not configured`);
@@ -231,11 +231,13 @@ export class VpnConfiguration {
     const differences = await loadedDifferences(client, desired);
     for (const c of desired.connections) {
       const digest = fullDigest(c);
-      const changedBehindOurBack = !present.has(c.name) || !!differences.get(c.name)?.length;
-      if (this.loaded.conns.get(c.name) === digest && !changedBehindOurBack) continue;
+      const current = this.loaded.conns.get(c.name) === digest;
+      // Junction loaded exactly this, but charon no longer holds it: changed or unloaded behind Junction's back
+      const tampered = current && (!present.has(c.name) || !!differences.get(c.name)?.length);
+      if (current && !tampered) continue;
       const before = this.loaded.conns.has(c.name) ? previous.get(c.name) : undefined;
       const inPlace = before?.ikeDigest === c.ikeDigest;
-      const detail = changedBehindOurBack && present.has(c.name) ? ' (charon held other settings: loaded again)'
+      const detail = tampered ? (present.has(c.name) ? ' (charon held other settings: loaded again)' : ' (charon had unloaded it: loaded again)')
         : !before ? '' : inPlace ? ` (tunnels updated in place: ${differingTunnels(before, c).join(', ')})` : ' (IKE settings changed: replaced)';
       // SAs negotiated under the old settings; charon itself only closes those of start_action=start tunnels
       const outdated = before ? await outdatedSas(client, c.name, inPlace ? changedTunnels(before, c) : undefined) : [];

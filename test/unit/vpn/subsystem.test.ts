@@ -128,6 +128,22 @@ describe('VpnSubsystem apply and drift', () => {
     expect(await vpn.drift(artifact)).toEqual([]);
   });
 
+  it('a document change updates tunnels in place; a connection unloaded by hand is loaded again', async () => {
+    const { charon, vpn, artifact } = subsystem();
+    await vpn.apply(artifact);
+    const changed = fixtureDocument();
+    changed.vpn!.peers[0]!.tunnels[0]!.remote_subnets = ['10.66.0.0/24'];
+    const next = vpn.render(changed, NO_CAPABILITIES);
+    expect(await vpn.drift(next)).toEqual(['connection site: child t1: remote_ts is 10.9.0.0/24, configured 10.66.0.0/24']);
+    expect(await vpn.apply(next)).toEqual(['load-conn site (tunnels updated in place: t1)']);
+    const operator = await charon.byHand();
+    await operator.unloadConn('v1');
+    operator.close();
+    expect(await vpn.drift(next)).toEqual(['connection v1 is not loaded']);
+    expect(await vpn.apply(next)).toEqual(['load-conn v1 (charon had unloaded it: loaded again)']);
+    expect(await vpn.drift(next)).toEqual([]);
+  });
+
   it('a changed PSK is drift until applied (the value never shows)', async () => {
     const { charon, vpn, artifact } = subsystem();
     await vpn.apply(artifact);
