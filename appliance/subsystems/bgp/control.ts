@@ -56,8 +56,9 @@ export class BgpActions {
     try {
       command = routeCommand(query);
     } catch (error) {
-      if (error instanceof RangeError) throw new ControlFailed(/prefix/.test(error.message) ? 400 : 404, /prefix/.test(error.message) ? 'invalid_request' : 'not_found', error.message);
-      throw error;
+      if (!(error instanceof RangeError)) throw error;
+      // a prefix that is not one is a bad argument; a neighbor id that cannot exist names nothing
+      throw /prefix/.test(error.message) ? new ControlFailed(400, 'invalid_request', error.message) : new ControlFailed(404, 'not_found', error.message);
     }
     this.requireBird();
     const routes = parseRoutes(await mapped(() => this.running.socket.command(command)), { filtered: query.filtered ?? false });

@@ -57,8 +57,8 @@ export class Charon {
     return this.settings === JSON.stringify(settings);
   }
 
-  /** Starts charon with `settings`; `afterRestart` runs each time the supervisor had to restart it. */
-  async start(settings: CharonSettings, afterRestart: (daemon: CharonDaemon) => void): Promise<void> {
+  /** Starts charon with `settings`; `afterRestart` runs (and is awaited by the supervisor) each time it had to restart charon. */
+  async start(settings: CharonSettings, afterRestart: (daemon: CharonDaemon) => Promise<void>): Promise<void> {
     const launch = this.options.launchCharon ?? ((o: CharonProcessOptions) => new CharonProcess(o));
     const daemon = launch(this.processOptions(settings));
     try {

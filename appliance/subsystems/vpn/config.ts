@@ -156,7 +156,7 @@ export class VpnConfiguration {
   }
 
   private async startCharon(desired: VpnArtifact): Promise<void> {
-    await this.charon.start(desired.charon, (daemon) => void this.afterCharonRestart(daemon));
+    await this.charon.start(desired.charon, (daemon) => this.afterCharonRestart(daemon));
     this.resetLoaded();
     await this.subscribe().catch((error: Error) => this.options.log.warn('vpn: event subscription failed', { error: error.message }));
   }
