@@ -339,6 +339,16 @@ describe.skipIf(!!skipReason)('BGP over Direct Connect: junction serve and an on
     expect(after.neighbors.map((n) => n.since)).toEqual(before.neighbors.map((n) => n.since));
   });
 
+  it('the multipath hash sysctl belongs to the BGP configuration: changed by hand, reconcile sets it back', async () => {
+    const key = 'net.ipv4.fib_multipath_hash_policy';
+    await lab().exec('router', ['sysctl', '-q', '-w', `${key}=0`], { check: true });
+    const found = await api('POST', '/v1/reconcile');
+    expect(found.body.repaired?.bgp, JSON.stringify(found.body)).toEqual([`sysctl ${key} is 0, configured 1`]);
+    expect((await lab().exec('router', ['sysctl', '-n', key], { check: true })).stdout.trim()).toBe('1');
+    const again = await api('POST', '/v1/reconcile');
+    expect(again.body.repaired?.bgp, JSON.stringify(again.body)).toBeUndefined();
+  });
+
   it('commit-confirm: an unconfirmed BGP change reverts by itself; a confirmed one stays', async () => {
     await bothUp();
     const current = (await api('GET', '/v1/bgp/neighbors/dx-2')).body;
