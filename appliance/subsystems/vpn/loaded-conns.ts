@@ -26,7 +26,7 @@ const selectors = (value: unknown) => list(value).map((ts) => networkOf(ts) ?? t
 /** charon prints an identity without the "@" that marks an FQDN (but keeps "@#" key ids). */
 const identity = (id: string) => (id.startsWith('@') && !id.startsWith('@#') ? id.slice(1) : id).replace(/\s*,\s*/g, ', ');
 /** list-conns names an action by what charon does: restart is "start", clear is "none". */
-const ACTION: Record<string, string> = { restart: 'start', start: 'start', clear: 'none', none: 'none', trap: 'trap', hold: 'trap' };
+const ACTION: Record<string, string> = { restart: 'start', start: 'start', clear: 'none', none: 'none', trap: 'trap' };
 const AUTH_CLASS: Record<string, string> = { psk: 'pre-shared key', pubkey: 'public key' };
 
 /** A certificate's subject as charon prints it ("C=CH, O=Example, Inc, CN=moon"). */
