@@ -1,26 +1,18 @@
 // BGP over Direct Connect: the `bgp` section's settings and its neighbors
 // are views of the document (edits go through the commit pipeline; the
 // password is write-only like every secret); status, learned routes and
-// neighbor resets talk to the running bird (appliance/subsystems/bgp/driver.ts).
+// neighbor resets talk to the running bird (appliance/subsystems/bgp), whose
+// failures arrive as ControlFailed.
 import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { Config } from '../../appliance/model/schema.js';
 import { Asn, BgpNeighbor, BgpSection } from '../../appliance/subsystems/bgp/schema.js';
-import { BgpUnavailable, type BgpStatus } from '../../appliance/subsystems/bgp/driver.js';
-import type { LearnedRoute, RouteQuery } from '../../appliance/subsystems/bgp/routes.js';
-import { BirdProtocolError, BirdReplyError } from '../../appliance/subsystems/bgp/reply-codes.js';
+import type { BgpControl } from '../../appliance/subsystems/bgp/control.js';
 import { redactSecrets } from '../../appliance/model/secrets.js';
 import { ErrorResponse, HttpError } from '../errors.js';
 import { CommitQuery, CommitResponse, commitResponse, editDocument, readDocument, type ApiContext } from '../context.js';
+import { controlAction } from '../control-failed.js';
 import { registerCollection, type CollectionSpec } from './collection.js';
-
-/** What the API needs from the BGP subsystem (BgpDriver). */
-export interface BgpControl {
-  status(): Promise<BgpStatus>;
-  routes(query: RouteQuery & { limit?: number }): Promise<LearnedRoute[]>;
-  reset(id: string): Promise<string>;
-  softReset(id: string, direction?: 'in' | 'out'): Promise<string>;
-}
 
 type Item = Record<string, unknown>;
 
@@ -50,14 +42,6 @@ const neighbors: CollectionSpec = {
 
 const IdParams = { type: 'object', required: ['id'], properties: { id: { type: 'string', maxLength: 32 } } } as const;
 const ControlResponse = { type: 'object', additionalProperties: true } as const;
-
-function controlError(error: unknown): never {
-  if (error instanceof RangeError) throw new HttpError(404, 'not_found', error.message);
-  if (error instanceof BgpUnavailable) throw new HttpError(409, 'bgp_unavailable', error.message);
-  if (error instanceof BirdReplyError) throw new HttpError(502, 'bird_refused', error.message);
-  if (error instanceof BirdProtocolError) throw new HttpError(504, 'bird_unreachable', error.message);
-  throw error;
-}
 
 export default async function bgpPlugin(app: FastifyInstance, ctx: ApiContext) {
   registerCollection(app, ctx, neighbors);
@@ -104,13 +88,7 @@ export default async function bgpPlugin(app: FastifyInstance, ctx: ApiContext) {
       summary: 'Per neighbor: BGP state, since/uptime, last error (e.g. a TCP MD5 mismatch), prefixes received/accepted/advertised, BFD state; bird itself; TCP MD5 capability',
       response: { 401: ErrorResponse, 409: ErrorResponse },
     },
-  }, async () => {
-    try {
-      return await bgp().status();
-    } catch (error) {
-      controlError(error);
-    }
-  });
+  }, async () => controlAction(() => bgp().status()));
 
   app.get('/v1/bgp/routes', {
     schema: {
@@ -130,31 +108,20 @@ export default async function bgpPlugin(app: FastifyInstance, ctx: ApiContext) {
   }, async (request) => {
     const q = request.query as { prefix?: string; neighbor?: string; filtered?: string; limit?: string };
     const limit = Math.min(Number(q.limit ?? 1000), 100_000);
-    try {
-      const routes = await bgp().routes({
-        ...(q.prefix !== undefined ? { prefix: q.prefix } : {}),
-        ...(q.neighbor !== undefined ? { neighbor: q.neighbor } : {}),
-        filtered: q.filtered === 'true' || q.filtered === '1',
-        limit: limit + 1,
-      });
-      return { routes: routes.slice(0, limit), truncated: routes.length > limit };
-    } catch (error) {
-      if (error instanceof RangeError && q.prefix !== undefined && /prefix/.test(error.message)) {
-        throw new HttpError(400, 'invalid_request', error.message, '(querystring)/prefix');
-      }
-      controlError(error);
-    }
+    const routes = await controlAction(() => bgp().routes({
+      ...(q.prefix !== undefined ? { prefix: q.prefix } : {}),
+      ...(q.neighbor !== undefined ? { neighbor: q.neighbor } : {}),
+      filtered: q.filtered === 'true' || q.filtered === '1',
+      limit: limit + 1,
+    }), (failure) => (failure.status === 400 ? '(querystring)/prefix' : undefined));
+    return { routes: routes.slice(0, limit), truncated: routes.length > limit };
   });
 
   app.post('/v1/bgp/neighbors/:id/reset', {
     schema: { tags: ['bgp'], summary: 'Hard reset: close the session and open it again', params: IdParams, response: { 200: ControlResponse, 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse, 502: ErrorResponse, 504: ErrorResponse } },
   }, async (request) => {
     const { id } = request.params as { id: string };
-    try {
-      return { id, reset: 'hard', bird: await bgp().reset(id) };
-    } catch (error) {
-      controlError(error);
-    }
+    return { id, reset: 'hard', bird: await controlAction(() => bgp().reset(id)) };
   });
 
   app.post('/v1/bgp/neighbors/:id/soft-reset', {
@@ -168,10 +135,6 @@ export default async function bgpPlugin(app: FastifyInstance, ctx: ApiContext) {
   }, async (request) => {
     const { id } = request.params as { id: string };
     const { direction } = request.query as { direction?: 'in' | 'out' };
-    try {
-      return { id, reset: 'soft', direction: direction ?? 'both', bird: await bgp().softReset(id, direction) };
-    } catch (error) {
-      controlError(error);
-    }
+    return { id, reset: 'soft', direction: direction ?? 'both', bird: await controlAction(() => bgp().softReset(id, direction)) };
   });
 }

@@ -1,23 +1,15 @@
 // IPsec site-to-site VPN: peers, their tunnels and certificates are views of
 // the document's `vpn` section (edits go through the commit pipeline);
-// status, initiate/terminate and the event stream talk to the running charon.
+// status, initiate/terminate and the event stream talk to the running charon
+// (appliance/subsystems/vpn), whose failures arrive as ControlFailed.
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../../appliance/model/schema.js';
 import { IkePeer, VpnCertificate, VpnTunnel } from '../../appliance/subsystems/vpn/schema.js';
-import { VpnUnavailable, type VpnEvent, type VpnStatus } from '../../appliance/subsystems/vpn/driver.js';
-import { ViciCommandError, ViciTimeoutError } from '../../appliance/subsystems/vpn/vici/index.js';
+import type { VpnControl } from '../../appliance/subsystems/vpn/control.js';
 import { ErrorResponse, HttpError } from '../errors.js';
 import type { ApiContext } from '../context.js';
+import { controlAction } from '../control-failed.js';
 import { registerCollection, type CollectionSpec } from './collection.js';
-
-/** What the API needs from the VPN subsystem (appliance/subsystems/vpn/driver.ts VpnDriver). */
-export interface VpnControl {
-  status(): Promise<VpnStatus>;
-  /** false: the tunnel was up already (nothing started) */
-  initiate(peer: string, tunnel: string, timeoutMs?: number): Promise<boolean>;
-  terminate(peer: string, tunnel: string, timeoutMs?: number): Promise<number>;
-  onEvent(listener: (event: VpnEvent) => void): () => void;
-}
 
 type Item = Record<string, unknown>;
 /** How often an idle event stream carries a comment, so proxies and clients see it alive. */
@@ -80,14 +72,6 @@ const ControlQuery = {
   properties: { timeout_ms: { type: 'string', pattern: '^[0-9]{1,6}$', description: 'how long charon may take (default 15000 for initiate, 10000 for terminate)' } },
 } as const;
 
-function controlError(error: unknown): never {
-  if (error instanceof RangeError) throw new HttpError(404, 'not_found', error.message);
-  if (error instanceof VpnUnavailable) throw new HttpError(409, 'vpn_unavailable', error.message);
-  if (error instanceof ViciCommandError) throw new HttpError(502, 'charon_refused', `charon: ${error.errmsg || 'refused'}`);
-  if (error instanceof ViciTimeoutError) throw new HttpError(504, 'charon_timeout', error.message);
-  throw error;
-}
-
 export default async function vpnPlugin(app: FastifyInstance, ctx: ApiContext) {
   for (const spec of [peers, tunnels, certificates]) registerCollection(app, ctx, spec);
 
@@ -102,7 +86,7 @@ export default async function vpnPlugin(app: FastifyInstance, ctx: ApiContext) {
       summary: 'Per peer and tunnel: state, established time, SPIs, algorithms, bytes/packets in/out, last rekey; the data plane in use',
       response: { 401: ErrorResponse, 409: ErrorResponse },
     },
-  }, async () => vpn().status());
+  }, async () => controlAction(() => vpn().status()));
 
   /** POST /v1/vpn/peers/{peer}/tunnels/{tunnel}/<action>: the tunnel from the path, an optional timeout, charon's answers as HTTP codes. */
   const tunnelControl = (action: string, summary: string, run: (peer: string, tunnel: string, timeoutMs?: number) => Promise<Item>) =>
@@ -117,11 +101,7 @@ export default async function vpnPlugin(app: FastifyInstance, ctx: ApiContext) {
     }, async (request) => {
       const { peer, tunnel } = request.params as { peer: string; tunnel: string };
       const timeout = (request.query as { timeout_ms?: string }).timeout_ms;
-      try {
-        return { peer, tunnel, ...(await run(peer, tunnel, timeout === undefined ? undefined : Number(timeout))) };
-      } catch (error) {
-        controlError(error);
-      }
+      return { peer, tunnel, ...(await controlAction(() => run(peer, tunnel, timeout === undefined ? undefined : Number(timeout)))) };
     });
 
   tunnelControl('initiate', 'Bring a tunnel up now (and its IKE SA); answers once it is up. A tunnel that is up already is left as it is (initiated: false)',

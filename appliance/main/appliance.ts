@@ -7,8 +7,8 @@ import { StatusService } from '../core/status.js';
 import { LinksDriver } from '../subsystems/links/driver.js';
 import { RoutesDriver } from '../subsystems/routes/driver.js';
 import { FirewallDriver } from '../subsystems/firewall/driver.js';
-import { VpnDriver } from '../subsystems/vpn/driver.js';
-import { BgpDriver } from '../subsystems/bgp/driver.js';
+import { VpnSubsystem } from '../subsystems/vpn/index.js';
+import { BgpSubsystem } from '../subsystems/bgp/index.js';
 import type { Driver } from '../core/subsystem.js';
 import type { DhcpClients } from '../subsystems/links/dhcp-client.js';
 import type { FirewallLog } from '../subsystems/firewall/log-reader.js';
@@ -22,9 +22,9 @@ export interface Appliance {
   status: StatusService;
   drivers: Driver[];
   /** the IPsec subsystem: status, initiate/terminate, events */
-  vpn: VpnDriver;
+  vpn: VpnSubsystem;
   /** the BGP subsystem (bird): status, learned routes, neighbor resets */
-  bgp: BgpDriver;
+  bgp: BgpSubsystem;
   close(): void;
 }
 
@@ -44,13 +44,13 @@ export function createAppliance(options: ApplianceOptions): Appliance {
   const store = new Store(options.stateDir);
   // Apply order: links before routes (next hops need addresses), the VPN
   // once addresses exist, firewall last.
-  const vpn = new VpnDriver({ runner: options.runner, stateDir: options.stateDir, log: options.log });
+  const vpn = new VpnSubsystem({ runner: options.runner, stateDir: options.stateDir, log: options.log });
   // BGP after links and routes: sessions on the dx links need their
   // addresses, and bird's kernel routes (proto bird, metric 2000) sit beside
   // the static ones (proto 77) without replacing them. Before the firewall,
   // which stays last: it opens TCP 179 and BFD (self-services) from the same
   // document, and if its apply fails bird is rolled back with the rest.
-  const bgp = new BgpDriver({ runner: options.runner, stateDir: options.stateDir, log: options.log, tcpMd5: () => options.capabilities.tcpMd5 });
+  const bgp = new BgpSubsystem({ runner: options.runner, stateDir: options.stateDir, log: options.log, tcpMd5: () => options.capabilities.tcpMd5 });
   const drivers: Driver[] = [
     new LinksDriver(options.runner, options.dhcpClients),
     new RoutesDriver(options.runner),

@@ -8,10 +8,11 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { buildServer } from '../../api/server.js';
-import { BgpDriver, type BirdDaemon } from '../../appliance/subsystems/bgp/driver.js';
+import { BgpSubsystem, type BirdDaemon } from '../../appliance/subsystems/bgp/index.js';
 import { parseReplies, type BirdReply } from '../../appliance/subsystems/bgp/reply-codes.js';
 import { RecordingCommandRunner } from '../support/recording-runner.js';
 import { memoryLogger } from '../support/memory-logger.js';
+import { showProtocolsFor } from '../support/fake-bird.js';
 import { NO_CAPABILITIES } from '../../appliance/platform/capabilities.js';
 import { Reconciler } from '../../appliance/core/reconciler.js';
 import { StatusService } from '../../appliance/core/status.js';
@@ -53,7 +54,7 @@ describe('/v1/bgp', () => {
       return {};
     });
     const fakeBird: BirdDaemon = { pid: 4242, restarts: 0, start: async () => { started++; return 4242; }, stop: async () => undefined, recentLog: () => [] };
-    const bgp = new BgpDriver({
+    const bgp = new BgpSubsystem({
       runner, stateDir, log,
       launchBird: () => fakeBird,
       control: {
@@ -63,6 +64,7 @@ describe('/v1/bgp', () => {
           if (command.startsWith('restart')) return reply('0012 bgp_dx-1: restarted\n');
           if (command.startsWith('reload')) return reply('0015 bgp_dx-1: reloading\n');
           if (command.startsWith('show protocols all')) return reply(fixture('show-protocols-all.raw'));
+          if (command === 'show protocols') return reply(showProtocolsFor(readFileSync(join(stateDir, 'bird', 'bird.conf'), 'utf8')));
           if (command.startsWith('show route')) return reply(fixture('show-route-all.raw'));
           return reply('0000 \n');
         },

@@ -14,8 +14,8 @@
 //   appliance  the real `junction serve` in the router namespace, with dx0
 //              and the bgp section committed through the API (PUT
 //              /v1/config); Junction starts and configures its own bird.
-//              Only when Junction's BGP driver is in the build
-//              (dist/appliance/subsystems/bgp/driver.js).
+//              Only when Junction's BGP subsystem is in the build
+//              (dist/appliance/subsystems/bgp/index.js).
 //
 // The on-prem bird of every lab has the same hand-written config: a static
 // protocol holding the 100,000 prefixes (/27s inside 10.64.0.0/10: a /10 only
@@ -45,9 +45,9 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BirdApplier } from '../../appliance/subsystems/bgp/apply.js';
+import { BirdApplier } from '../../appliance/subsystems/bgp/bird-config.js';
 import { BirdSocket } from '../../appliance/subsystems/bgp/bird-socket.js';
-import { vpcSubnetsOf } from '../../appliance/subsystems/bgp/driver.js';
+import { vpcSubnetsOf } from '../../appliance/subsystems/bgp/render.js';
 import { renderBirdConfig } from '../../appliance/subsystems/bgp/render.js';
 import type { BgpSection } from '../../appliance/subsystems/bgp/schema.js';
 import { apiRequest, targetFromStateDir, type ApiTarget } from '../../appliance/main/api-client.js';
@@ -370,7 +370,7 @@ export async function runBgp(): Promise<number> {
     return 1;
   }
   const cli = join(REPO_ROOT, 'dist', 'appliance', 'cli.js');
-  const driverBuilt = existsSync(join(REPO_ROOT, 'dist', 'appliance', 'bgp', 'driver.js'));
+  const driverBuilt = existsSync(join(REPO_ROOT, 'dist', 'appliance', 'subsystems', 'bgp', 'index.js'));
   const withAppliance = existsSync(cli) && driverBuilt && process.env.BENCH_BGP_APPLIANCE !== '0';
 
   const base = `jg${process.pid}`;
@@ -447,7 +447,7 @@ export async function runBgp(): Promise<number> {
     let applianceWorkaround: string | null = null;
     if (!withAppliance) {
       applianceError = !driverBuilt
-        ? "Junction's BGP driver is not in the build (dist/appliance/subsystems/bgp/driver.js missing: appliance/subsystems/bgp/driver.ts not landed or not built)"
+        ? "Junction's BGP subsystem is not in the build (dist/appliance/subsystems/bgp/index.js missing: build first)"
         : existsSync(cli) ? 'disabled by BENCH_BGP_APPLIANCE=0' : `${cli} is missing; build first`;
       log(`appliance leg skipped: ${applianceError}`);
     } else {

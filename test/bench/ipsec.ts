@@ -345,9 +345,9 @@ export async function runIpsec(): Promise<number> {
     let junctionSetup50: number | null = null;
     let junctionCommitS: number | null = null;
     const cli = join(REPO_ROOT, 'dist', 'appliance', 'cli.js');
-    const driverBuilt = existsSync(join(REPO_ROOT, 'dist', 'appliance', 'vpn', 'driver.js'));
+    const driverBuilt = existsSync(join(REPO_ROOT, 'dist', 'appliance', 'subsystems', 'vpn', 'index.js'));
     if (!existsSync(cli) || !driverBuilt) {
-      junctionError = `Junction's VPN driver is not in the build (dist/appliance/subsystems/vpn/driver.js missing; appliance/subsystems/vpn/driver.ts not landed/built)`;
+      junctionError = `Junction's VPN subsystem is not in the build (dist/appliance/subsystems/vpn/index.js missing: build first)`;
       log(`junction leg skipped: ${junctionError}`);
     } else {
       try {

@@ -8,15 +8,17 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BirdApplier } from '../../appliance/subsystems/bgp/apply.js';
+import { BirdApplier } from '../../appliance/subsystems/bgp/bird-config.js';
+import { resetNeighbor, softResetNeighbor } from '../../appliance/subsystems/bgp/control.js';
 import { BirdProcess } from '../../appliance/subsystems/bgp/bird-process.js';
 import { BirdSocket } from '../../appliance/subsystems/bgp/bird-socket.js';
 import { probeTcpMd5, type Md5Capability } from '../../appliance/subsystems/bgp/md5-probe.js';
 import { renderBirdConfig } from '../../appliance/subsystems/bgp/render.js';
 import type { BgpSection } from '../../appliance/subsystems/bgp/schema.js';
-import { BgpStatusReader, type NeighborStatus } from '../../appliance/subsystems/bgp/status.js';
+import { BgpStatusReader, type NeighborStatus } from '../../appliance/subsystems/bgp/bird-status.js';
 import { SystemCommandRunner, runChecked } from '../../appliance/platform/command-runner.js';
 import { waitFor } from './support/wait.js';
+import { sleep } from '../../appliance/platform/sleep.js';
 
 const isRoot = process.getuid?.() === 0;
 const hasBird = spawnSync('bird', ['--version']).status === 0;
@@ -35,7 +37,6 @@ const links = [
 ];
 const PASSWORD = 'dx-s3cret';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const ip = (...args: string[]) => runChecked(runner, 'ip', args);
 
 function onpremConfig(password: string): string {
@@ -282,10 +283,10 @@ describe.skipIf(!!skipReason)('BGP with BIRD 2 between two namespaces', () => {
       const second = await neighbor('dx-1');
       return first.established && second.since === first.since && second;
     }, 110_000, 250);
-    expect(await applier.softResetNeighbor('dx-1', 'in')).toMatch(/reloading/);
+    expect(await softResetNeighbor(junctionControl, 'dx-1', 'in')).toMatch(/reloading/);
     await sleep(1100);
     expect((await neighbor('dx-1')).since).toBe(before.since);
-    expect(await applier.resetNeighbor('dx-1')).toMatch(/restarted/);
+    expect(await resetNeighbor(junctionControl, 'dx-1')).toMatch(/restarted/);
     const after = await waitFor('dx-1 after restart', async () => {
       const n = await neighbor('dx-1');
       return n.established && n;

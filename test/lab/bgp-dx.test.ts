@@ -19,6 +19,7 @@ import { requireRoot, uniquePrefix, withLab } from './support/lab-fixture.js';
 import { startJunction, type RunningJunction } from './support/junction.js';
 import { JUNCTION_ASN, ONPREM_ASN, OnpremBird, type OnpremOptions } from './support/onprem-bird.js';
 import { waitFor } from './support/wait.js';
+import { sleep } from '../../appliance/platform/sleep.js';
 
 const root = requireRoot();
 const hasBird = spawnSync('bird', ['--version']).status === 0;
@@ -29,7 +30,6 @@ const op = addressing.onprem;
 const { vpcs } = addressing;
 const PASSWORD = 'dx-s3cret-key';
 const demo = parseYaml(readFileSync(fileURLToPath(new URL('../lab-kit/demo.yaml', import.meta.url)), 'utf8')) as Record<string, any>;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const neighbor = (id: string, address: string, iface: string) => ({
   id,
@@ -309,7 +309,7 @@ describe.skipIf(!!skipReason)('BGP over Direct Connect: junction serve and an on
     expect(current.password).toBe('********');
     const put = await api('PUT', '/v1/bgp/neighbors/dx-2', { ...current, max_prefix: { limit: 2, action: 'disable' } });
     expect(put.status, put.text).toBe(200);
-    expect(put.body.plan.subsystems.find((s: { subsystem: string }) => s.subsystem === 'bgp').add.join(' ')).toMatch(/max 2 prefixes then disable/);
+    expect(put.body.plan.subsystems.find((s: { subsystem: string }) => s.subsystem === 'bgp').add.join(' ')).toMatch(/bgp_dx-2' > ipv4 > import limit 2 action disable;/);
     const limited = await waitFor('dx-2 disabled by its import limit', async () => {
       const n = await peer('dx-2');
       return n.protocol_state === 'down' && n;
@@ -337,6 +337,16 @@ describe.skipIf(!!skipReason)('BGP over Direct Connect: junction serve and an on
     expect(put.body.actions.bgp).toEqual([]);
     const after = await status();
     expect(after.neighbors.map((n) => n.since)).toEqual(before.neighbors.map((n) => n.since));
+  });
+
+  it('the multipath hash sysctl belongs to the BGP configuration: changed by hand, reconcile sets it back', async () => {
+    const key = 'net.ipv4.fib_multipath_hash_policy';
+    await lab().exec('router', ['sysctl', '-q', '-w', `${key}=0`], { check: true });
+    const found = await api('POST', '/v1/reconcile');
+    expect(found.body.repaired?.bgp, JSON.stringify(found.body)).toEqual([`sysctl ${key} is 0, configured 1`]);
+    expect((await lab().exec('router', ['sysctl', '-n', key], { check: true })).stdout.trim()).toBe('1');
+    const again = await api('POST', '/v1/reconcile');
+    expect(again.body.repaired?.bgp, JSON.stringify(again.body)).toBeUndefined();
   });
 
   it('commit-confirm: an unconfirmed BGP change reverts by itself; a confirmed one stays', async () => {

@@ -18,6 +18,7 @@ import { ViciClient } from '../../appliance/subsystems/vpn/vici/client.js';
 import { ViciCommandError } from '../../appliance/subsystems/vpn/vici/errors.js';
 import type { ViciPlain } from '../../appliance/subsystems/vpn/vici/codec.js';
 import { waitFor } from './support/wait.js';
+import { sleep } from '../../appliance/platform/sleep.js';
 
 const isRoot = process.getuid?.() === 0;
 const hasCharon = existsSync(DEFAULT_CHARON_BINARY) && existsSync('/usr/lib/ipsec/plugins/libstrongswan-vici.so');
@@ -35,7 +36,6 @@ const runner = new SystemCommandRunner();
 const pid = process.pid;
 const ns = { hostA: `jnv${pid}-ha`, gwA: `jnv${pid}-ga`, gwB: `jnv${pid}-gb`, hostB: `jnv${pid}-hb` };
 const PSK = 'lab-psk-0123456789abcdef'; // a test secret; asserted never to reach the logs
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const ip = (...args: string[]) => runChecked(runner, 'ip', args);
 const inNs = (name: string, program: string, ...args: string[]) => runner.run('ip', ['netns', 'exec', name, program, ...args], { timeoutMs: 60_000 });
 

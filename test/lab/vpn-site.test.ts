@@ -1,5 +1,5 @@
 // IPsec site-to-site end to end: the real `junction serve` in the lab's router
-// namespace runs its own charon (VpnDriver), configured only through the
+// namespace runs its own charon (the VPN subsystem), configured only through the
 // API; the on-prem site (ns onprem) runs a second, independent charon loaded
 // with the `strongswan` remote config that Junction generates
 // (GET /v1/vpn/peers/{name}/remote-config), with the LAN host onprem-lan
@@ -17,9 +17,14 @@ import { fileURLToPath } from 'node:url';
 import { addressing } from '../lab-kit/topology.js';
 import { ping, tcpConnect, tcpListen } from '../lab-kit/traffic.js';
 import { CharonProcess, DEFAULT_CHARON_BINARY } from '../../appliance/subsystems/vpn/charon-process.js';
+import { charonPaths } from '../../appliance/subsystems/vpn/strongswan-conf.js';
+import { renderVpn } from '../../appliance/subsystems/vpn/render.js';
+import { ViciClient, ViciSection } from '../../appliance/subsystems/vpn/vici/index.js';
+import { NO_CAPABILITIES } from '../../appliance/platform/capabilities.js';
 import { requireRoot, uniquePrefix, withLab } from './support/lab-fixture.js';
 import { startJunction, type RunningJunction } from './support/junction.js';
 import { waitFor } from './support/wait.js';
+import { sleep } from '../../appliance/platform/sleep.js';
 
 const root = requireRoot();
 const hasCharon = existsSync(DEFAULT_CHARON_BINARY) && existsSync('/usr/lib/ipsec/plugins/libstrongswan-vici.so') && spawnSync('sh', ['-c', 'command -v swanctl']).status === 0;
@@ -29,7 +34,6 @@ if (skipReason) console.log(`[vpn-site] skipped: ${skipReason}`);
 
 const { vpcs, onprem } = addressing;
 const PSK = 'vpn-site-lab-psk-0123456789abcdef';
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const demo = readFileSync(fileURLToPath(new URL('../lab-kit/demo.yaml', import.meta.url)), 'utf8');
 
 /** Polls until probe returns a truthy value; throws after timeoutMs. */
@@ -220,6 +224,24 @@ describe.skipIf(!!skipReason)('IPsec site-to-site through junction serve (lab)',
     expect(reconcile.body.repaired.vpn).toBeUndefined();
     expect(readFileSync(path.join(junction.stateDir, 'junction.log'), 'utf8')).not.toContain(PSK);
     expect(readFileSync(path.join(junction.stateDir, 'charon', 'charon.log'), 'utf8')).not.toContain(PSK);
+  });
+
+  it('a connection loaded over VICI by hand with other settings is drift, and reconcile loads the configured one again', async () => {
+    const doc = (await api('GET', '/v1/config')).body;
+    const dataplane = (await status()).dataplane.dataplane;
+    const rendered = renderVpn(doc, { ...NO_CAPABILITIES, xfrmEsp: dataplane === 'kernel' }).connections.find((c) => c.name === 'onprem')!;
+    const byHand = new ViciSection(rendered.config.entries.map(([key, value]) => [key, key === 'dpd_delay' ? '30s' : value]));
+    const operator = await ViciClient.connect(charonPaths(path.join(junction.stateDir, 'charon')).socket);
+    try {
+      await operator.loadConn('onprem', byHand);
+    } finally {
+      operator.close();
+    }
+    const found = await api('POST', '/v1/reconcile');
+    expect(found.body.repaired?.vpn, JSON.stringify(found.body)).toEqual(['connection onprem: dpd_delay is 30, configured 2']);
+    const again = await api('POST', '/v1/reconcile');
+    expect(again.body.repaired?.vpn, JSON.stringify(again.body)).toBeUndefined();
+    await bringUp('onprem', 'lan');
   });
 
   it('two subnets each side; changing one tunnel does not interrupt another', async () => {

@@ -10,7 +10,7 @@ import { gunzipSync } from 'node:zlib';
 import type { CommandRunner } from '../../platform/command-runner.js';
 import { BirdProcess } from './bird-process.js';
 import { BirdSocket } from './bird-socket.js';
-import { parseProtocols } from './status.js';
+import { parseProtocols } from './bird-status.js';
 
 export interface Md5Capability {
   supported: boolean;

@@ -1,7 +1,11 @@
-// Pure: the bgp section (plus the VPC subnets to announce) -> bird.conf text.
-// Same input, same bytes: lists whose order has no meaning are sorted, so a
-// reordered document does not cause a reconfigure.
+// Pure: the bgp section (plus the VPC subnets to announce) -> the BGP
+// artifact: the bird.conf text and the sysctl ECMP needs. Same input, same
+// bytes: lists whose order has no meaning are sorted, so a reordered
+// document does not cause a reconfigure. describeBgp gives the artifact's
+// whole content as plan lines, passwords as keyed digests.
+import type { Config } from '../../model/schema.js';
 import { networkOf, parsePrefix, type Family } from '../../model/ip.js';
+import { secretLabel } from '../../model/secret-digest.js';
 import { BGP_DEFAULTS, resolveNeighbor, type BgpSection, type PrefixMatch, type ResolvedNeighbor } from './schema.js';
 
 export interface VpcSubnet {
@@ -254,4 +258,84 @@ function renderNeighbor(n: ResolvedNeighbor, asn: number): string[] {
   if (n.maxPrefix) out.push(`    import limit ${n.maxPrefix.limit} action ${n.maxPrefix.action};`);
   out.push('  };', '}', '');
   return out;
+}
+
+/**
+ * ECMP across equal BGP paths: hash flows by ports too (L4), so many flows
+ * between two hosts still use both links. Part of the artifact, so plan,
+ * drift and rollback see it like the rest of the BGP configuration.
+ */
+export const BGP_SYSCTLS: Readonly<Record<string, string>> = { 'net.ipv4.fib_multipath_hash_policy': '1' };
+
+export interface BgpArtifact {
+  active: boolean;
+  /** the whole bird.conf; holds passwords, so it is described only masked and never logged */
+  text: string;
+  /** kernel settings BGP owns while it runs (key -> value, as `sysctl -n` prints it) */
+  sysctls: Record<string, string>;
+  /** neighbor id -> document path, to map bird's complaints back */
+  paths: Record<string, string>;
+  /** the section itself, for status and resets (in memory only) */
+  section?: BgpSection;
+}
+
+/** No bgp section: bird stopped, no sysctl owned. The state before the first BGP commit. */
+export const inactiveBgpArtifact = (): BgpArtifact => ({ active: false, text: '', sysctls: {}, paths: {} });
+
+/** The VPC subnets announced by default: the networks of the vpc-role interfaces. */
+export function vpcSubnetsOf(config: Config): VpcSubnet[] {
+  const subnets: VpcSubnet[] = [];
+  for (const iface of config.interfaces) {
+    if (iface.role !== 'vpc') continue;
+    for (const address of iface.addresses ?? []) {
+      const prefix = networkOf(address);
+      if (prefix) subnets.push({ prefix, interface: iface.name });
+    }
+  }
+  return subnets;
+}
+
+export function renderBgp(config: Config): BgpArtifact {
+  const section = config.bgp;
+  if (!section) return inactiveBgpArtifact();
+  return {
+    active: true,
+    text: renderBirdConfig({ section, vpcSubnets: vpcSubnetsOf(config) }),
+    sysctls: { ...BGP_SYSCTLS },
+    paths: Object.fromEntries(section.neighbors.map((n, i) => [n.id, `/bgp/neighbors/${i}`])),
+    section,
+  };
+}
+
+/** bird.conf with every password replaced by its keyed digest: what plans, drift and errors may show. */
+export function maskPasswords(text: string): string {
+  return text.replaceAll(/password "([^"]*)"/g, (_, password: string) => `password "${secretLabel(password)}"`);
+}
+
+/**
+ * The artifact's whole content as plan lines: every statement of bird.conf
+ * under the blocks that hold it (so equal statements in two blocks stay two
+ * lines), passwords as keyed digests, then the sysctls. Two artifacts that
+ * bird or the kernel would run differently describe differently.
+ */
+export function describeBgp(artifact: BgpArtifact): string[] {
+  const lines: string[] = [];
+  const blocks: string[] = [];
+  for (const raw of maskPasswords(artifact.text).split('\n')) {
+    const line = raw.trim();
+    if (!line || line.startsWith('#')) continue;
+    if (line.startsWith('}')) {
+      blocks.pop();
+      continue;
+    }
+    const where = blocks.length ? `${blocks.join(' > ')} > ` : '';
+    if (line.endsWith('{')) {
+      blocks.push(line.slice(0, -1).trim());
+      lines.push(`bird: ${where}${line.slice(0, -1).trim()}`);
+    } else {
+      lines.push(`bird: ${where}${line}`);
+    }
+  }
+  for (const [key, value] of Object.entries(artifact.sysctls)) lines.push(`sysctl ${key}=${value}`);
+  return lines;
 }

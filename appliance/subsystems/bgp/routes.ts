@@ -6,7 +6,7 @@
 import { parsePrefix, networkOf } from '../../model/ip.js';
 import { ReplyCode, type BirdReply } from './reply-codes.js';
 import { protocolName } from './render.js';
-import { birdTimeToIso } from './status.js';
+import { birdTimeToIso } from './bird-status.js';
 
 export interface LearnedRoute {
   prefix: string;

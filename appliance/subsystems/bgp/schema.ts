@@ -1,6 +1,6 @@
-// The `bgp` section of the configuration document. Shape only; meaning
-// across objects is checked in verify.ts.
-// Defaults follow the AWS Direct Connect profile (design/bird.md): hold time
+// The `bgp` section of the configuration document (Config's `bgp?:`, typed by the declaration at the end).
+// Shape only; meaning across objects is checked in verify.ts.
+// Defaults follow the AWS Direct Connect profile: hold time
 // 90 s, BFD 300 ms x 3, graceful restart 120 s, TTL 1 (directly connected).
 import { Type, type Static } from '@sinclair/typebox';
 import { IfName as KernelIfName, IpAddress, IPv4Address, Network } from '../../model/primitives.js';

@@ -1,272 +1,166 @@
-// Reads BGP state from BIRD replies. Rows are found by reply code (1002
-// protocol row, 1006 details, 1007 route counts, 1020 BFD sessions, 0014
-// totals); only the text inside a row is parsed, and that text is BIRD's
-// fixed "Key: value" layout.
-import { groupBy, linesOf, ReplyCode, type BirdReply } from './reply-codes.js';
-import { BirdReplyError } from './reply-codes.js';
-import type { BirdControl } from './bird-socket.js';
-import { quoteBird } from './bird-socket.js';
-import { protocolName } from './render.js';
+// The state side of the BGP subsystem: what GET /v1/bgp/status shows per
+// neighbor (bird's view, read with bird-status.ts) and the kernel's TCP MD5
+// drop counters, which are the only way to tell a wrong BGP password from a
+// peer that does not answer. Reads only; changes nothing.
+import { readFile } from 'node:fs/promises';
+import type { Capabilities } from '../../platform/capabilities.js';
+import { BgpStatusReader, type NeighborStatus } from './bird-status.js';
+import type { BgpRunning } from './config.js';
+import { resolveNeighbor } from './schema.js';
 
-export interface RouteCounts {
-  imported: number;
-  filtered: number;
-  exported: number;
-  preferred: number;
-}
-
-export interface ChannelStatus {
-  name: string;
-  state: string;
-  routes: RouteCounts;
-  importLimit?: { limit: number; action: string };
-  /** "Import updates" row of the route change stats */
-  importUpdates?: { received: number; rejected: number; filtered: number; ignored: number; accepted: number };
-}
-
-export interface BfdSession {
-  protocol: string;
-  address: string;
-  interface: string;
-  state: string;
-  since: string;
-  intervalS: number;
-  timeoutS: number;
-}
-
-export interface ProtocolStatus {
-  name: string;
-  proto: string;
-  table: string;
-  /** BIRD's protocol state: up, down, start, stop */
-  state: string;
-  /** ISO 8601 (UTC) */
-  since: string;
-  info: string;
-  /** BGP state for BGP protocols: Idle, Connect, Active, OpenSent, OpenConfirm, Established, Down */
-  bgpState?: string;
-  lastError?: string;
-  neighborAddress?: string;
-  neighborInterface?: string;
-  neighborAs?: number;
-  localAs?: number;
-  neighborId?: string;
-  sourceAddress?: string;
-  holdTime?: number;
-  keepaliveTime?: number;
-  channels: ChannelStatus[];
-  /** sums over the channels */
-  routes: RouteCounts;
-  bfd?: BfdSession;
-}
-
-// "iso long [ms]" as rendered; BIRD's default (time only) still parses, unconverted.
-const SINCE = String.raw`(?:\d{4}-\d\d-\d\d )?\d\d:\d\d:\d\d(?:\.\d+)?`;
-const PROTOCOL_ROW = new RegExp(String.raw`^(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(${SINCE})\s*(.*)$`);
-const BFD_ROW = new RegExp(String.raw`^(\S+)\s+(\S+)\s+(\S+)\s+(${SINCE})\s+([\d.]+)\s+([\d.]+)\s*$`);
-
-/**
- * BIRD prints local time ("iso long ms" has no zone). It runs on this host
- * with this process's TZ, so reading the fields as local time is exact.
- */
-export function birdTimeToIso(text: string): string {
-  const m = /^(\d{4})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d)(?:\.(\d+))?$/.exec(text.trim());
-  if (!m) return text;
-  const ms = m[7] ? Math.round(Number(`0.${m[7]}`) * 1000) : 0;
-  return new Date(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6], ms).toISOString();
-}
-
-const emptyCounts = (): RouteCounts => ({ imported: 0, filtered: 0, exported: 0, preferred: 0 });
-
-/** "2 imported, 1 filtered, 0 exported, 2 preferred" (filtered only with `import keep filtered`). */
-export function parseRouteCountsLine(text: string): RouteCounts {
-  const counts = emptyCounts();
-  for (const part of text.split(',')) {
-    const m = /^\s*(\d+)\s+(imported|filtered|exported|preferred)\s*$/.exec(part);
-    if (m) counts[m[2] as keyof RouteCounts] = Number(m[1]);
-  }
-  return counts;
-}
-
-/** `show protocols` or `show protocols all [...]` -> one entry per protocol. */
-export function parseProtocols(reply: BirdReply): ProtocolStatus[] {
-  const result: ProtocolStatus[] = [];
-  for (const group of groupBy(reply, ReplyCode.protocolList)) {
-    const rows = group.filter((l) => l.code === ReplyCode.protocolList).map((l) => l.text);
-    const details = group.filter((l) => l.code === ReplyCode.protocolDetails).map((l) => l.text);
-    // Without `all`, every continuation row is another protocol.
-    rows.forEach((row, i) => {
-      const status = parseProtocolRow(row);
-      if (status) result.push(i === rows.length - 1 ? applyDetails(status, details) : status);
-    });
-  }
-  return result;
-}
-
-function parseProtocolRow(row: string): ProtocolStatus | undefined {
-  const m = PROTOCOL_ROW.exec(row);
-  if (!m) return undefined;
-  const info = m[6].trim();
-  const status: ProtocolStatus = {
-    name: m[1], proto: m[2], table: m[3], state: m[4], since: birdTimeToIso(m[5]), info,
-    channels: [], routes: emptyCounts(),
-  };
-  if (m[2] === 'BGP') {
-    // Info is the BGP state, then (padded) the last error if any.
-    const [, bgpState, error] = /^(\S*)\s*(.*)$/.exec(info) ?? [];
-    if (bgpState) status.bgpState = bgpState;
-    if (error) status.lastError = error;
-  }
-  return status;
-}
-
-function applyDetails(status: ProtocolStatus, details: string[]): ProtocolStatus {
-  let channel: ChannelStatus | undefined;
-  let inLimit = false;
-  for (const raw of details) {
-    const line = raw.trim();
-    const channelStart = /^Channel (\S+)$/.exec(line);
-    if (channelStart) {
-      channel = { name: channelStart[1], state: '', routes: emptyCounts() };
-      status.channels.push(channel);
-      continue;
-    }
-    const kv = /^([A-Za-z][A-Za-z0-9 -]*?):\s*(.*)$/.exec(line);
-    if (!kv) continue;
-    const [, key, value] = kv;
-    if (!channel) {
-      switch (key) {
-        case 'BGP state': status.bgpState = value; break;
-        case 'Neighbor address': {
-          // With `interface` set BIRD prints "addr%iface".
-          const [address, iface] = value.split('%');
-          status.neighborAddress = address;
-          if (iface) status.neighborInterface = iface;
-          break;
-        }
-        case 'Neighbor AS': status.neighborAs = Number(value); break;
-        case 'Local AS': status.localAs = Number(value); break;
-        case 'Neighbor ID': status.neighborId = value; break;
-        case 'Source address': status.sourceAddress = value; break;
-        case 'Last error': status.lastError = value; break;
-        case 'Hold timer': status.holdTime = Number(value.split('/')[1]); break;
-        case 'Keepalive timer': status.keepaliveTime = Number(value.split('/')[1]); break;
-      }
-      continue;
-    }
-    switch (key) {
-      case 'State': channel.state = value; break;
-      case 'Routes': channel.routes = parseRouteCountsLine(value); break;
-      case 'Import limit': channel.importLimit = { limit: Number(value), action: '' }; inLimit = true; continue;
-      case 'Action': if (inLimit && channel.importLimit) channel.importLimit.action = value; break;
-      case 'Import updates': {
-        const [received, rejected, filtered, ignored, accepted] = value.trim().split(/\s+/).map(Number);
-        channel.importUpdates = { received, rejected, filtered, ignored, accepted };
-        break;
-      }
-    }
-    inLimit = false;
-  }
-  for (const c of status.channels) {
-    for (const k of Object.keys(status.routes) as Array<keyof RouteCounts>) status.routes[k] += c.routes[k];
-  }
-  return status;
-}
-
-export interface TableRouteCount {
-  table: string;
-  /** routes matching the query */
-  matched: number;
-  routes: number;
-  networks: number;
-}
-
-/** `show route [...] count`: 1007 rows per table, and a 0014 total when several. */
-export function parseRouteCount(reply: BirdReply): { tables: TableRouteCount[]; matched: number } {
-  const tables: TableRouteCount[] = [];
-  for (const text of linesOf(reply, ReplyCode.routeList)) {
-    const m = /^(\d+) of (\d+) routes for (\d+) networks in table (\S+)$/.exec(text.trim());
-    if (m) tables.push({ table: m[4], matched: +m[1], routes: +m[2], networks: +m[3] });
-  }
-  return { tables, matched: tables.reduce((s, t) => s + t.matched, 0) };
-}
-
-/** `show bfd sessions`: a 1020 block per BFD protocol ("bfd1:", a header, rows). */
-export function parseBfdSessions(reply: BirdReply): BfdSession[] {
-  const sessions: BfdSession[] = [];
-  let protocol = '';
-  for (const text of linesOf(reply, ReplyCode.bfdSessions)) {
-    const header = /^(\S+):$/.exec(text.trim());
-    if (header) { protocol = header[1]; continue; }
-    const m = BFD_ROW.exec(text.trim());
-    if (m) {
-      sessions.push({
-        protocol, address: m[1], interface: m[2], state: m[3], since: birdTimeToIso(m[4]),
-        intervalS: Number(m[5]), timeoutS: Number(m[6]),
-      });
-    }
-  }
-  return sessions;
-}
-
-export interface NeighborStatus extends ProtocolStatus {
-  /** the Junction neighbor id */
+/** What GET /v1/bgp/status returns per neighbor. */
+export interface BgpNeighborReport {
   id: string;
+  address: string;
+  interface?: string;
+  remote_asn: number;
+  enabled: boolean;
+  /** BGP FSM state as BIRD reports it (Idle, Connect, Active, OpenSent, OpenConfirm, Established, Down) */
+  state: string;
+  /** BIRD protocol state (up, start, down) */
+  protocol_state: string;
   established: boolean;
+  since?: string;
+  uptime_s?: number;
+  last_error?: string;
+  prefixes: { received: number; accepted: number; filtered: number; advertised: number };
+  import_limit?: { limit: number; action: string };
+  hold_time?: number;
+  keepalive?: number;
+  md5: boolean;
+  bfd: { configured: boolean; state?: string; since?: string; interval_s?: number; timeout_s?: number };
 }
 
-/** Reads per-neighbor status over the control socket. */
-export class BgpStatusReader {
-  constructor(private readonly bird: BirdControl) {}
-
-  async neighbor(id: string): Promise<NeighborStatus | undefined> {
-    const name = protocolName(id);
-    let reply: BirdReply;
-    try {
-      reply = await this.bird.command(`show protocols all ${quoteBird(name)}`);
-    } catch (e) {
-      if (e instanceof BirdReplyError && e.code === ReplyCode.noProtocolsMatch) return undefined;
-      throw e;
-    }
-    const status = parseProtocols(reply).find((p) => p.name === name);
-    if (!status) return undefined;
-    return this.withBfd([toNeighbor(id, status)]).then((list) => list[0]);
-  }
-
-  /** Every BGP protocol Junction rendered (named bgp_<id>). */
-  async neighbors(): Promise<NeighborStatus[]> {
-    const all = parseProtocols(await this.bird.command('show protocols all'));
-    const bgp = all.filter((p) => p.proto === 'BGP' && p.name.startsWith('bgp_'));
-    return this.withBfd(bgp.map((p) => toNeighbor(p.name.slice('bgp_'.length), p)));
-  }
-
-  /** `show route [protocol 'bgp_<id>'] [filtered] count` */
-  async routeCount(options: { neighborId?: string; filtered?: boolean } = {}): Promise<{ tables: TableRouteCount[]; matched: number }> {
-    // `protocol` takes a symbol, not a pattern: quote it as a symbol ('...').
-    const parts = ['show route', ...(options.filtered ? ['filtered'] : []), ...(options.neighborId ? [`protocol '${protocolName(options.neighborId)}'`] : []), 'count'];
-    return parseRouteCount(await this.bird.command(parts.join(' ')));
-  }
-
-  async bfdSessions(): Promise<BfdSession[]> {
-    try {
-      return parseBfdSessions(await this.bird.command('show bfd sessions'));
-    } catch (e) {
-      if (e instanceof BirdReplyError) return []; // no BFD protocol configured
-      throw e;
-    }
-  }
-
-  private async withBfd(list: NeighborStatus[]): Promise<NeighborStatus[]> {
-    if (!list.length) return list;
-    const sessions = await this.bfdSessions();
-    for (const n of list) {
-      const s = sessions.find((x) => x.address === n.neighborAddress);
-      if (s) n.bfd = s;
-    }
-    return list;
-  }
+export interface BgpStatus {
+  configured: boolean;
+  bird: { running: boolean; pid?: number; restarts: number; error?: string };
+  tcp_md5?: Capabilities['tcpMd5'];
+  /** the kernel's TCP MD5 counters in this namespace (nstat TcpExtTCPMD5*) */
+  md5_counters?: Md5Counters;
+  neighbors: BgpNeighborReport[];
 }
 
-function toNeighbor(id: string, p: ProtocolStatus): NeighborStatus {
-  return { ...p, id, established: p.bgpState === 'Established' };
+export interface Md5Counters {
+  failure: number;
+  not_found: number;
+  unexpected: number;
+}
+
+/** How long after the MD5 counters last went up a connecting session is blamed on them. */
+const MD5_RECENT_MS = 15_000;
+
+/** /proc/net/netstat of this namespace: the kernel's TCP MD5 drop counters. */
+export async function readMd5Counters(file = '/proc/net/netstat'): Promise<Md5Counters | undefined> {
+  const text = await readFile(file, 'utf8').catch(() => undefined);
+  if (!text) return undefined;
+  const lines = text.split('\n').filter((l) => l.startsWith('TcpExt:'));
+  if (lines.length < 2) return undefined;
+  const names = lines[0].split(/\s+/).slice(1);
+  const values = lines[1].split(/\s+/).slice(1).map(Number);
+  const get = (name: string) => values[names.indexOf(name)] ?? 0;
+  return { failure: get('TCPMD5Failure'), not_found: get('TCPMD5NotFound'), unexpected: get('TCPMD5Unexpected') };
+}
+
+export interface BgpStateOptions {
+  /** TCP MD5 on this kernel (from the capability probe) */
+  tcpMd5?: () => Capabilities['tcpMd5'];
+  /** seam for unit tests: where the MD5 counters come from */
+  md5Counters?: () => Promise<Md5Counters | undefined>;
+}
+
+export class BgpState {
+  /** MD5 counters as last seen, and when each last went up */
+  private md5Seen: { counters: Md5Counters; risenAt: number } | undefined;
+
+  constructor(
+    private readonly running: BgpRunning,
+    private readonly options: BgpStateOptions = {},
+  ) {}
+
+  async status(): Promise<BgpStatus> {
+    const { applied, bird } = this.running;
+    const section = applied.section;
+    const tcpMd5 = this.options.tcpMd5?.();
+    const base: BgpStatus = {
+      configured: applied.active,
+      bird: { running: !!bird?.pid, ...(bird?.pid ? { pid: bird.pid } : {}), restarts: bird?.restarts ?? 0 },
+      ...(tcpMd5 ? { tcp_md5: tcpMd5 } : {}),
+      neighbors: [],
+    };
+    if (!applied.active || !section) return base;
+    const counters = await (this.options.md5Counters ?? readMd5Counters)();
+    const md5Rising = this.noteMd5(counters);
+    if (counters) base.md5_counters = counters;
+    let live: NeighborStatus[] = [];
+    if (bird?.pid) {
+      try {
+        live = await new BgpStatusReader(this.running.socket).neighbors();
+      } catch (error) {
+        base.bird.error = (error as Error).message;
+      }
+    }
+    const now = Date.now();
+    base.neighbors = section.neighbors.map((raw): BgpNeighborReport => {
+      const n = resolveNeighbor(raw, section.asn);
+      const s = live.find((x) => x.id === n.id);
+      const established = !!s?.established;
+      const since = s?.since && !Number.isNaN(Date.parse(s.since)) ? s.since : undefined;
+      let lastError = s?.lastError;
+      // The kernel counts MD5 drops per namespace, not per peer: blame them on
+      // sessions that are trying to connect (BIRD state "start"), never on
+      // one BIRD shut down for a reason of its own (disabled, route limit).
+      const connecting = !established && n.enabled && s?.state === 'start';
+      if (connecting && n.password !== undefined && md5Rising) {
+        lastError = `TCP MD5 signature mismatch: the kernel dropped segments with a wrong or missing signature (TCPMD5Failure ${counters?.failure ?? 0}, TCPMD5NotFound ${counters?.not_found ?? 0}); check the password on both ends${lastError ? ` (bird: ${lastError})` : ''}`;
+      } else if (connecting && n.password === undefined && md5Rising && (counters?.unexpected ?? 0) > 0) {
+        lastError = `the peer signs its segments (TCP MD5) but no password is configured here (TCPMD5Unexpected ${counters?.unexpected})${lastError ? ` (bird: ${lastError})` : ''}`;
+      }
+      const limit = s?.channels.find((c) => c.importLimit)?.importLimit;
+      return {
+        id: n.id,
+        address: n.address,
+        ...(n.interface ? { interface: n.interface } : {}),
+        remote_asn: n.remoteAsn,
+        enabled: n.enabled,
+        state: s?.bgpState ?? (n.enabled ? 'Unknown' : 'Down'),
+        protocol_state: s?.state ?? 'unknown',
+        established,
+        ...(since ? { since } : {}),
+        ...(established && since ? { uptime_s: Math.max(0, Math.round((now - Date.parse(since)) / 1000)) } : {}),
+        ...(lastError ? { last_error: lastError } : {}),
+        prefixes: {
+          received: (s?.routes.imported ?? 0) + (s?.routes.filtered ?? 0),
+          accepted: s?.routes.imported ?? 0,
+          filtered: s?.routes.filtered ?? 0,
+          advertised: s?.routes.exported ?? 0,
+        },
+        ...(limit ? { import_limit: limit } : {}),
+        ...(s?.holdTime ? { hold_time: s.holdTime } : {}),
+        ...(s?.keepaliveTime ? { keepalive: s.keepaliveTime } : {}),
+        md5: n.password !== undefined,
+        bfd: {
+          configured: !!n.bfd,
+          ...(s?.bfd ? { state: s.bfd.state, since: s.bfd.since, interval_s: s.bfd.intervalS, timeout_s: s.bfd.timeoutS } : n.bfd ? { state: 'Down' } : {}),
+        },
+      };
+    });
+    return base;
+  }
+
+  /** True while the kernel's MD5 drop counters went up within the last MD5_RECENT_MS. */
+  private noteMd5(counters: Md5Counters | undefined): boolean {
+    if (!counters) return false;
+    const now = Date.now();
+    const previous = this.md5Seen;
+    const total = (c: Md5Counters) => c.failure + c.not_found + c.unexpected;
+    if (!previous) {
+      // first look: counters above zero count as recent (nothing else to compare with)
+      this.md5Seen = { counters, risenAt: total(counters) > 0 ? now : 0 };
+    } else if (total(counters) > total(previous.counters)) {
+      this.md5Seen = { counters, risenAt: now };
+    } else {
+      this.md5Seen = { counters, risenAt: previous.risenAt };
+    }
+    return now - this.md5Seen.risenAt < MD5_RECENT_MS;
+  }
 }

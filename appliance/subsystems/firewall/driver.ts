@@ -11,7 +11,7 @@ import type { CommandRunner } from '../../platform/command-runner.js';
 import { compileRuleset, CompileError, TABLE, type CompiledRuleset } from '../../../rules/index.js';
 import { ApplyFailed, type Driver } from '../../core/subsystem.js';
 import { selfServicesFor } from './self-services.js';
-import { vpnZoneMembers } from '../vpn/render.js';
+import { vpnZoneMembers } from '../vpn/index.js';
 import { loggingWanted, type FirewallLog } from './log-reader.js';
 
 export interface FirewallArtifact {

@@ -1,14 +1,20 @@
 // The `vpn` section rendered into what charon is told over VICI: one
 // `load-conn` message per peer (its tunnels are the children), one
 // `load-shared` per PSK peer, one `load-key` per local certificate, plus the
-// data plane and charon's settings. Pure and deterministic: the same
-// document and capabilities give byte-identical messages.
-import { createHash, createHmac, randomBytes } from 'node:crypto';
+// data plane and charon's settings. renderVpn is pure and deterministic: the
+// same document and capabilities give byte-identical messages (its digests
+// are plain SHA-256 of content that holds no secret). describeVpn lists that
+// content key by key for plans; the one per-process part is how it shows a
+// secret: as a keyed digest whose key lives only in this process
+// (model/secret-digest.ts), so a plan shows that a PSK or key changed while
+// the digest gives an offline guess nothing to test against.
+import { createHash } from 'node:crypto';
 import type { Config } from '../../model/schema.js';
+import { secretLabel } from '../../model/secret-digest.js';
 import type { Capabilities } from '../../platform/capabilities.js';
 import { section, ViciSection } from './vici/codec.js';
 import type { Dataplane } from './dataplane.js';
-import type { IkePeer, VpnTunnel } from './schema.js';
+import { VPN_DEFAULTS, type IkePeer, type VpnTunnel } from './schema.js';
 import { DEFAULT_ESP_PROPOSALS, DEFAULT_IKE_PROPOSALS, DEFAULT_IKEV1_PROPOSALS, espProposalsWithPfs, firstDhGroup } from './proposals.js';
 import { DEFAULT_VPN_ZONE, localAddressOf, peerLocalInterface } from './verify.js';
 import { assignReqids, tunnelKey } from './reqid.js';
@@ -22,16 +28,6 @@ export const XFRM_IF_ID = 42;
 /** iproute2 protocol of the routes the VPN driver installs (static routes use 77). */
 export const VPN_ROUTE_PROTO = '78';
 
-export const DEFAULTS = {
-  ikeRekeyS: 14_400,
-  childRekeyS: 3_600,
-  dpdDelayS: 10,
-  dpdTimeoutS: 30,
-  startAction: 'start',
-  closeAction: 'start',
-  dpdAction: 'restart',
-} as const;
-
 export interface VpnConnection {
   /** the peer's name: the VICI connection name */
   name: string;
@@ -43,8 +39,6 @@ export interface VpnConnection {
   ikeDigest: string;
   /** digest per tunnel (child) */
   childDigests: Record<string, string>;
-  /** readable lines for the plan (no secrets) */
-  summary: string[];
 }
 
 export interface VpnSecret {
@@ -153,10 +147,10 @@ function childSection(tunnel: VpnTunnel, reqid: number, ikeProposals: string[], 
     // policies and SAs of this tunnel share it, and no other tunnel has it
     ['reqid', reqid],
     ['esp_proposals', esp],
-    ['rekey_time', seconds(tunnel.rekey_time_s ?? DEFAULTS.childRekeyS)],
-    ['start_action', tunnel.start_action ?? DEFAULTS.startAction],
-    ['close_action', tunnel.close_action ?? DEFAULTS.closeAction],
-    ['dpd_action', tunnel.dpd_action ?? DEFAULTS.dpdAction],
+    ['rekey_time', seconds(tunnel.rekey_time_s ?? VPN_DEFAULTS.childRekeyS)],
+    ['start_action', tunnel.start_action ?? VPN_DEFAULTS.startAction],
+    ['close_action', tunnel.close_action ?? VPN_DEFAULTS.closeAction],
+    ['dpd_action', tunnel.dpd_action ?? VPN_DEFAULTS.dpdAction],
     ['if_id_in', dataplane === 'kernel' ? XFRM_IF_ID : undefined],
     ['if_id_out', dataplane === 'kernel' ? XFRM_IF_ID : undefined],
   ]);
@@ -188,7 +182,7 @@ function connectionFor(config: Config, peer: IkePeer, index: number, dataplane: 
     ['id', remoteIdentity(peer)],
     ['cacerts', peer.auth.method === 'cert' ? [certs.get(peer.auth.ca)?.certificate ?? ''] : undefined],
   ]);
-  const rekey = seconds(peer.rekey_time_s ?? DEFAULTS.ikeRekeyS);
+  const rekey = seconds(peer.rekey_time_s ?? VPN_DEFAULTS.ikeRekeyS);
   const ike: Array<[string, ViciSection | string | string[] | number | undefined]> = [
     ['version', version],
     ['local_addrs', localAddress ? [localAddress] : undefined],
@@ -196,8 +190,8 @@ function connectionFor(config: Config, peer: IkePeer, index: number, dataplane: 
     ['proposals', ikeProposals],
     // IKEv1 cannot rekey an IKE SA; it re-authenticates instead
     [version === 1 ? 'reauth_time' : 'rekey_time', rekey],
-    ['dpd_delay', seconds(peer.dpd_delay_s ?? DEFAULTS.dpdDelayS)],
-    ['dpd_timeout', version === 1 ? seconds(peer.dpd_timeout_s ?? DEFAULTS.dpdTimeoutS) : undefined],
+    ['dpd_delay', seconds(peer.dpd_delay_s ?? VPN_DEFAULTS.dpdDelayS)],
+    ['dpd_timeout', version === 1 ? seconds(peer.dpd_timeout_s ?? VPN_DEFAULTS.dpdTimeoutS) : undefined],
     ['encap', peer.nat_traversal === 'force' ? 'yes' : undefined],
     ['mobike', version === 2 ? 'no' : undefined],
     ['local', local],
@@ -208,14 +202,7 @@ function connectionFor(config: Config, peer: IkePeer, index: number, dataplane: 
   const config_ = section([...ike, ['children', section(children)]]);
   const ikeDigest = digest(canonical(section(ike)));
   const childDigests = Object.fromEntries(children.map(([name, child]) => [name, digest(canonical(child))]));
-  const summary = [
-    `peer ${peer.name}: IKEv${version} ${localAddress ?? '%any'} -> ${peer.remote}, ${auth}, id ${localIdentity(config, peer) ?? '(certificate subject)'} -> ${remoteIdentity(peer) ?? '(any the CA signs)'}, ike ${ikeProposals.join(',')}, rekey ${rekey}, dpd ${seconds(peer.dpd_delay_s ?? DEFAULTS.dpdDelayS)}${peer.nat_traversal === 'force' ? ', encap forced' : ''} [${ikeDigest}]`,
-    ...children.map(([name, child]) => {
-      const list = (key: string) => (child.get(key) as string[]).join(',');
-      return `tunnel ${peer.name}/${name}: ${list('local_ts')} <=> ${list('remote_ts')}, esp ${list('esp_proposals')}, start ${String(child.get('start_action'))}, close ${String(child.get('close_action'))}, dpd ${String(child.get('dpd_action'))}, rekey ${String(child.get('rekey_time'))}, reqid ${String(child.get('reqid'))}`;
-    }),
-  ];
-  return { name: peer.name, path: `/vpn/peers/${index}`, config: config_, ikeDigest, childDigests, summary };
+  return { name: peer.name, path: `/vpn/peers/${index}`, config: config_, ikeDigest, childDigests };
 }
 
 export function renderVpn(config: Config, capabilities: Capabilities): VpnArtifact {
@@ -253,24 +240,63 @@ export function renderVpn(config: Config, capabilities: Capabilities): VpnArtifa
   };
 }
 
-/**
- * A short fingerprint of a secret for plans: an HMAC under a key that lives
- * only in this process, so it shows that a secret changed without giving an
- * offline guess anything to test against.
- */
-const FINGERPRINT_KEY = randomBytes(32);
-export function secretFingerprint(data: string): string {
-  return createHmac('sha256', FINGERPRINT_KEY).update(data).digest('hex').slice(0, 8);
+/** Nothing configured: charon stopped, nothing loaded. The state before the first VPN commit. */
+export function inactiveVpnArtifact(): VpnArtifact {
+  return {
+    active: false,
+    dataplane: { dataplane: 'libipsec', reason: 'no peers' },
+    tunnelInterface: LIBIPSEC_INTERFACE,
+    zone: DEFAULT_VPN_ZONE,
+    charon: { dataplane: 'libipsec', installRoutes: true },
+    connections: [],
+    secrets: [],
+    keys: [],
+    routes: [],
+  };
 }
 
-/** Readable plan lines; secrets appear only as per-process fingerprints. */
+const isPem = (value: string) => value.startsWith('-----BEGIN');
+
+/** One VICI value as a plan shows it: lists joined, certificates (public) by their SHA-256. */
+function shown(value: unknown): string {
+  if (Array.isArray(value)) return value.map(shown).join(',');
+  const text = Buffer.isBuffer(value) ? value.toString() : String(value);
+  return isPem(text) ? `certificate sha256:${digest(text)}` : text;
+}
+
+/** Every key of a VICI section as `prefix key = value` lines, nested sections as `a.b`. */
+function sectionLines(prefix: string, body: ViciSection, path = ''): string[] {
+  return body.entries.flatMap(([key, value]) =>
+    value instanceof ViciSection ? sectionLines(prefix, value, `${path}${key}.`) : [`${prefix}${path}${key} = ${shown(value)}`]);
+}
+
+/** A connection's load-conn content as plan lines: the IKE keys, then every key of each child. */
+export function connectionLines(c: VpnConnection): string[] {
+  const children = c.config.get('children');
+  const ike = new ViciSection(c.config.entries.filter(([key]) => key !== 'children'));
+  return [
+    ...sectionLines(`conn ${c.name}: `, ike),
+    ...(children instanceof ViciSection ? children.entries.flatMap(([tunnel, child]) => (child instanceof ViciSection ? sectionLines(`conn ${c.name} child ${tunnel}: `, child) : [])) : []),
+  ];
+}
+
+/**
+ * The artifact's whole content as plan lines: charon's settings, every key
+ * of every connection and child that is loaded, each secret by id with a
+ * keyed digest of its value, each private key likewise, and the kernel
+ * path's interface and routes. Two artifacts that would be applied
+ * differently describe differently.
+ */
 export function describeVpn(artifact: VpnArtifact): string[] {
   if (!artifact.active) return [];
+  const { charon } = artifact;
   return [
     `vpn dataplane: ${artifact.dataplane.dataplane} (${artifact.dataplane.reason}); tunnel interface ${artifact.tunnelInterface} in zone ${artifact.zone}`,
-    ...artifact.connections.flatMap((c) => c.summary),
-    ...artifact.secrets.map((s) => `psk ${s.id}: owners ${s.owners.join(',')}, fingerprint ${secretFingerprint(s.data)}`),
-    ...artifact.keys.map((k) => `private key for certificate ${k.name}: fingerprint ${secretFingerprint(k.data)}`),
-    ...artifact.routes.map((r) => `route ${r.destination} dev ${r.dev} (peer ${r.peer})`),
+    `charon: dataplane ${charon.dataplane}, install routes ${charon.installRoutes ? 'yes' : 'no'}${charon.routingTable !== undefined ? `, routing table ${charon.routingTable}` : ''}`,
+    ...artifact.connections.flatMap(connectionLines),
+    ...artifact.secrets.map((s) => `shared secret ${s.id}: type ${s.type}, owners ${s.owners.join(',')}, value ${secretLabel(s.data)}`),
+    ...artifact.keys.map((k) => `private key for certificate ${k.name}: ${secretLabel(k.data)}`),
+    ...(artifact.xfrmInterface ? [`interface ${artifact.xfrmInterface.name}: xfrm if_id ${artifact.xfrmInterface.ifId} dev ${artifact.xfrmInterface.underlying}`] : []),
+    ...artifact.routes.map((r) => `route ${r.destination} dev ${r.dev} proto ${VPN_ROUTE_PROTO} (peer ${r.peer})`),
   ];
 }

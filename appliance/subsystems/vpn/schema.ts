@@ -105,6 +105,17 @@ export type IkePeer = Static<typeof IkePeer>;
 export type VpnTunnel = Static<typeof VpnTunnel>;
 export type VpnCertificate = Static<typeof VpnCertificate>;
 
+/** Junction's defaults for what a peer or tunnel leaves out (the descriptions above say the same); proposals: proposals.ts. */
+export const VPN_DEFAULTS = {
+  ikeRekeyS: 14_400,
+  childRekeyS: 3_600,
+  dpdDelayS: 10,
+  dpdTimeoutS: 30,
+  startAction: 'start',
+  closeAction: 'start',
+  dpdAction: 'restart',
+} as const;
+
 declare module '../../model/schema.js' {
   interface SubsystemSections {
     vpn: VpnSection;

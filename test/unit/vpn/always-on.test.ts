@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import type { Config } from '../../../appliance/model/schema.js';
 import { NO_CAPABILITIES } from '../../../appliance/platform/capabilities.js';
 import { renderVpn } from '../../../appliance/subsystems/vpn/render.js';
-import { downAlwaysOn, startAction } from '../../../appliance/subsystems/vpn/driver.js';
+import { downAlwaysOn, startAction } from '../../../appliance/subsystems/vpn/sa-hygiene.js';
 import type { ViciClient } from '../../../appliance/subsystems/vpn/vici/client.js';
 import type { ViciPlain } from '../../../appliance/subsystems/vpn/vici/index.js';
 

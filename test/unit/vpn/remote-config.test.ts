@@ -11,7 +11,7 @@ import {
   generateRemoteConfig,
   type Vendor,
 } from '../../../appliance/subsystems/vpn/remote-config/index.js';
-import { parseProposal } from '../../../appliance/subsystems/vpn/remote-config/proposals.js';
+import { parseProposal } from '../../../appliance/subsystems/vpn/remote-config/transforms.js';
 
 const PSK = 'Junction-test-psk-0123456789';
 const base = (): Config => ({

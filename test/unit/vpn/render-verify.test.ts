@@ -5,7 +5,7 @@ import type { Config } from '../../../appliance/model/schema.js';
 import { NO_CAPABILITIES } from '../../../appliance/platform/capabilities.js';
 import { verifyVpn } from '../../../appliance/subsystems/vpn/verify.js';
 import { describeVpn, renderVpn, vpnZoneMembers } from '../../../appliance/subsystems/vpn/render.js';
-import { encodeMessage } from '../../../appliance/subsystems/vpn/vici/codec.js';
+import { encodeMessage, ViciSection } from '../../../appliance/subsystems/vpn/vici/codec.js';
 import { proposalProblem, espProposalsWithPfs } from '../../../appliance/subsystems/vpn/proposals.js';
 import { selfServicesFor } from '../../../appliance/subsystems/firewall/self-services.js';
 import { compileRuleset } from '../../../rules/index.js';
@@ -138,10 +138,27 @@ describe('vpn render', () => {
     expect(artifact.routes.map((r) => r.destination)).toEqual(['192.168.50.0/24', '192.168.60.0/24', '192.168.61.0/24']);
   });
 
-  it('never puts a secret into the plan', () => {
-    const lines = describeVpn(renderVpn(doc([sitePeer]), NO_CAPABILITIES)).join('\n');
-    expect(lines).not.toContain(PSK);
-    expect(lines).toMatch(/psk psk-onprem: owners 100\.64\.0\.2,198\.18\.1\.2, fingerprint [0-9a-f]{8}/);
+  it('never puts a secret into the plan, but shows plainly that one changed', () => {
+    const lines = describeVpn(renderVpn(doc([sitePeer]), NO_CAPABILITIES));
+    expect(lines.join('\n')).not.toContain(PSK);
+    expect(lines).toContainEqual(expect.stringMatching(/^shared secret psk-onprem: type IKE, owners 100\.64\.0\.2,198\.18\.1\.2, value <secret, keyed digest [0-9a-f]{16}>$/));
+    const other = describeVpn(renderVpn(doc([{ ...sitePeer, auth: { method: 'psk', psk: `${PSK}-other` } }]), NO_CAPABILITIES));
+    expect(other.filter((l) => !lines.includes(l))).toEqual([expect.stringMatching(/^shared secret psk-onprem: .* value <secret, keyed digest/)]);
+    expect(describeVpn(renderVpn(doc([sitePeer]), NO_CAPABILITIES))).toEqual(lines);
+  });
+
+  it('describes every key charon is given, per connection and child, so any change shows in the plan', () => {
+    const lines = describeVpn(renderVpn(doc([sitePeer]), NO_CAPABILITIES));
+    const artifact = renderVpn(doc([sitePeer]), NO_CAPABILITIES);
+    const conn = artifact.connections[0]!;
+    const children = conn.config.get('children') as ViciSection;
+    const childKeys = children.entries.flatMap(([name, child]) => (child as ViciSection).entries.map(([key]) => `conn onprem child ${name}: ${key} = `));
+    for (const prefix of childKeys) expect(lines.some((l) => l.startsWith(prefix)), prefix).toBe(true);
+    const ikeKeys = conn.config.entries.filter(([key]) => key !== 'children').flatMap(([key, value]) =>
+      value instanceof ViciSection ? value.entries.map(([inner]) => `conn onprem: ${key}.${inner} = `) : [`conn onprem: ${key} = `]);
+    for (const prefix of ikeKeys) expect(lines.some((l) => l.startsWith(prefix)), prefix).toBe(true);
+    const longer = describeVpn(renderVpn(doc([{ ...sitePeer, dpd_delay_s: 20 }]), NO_CAPABILITIES));
+    expect(longer.filter((l) => !lines.includes(l))).toEqual(['conn onprem: dpd_delay = 20s']);
   });
 
   it('puts the tunnel interface into the vpn zone and opens IKE on the local interface', () => {

@@ -70,7 +70,7 @@ describe('vpn render: one fixed reqid per tunnel', () => {
     expect(Object.keys(reqids)).toEqual(['onprem/lan', 'onprem/multi', 'dc2/lan']);
     expect(new Set(Object.values(reqids)).size).toBe(3);
     const plan = describeVpn(renderVpn(doc([peer('onprem', '198.18.1.2', [lan])]), NO_CAPABILITIES)).join('\n');
-    expect(plan).toContain(`reqid ${reqids['onprem/lan']}`);
+    expect(plan).toContain(`conn onprem child lan: reqid = ${reqids['onprem/lan']}`);
   });
 
   it('keeps a tunnel\'s reqid and digest when other tunnels or peers are added, removed, reordered or disabled', () => {

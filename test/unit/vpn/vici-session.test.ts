@@ -4,7 +4,7 @@ import { ViciClient } from '../../../appliance/subsystems/vpn/vici/client.js';
 import { ViciCommandError, ViciConnectionError, ViciProtocolError, ViciTimeoutError } from '../../../appliance/subsystems/vpn/vici/errors.js';
 import { encodePacket, PacketType, type ViciPacket } from '../../../appliance/subsystems/vpn/vici/framing.js';
 import { ViciSession } from '../../../appliance/subsystems/vpn/vici/session.js';
-import { FakeViciTransport } from './fake-vici-transport.js';
+import { FakeViciTransport } from '../../support/fake-vici-transport.js';
 
 const response = (entries: Array<[string, string]>): ViciPacket => ({ type: PacketType.CMD_RESPONSE, message: section(entries) });
 const event = (name: string, entries: Array<[string, string]>): ViciPacket => ({ type: PacketType.EVENT, name, message: section(entries) });

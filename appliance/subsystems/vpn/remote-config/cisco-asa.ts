@@ -5,7 +5,7 @@
 // address carries the PSK and DPD; one crypto map entry per tunnel.
 import { RemoteConfigError } from './errors.js';
 import { header, idKind, selectorPairs, subnetAndMask, type RemoteSite } from './model.js';
-import { asaNames as N, checkDhGroups, ikePrfs, isAead, type Transforms } from './proposals.js';
+import { asaNames as N, checkDhGroups, ikePrfs, isAead, type Transforms } from './transforms.js';
 
 const OUTSIDE = 'outside';
 const uniq = <T>(values: T[]): T[] => [...new Set(values)];

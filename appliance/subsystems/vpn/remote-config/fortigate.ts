@@ -5,7 +5,7 @@
 // with one global dhgrp list; phase 2 likewise ("aes256gcm", "aes256-sha256").
 import { RemoteConfigError } from './errors.js';
 import { header, idKind, selectorPairs, subnetAndMask, type RemoteSite } from './model.js';
-import { checkDhGroups, fortigateNames as N, ikePrfs, isAead, type Transforms } from './proposals.js';
+import { checkDhGroups, fortigateNames as N, ikePrfs, isAead, type Transforms } from './transforms.js';
 
 const uniq = <T>(values: T[]): T[] => [...new Set(values)];
 const q = (s: string): string => `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;

@@ -10,11 +10,11 @@ import { renderLibreswan } from './libreswan.js';
 import { renderPaloalto } from './paloalto.js';
 import { renderPfsense } from './pfsense.js';
 import { renderStrongswan } from './strongswan.js';
-import type { Vendor } from './proposals.js';
+import type { Vendor } from './transforms.js';
 
 export { RemoteConfigError } from './errors.js';
 export { buildRemoteSite, PSK_PLACEHOLDER, type RemoteSite } from './model.js';
-export type { Vendor } from './proposals.js';
+export type { Vendor } from './transforms.js';
 
 export const REMOTE_CONFIG_FORMATS: readonly Vendor[] = ['strongswan', 'libreswan', 'cisco-asa', 'fortigate', 'paloalto', 'pfsense'];
 

@@ -3,7 +3,7 @@
 // "cipher-integ;dh" form (ike=aes_gcm256-sha2_384;dh20, esp=aes_gcm256-null;dh19),
 // several subnets with leftsubnets={...}.
 import { header, idKind, type RemoteSite } from './model.js';
-import { checkDhGroups, ikePrfs, isAead, libreswanNames as N, type Transforms } from './proposals.js';
+import { checkDhGroups, ikePrfs, isAead, libreswanNames as N, type Transforms } from './transforms.js';
 
 /** Libreswan IDs: @fqdn, bare address or user@fqdn, quoted DN. */
 export function libreswanId(id: string): string {

@@ -4,20 +4,12 @@
 // DPD, IKE version, PFS group and lifetimes are the same. Pure: no I/O.
 import { X509Certificate } from 'node:crypto';
 import type { Config } from '../../../model/schema.js';
-import type { IkePeer, VpnTunnel } from '../schema.js';
+import { VPN_DEFAULTS, type IkePeer, type VpnTunnel } from '../schema.js';
+import { DEFAULT_ESP_PROPOSALS, DEFAULT_IKE_PROPOSALS, DEFAULT_IKEV1_PROPOSALS } from '../proposals.js';
 import { RemoteConfigError } from './errors.js';
-import { parseProposal, type Transforms } from './proposals.js';
+import { parseProposal, type Transforms } from './transforms.js';
 import { assignReqids, tunnelKey } from '../reqid.js';
 
-/** Junction's defaults (appliance/subsystems/vpn/schema.ts descriptions). */
-export const DEFAULT_IKE_PROPOSALS = ['aes256gcm16-prfsha384-ecp384', 'aes128gcm16-prfsha256-ecp256', 'aes256-sha256-modp2048'];
-/** IKEv1 peers default to AES-CBC (no AEAD in IKEv1). */
-export const DEFAULT_IKEV1_PROPOSALS = ['aes256-sha256-modp2048', 'aes128-sha256-modp2048'];
-export const DEFAULT_ESP_PROPOSALS = ['aes256gcm16-ecp256', 'aes128gcm16-ecp256', 'aes256-sha256-modp2048'];
-export const DEFAULT_IKE_REKEY_S = 14_400;
-export const DEFAULT_CHILD_REKEY_S = 3_600;
-export const DEFAULT_DPD_DELAY_S = 10;
-export const DEFAULT_DPD_TIMEOUT_S = 30;
 
 /** Shown instead of the PSK with include_secret=false. */
 export const PSK_PLACEHOLDER = '<PRE-SHARED-KEY>';
@@ -149,7 +141,7 @@ export function buildRemoteSite(doc: Config, name: string, options: RemoteSiteOp
       const espProposals = tunnelEspProposals(tunnel, firstGroup, path);
       const esp = espProposals.map((p, i) => parseProposal(p, 'esp', `${path}/esp_proposals/${i}`));
       const pfsGroups = [...new Set(esp.flatMap((t) => t.dhGroups))];
-      const ours = tunnel.start_action ?? 'start';
+      const ours = tunnel.start_action ?? VPN_DEFAULTS.startAction;
       return {
         name: tunnel.name,
         localSubnets: [...tunnel.remote_subnets],
@@ -157,11 +149,11 @@ export function buildRemoteSite(doc: Config, name: string, options: RemoteSiteOp
         espProposals,
         esp,
         pfsGroups,
-        rekeyTimeS: tunnel.rekey_time_s ?? DEFAULT_CHILD_REKEY_S,
+        rekeyTimeS: tunnel.rekey_time_s ?? VPN_DEFAULTS.childRekeyS,
         reqid: reqids.get(tunnelKey(peer.name, tunnel.name))!,
         // Junction initiates (start): the on-prem side installs a trap; Junction only responds (none): on-prem starts
         startAction: ours === 'none' ? 'start' : 'trap',
-        dpdAction: tunnel.dpd_action ?? 'restart',
+        dpdAction: tunnel.dpd_action ?? VPN_DEFAULTS.dpdAction,
       };
     });
   if (tunnels.length === 0) throw new RemoteConfigError(`IKE peer "${name}" has no enabled tunnel`, `${peerPath}/tunnels`);
@@ -179,9 +171,9 @@ export function buildRemoteSite(doc: Config, name: string, options: RemoteSiteOp
     auth,
     ikeProposals,
     ike,
-    ikeRekeyTimeS: peer.rekey_time_s ?? DEFAULT_IKE_REKEY_S,
-    dpdDelayS: peer.dpd_delay_s ?? DEFAULT_DPD_DELAY_S,
-    dpdTimeoutS: peer.dpd_timeout_s ?? DEFAULT_DPD_TIMEOUT_S,
+    ikeRekeyTimeS: peer.rekey_time_s ?? VPN_DEFAULTS.ikeRekeyS,
+    dpdDelayS: peer.dpd_delay_s ?? VPN_DEFAULTS.dpdDelayS,
+    dpdTimeoutS: peer.dpd_timeout_s ?? VPN_DEFAULTS.dpdTimeoutS,
     forceEncap: peer.nat_traversal === 'force',
     tunnels,
   };

@@ -3,7 +3,7 @@
 // route-based IPsec tunnel with one proxy-id per subnet pair (PAN-OS
 // negotiates one CHILD_SA per proxy-id), and static routes into the tunnel.
 import { header, idKind, selectorPairs, type RemoteSite } from './model.js';
-import { checkDhGroups, ikePrfs, isAead, paloaltoNames as N } from './proposals.js';
+import { checkDhGroups, ikePrfs, isAead, paloaltoNames as N } from './transforms.js';
 
 const uniq = <T>(values: T[]): T[] => [...new Set(values)];
 const q = (s: string): string => (/^[A-Za-z0-9@._:/-]+$/.test(s) ? s : `"${s.replace(/"/g, '\\"')}"`);

@@ -3,7 +3,7 @@
 // items, one phase 2 per subnet pair). Restore it under Diagnostics > Backup
 // & Restore (area "IPsec"), or enter the same values in VPN > IPsec.
 import { header, idKind, selectorPairs, type RemoteSite } from './model.js';
-import { checkDhGroups, ikePrfs, isAead, pfsenseNames as N } from './proposals.js';
+import { checkDhGroups, ikePrfs, isAead, pfsenseNames as N } from './transforms.js';
 
 const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 const ID_TYPE = { address: 'address', fqdn: 'fqdn', email: 'user_fqdn', dn: 'asn1dn' } as const;

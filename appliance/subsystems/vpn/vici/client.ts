@@ -186,6 +186,11 @@ export class ViciClient {
     await this.session.request('unload-key', section([['id', id]]));
   }
 
+  /** Ids of private keys loaded over VICI (the ids loadKey returned). */
+  async getKeys(): Promise<string[]> {
+    return listOf(await this.session.request('get-keys'), 'keys');
+  }
+
   /** Flushes the certificate cache, optionally of one type only. */
   async flushCerts(type?: string): Promise<void> {
     await this.session.request('flush-certs', section([['type', type]]));

@@ -1,7 +1,7 @@
 // A scripted stand-in for charon's VICI socket: records what the client
 // wrote (as decoded packets) and lets a test answer with packets or raw bytes.
-import { decodePacket, encodePacket, FrameReader, type ViciPacket } from '../../../appliance/subsystems/vpn/vici/framing.js';
-import type { ViciTransport } from '../../../appliance/subsystems/vpn/vici/transport.js';
+import { decodePacket, encodePacket, FrameReader, type ViciPacket } from '../../appliance/subsystems/vpn/vici/framing.js';
+import type { ViciTransport } from '../../appliance/subsystems/vpn/vici/transport.js';
 
 export class FakeViciTransport implements ViciTransport {
   readonly written: ViciPacket[] = [];

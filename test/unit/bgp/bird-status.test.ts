@@ -1,9 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseReplies } from '../../../appliance/subsystems/bgp/reply-codes.js';
-import { BgpStatusReader, birdTimeToIso, parseBfdSessions, parseProtocols, parseRouteCount } from '../../../appliance/subsystems/bgp/status.js';
-import type { BirdControl } from '../../../appliance/subsystems/bgp/bird-socket.js';
-import { BirdReplyError, type BirdReply } from '../../../appliance/subsystems/bgp/reply-codes.js';
+import { BgpStatusReader, birdTimeToIso, parseBfdSessions, parseProtocols, parseRouteCount } from '../../../appliance/subsystems/bgp/bird-status.js';
+import { FakeBird } from '../../support/fake-bird.js';
 
 // Raw control-socket replies captured from BIRD 2.0.12 in two lab namespaces.
 const fixture = (name: string) => {
@@ -87,18 +86,6 @@ describe('timestamps', () => {
 });
 
 describe('BgpStatusReader', () => {
-  class FakeBird implements BirdControl {
-    readonly sent: string[] = [];
-    constructor(private readonly answers: Record<string, string>) {}
-    async command(command: string): Promise<BirdReply> {
-      this.sent.push(command);
-      const text = this.answers[command];
-      if (text === undefined) throw new Error(`unexpected ${command}`);
-      const [reply] = parseReplies(text);
-      if (reply.code >= 8000) throw new BirdReplyError(command, reply.code, reply);
-      return reply;
-    }
-  }
   const established = readFileSync(new URL('./fixtures/established-keep-filtered.raw', import.meta.url), 'utf8').replaceAll('onprem', 'bgp_dx-1');
   const bfd = readFileSync(new URL('./fixtures/bfd.raw', import.meta.url), 'utf8');
 

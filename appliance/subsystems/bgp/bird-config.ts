@@ -1,12 +1,12 @@
-// Applies a rendered bird.conf the way design/bird.md describes: write the
-// whole file aside, parse-check it with `bird -p`, and only then swap it in
-// and `configure` over the socket. An unchanged rendering is not applied.
+// Puts a rendered bird.conf into effect: write the whole file aside,
+// parse-check it with `bird -p`, and only then swap it in and `configure`
+// over the socket, so bird never reads a file it would reject. An unchanged
+// rendering is not applied unless bird is found running something else.
 // `configure ... timeout N` gives a native commit-confirm.
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import type { CommandRunner } from '../../platform/command-runner.js';
 import { quoteBird, type BirdControl } from './bird-socket.js';
 import { BirdReplyError, type BirdReply } from './reply-codes.js';
-import { protocolName } from './render.js';
 
 export class BirdConfigInvalid extends Error {
   constructor(
@@ -71,21 +71,21 @@ export class BirdApplier {
    * Checks, swaps the file in and reconfigures. With confirmTimeoutS, BIRD
    * goes back to the old config by itself unless confirm() follows in time;
    * the file on disk is put back at the same moment so a later bird restart
-   * does not load an unconfirmed config.
+   * does not load an unconfirmed config. `force`: configure even when the
+   * file already holds `text` (bird was told to run something else).
    */
-  async apply(text: string, options: { confirmTimeoutS?: number; soft?: boolean } = {}): Promise<ApplyOutcome> {
+  async apply(text: string, options: { confirmTimeoutS?: number; force?: boolean } = {}): Promise<ApplyOutcome> {
     const current = await this.running();
-    if (current === text) return { changed: false, messages: [], pendingConfirm: false };
+    if (current === text && !options.force) return { changed: false, messages: [], pendingConfirm: false };
     await this.check(text);
     const file = this.options.configFile;
     const temp = `${file}.new-${process.pid}`;
     await writeFile(temp, text, { mode: 0o600 }); // holds BGP passwords
     await rename(temp, file);
-    const verb = options.soft ? 'configure soft' : 'configure';
     const timeout = options.confirmTimeoutS ? ` timeout ${options.confirmTimeoutS}` : '';
     let reply: BirdReply;
     try {
-      reply = await this.options.bird.command(`${verb} ${quoteBird(file)}${timeout}`);
+      reply = await this.options.bird.command(`configure ${quoteBird(file)}${timeout}`);
     } catch (e) {
       await this.restoreFile(current);
       if (e instanceof BirdReplyError) throw new BirdConfigInvalid(e.reply.lines.map((l) => l.text).join('\n'));
@@ -105,26 +105,6 @@ export class BirdApplier {
   async confirm(): Promise<string> {
     this.clearConfirmTimer();
     const reply = await this.options.bird.command('configure confirm');
-    return reply.lines.map((l) => l.text).join('\n');
-  }
-
-  /** Goes back one step (BIRD keeps one previous config), file included. */
-  async undo(): Promise<string> {
-    this.clearConfirmTimer();
-    const reply = await this.options.bird.command('configure undo');
-    await this.restoreFile(this.previous);
-    return reply.lines.map((l) => l.text).join('\n');
-  }
-
-  /** Hard reset of one neighbor: closes and reopens the session. */
-  async resetNeighbor(id: string): Promise<string> {
-    const reply = await this.options.bird.command(`restart ${quoteBird(protocolName(id))}`);
-    return reply.lines.map((l) => l.text).join('\n');
-  }
-
-  /** Soft reset: re-run filters (route refresh in, re-send out) without closing the session. */
-  async softResetNeighbor(id: string, direction?: 'in' | 'out'): Promise<string> {
-    const reply = await this.options.bird.command(`reload ${direction ? `${direction} ` : ''}${quoteBird(protocolName(id))}`);
     return reply.lines.map((l) => l.text).join('\n');
   }
 

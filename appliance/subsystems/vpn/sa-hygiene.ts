@@ -1,0 +1,157 @@
+// SA hygiene: the SAs a configuration change leaves behind, and always-on
+// tunnels that are down.
+//
+// load-conn and unload-conn change charon's configuration, not the SAs it
+// already negotiated: charon closes the CHILD_SAs of tunnels with
+// start_action=start itself (and starts them again), but a tunnel with
+// trap or none would keep carrying traffic under its old selectors, or
+// after it was removed. So the SAs a change makes outdated are noted before
+// it and closed after it, by their unique ids (new SAs are never touched).
+//
+// Always-on tunnels (start_action start) can be left without a CHILD_SA: a
+// peer that came back and initiated with INITIAL_CONTACT makes charon drop
+// the old IKE_SA with all its tunnels, but brings up only what the peer
+// asked for; a peer that was unreachable makes charon give up after its
+// tries. They are initiated again after tunnel events settle, and by apply.
+import type { Logger } from '../../platform/log.js';
+import type { SerialQueue } from '../../platform/serial-queue.js';
+import { ViciSection, type ViciClient, type ViciPlain } from './vici/index.js';
+import type { Charon } from './charon.js';
+import type { VpnArtifact } from './render.js';
+import { childSas, str } from './status.js';
+
+type Connection = VpnArtifact['connections'][number];
+
+export interface OutdatedSa { kind: 'ike' | 'child'; id: string; what: string }
+
+/** How long tunnel events must settle before down always-on tunnels are initiated. */
+const HEAL_DELAY_MS = 3_000;
+const GONE_STATES = new Set(['DELETING', 'DELETED', 'DESTROYING']);
+/** An IKE_SA or CHILD_SA that is not on its way out. */
+const live = (sa: ViciPlain): boolean => !GONE_STATES.has(String(sa.state));
+/** charon is at work on this IKE_SA: being set up, or an exchange under way or queued (e.g. the next CHILD_SA of many). */
+const negotiating = (ike: ViciPlain): boolean =>
+  ike.state === 'CONNECTING' || ike.state === 'CREATED' || ['tasks-queued', 'tasks-active'].some((k) => Array.isArray(ike[k]) && (ike[k] as unknown[]).length > 0);
+
+/** A tunnel's start_action as it was loaded (connection body -> children -> tunnel). */
+export function startAction(conn: Connection, tunnel: string): string | undefined {
+  const section = (value: unknown) => (value instanceof ViciSection ? value : undefined);
+  const children = section(conn.config.get('children'));
+  return str(section(children?.get(tunnel))?.get('start_action'));
+}
+
+/**
+ * Configured tunnels with start_action start and no CHILD_SA in any live
+ * state, on peers with no IKE_SA being negotiated and no exchange under
+ * way or queued (charon is then working on them already).
+ */
+export async function downAlwaysOn(client: ViciClient, desired: VpnArtifact): Promise<Array<[string, string]>> {
+  const sas = await client.listSas();
+  const down: Array<[string, string]> = [];
+  for (const c of desired.connections) {
+    const mine = sas.filter((sa) => sa.name === c.name).map((sa) => sa.value);
+    if (mine.some(negotiating)) continue;
+    const present = new Set(mine.filter(live).flatMap((ike) => childSas(ike).filter(({ sa }) => live(sa)).map(({ tunnel }) => tunnel)));
+    for (const tunnel of Object.keys(c.childDigests)) {
+      if (startAction(c, tunnel) === 'start' && !present.has(tunnel)) down.push([c.name, tunnel]);
+    }
+  }
+  return down;
+}
+
+/** Tunnels added, changed or removed between two loads of a connection. */
+export function differingTunnels(before: Connection, after: Connection): string[] {
+  return Object.keys({ ...before.childDigests, ...after.childDigests }).filter((t) => before.childDigests[t] !== after.childDigests[t]);
+}
+
+/** Tunnels whose SAs a load leaves outdated: changed or removed, except those charon restarts itself (start_action=start). */
+export function changedTunnels(before: Connection, after: Connection): Set<string> {
+  return new Set(differingTunnels(before, after).filter((t) => t in before.childDigests && startAction(before, t) !== 'start'));
+}
+
+/** The peer's IKE_SAs (tunnels undefined: the whole peer changed or goes), or the CHILD_SAs of these tunnels. */
+export async function outdatedSas(client: ViciClient, peer: string, tunnels?: Set<string>): Promise<OutdatedSa[]> {
+  const out: OutdatedSa[] = [];
+  for (const sa of await client.listSas({ ike: peer })) {
+    if (sa.name !== peer) continue;
+    if (!tunnels) {
+      const id = str(sa.value.uniqueid);
+      if (id) out.push({ kind: 'ike', id, what: peer });
+      continue;
+    }
+    for (const { tunnel, sa: child } of childSas(sa.value)) {
+      const id = str(child.uniqueid);
+      if (id && tunnels.has(tunnel)) out.push({ kind: 'child', id, what: `${peer}/${tunnel}` });
+    }
+  }
+  return out;
+}
+
+/** Closes those of `outdated` that charon has not closed by itself. */
+export async function closeOutdated(client: ViciClient, peer: string, outdated: OutdatedSa[]): Promise<string[]> {
+  if (!outdated.length) return [];
+  const alive = new Set<string>();
+  for (const sa of await client.listSas({ ike: peer })) {
+    if (live(sa.value)) alive.add(`ike:${str(sa.value.uniqueid)}`);
+    for (const { sa: child } of childSas(sa.value)) if (live(child)) alive.add(`child:${str(child.uniqueid)}`);
+  }
+  const actions: string[] = [];
+  for (const sa of outdated) {
+    if (!alive.has(`${sa.kind}:${sa.id}`)) continue;
+    try {
+      await client.terminate(sa.kind === 'ike' ? { ikeId: sa.id, timeoutMs: 5_000 } : { childId: sa.id, timeoutMs: 5_000 });
+      actions.push(`close ${sa.kind === 'ike' ? 'IKE_SA' : 'CHILD_SA'} ${sa.what} #${sa.id} (negotiated under the old settings)`);
+    } catch {
+      // closed meanwhile (charon's own start_action handling raced us): nothing left to do
+    }
+  }
+  return actions;
+}
+
+/** Brings always-on tunnels back up: on demand (apply) and after tunnel events settle. */
+export class TunnelHealer {
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly charon: Charon,
+    /** the queue apply runs in: healing never interleaves with a load */
+    private readonly queue: SerialQueue,
+    private readonly applied: () => VpnArtifact,
+    private readonly log: Logger,
+  ) {}
+
+  /** Initiates the always-on tunnels of `desired` that have no CHILD_SA; returns the actions taken. */
+  async startDownTunnels(desired: VpnArtifact): Promise<string[]> {
+    if (!desired.active || !this.charon.pid) return [];
+    const client = await this.charon.connect();
+    const actions: string[] = [];
+    for (const [peer, tunnel] of await downAlwaysOn(client, desired)) {
+      try {
+        await client.initiate({ ike: peer, child: tunnel, timeoutMs: -1 });
+        actions.push(`initiate ${peer}/${tunnel} (start_action start, was down)`);
+      } catch (error) {
+        this.log.warn('vpn: could not initiate a tunnel that is down', { peer, tunnel, error: (error as Error).message });
+      }
+    }
+    return actions;
+  }
+
+  /** After tunnel events settle, bring up always-on tunnels the events left down (instead of waiting for the next reconcile). */
+  schedule(): void {
+    // every up/down event restarts the wait, so many tunnels coming up one by one are not interrupted
+    this.cancel();
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.queue.run(async () => {
+        const actions = await this.startDownTunnels(this.applied());
+        if (actions.length) this.log.info('vpn: tunnels were down after peer events; initiated', { actions });
+      }).catch((error: Error) => this.log.warn('vpn: heal after events failed', { error: error.message }));
+    }, HEAL_DELAY_MS);
+    this.timer.unref();
+  }
+
+  cancel(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+}
