@@ -85,7 +85,7 @@ describe.skipIf(!root.isRoot)('junction in the lab', () => {
     const web = await tcpListen(lab(), 'a1', 80);
     const decoy = await tcpListen(lab(), 'a2', 80);
     try {
-      expect(await tcpConnect(lab(), 'inet', ccnn.router, 8080)).toBe(true);
+      expect(await tcpConnect(lab(), 'inet', ccnn.router, 8000)).toBe(true);
       expect((await web.waitForPeer()).address).toBe(internet.host);
       expect(decoy.peers()).toHaveLength(0);
       // the router's own port 80 is not open to the internet side
