@@ -8,15 +8,15 @@ import { fileURLToPath } from 'node:url';
 import { Lab, type LabProcess } from './lab.js';
 import { DEMO_PREFIX } from './topology.js';
 import { apiRequest, targetFromStateDir } from '../../appliance/main/api-client.js';
+import { LAB_STATE_ROOT } from '../../appliance/main/state-dir.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** test/lab-kit -> the repository root */
 const root = resolve(here, '..', '..');
 const CLI = join(root, 'dist', 'appliance', 'cli.js');
 export const LAB_API_PORT = 8080;
-/** where every lab keeps its Junction state: `junction` looks here when no --state-dir is given */
-export const LAB_STATE_ROOT = '/var/lib/junction-lab';
 
+/** Under LAB_STATE_ROOT, where `junction` looks for a lab when no --state-dir is given. */
 export function labStateDir(prefix: string): string {
   return join(LAB_STATE_ROOT, prefix);
 }
