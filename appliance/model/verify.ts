@@ -107,8 +107,8 @@ function verifyPortRange(value: number | string, path: string, problems: Problem
   else if (a > last) problems.add(path, `"${value}" is a reversed range: the first port is above the last (did you mean ${last}-${a}?)`);
 }
 
-/** The router's own interface addresses (without their prefix length), by value, with the interface. */
-function routerAddresses(config: Config): Map<string, string> {
+/** The router's own interface addresses, keyed "family:value", with the interface that holds each. */
+export function routerAddresses(config: Config): Map<string, string> {
   const own = new Map<string, string>();
   for (const iface of config.interfaces) {
     for (const text of iface.addresses ?? []) {
@@ -119,10 +119,15 @@ function routerAddresses(config: Config): Map<string, string> {
   return own;
 }
 
+/** The interface that holds `text` when it is one of the router's own addresses. */
+export function routerInterfaceOf(text: string, own: Map<string, string>): string | undefined {
+  const address = parseAddress(text);
+  return address && own.get(`${address.family}:${address.value}`);
+}
+
 /** A NAT target must be a host behind the router: DNAT to the router itself loops back into its own services. */
 function verifyNotRouter(text: string, path: string, own: Map<string, string>, problems: ProblemList): void {
-  const address = parseAddress(text);
-  const iface = address && own.get(`${address.family}:${address.value}`);
+  const iface = routerInterfaceOf(text, own);
   if (iface) problems.add(path, `${text} is the router's own address (on ${iface}); a NAT target must be a host behind the router`);
 }
 

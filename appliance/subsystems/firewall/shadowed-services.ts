@@ -2,7 +2,8 @@
 // chain: a forward of TCP 8080 on the ccnn interface sends connections for
 // the router's own API there to a VPC host instead. Legal, sometimes wanted,
 // but never by accident: verify warns, naming the forward and what it hides.
-import { parseAddress, parseAddressLiteral, rangesOverlap, type IpRange } from '../../model/ip.js';
+import { parseAddressLiteral, rangesOverlap, type IpRange } from '../../model/ip.js';
+import { routerAddresses, routerInterfaceOf } from '../../model/verify.js';
 import type { Problem } from '../../model/problems.js';
 import type { Config } from '../../model/schema.js';
 import type { SelfService } from '../../../rules/index.js';
@@ -25,22 +26,7 @@ export function apiSelfService(config: Config, apiPort: number | undefined): Sel
 const describeService = (s: SelfService) =>
   `${s.id === 'junction:api' ? "the router's REST API" : s.id} (${s.protocol}${s.ports?.length ? `/${s.ports.join(',')}` : ''})`;
 
-/** The router's own addresses, as "family:value" keys. */
-function routerAddresses(config: Config): Set<string> {
-  const own = new Set<string>();
-  for (const iface of config.interfaces) {
-    for (const text of iface.addresses ?? []) {
-      const address = parseAddress(text.split('/')[0]);
-      if (address) own.add(`${address.family}:${address.value}`);
-    }
-  }
-  return own;
-}
-
-const isRouterAddress = (text: string, own: Set<string>) => {
-  const address = parseAddress(text);
-  return !!address && own.has(`${address.family}:${address.value}`);
-};
+const isRouterAddress = (text: string, own: Map<string, string>) => routerInterfaceOf(text, own) !== undefined;
 
 const onInterface = (service: SelfService, iface: string) => !service.interfaces?.length || service.interfaces.includes(iface);
 
