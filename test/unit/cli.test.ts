@@ -3,6 +3,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
+import { createServer as createHttpServer } from 'node:http';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -108,6 +109,24 @@ describe('the junction command', () => {
     const apply = await runCli(['apply', '--help']);
     expect(apply).toMatchObject({ code: 0, stdout: `${commandHelp('apply')}\n` });
     expect((await runCli(['help', 'rollback'])).stdout).toBe(`${commandHelp('rollback')}\n`);
+  });
+
+  it('prints a forged revision comment as one escaped line', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'junction-cli-'));
+    const forged = 'fix\n* 99\t2026-01-01T00:00:00Z\ttoken:admin\tapi\tforged\u001b[31m';
+    const server = createHttpServer((_req, res) => {
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ current: 2, revisions: [{ id: 2, createdAt: '2026-12-01T00:00:00Z', author: 'token:ops', source: 'api', comment: forged }] }));
+    });
+    await new Promise<void>((r) => server.listen(join(dir, 'api.sock'), r));
+    try {
+      const result = await runCli(['revisions', '--state-dir', dir]);
+      expect(result.code).toBe(0);
+      expect(result.stdout).toBe('* 2\t2026-12-01T00:00:00Z\ttoken:ops\tapi\tfix\\n* 99\\t2026-01-01T00:00:00Z\\ttoken:admin\\tapi\\tforged\\u{1b}[31m\n');
+    } finally {
+      await new Promise((r) => server.close(r));
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('exits quietly when its reader goes away (EPIPE)', async () => {
