@@ -6,7 +6,8 @@ import { labUp, labDown, labRestart } from './command.js';
 
 const { values, positionals } = parseArgs({ args: process.argv.slice(2), allowPositionals: true, options: { prefix: { type: 'string' } } });
 const actions = { up: labUp, restart: labRestart, down: labDown } as const;
-const run = actions[positionals[0] as keyof typeof actions];
+const action = positionals[0] ?? '';
+const run = Object.hasOwn(actions, action) ? actions[action as keyof typeof actions] : undefined;
 if (!run) {
   process.stderr.write('usage: lab up|restart|down [--prefix P]\n');
   process.exit(2);
