@@ -23,23 +23,16 @@ export interface EgressAllow {
 const zonedInterfaces = (ctx: CompileContext): Array<{ name: string; zone: string }> => [...ctx.config.interfaces, ...(ctx.options.zoneMembers ?? [])];
 const zoneInterfaces = (ctx: CompileContext, zone: string) => zonedInterfaces(ctx).filter((i) => i.zone === zone).map((i) => i.name);
 
-/** Policies indexed by "from\nto"; duplicates and unknown zones are problems. */
+/**
+ * Policies indexed by "from\nto". Unknown zones and a second policy for a
+ * zone pair are verify's to report (appliance/model/verify.ts); the compiler
+ * trusts verified input and keeps the first policy of a pair.
+ */
 function policiesByZones(ctx: CompileContext): Map<string, { policy: FirewallPolicy; index: number }> {
   const out = new Map<string, { policy: FirewallPolicy; index: number }>();
   ctx.config.firewall?.policies.forEach((policy, index) => {
-    const base = `/firewall/policies/${index}`;
-    for (const end of ['from', 'to'] as const) {
-      if (policy[end] !== SELF_ZONE && !ctx.resolver.hasZone(policy[end])) {
-        ctx.problems.push({ path: `${base}/${end}`, message: `unknown zone "${policy[end]}"` });
-      }
-    }
     const key = `${policy.from}\n${policy.to}`;
-    const earlier = out.get(key);
-    if (earlier) {
-      ctx.problems.push({ path: base, message: `policy from "${policy.from}" to "${policy.to}" already exists at /firewall/policies/${earlier.index}` });
-      return;
-    }
-    out.set(key, { policy, index });
+    if (!out.has(key)) out.set(key, { policy, index });
   });
   return out;
 }

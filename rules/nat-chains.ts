@@ -1,6 +1,9 @@
 // NAT: port forwards and 1:1 in prerouting (dstnat), 1:1 then egress in
 // postrouting (srcnat). Forwards are few, so one rule each keeps every rule
 // traceable to its object; egress sources are anonymous interval sets.
+// Interfaces, addresses, ports and snat's to_address are verify's to check
+// (appliance/model/verify.ts): the compiler trusts verified input and only
+// reports what needs resolving (objects, zones, address families).
 import { parseAddress, type Family, type IpRange } from '../appliance/model/ip.js';
 import type { CompileContext } from './batch.js';
 import { mergeRanges } from './elements.js';
@@ -15,26 +18,15 @@ const natTarget = (family: Family, addr: string, port?: number) =>
 export function emitNatChains(ctx: CompileContext): EgressAllow[] {
   const { batch, config, problems, resolver } = ctx;
   const nat = config.nat;
-  const interfaceNames = new Set(config.interfaces.map((i) => i.name));
-  const checkInterface = (name: string, path: string) => {
-    if (!interfaceNames.has(name)) problems.push({ path, message: `unknown interface "${name}"` });
-  };
-  const address = (text: string, path: string) => {
-    const a = parseAddress(text);
-    if (!a) problems.push({ path, message: `"${text}" is not an IP address` });
-    return a;
-  };
 
   batch.add('chains', nft.addChain('nat_prerouting', { type: 'nat', hook: 'prerouting', prio: nft.PRIORITY.dstnat, policy: 'accept' }), 'junction:nat-prerouting');
   batch.add('chains', nft.addChain('nat_postrouting', { type: 'nat', hook: 'postrouting', prio: nft.PRIORITY.srcnat, policy: 'accept' }), 'junction:nat-postrouting');
 
   nat?.port_forwards?.forEach((pf, i) => {
     const path = `/nat/port_forwards/${i}`;
-    checkInterface(pf.interface, `${path}/interface`);
-    const to = address(pf.to_address, `${path}/to_address`);
+    const to = parseAddress(pf.to_address);
     const ports = parsePortRange(pf.port);
-    if (!ports) problems.push({ path: `${path}/port`, message: `"${pf.port}" is not a port or port range` });
-    const external = pf.external_address === undefined ? undefined : address(pf.external_address, `${path}/external_address`);
+    const external = pf.external_address === undefined ? undefined : parseAddress(pf.external_address);
     if (!to || !ports || (pf.external_address !== undefined && !external)) return;
     if (external && external.family !== to.family) {
       problems.push({ path: `${path}/external_address`, message: 'external_address and to_address are of different IP families' });
@@ -73,9 +65,8 @@ export function emitNatChains(ctx: CompileContext): EgressAllow[] {
   const oneToOne: { id: string; path: string; iface: string; family: Family; external: string; internal: string }[] = [];
   nat?.one_to_one?.forEach((o, i) => {
     const path = `/nat/one_to_one/${i}`;
-    checkInterface(o.interface, `${path}/interface`);
-    const ext = address(o.external, `${path}/external`);
-    const int = address(o.internal, `${path}/internal`);
+    const ext = parseAddress(o.external);
+    const int = parseAddress(o.internal);
     if (!ext || !int) return;
     if (ext.family !== int.family) {
       problems.push({ path, message: 'external and internal are of different IP families' });
@@ -104,7 +95,6 @@ export function emitNatChains(ctx: CompileContext): EgressAllow[] {
   const allow: EgressAllow[] = [];
   nat?.egress?.forEach((egress, i) => {
     const path = `/nat/egress/${i}`;
-    checkInterface(egress.interface, `${path}/interface`);
     const ranges: IpRange[] = [];
     let ok = true;
     egress.sources.forEach((ref, j) => {
@@ -117,11 +107,7 @@ export function emitNatChains(ctx: CompileContext): EgressAllow[] {
     let families: Family[] = [4, 6];
     let snatTo: { family: Family } | undefined;
     if (mode === 'snat') {
-      if (egress.to_address === undefined) {
-        problems.push({ path: `${path}/to_address`, message: 'mode snat needs to_address' });
-        return;
-      }
-      snatTo = address(egress.to_address, `${path}/to_address`);
+      snatTo = egress.to_address === undefined ? undefined : parseAddress(egress.to_address);
       if (!snatTo) return;
       families = [snatTo.family];
     }

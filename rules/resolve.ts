@@ -3,7 +3,7 @@
 // memoised, so the config verifier can reuse it and 100k rules naming the same
 // group resolve it once.
 import type { Config, ServiceEntry } from '../appliance/model/schema.js';
-import { parseAddressLiteral, parsePrefix, type IpRange } from '../appliance/model/ip.js';
+import { parseAddress, parseAddressLiteral, parsePrefix, type IpRange } from '../appliance/model/ip.js';
 import type { Problem } from './errors.js';
 
 /** A protocol number range with a destination port range (0-65535 when the protocol has no ports). */
@@ -17,6 +17,20 @@ export interface ServiceRange {
 export const PROTOCOL_NUMBERS: Record<string, number> = { icmp: 1, tcp: 6, udp: 17, gre: 47, esp: 50, icmpv6: 58 };
 const PORTED = new Set(['tcp', 'udp']);
 export const ANY_SERVICE: ServiceRange = { protoFirst: 0, protoLast: 255, portFirst: 0, portLast: 65535 };
+
+/** A well-formed "first-last" range written the wrong way round, as a problem message; undefined otherwise. */
+export function reversedRange(text: string, what: 'address' | 'port'): string | undefined {
+  const [a, b, ...rest] = String(text).split('-');
+  if (b === undefined || rest.length) return undefined;
+  const reversed = what === 'port'
+    ? /^[0-9]{1,5}$/.test(a) && /^[0-9]{1,5}$/.test(b) && Number(a) > Number(b)
+    : (() => {
+        const first = parseAddress(a);
+        const last = parseAddress(b);
+        return !!first && !!last && first.family === last.family && first.value > last.value;
+      })();
+  return reversed ? `"${text}" is a reversed range: the first ${what} is above the last (did you mean ${b}-${a}?)` : undefined;
+}
 
 /** "443" or "5000-5010" (or a number) as an inclusive port range. */
 export function parsePortRange(value: number | string): { first: number; last: number } | undefined {
@@ -40,7 +54,7 @@ export function serviceEntryRanges(entry: ServiceEntry): ServiceRange[] | string
   const out: ServiceRange[] = [];
   for (const p of entry.ports) {
     const r = parsePortRange(p);
-    if (!r) return `"${p}" is not a port or port range (1-65535, "first-last")`;
+    if (!r) return reversedRange(String(p), 'port') ?? `"${p}" is not a port or port range (1-65535, "first-last")`;
     out.push({ protoFirst: proto, protoLast: proto, portFirst: r.first, portLast: r.last });
   }
   return out;
@@ -86,10 +100,6 @@ export class Resolver {
     this.problems.push({ path, message });
   }
 
-  hasZone(name: string): boolean {
-    return this.zoneIndex.has(name);
-  }
-
   /** The networks of the addresses configured on a zone's interfaces. */
   zoneNetworks(zone: string): IpRange[] {
     const out: IpRange[] = [];
@@ -115,7 +125,7 @@ export class Resolver {
       this.literalMemo.set(ref, ranges);
       return ranges;
     }
-    this.problem(path, looksLikeName(ref) ? `unknown address object "${ref}"` : `"${ref}" is not an address literal (address, network/prefix or first-last range)`);
+    this.problem(path, looksLikeName(ref) ? `unknown address object "${ref}"` : reversedRange(ref, 'address') ?? `"${ref}" is not an address literal (address, network/prefix or first-last range)`);
     return undefined;
   }
 
@@ -156,7 +166,7 @@ export class Resolver {
     object.entries?.forEach((entry, i) => {
       const r = parseAddressLiteral(entry);
       if (r) out.push(r);
-      else { ok = false; this.problem(`${base}/entries/${i}`, `"${entry}" is not an address literal`); }
+      else { ok = false; this.problem(`${base}/entries/${i}`, reversedRange(entry, 'address') ?? `"${entry}" is not an address literal`); }
     });
     const inner = [...stack, name];
     object.members?.forEach((member, i) => {

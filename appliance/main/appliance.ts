@@ -9,6 +9,7 @@ import { RoutesDriver } from '../subsystems/routes/driver.js';
 import { FirewallDriver } from '../subsystems/firewall/driver.js';
 import { VpnSubsystem } from '../subsystems/vpn/index.js';
 import { BgpSubsystem } from '../subsystems/bgp/index.js';
+import { SystemDriver } from '../subsystems/system/driver.js';
 import type { Driver } from '../core/subsystem.js';
 import type { DhcpClients } from '../subsystems/links/dhcp-client.js';
 import type { FirewallLog } from '../subsystems/firewall/log-reader.js';
@@ -52,6 +53,7 @@ export function createAppliance(options: ApplianceOptions): Appliance {
   // document, and if its apply fails bird is rolled back with the rest.
   const bgp = new BgpSubsystem({ runner: options.runner, stateDir: options.stateDir, log: options.log, tcpMd5: () => options.capabilities.tcpMd5 });
   const drivers: Driver[] = [
+    new SystemDriver(options.runner),
     new LinksDriver(options.runner, options.dhcpClients),
     new RoutesDriver(options.runner),
     vpn,

@@ -5,6 +5,9 @@ import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { serve } from './serve.js';
 import { apiRequest, targetFromStateDir, type ApiTarget } from './api-client.js';
+import { exitQuietlyOnBrokenPipe, safeJson, visible } from './cli-output.js';
+import { chooseStateDir, DEFAULT_STATE_DIR } from './state-dir.js';
+import { commandHelp } from './cli-help.js';
 
 const USAGE = `usage: junction <command> [options]
 
@@ -18,26 +21,30 @@ const USAGE = `usage: junction <command> [options]
   revisions                                        list revisions
   rollback REVISION                                make an old revision current again
 
-client options: --state-dir DIR (default /var/lib/junction; uses DIR/api.sock and DIR/api-token)
-                --api URL --token TOKEN (or JUNCTION_TOKEN) to use TCP instead`;
-
-const DEFAULT_STATE_DIR = '/var/lib/junction';
+client options: --state-dir DIR (default /var/lib/junction, or the namespace lab's when only one runs;
+                uses DIR/api.sock and DIR/api-token)
+                --api URL --token TOKEN (or JUNCTION_TOKEN) to use TCP instead
+junction COMMAND --help                            what one command does`;
 
 function fail(message: string): never {
   process.stderr.write(`junction: ${message}\n`);
   process.exit(2);
 }
 
-function targetOf(values: Record<string, unknown>): ApiTarget {
+async function targetOf(values: Record<string, unknown>): Promise<ApiTarget> {
   const token = (values.token as string | undefined) ?? process.env.JUNCTION_TOKEN;
   if (values.api) return { url: values.api as string, token };
-  return targetFromStateDir((values['state-dir'] as string) ?? DEFAULT_STATE_DIR, token);
+  if (values['state-dir']) return targetFromStateDir(values['state-dir'] as string, token);
+  const choice = await chooseStateDir();
+  if ('ambiguous' in choice) fail(`several appliances answer (${choice.ambiguous.join(', ')}); choose one with --state-dir DIR`);
+  if (choice.note) process.stderr.write(`junction: ${choice.note}\n`);
+  return targetFromStateDir(choice.stateDir, token);
 }
 
-async function call(target: ApiTarget, method: string, path: string, body?: unknown, contentType?: string): Promise<unknown> {
-  const response = await apiRequest(target, method, path, body, { contentType }).catch((error: Error) => fail(`cannot reach the API (${error.message}); is \`junction serve\` running?`));
+async function call(target: ApiTarget | Promise<ApiTarget>, method: string, path: string, body?: unknown, contentType?: string): Promise<unknown> {
+  const response = await apiRequest(await target, method, path, body, { contentType }).catch((error: Error) => fail(`cannot reach the API (${visible(error.message)}); is \`junction serve\` running?`));
   if (response.status >= 400) {
-    process.stderr.write(`${JSON.stringify(response.body, null, 2)}\n`);
+    process.stderr.write(`${typeof response.body === 'string' ? visible(response.body) : safeJson(response.body)}\n`);
     process.exit(1);
   }
   return response.body;
@@ -73,8 +80,10 @@ async function main(argv: string[]): Promise<void> {
       token: { type: 'string' },
       json: { type: 'boolean' },
       'confirm-timeout': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
     },
   });
+  if (values.help) return void process.stdout.write(`${commandHelp(command) ?? USAGE}\n`);
   switch (command) {
     case 'serve': {
       const [host, port] = ((values.listen as string) ?? '0.0.0.0:8080').split(/:(?=[0-9]+$)/);
@@ -91,7 +100,7 @@ async function main(argv: string[]): Promise<void> {
       });
       const yaml = !/\.json$/i.test(values.file as string);
       const result = await call(targetOf(values), 'PUT', `/v1/config?${query}`, text, yaml ? 'application/yaml' : 'application/json');
-      if (values.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+      if (values.json) process.stdout.write(`${safeJson(result)}\n`);
       else printPlan(result as Parameters<typeof printPlan>[0]);
       return;
     }
@@ -103,16 +112,21 @@ async function main(argv: string[]): Promise<void> {
         conntrack: { count: number | null };
         capabilities: { notes: string[] };
       };
-      if (values.json) return void process.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
-      process.stdout.write(`revision ${status.revision ?? 'none'}, conntrack entries ${status.conntrack.count ?? 'n/a'}\n`);
-      for (const i of status.interfaces) process.stdout.write(`  ${i.name.padEnd(10)} ${(i.role ?? '-').padEnd(5)} ${(i.zone ?? '-').padEnd(10)} ${i.state.padEnd(8)} mtu ${i.mtu} ${i.addresses.join(' ')}\n`);
-      for (const r of status.firewall.rules) process.stdout.write(`  rule ${r.id}: ${r.packets} packets, ${r.bytes} bytes\n`);
-      for (const n of status.capabilities.notes) process.stdout.write(`  note: ${n}\n`);
+      if (values.json) return void process.stdout.write(`${safeJson(status)}\n`);
+      process.stdout.write(`revision ${visible(status.revision ?? 'none')}, conntrack entries ${visible(status.conntrack.count ?? 'n/a')}\n`);
+      for (const i of status.interfaces) {
+        process.stdout.write(`  ${visible(i.name).padEnd(10)} ${visible(i.role ?? '-').padEnd(5)} ${visible(i.zone ?? '-').padEnd(10)} ${visible(i.state).padEnd(8)} mtu ${visible(i.mtu)} ${i.addresses.map(visible).join(' ')}\n`);
+      }
+      for (const r of status.firewall.rules) process.stdout.write(`  rule ${visible(r.id)}: ${visible(r.packets)} packets, ${visible(r.bytes)} bytes\n`);
+      for (const n of status.capabilities.notes) process.stdout.write(`  note: ${visible(n)}\n`);
       return;
     }
     case 'revisions': {
       const result = (await call(targetOf(values), 'GET', '/v1/revisions')) as { current: number; revisions: Array<{ id: number; createdAt: string; author: string; source: string; comment: string }> };
-      for (const r of result.revisions) process.stdout.write(`${r.id === result.current ? '*' : ' '} ${r.id}\t${r.createdAt}\t${r.author}\t${r.source}\t${r.comment}\n`);
+      if (values.json) return void process.stdout.write(`${safeJson(result)}\n`);
+      for (const r of result.revisions) {
+        process.stdout.write(`${r.id === result.current ? '*' : ' '} ${visible(r.id)}\t${visible(r.createdAt)}\t${visible(r.author)}\t${visible(r.source)}\t${visible(r.comment ?? '')}\n`);
+      }
       return;
     }
     case 'rollback': {
@@ -125,19 +139,21 @@ async function main(argv: string[]): Promise<void> {
     case 'cancel': {
       const result = await call(targetOf(values), 'POST', `/v1/commit/${command}`);
       if (command === 'cancel') printPlan(result as Parameters<typeof printPlan>[0]);
-      else process.stdout.write(`confirmed revision ${(result as { confirmed: { revision: number } }).confirmed.revision}\n`);
+      else process.stdout.write(`confirmed revision ${visible((result as { confirmed: { revision: number } }).confirmed.revision)}\n`);
       return;
     }
     case 'lab':
-      return fail('the namespace lab is a development tool of the source tree: run `npm run lab` (or `npm run lab:down`) in a checkout');
+      return fail('the namespace lab is a development tool of the source tree: run `npm run lab` (or `npm run lab:restart`, `npm run lab:down`) in a checkout');
     case undefined:
     case 'help':
     case '--help':
-      process.stdout.write(`${USAGE}\n`);
+    case '-h':
+      process.stdout.write(`${commandHelp(positionals[0]) ?? USAGE}\n`);
       return;
     default:
       fail(`unknown command "${command}"\n${USAGE}`);
   }
 }
 
+exitQuietlyOnBrokenPipe();
 main(process.argv.slice(2)).catch((error: Error) => fail(error.message));

@@ -1,7 +1,9 @@
 // Stage 2, verify: meaning across objects. Each check names the path of the
 // offending field. Object references inside firewall rules and NAT sources
 // are resolved (and reported) by the rules compiler, which the firewall
-// driver runs as its own verify step.
+// driver runs as its own verify step; every other check has its one owner
+// here, and the compiler trusts what passed it (zone pairs, rule ids, NAT
+// interfaces and ports are not checked twice in different words).
 import { SELF_ZONE, type Config } from './schema.js';
 import { ProblemList, type Problem } from './problems.js';
 import { parseAddress, parsePrefix, parseAddressLiteral, rangesOverlap, rangeContains, type IpRange } from './ip.js';
@@ -101,7 +103,32 @@ function verifyPortRange(value: number | string, path: string, problems: Problem
   if (typeof value === 'number') return;
   const [a, b] = value.split('-').map(Number);
   const last = b ?? a;
-  if (!(a >= 1 && last <= 65535 && a <= last)) problems.add(path, `"${value}" is not a port or a port range within 1-65535`);
+  if (!(a >= 1 && last <= 65535)) problems.add(path, `"${value}" is not a port or a port range within 1-65535`);
+  else if (a > last) problems.add(path, `"${value}" is a reversed range: the first port is above the last (did you mean ${last}-${a}?)`);
+}
+
+/** The router's own interface addresses, keyed "family:value", with the interface that holds each. */
+export function routerAddresses(config: Config): Map<string, string> {
+  const own = new Map<string, string>();
+  for (const iface of config.interfaces) {
+    for (const text of iface.addresses ?? []) {
+      const prefix = parsePrefix(text);
+      if (prefix) own.set(`${prefix.family}:${prefix.address}`, iface.name);
+    }
+  }
+  return own;
+}
+
+/** The interface that holds `text` when it is one of the router's own addresses. */
+export function routerInterfaceOf(text: string, own: Map<string, string>): string | undefined {
+  const address = parseAddress(text);
+  return address && own.get(`${address.family}:${address.value}`);
+}
+
+/** A NAT target must be a host behind the router: DNAT to the router itself loops back into its own services. */
+function verifyNotRouter(text: string, path: string, own: Map<string, string>, problems: ProblemList): void {
+  const iface = routerInterfaceOf(text, own);
+  if (iface) problems.add(path, `${text} is the router's own address (on ${iface}); a NAT target must be a host behind the router`);
 }
 
 function verifyNat(config: Config, subnets: ConnectedSubnet[], problems: ProblemList): void {
@@ -117,14 +144,16 @@ function verifyNat(config: Config, subnets: ConnectedSubnet[], problems: Problem
     if (mode === 'masquerade' && rule.to_address) problems.add(`${base}/to_address`, 'to_address is only for mode snat');
     if (rule.to_address) verifyAddress(rule.to_address, `${base}/to_address`, problems);
   });
+  const own = routerAddresses(config);
   const forwards = config.nat?.port_forwards ?? [];
   forwards.forEach((fwd, i) => {
     const base = `/nat/port_forwards/${i}`;
     known(fwd.interface, `${base}/interface`);
     verifyPortRange(fwd.port, `${base}/port`, problems);
     if (fwd.external_address) verifyAddress(fwd.external_address, `${base}/external_address`, problems);
-    if (verifyAddress(fwd.to_address, `${base}/to_address`, problems) && !inConnectedSubnet(fwd.to_address, subnets, ['vpc', 'dx'])) {
-      problems.add(`${base}/to_address`, `${fwd.to_address} is not in the subnet of any vpc or dx interface`);
+    if (verifyAddress(fwd.to_address, `${base}/to_address`, problems)) {
+      if (!inConnectedSubnet(fwd.to_address, subnets, ['vpc', 'dx'])) problems.add(`${base}/to_address`, `${fwd.to_address} is not in the subnet of any vpc or dx interface`);
+      else verifyNotRouter(fwd.to_address, `${base}/to_address`, own, problems);
     }
     if (fwd.to_port !== undefined && typeof fwd.port === 'string' && fwd.port.includes('-')) {
       problems.add(`${base}/to_port`, 'to_port cannot be combined with a port range; the range is forwarded port for port');
@@ -136,8 +165,9 @@ function verifyNat(config: Config, subnets: ConnectedSubnet[], problems: Problem
     const base = `/nat/one_to_one/${i}`;
     known(nat.interface, `${base}/interface`);
     verifyAddress(nat.external, `${base}/external`, problems);
-    if (verifyAddress(nat.internal, `${base}/internal`, problems) && !inConnectedSubnet(nat.internal, subnets, ['vpc', 'dx'])) {
-      problems.add(`${base}/internal`, `${nat.internal} is not in the subnet of any vpc or dx interface`);
+    if (verifyAddress(nat.internal, `${base}/internal`, problems)) {
+      if (!inConnectedSubnet(nat.internal, subnets, ['vpc', 'dx'])) problems.add(`${base}/internal`, `${nat.internal} is not in the subnet of any vpc or dx interface`);
+      else verifyNotRouter(nat.internal, `${base}/internal`, own, problems);
     }
   });
   duplicates(oneToOne, (n) => n.external, (i) => `/nat/one_to_one/${i}/external`, 'external address', problems);

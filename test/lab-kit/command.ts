@@ -1,19 +1,24 @@
-// `junction lab up|down`: the namespace lab with Junction running in its
-// router namespace and the demo configuration applied.
+// `npm run lab` / `lab:restart` / `lab:down`: the namespace lab with Junction
+// running in its router namespace and the demo configuration applied.
+// `lab up` on a running lab keeps it (state, revisions, token); `lab restart`
+// restarts Junction alone, on the same state directory.
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Lab } from './lab.js';
+import { Lab, type LabProcess } from './lab.js';
 import { DEMO_PREFIX } from './topology.js';
 import { apiRequest, targetFromStateDir } from '../../appliance/main/api-client.js';
+import { LAB_STATE_ROOT } from '../../appliance/main/state-dir.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** test/lab-kit -> the repository root */
 const root = resolve(here, '..', '..');
+const CLI = join(root, 'dist', 'appliance', 'cli.js');
 export const LAB_API_PORT = 8080;
 
+/** Under LAB_STATE_ROOT, where `junction` looks for a lab when no --state-dir is given. */
 export function labStateDir(prefix: string): string {
-  return join('/var/lib/junction-lab', prefix);
+  return join(LAB_STATE_ROOT, prefix);
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -31,18 +36,46 @@ export async function waitForApi(stateDir: string, timeoutMs = 20_000): Promise<
   throw new Error(`Junction did not answer within ${timeoutMs / 1000} s; see ${join(stateDir, 'junction.log')}`);
 }
 
+/** The `junction serve` the lab kit started (recognised by its recorded argv). */
+const isLabJunction = (argv: readonly string[]) => argv.includes(CLI) && argv.includes('serve');
+
+/**
+ * Starts `junction serve` in the router namespace and in a UTS namespace of
+ * its own (`unshare --uts` execs in place, so the recorded pid is Junction's):
+ * `ip netns exec` alone shares the machine's hostname, and the demo's
+ * `system.hostname` would rename this machine.
+ */
+function startJunction(lab: Lab, stateDir: string): LabProcess {
+  const argv = ['unshare', '--uts', process.execPath, CLI, 'serve', '--state-dir', stateDir, '--listen', `0.0.0.0:${LAB_API_PORT}`];
+  return lab.spawn('router', argv, { logFile: join(stateDir, 'junction.log') });
+}
+
+async function currentRevision(stateDir: string): Promise<number | null> {
+  const response = await apiRequest<{ revision?: number | null }>(targetFromStateDir(stateDir), 'GET', '/v1/status').catch(() => undefined);
+  return response?.status === 200 ? (response.body.revision ?? null) : null;
+}
+
+/** The recorded lab with every namespace present, or undefined (nothing, or a broken leftover). */
+async function attachRunning(prefix: string): Promise<Lab | undefined> {
+  try {
+    return await Lab.attach(prefix);
+  } catch {
+    return undefined;
+  }
+}
+
 export async function labUp(options: { prefix?: string }): Promise<void> {
   const prefix = options.prefix ?? DEMO_PREFIX;
+  const stateDir = labStateDir(prefix);
+  const running = await attachRunning(prefix);
+  if (running && existsSync(join(stateDir, 'junction.db'))) return keepRunningLab(running, stateDir);
+
   await Lab.cleanupStale(prefix);
   const lab = await Lab.up({ prefix, keep: true });
   // A new lab starts from a fresh appliance: no revisions, a new token.
-  const stateDir = labStateDir(prefix);
   rmSync(stateDir, { recursive: true, force: true });
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-  const cli = join(root, 'dist', 'appliance', 'cli.js');
-  const junction = lab.spawn('router', [process.execPath, cli, 'serve', '--state-dir', stateDir, '--listen', `0.0.0.0:${LAB_API_PORT}`], {
-    logFile: join(stateDir, 'junction.log'),
-  });
+  const junction = startJunction(lab, stateDir);
   try {
     await waitForApi(stateDir);
     const demo = readFileSync(join(here, 'demo.yaml'), 'utf8');
@@ -52,10 +85,47 @@ export async function labUp(options: { prefix?: string }): Promise<void> {
     await lab.down();
     throw error;
   }
+  process.stdout.write(`\nThe lab ${prefix} is up with the demo config (test/lab-kit/demo.yaml) at revision 1.\n`);
+  printBanner(lab, stateDir, junction.pid);
+}
+
+/** `lab up` on a lab that is already up: nothing is wiped or re-applied. */
+async function keepRunningLab(lab: Lab, stateDir: string): Promise<void> {
+  let junction = lab.findProcess(isLabJunction);
+  if (junction) {
+    await waitForApi(stateDir).catch(() => {
+      throw new Error(`the lab ${lab.prefix} is up but Junction (pid ${junction!.pid}) does not answer; see ${join(stateDir, 'junction.log')}, or run: npm run lab:restart`);
+    });
+    process.stdout.write(`\nThe lab ${lab.prefix} is already running: nothing was changed. Its state (revision ${await currentRevision(stateDir) ?? 'none'}) and API token are kept.\n`);
+  } else {
+    junction = startJunction(lab, stateDir);
+    await waitForApi(stateDir);
+    process.stdout.write(`\nThe lab ${lab.prefix} was up but Junction was not running: started it again on the kept state (revision ${await currentRevision(stateDir) ?? 'none'}, same API token).\n`);
+  }
+  process.stdout.write('To start from a fresh appliance instead: npm run lab:down && npm run lab\n');
+  printBanner(lab, stateDir, junction.pid);
+}
+
+/** Restarts `junction serve` alone (the pid the lab recorded), on the same state directory. */
+export async function labRestart(options: { prefix?: string }): Promise<void> {
+  const prefix = options.prefix ?? DEMO_PREFIX;
+  const lab = await attachRunning(prefix);
+  if (!lab) throw new Error(`no lab ${prefix} is running; start it with: npm run lab`);
+  const stateDir = labStateDir(prefix);
+  const old = lab.findProcess(isLabJunction);
+  if (old) await lab.stopProcess(old.pid);
+  const junction = startJunction(lab, stateDir);
+  await waitForApi(stateDir);
+  const revision = await currentRevision(stateDir);
+  process.stdout.write(`\n${old ? `Stopped Junction (pid ${old.pid}) and started` : 'Junction was not running: started'} it again (pid ${junction.pid}) on ${stateDir}: revision ${revision ?? 'none'} and the API token are kept; the lab's namespaces were not touched.\n`);
+  printBanner(lab, stateDir, junction.pid);
+}
+
+function printBanner(lab: Lab, stateDir: string, pid: number): void {
   const token = readFileSync(join(stateDir, 'api-token'), 'utf8').trim();
   const ns = lab.nsName('router');
   process.stdout.write(`
-Junction is running in network namespace ${ns} (pid ${junction.pid}) with the demo config (test/lab-kit/demo.yaml).
+Junction is running in network namespace ${ns} (pid ${pid}, in a UTS namespace of its own).
 
   API token   ${token}
   API socket  ${join(stateDir, 'api.sock')}   (reachable from this machine; no lab traffic leaves a namespace)
@@ -65,11 +135,12 @@ Junction is running in network namespace ${ns} (pid ${junction.pid}) with the de
 
 Try:
   curl -s --unix-socket ${join(stateDir, 'api.sock')} -H "Authorization: Bearer ${token}" http://junction/v1/status
-  node ${cli} status --state-dir ${stateDir}
+  node ${CLI} status          # finds this lab's state dir by itself while it is the only lab
   ip netns exec ${lab.nsName('a1')} ping -c 2 198.18.0.2        # VPC a -> internet, NATed
   ip netns exec ${lab.nsName('router')} curl -s -H "Authorization: Bearer ${token}" http://127.0.0.1:${LAB_API_PORT}/v1/config?format=yaml
 
-Stop everything:  npm run lab:down
+Restart Junction alone (the lab stays):  npm run lab:restart
+Stop everything:                         npm run lab:down
 `);
 }
 

@@ -386,6 +386,29 @@ export class Lab {
     };
   }
 
+  /** The live process the lab started (this run or an earlier one) whose argv matches. */
+  findProcess(matches: (argv: readonly string[]) => boolean): { pid: number; argv: readonly string[] } | undefined {
+    const found = this.record.processes.find((p) => isAlive(p) && matches(p.argv));
+    return found && { pid: found.pid, argv: found.argv };
+  }
+
+  /**
+   * Stops one process the lab started, by the pid and start time it
+   * recorded (never by name), and forgets it. The rest of the lab stays.
+   * Returns false when no such live process is recorded.
+   */
+  async stopProcess(pid: number, graceMs = 5000): Promise<boolean> {
+    const record = this.record.processes.find((p) => p.pid === pid);
+    if (!record || !isAlive(record)) return false;
+    await terminate([record], graceMs);
+    // SIGKILL is not instant: the caller may start a successor on the same socket
+    const deadline = Date.now() + 2000;
+    while (isAlive(record) && Date.now() < deadline) await sleep(50);
+    this.record.processes.splice(this.record.processes.indexOf(record), 1);
+    this.saveRecord();
+    return true;
+  }
+
   /** pids of the processes the lab started that are still running */
   pids(): number[] {
     return this.record.processes.filter(isAlive).map((p) => p.pid);

@@ -85,7 +85,7 @@ describe.skipIf(!root.isRoot)('junction in the lab', () => {
     const web = await tcpListen(lab(), 'a1', 80);
     const decoy = await tcpListen(lab(), 'a2', 80);
     try {
-      expect(await tcpConnect(lab(), 'inet', ccnn.router, 8080)).toBe(true);
+      expect(await tcpConnect(lab(), 'inet', ccnn.router, 8000)).toBe(true);
       expect((await web.waitForPeer()).address).toBe(internet.host);
       expect(decoy.peers()).toHaveLength(0);
       // the router's own port 80 is not open to the internet side
@@ -114,6 +114,10 @@ describe.skipIf(!root.isRoot)('junction in the lab', () => {
     }
     expect(entries.find((e) => e.rule === 'a-to-db')).toMatchObject({ src: vpcs.a.hosts.a1, dst: vpcs.b.hosts.b1, dport: 5432, in: 'vpc0', out: 'vpc1' });
     expect(entries.find((e) => e.rule === 'default-drop')).toMatchObject({ src: vpcs.a.hosts.a1, dport: 23 });
+    // ISO 8601 with an offset, and the right instant (not local time read as UTC)
+    const time = String(entries.find((e) => e.rule === 'a-to-db')!.time);
+    expect(time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/);
+    expect(Math.abs(Date.now() - Date.parse(time))).toBeLessThan(60_000);
     expect((await junction.api('PUT', '/v1/config', demoDoc())).status).toBe(200); // back to the demo
   });
 

@@ -20,6 +20,7 @@ import { startJunction, type RunningJunction } from './support/junction.js';
 import { JUNCTION_ASN, ONPREM_ASN, OnpremBird, type OnpremOptions } from './support/onprem-bird.js';
 import { waitFor } from './support/wait.js';
 import { sleep } from '../../appliance/platform/sleep.js';
+import { agePastJitter, expectNewSession, expectSameSession, sameSession } from './support/bgp-session.js';
 
 const root = requireRoot();
 const hasBird = spawnSync('bird', ['--version']).status === 0;
@@ -284,6 +285,7 @@ describe.skipIf(!!skipReason)('BGP over Direct Connect: junction serve and an on
 
   it('a wrong MD5 key keeps the session down, status says why, and the other session stays up', async () => {
     const other = await peer('dx-2');
+    await agePastJitter(other);
     await onprem.reconfigure({ ...onpremDefaults, passwords: ['not-the-key', PASSWORD] });
     try {
       const down = await waitFor('dx-1 down with an MD5 reason', async () => {
@@ -295,7 +297,7 @@ describe.skipIf(!!skipReason)('BGP over Direct Connect: junction serve and an on
       expect((await peer('dx-1')).established).toBe(false);
       const dx2 = await peer('dx-2');
       expect(dx2.established).toBe(true);
-      expect(dx2.since).toBe(other.since);
+      expectSameSession(dx2, other, 'dx-2');
     } finally {
       await onprem.reconfigure(onpremDefaults);
     }
@@ -304,7 +306,8 @@ describe.skipIf(!!skipReason)('BGP over Direct Connect: junction serve and an on
 
   it('max-prefix: over the limit the configured action (disable) takes the session down; the other session is not reset', async () => {
     const stable = await bothUp();
-    const dx1Since = stable.neighbors.find((n) => n.id === 'dx-1')!.since;
+    const dx1Before = stable.neighbors.find((n) => n.id === 'dx-1')!;
+    await agePastJitter(dx1Before);
     const current = (await api('GET', '/v1/bgp/neighbors/dx-2')).body;
     expect(current.password).toBe('********');
     const put = await api('PUT', '/v1/bgp/neighbors/dx-2', { ...current, max_prefix: { limit: 2, action: 'disable' } });
@@ -319,24 +322,26 @@ describe.skipIf(!!skipReason)('BGP over Direct Connect: junction serve and an on
     expect(limited.last_error ?? '').not.toMatch(/MD5/);
     const dx1 = await peer('dx-1');
     expect(dx1.established).toBe(true);
-    expect(dx1.since).toBe(dx1Since);
+    expectSameSession(dx1, dx1Before, 'dx-1');
     // the LAN route now only goes over dx0
     await waitFor('single path via dx0', async () => !(await lanRoute()).includes('dx1'));
     // lift the limit: dx-2 comes back, dx-1 is still untouched
     const back = await api('PUT', '/v1/bgp/neighbors/dx-2', current);
     expect(back.status, back.text).toBe(200);
     await bothUp();
-    expect((await peer('dx-1')).since).toBe(dx1Since);
+    expectSameSession(await peer('dx-1'), dx1Before, 'dx-1');
   });
 
   it('an unchanged rendering does not reconfigure bird or touch the sessions', async () => {
     const before = await bothUp();
+    for (const n of before.neighbors) await agePastJitter(n);
     const current = await api('GET', '/v1/config');
     const put = await api('PUT', '/v1/config', current.body);
     expect(put.status, put.text).toBe(200);
     expect(put.body.actions.bgp).toEqual([]);
     const after = await status();
-    expect(after.neighbors.map((n) => n.since)).toEqual(before.neighbors.map((n) => n.since));
+    expect(after.neighbors.map((n) => n.id)).toEqual(before.neighbors.map((n) => n.id));
+    after.neighbors.forEach((n, i) => expectSameSession(n, before.neighbors[i], n.id));
   });
 
   it('the multipath hash sysctl belongs to the BGP configuration: changed by hand, reconcile sets it back', async () => {
@@ -378,6 +383,7 @@ describe.skipIf(!!skipReason)('BGP over Direct Connect: junction serve and an on
 
   it('rejects bad input with 4xx and the path, and the running sessions stay up', async () => {
     const before = await bothUp();
+    for (const n of before.neighbors) await agePastJitter(n);
     const post = (body: unknown) => api('POST', '/v1/bgp/neighbors', body);
     const base = { id: 'dx-3', address: op.dxOnprem, remote_asn: ONPREM_ASN, interface: 'dx0' };
 
@@ -402,23 +408,26 @@ describe.skipIf(!!skipReason)('BGP over Direct Connect: junction serve and an on
     expect(JSON.stringify(badRouterId.body.problems)).toMatch(/\/bgp\/asn/);
 
     const after = await status();
-    expect(after.neighbors.map((n) => [n.established, n.since])).toEqual(before.neighbors.map((n) => [true, n.since]));
+    expect(after.neighbors.map((n) => [n.id, n.established])).toEqual(before.neighbors.map((n) => [n.id, true]));
+    after.neighbors.forEach((n, i) => expectSameSession(n, before.neighbors[i], n.id));
   });
 
   it('soft-resets a neighbor without closing the session, and resets it hard', async () => {
     const before = await peer('dx-1');
+    await agePastJitter(before);
     const soft = await api('POST', '/v1/bgp/neighbors/dx-1/soft-reset?direction=in');
     expect(soft.status, soft.text).toBe(200);
     expect(soft.body.bird).toMatch(/reload/i);
     await sleep(1000);
-    expect((await peer('dx-1')).since).toBe(before.since);
+    expectSameSession(await peer('dx-1'), before, 'dx-1 after a soft reset');
     const hard = await api('POST', '/v1/bgp/neighbors/dx-1/reset');
     expect(hard.status, hard.text).toBe(200);
     const after = await waitFor('dx-1 back after the reset', async () => {
       const n = await peer('dx-1');
-      return n.established && n.since !== before.since && n;
+      return n.established && !sameSession(n, before) && n;
     }, 60_000, 250);
     expect(after.established).toBe(true);
+    expectNewSession(after, before, 'dx-1 after a hard reset');
     expect((await api('POST', '/v1/bgp/neighbors/nope/reset')).status).toBe(404);
   });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loggingWanted, parseLogLine } from '../../appliance/subsystems/firewall/log-reader.js';
+import { isoTimestamp, loggingWanted, parseLogLine } from '../../appliance/subsystems/firewall/log-reader.js';
 import type { Config } from '../../appliance/model/schema.js';
 
 // A line ulogd2 2.0.8's JSON output wrote for a logged SYN (captured in the lab).
@@ -8,7 +8,7 @@ const SYN = '{"timestamp": "2026-11-22T00:10:51.839880", "dvc": "Netfilter", "ra
 describe('firewall log', () => {
   it('parses a ulogd JSON line into policy, rule and five-tuple', () => {
     expect(parseLogLine(SYN)).toEqual({
-      time: '2026-11-22T00:10:51.839880',
+      time: '2026-11-22T00:10:51.839880Z',
       prefix: 'a-to-b:a-to-db',
       policy: 'a-to-b',
       rule: 'a-to-db',
@@ -21,6 +21,17 @@ describe('firewall log', () => {
       dport: 5432,
       length: 60,
     });
+  });
+
+  it('gives every timestamp its offset (ISO 8601): none written means UTC, "+hhmm" becomes "+hh:mm"', () => {
+    expect(isoTimestamp('2026-11-22T00:10:51.839880')).toBe('2026-11-22T00:10:51.839880Z');
+    expect(isoTimestamp('2026-11-22T01:10:51.839880+0100')).toBe('2026-11-22T01:10:51.839880+01:00');
+    expect(isoTimestamp('2026-11-21T19:10:51.5-0500')).toBe('2026-11-21T19:10:51.5-05:00');
+    expect(isoTimestamp('2026-11-22T00:10:51+0000')).toBe('2026-11-22T00:10:51Z');
+    expect(isoTimestamp('2026-11-22T00:10:51.839880Z')).toBe('2026-11-22T00:10:51.839880Z');
+    // the same instant, whichever way it was written
+    expect(Date.parse(isoTimestamp('2026-11-22T01:10:51.839+0100'))).toBe(Date.parse(isoTimestamp('2026-11-22T00:10:51.839')));
+    expect(isoTimestamp('not a time')).toBe('not a time');
   });
 
   it('keeps a custom prefix whole and skips lines that are not JSON', () => {

@@ -144,6 +144,20 @@ describe('verifyConfig', () => {
       expect(found).toContainEqual({ path: '/nat/egress/3/to_address', message: '"100.64.0.999" is not an IP address' });
     });
 
+    it('a NAT target is never the router itself, whichever interface holds the address', () => {
+      const c = base();
+      c.nat!.port_forwards![0].to_address = '10.1.0.1';
+      c.nat!.one_to_one![0].internal = '10.2.0.1';
+      expect(problemAt(c, '/nat/port_forwards/0/to_address')?.message).toBe("10.1.0.1 is the router's own address (on vpc0); a NAT target must be a host behind the router");
+      expect(problemAt(c, '/nat/one_to_one/0/internal')?.message).toBe("10.2.0.1 is the router's own address (on vpc1); a NAT target must be a host behind the router");
+      const v6 = base();
+      v6.nat!.port_forwards![0].to_address = 'fd00:1:0::1';
+      expect(problemAt(v6, '/nat/port_forwards/0/to_address')?.message).toMatch(/router's own address \(on vpc0\)/);
+      const neighbour = base();
+      neighbour.nat!.port_forwards![0].to_address = '10.1.0.2';
+      expect(verifyConfig(neighbour)).toEqual([]);
+    });
+
     it('port forwards go to a VPC, with sane ports, once', () => {
       const c = base();
       const web = c.nat!.port_forwards![0];
@@ -157,7 +171,7 @@ describe('verifyConfig', () => {
       const found = verifyConfig(c);
       expect(found).toContainEqual({ path: '/nat/port_forwards/1/port', message: 'duplicate port forward "ccnn0/*/tcp/8080"' });
       expect(found.find((p) => p.path === '/nat/port_forwards/2/to_address')?.message).toMatch(/not in the subnet of any vpc or dx interface/);
-      expect(found.find((p) => p.path === '/nat/port_forwards/3/port')?.message).toMatch(/not a port or a port range/);
+      expect(found.find((p) => p.path === '/nat/port_forwards/3/port')?.message).toBe('"9000-8000" is a reversed range: the first port is above the last (did you mean 8000-9000?)');
       expect(found.find((p) => p.path === '/nat/port_forwards/4/to_port')?.message).toMatch(/cannot be combined with a port range/);
     });
 

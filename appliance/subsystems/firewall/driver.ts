@@ -11,6 +11,7 @@ import type { CommandRunner } from '../../platform/command-runner.js';
 import { compileRuleset, CompileError, TABLE, type CompiledRuleset } from '../../../rules/index.js';
 import { ApplyFailed, type Driver } from '../../core/subsystem.js';
 import { selfServicesFor } from './self-services.js';
+import { apiSelfService, shadowedSelfServices } from './shadowed-services.js';
 import { vpnZoneMembers } from '../vpn/index.js';
 import { loggingWanted, type FirewallLog } from './log-reader.js';
 
@@ -100,7 +101,7 @@ export class FirewallDriver implements Driver<FirewallArtifact> {
   verify(config: Config, capabilities: Capabilities): Problem[] {
     try {
       this.compile(config, capabilities);
-      return [];
+      return shadowedSelfServices(config, [...apiSelfService(config, this.apiPort()), ...selfServicesFor(config)]);
     } catch (error) {
       if (error instanceof CompileError) return error.problems;
       throw error;

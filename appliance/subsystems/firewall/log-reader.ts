@@ -13,6 +13,7 @@ const PLUGIN_DIR = '/usr/lib/x86_64-linux-gnu/ulogd';
 const MAX_LOG_BYTES = 16 * 1024 * 1024;
 
 export interface FirewallLogEntry {
+  /** ISO 8601 with its offset ("...Z" or "+01:00"); as ulogd wrote it when it is not a timestamp */
   time: string;
   /** the nft log prefix: "<policy>:<rule id>" unless the rule set its own */
   prefix: string;
@@ -54,6 +55,19 @@ sync=1
 `;
 }
 
+/**
+ * ulogd's JSON timestamp as ISO 8601 with an offset. ulogd 2.0.8 writes
+ * local time and appends "+hhmm" only when the offset is not zero, so a
+ * timestamp without one is UTC (and the reader runs with TZ=UTC anyway).
+ */
+export function isoTimestamp(text: string): string {
+  const m = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?)(Z|[+-]\d\d:?\d\d)?$/.exec(text);
+  if (!m) return text;
+  const [, local, offset] = m;
+  if (!offset || offset === 'Z' || /^[+-]00:?00$/.test(offset)) return `${local}Z`;
+  return `${local}${offset.slice(0, 3)}:${offset.slice(-2)}`;
+}
+
 export function parseLogLine(line: string): FirewallLogEntry | undefined {
   let raw: Record<string, unknown>;
   try {
@@ -66,7 +80,7 @@ export function parseLogLine(line: string): FirewallLogEntry | undefined {
   const num = (key: string) => (typeof raw[key] === 'number' ? (raw[key] as number) : undefined);
   const str = (key: string) => (typeof raw[key] === 'string' && raw[key] !== '' ? (raw[key] as string) : undefined);
   const entry: FirewallLogEntry = {
-    time: String(raw.timestamp ?? ''),
+    time: isoTimestamp(String(raw.timestamp ?? '')),
     prefix,
     ...(policy ? { policy } : {}),
     ...(rule ? { rule } : {}),
@@ -120,6 +134,8 @@ export class FirewallLog {
       name: 'ulogd',
       program: 'ulogd',
       args: ['-c', conf],
+      // ulogd stamps packets in local time; in UTC its timestamps need no guessing
+      env: { ...process.env, TZ: 'UTC' },
       pidFile: { path: join(this.dir, 'ulogd.pid'), marker: conf },
       onLog: (line) => this.log.debug('ulogd', { line }),
     });

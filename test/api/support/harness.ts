@@ -24,6 +24,7 @@ export class FakeKernel {
   links = new Map<string, FakeLink>();
   routes: Record<4 | 6, FakeRoute[]> = { 4: [], 6: [] };
   sysctls = new Map<string, string>();
+  hostname = 'fake-kernel';
   /** Junction's nft table as a listing would show it; undefined when absent */
   table: object[] | undefined;
   /** Return a result to make a command fail (or answer differently); undefined to carry on. */
@@ -74,6 +75,10 @@ export class FakeKernel {
         return { stdout: JSON.stringify(this.routes[a[0] === '-4' ? 4 : 6].filter((r) => r.protocol === proto).map(({ protocol: _p, ...r }) => r)) };
       }
       if ((a[0] === '-4' || a[0] === '-6') && a[1] === 'route' && (a[2] === 'replace' || a[2] === 'del')) return this.route(a);
+    }
+    if (c.program === 'hostname') {
+      if (a.length) this.hostname = a[0];
+      return { stdout: `${this.hostname}\n` };
     }
     if (c.program === 'sysctl') {
       if (a[0] === '-n') return { stdout: `${this.sysctls.get(a[1]) ?? '0'}\n` };
@@ -190,7 +195,8 @@ export function mutating(lines: string[]): string[] {
   return lines.filter((l) =>
     /^nft -j -f /.test(l) ||
     /^ip (addr (add|del)|link set|-[46] route (replace|del))/.test(l) ||
-    /^sysctl -q -w/.test(l));
+    /^sysctl -q -w/.test(l) ||
+    /^hostname \S/.test(l));
 }
 
 export function json<T = Record<string, any>>(response: LightMyRequestResponse): T {

@@ -1,0 +1,48 @@
+// `junction <command> --help` (and `junction help <command>`): what one
+// command does, its options, and the client options every command shares.
+
+const CLIENT_OPTIONS = `client options:
+  --state-dir DIR   talk to the appliance whose state is in DIR (DIR/api.sock, DIR/api-token).
+                    Without it: /var/lib/junction, or the namespace lab's state dir when exactly
+                    one lab runs and /var/lib/junction does not answer (said on stderr)
+  --api URL --token TOKEN (or JUNCTION_TOKEN)   use TCP instead of the Unix socket
+  --json            print the server's answer as JSON`;
+
+const COMMANDS: Record<string, string> = {
+  serve: `usage: junction serve [--state-dir DIR] [--listen HOST:PORT]
+
+Runs the appliance (as root, in its network namespace): the store, the kernel
+and daemon programming, and the REST API on HOST:PORT (default 0.0.0.0:8080)
+and on DIR/api.sock (root only). DIR defaults to /var/lib/junction.`,
+  apply: `usage: junction apply -f FILE [--comment TEXT] [--confirm-timeout S]
+
+Commits FILE (YAML, or JSON when it ends in .json) as the whole configuration
+and prints what changed. With --confirm-timeout the commit reverts by itself
+after S seconds unless \`junction confirm\` follows.`,
+  plan: `usage: junction plan -f FILE
+
+Shows what \`junction apply -f FILE\` would change, and changes nothing.`,
+  confirm: `usage: junction confirm
+
+Keeps the commit that awaits confirmation (see apply --confirm-timeout).`,
+  cancel: `usage: junction cancel
+
+Reverts, now, the commit that awaits confirmation.`,
+  status: `usage: junction status
+
+What the kernel and the daemons have: interfaces, per-rule counters,
+conntrack entries, and notes on what this platform cannot do.`,
+  revisions: `usage: junction revisions
+
+Lists the revisions (* marks the current one): id, time, author, source, comment.`,
+  rollback: `usage: junction rollback REVISION
+
+Makes an old revision current again, as a new commit, and prints what changed.`,
+};
+
+/** The help of one command, or undefined when it has none. */
+export function commandHelp(command: string | undefined): string | undefined {
+  const text = command === undefined ? undefined : COMMANDS[command];
+  if (!text) return undefined;
+  return command === 'serve' ? text : `${text}\n\n${CLIENT_OPTIONS}`;
+}
