@@ -11,6 +11,7 @@ import { appendFileSync, closeSync, fstatSync, openSync, readSync } from 'node:f
 import { createInterface } from 'node:readline';
 import { resolveProgram } from './command-runner.js';
 import { reapStaleProcess, recordPid, waitUntilGone } from './stale-process.js';
+import { sleep } from './sleep.js';
 
 /** How a child is spawned (a seam for tests); stdio is 'pipe' or the log file's fd. */
 export type SpawnProcess = (
@@ -66,7 +67,6 @@ const MAX_LOG_LINES = 200;
 /** recentLog() reads at most this much of the end of a log file */
 const TAIL_BYTES = 64 * 1024;
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const message = (error: unknown) => String((error as Error)?.message ?? error);
 
 export class Supervisor {

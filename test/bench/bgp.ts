@@ -58,6 +58,7 @@ import { Lab, type LabProcess } from '../lab-kit/lab.js';
 import { addressing } from '../lab-kit/topology.js';
 import { REPO_ROOT, emitResult, median, printTable, round, type Figure } from './report.js';
 import { guardBenchmark, tearDownLabs } from './guards.js';
+import { sleep } from '../../appliance/platform/sleep.js';
 
 /** BENCH_BGP_PREFIXES overrides (for a quick try), 1..131072 */
 const PREFIXES = Math.min(Math.max(Number(process.env.BENCH_BGP_PREFIXES) || 100_000, 1), 131_072);
@@ -82,7 +83,6 @@ const DX_ROUTER = addressing.onprem.dxRouter;
 const DX_ONPREM = addressing.onprem.dxOnprem;
 
 const log = (message: string) => process.stderr.write(`[bgp] ${message}\n`);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const now = () => process.hrtime.bigint();
 const since = (t: bigint) => Number(process.hrtime.bigint() - t) / 1e9;
 

@@ -45,6 +45,7 @@ import { ViciClient } from '../../appliance/subsystems/vpn/vici/client.js';
 import type { ViciPlain } from '../../appliance/subsystems/vpn/vici/codec.js';
 import { REPO_ROOT, emitResult, median, pairedRatio, printTable, round, type Figure } from './report.js';
 import { guardBenchmark, tearDownLabs } from './guards.js';
+import { sleep } from '../../appliance/platform/sleep.js';
 
 const SECONDS = 4;
 const ROUNDS = Math.min(Math.max(Number(process.env.BENCH_IPSEC_ROUNDS) || 6, 1), 15);
@@ -71,7 +72,6 @@ const LAN_HOST = addressing.onprem.lanHost;
 const ROUTER_WAN = addressing.ccnn.router;
 const ONPREM_WAN = addressing.onprem.wan;
 const log = (message: string) => process.stderr.write(`[ipsec] ${message}\n`);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 type Leg = 'plain' | 'stock' | 'stockfw' | 'junction';
 

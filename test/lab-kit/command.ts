@@ -9,6 +9,7 @@ import { Lab, type LabProcess } from './lab.js';
 import { DEMO_PREFIX } from './topology.js';
 import { apiRequest, targetFromStateDir } from '../../appliance/main/api-client.js';
 import { LAB_STATE_ROOT } from '../../appliance/main/state-dir.js';
+import { sleep } from '../../appliance/platform/sleep.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** test/lab-kit -> the repository root */
@@ -21,7 +22,6 @@ export function labStateDir(prefix: string): string {
   return join(LAB_STATE_ROOT, prefix);
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Waits (bounded) until Junction answers on its Unix socket. */
 export async function waitForApi(stateDir: string, timeoutMs = 20_000): Promise<void> {

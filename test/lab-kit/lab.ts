@@ -28,6 +28,7 @@ import {
   namespaceName,
   validatePrefix,
 } from './topology.js';
+import { sleep } from '../../appliance/platform/sleep.js';
 
 /** Where the record of a running lab is kept: `<dir>/<prefix>.json`. */
 export const LAB_STATE_DIR = '/run/junction-lab';
@@ -136,7 +137,6 @@ function signalIfOurs(record: ProcessIdentity, signal: NodeJS.Signals): void {
   }
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * Whether a named network namespace exists and is not the namespace this

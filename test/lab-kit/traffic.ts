@@ -4,6 +4,7 @@
 import { parseAddress } from '../../appliance/model/ip.js';
 import type { Lab, LabProcess } from './lab.js';
 import type { LabRole } from './topology.js';
+import { sleep } from '../../appliance/platform/sleep.js';
 
 function checkAddress(addr: string): string {
   if (!parseAddress(addr)) throw new Error(`not an IP address: ${addr}`);
@@ -15,7 +16,6 @@ function checkPort(port: number): string {
   return String(port);
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export interface PingOptions {
   /** echo requests to send (default 3, at most 1000) */

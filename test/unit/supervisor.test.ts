@@ -9,12 +9,12 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { recordPid } from '../../appliance/platform/stale-process.js';
 import { Supervisor, type SpawnProcess, type SupervisorOptions } from '../../appliance/platform/supervisor.js';
 import { alive } from './support/processes.js';
+import { sleep } from '../../appliance/platform/sleep.js';
 
 const started = new Set<number>();
 const supervisors: Supervisor[] = [];
 let dir: string;
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 async function until(what: string, check: () => boolean, timeoutMs = 5_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!check()) {
