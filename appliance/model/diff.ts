@@ -1,6 +1,7 @@
 // A readable, structural diff of two config documents. List items that
 // carry an id or name are matched by it, so inserting one rule shows as
 // one added rule, not as every later rule changed.
+import { REDACTED, SECRET_KEYS, redactSecrets } from './secrets.js';
 export interface DocumentChange {
   op: 'add' | 'remove' | 'change';
   path: string;
@@ -49,4 +50,20 @@ export function diffDocuments(before: unknown, after: unknown, path = '', out: D
   }
   if (JSON.stringify(before) !== JSON.stringify(after)) out.push({ op: 'change', path: path || '/', before, after });
   return out;
+}
+
+/**
+ * The diff a plan shows: a changed secret is listed (its path says which)
+ * but its values are masked, and added or removed objects have theirs masked.
+ */
+export function redactedDiff(before: unknown, after: unknown): DocumentChange[] {
+  return diffDocuments(before, after).map((change) => {
+    const key = change.path.slice(change.path.lastIndexOf('/') + 1);
+    const mask = (value: unknown) => (SECRET_KEYS.has(key) && typeof value === 'string' ? REDACTED : redactSecrets(value));
+    return {
+      ...change,
+      ...('before' in change ? { before: mask(change.before) } : {}),
+      ...('after' in change ? { after: mask(change.after) } : {}),
+    };
+  });
 }
