@@ -163,12 +163,15 @@ export class FirewallDriver implements Driver<FirewallArtifact> {
       await writeFile(file, JSON.stringify({ nftables: transaction.nftables }), { mode: 0o600 });
       const result = await this.runner.run('nft', ['-j', '-f', file]);
       if (result.code === 0) break;
-      // A delta built on the elements this process applied may meet elements changed by hand: list them and try once more.
+      // A delta built on the elements this process applied may meet elements changed by hand:
+      // list them, and try once more if that gives a different transaction.
       if (attempt === 0 && !transaction.whole && this.lastApplied) {
         const retry = await this.transaction(desired, false);
         if (!retry) break;
-        transaction = retry;
-        continue;
+        if (JSON.stringify(retry.nftables) !== JSON.stringify(transaction.nftables)) {
+          transaction = retry;
+          continue;
+        }
       }
       const index = parseNftErrorIndex(result.stderr);
       const path = index !== undefined ? transaction.origins[index] : undefined;
