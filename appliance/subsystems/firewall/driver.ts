@@ -129,6 +129,8 @@ export class FirewallDriver implements Driver<FirewallArtifact> {
     const table = desired.absent
       ? (kernel ? [`table ${TABLE_FAMILY} ${TABLE} exists but should not`] : [])
       : !kernel ? [`table ${TABLE_FAMILY} ${TABLE} is missing`] : contentDrift(contentLines(kernel), contentLines(contentOf(desired)));
+    // The kernel is not what this process applied: the next apply lists its elements instead of assuming them.
+    if (table.length) this.appliedInPlace = false;
     return [...table, ...(this.firewallLog?.drift(desired.logging) ?? [])];
   }
 
@@ -140,7 +142,7 @@ export class FirewallDriver implements Driver<FirewallArtifact> {
    * from a full listing.
    */
   private async transaction(desired: FirewallArtifact, trustApplied: boolean): Promise<NftTransaction | undefined> {
-    const applied = trustApplied && this.lastApplied && !this.lastApplied.absent ? contentOf(this.lastApplied) : undefined;
+    const applied = trustApplied && this.appliedInPlace && this.lastApplied && !this.lastApplied.absent ? contentOf(this.lastApplied) : undefined;
     const kernel = await this.kernelTable(applied !== undefined);
     if (desired.absent) {
       return kernel ? { nftables: desired.ruleset.nftables, origins: desired.ruleset.origins, whole: true, summary: `delete table ${TABLE_FAMILY} ${TABLE}` } : undefined;
@@ -154,6 +156,7 @@ export class FirewallDriver implements Driver<FirewallArtifact> {
     let transaction = await this.transaction(desired, true);
     if (!transaction) {
       this.lastApplied = desired;
+      this.appliedInPlace = true;
       return logActions;
     }
     const dir = join(this.stateDir, 'nft');
@@ -179,8 +182,11 @@ export class FirewallDriver implements Driver<FirewallArtifact> {
       throw new ApplyFailed(this.name, `nft apply failed: ${firstLine}`, path);
     }
     this.lastApplied = desired;
+    this.appliedInPlace = true;
     return [`nft -j -f ${file}: ${transaction.summary}`, ...logActions];
   }
 
   private lastApplied?: FirewallArtifact;
+  /** the kernel's set elements are the ones lastApplied has (no drift seen since) */
+  private appliedInPlace = false;
 }
