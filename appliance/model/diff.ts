@@ -42,6 +42,8 @@ export function diffDocuments(before: unknown, after: unknown, path = '', out: D
   }
   if (isObject(before) && isObject(after)) {
     for (const key of new Set([...Object.keys(before), ...Object.keys(after)])) {
+      // Most values are equal primitives: skip them before building their path (100k-rule documents).
+      if (before[key] === after[key] && (before[key] === null || typeof before[key] !== 'object')) continue;
       if (!(key in after)) out.push({ op: 'remove', path: `${path}/${key}`, before: before[key] });
       else if (!(key in before)) out.push({ op: 'add', path: `${path}/${key}`, after: after[key] });
       else diffDocuments(before[key], after[key], `${path}/${key}`, out);

@@ -25,6 +25,8 @@ export class FakeNftTable {
   /** One transaction; throws (and changes nothing) on a command the kernel would refuse. */
   load(batch: { nftables: NftObject[] }): void {
     let table = this.objects ? structuredClone(this.objects) : undefined;
+    // names of the objects in the table, so that a 10k-counter batch stays linear
+    const names = new Set((table ?? []).flatMap((o) => Object.entries(o).map(([k, v]) => `${k} ${String(v.name)}`)));
     batch.nftables.forEach((command, index) => {
       const [verb, body] = Object.entries(command)[0];
       const [kind, spec] = Object.entries(body)[0] as [string, Spec];
@@ -33,11 +35,14 @@ export class FakeNftTable {
       };
       if (kind === 'table') {
         if (verb === 'add') table ??= [];
-        else if (verb === 'delete') table = table ? undefined : fail('No such file or directory');
+        else if (verb === 'delete') {
+          table = table ? undefined : fail('No such file or directory');
+          names.clear();
+        }
         return;
       }
       if (!table) return fail('No such file or directory (no table)');
-      const named = (k: string) => table!.findIndex((o) => o[k] && o[k].name === spec.name);
+      const named = (k: string) => (names.has(`${k} ${spec.name}`) ? table!.findIndex((o) => o[k] && o[k].name === spec.name) : -1);
       if (verb === 'add' && kind === 'rule') table.push({ rule: { ...spec, handle: this.nextHandle++ } });
       else if (verb === 'insert' && kind === 'rule') {
         const { handle: before, ...rule } = spec;
@@ -68,11 +73,13 @@ export class FakeNftTable {
       } else if (verb === 'add') {
         if (named(kind) >= 0) return; // nft's add of an existing object is a no-op
         table.push({ [kind]: { ...spec, handle: this.nextHandle++ } });
+        names.add(`${kind} ${spec.name}`);
       } else if (verb === 'delete') {
         const at = named(kind);
         if (at < 0) fail(`No such file or directory (${kind})`);
         if (kind === 'chain' && table.some((o) => o.rule && o.rule.chain === spec.name)) fail('Device or resource busy');
         table.splice(at, 1);
+        names.delete(`${kind} ${spec.name}`);
       }
     });
     this.objects = table;

@@ -198,6 +198,12 @@ export function ruleLine(chain: string, comment: string | undefined, expr: unkno
   return `rule ${chain} ${JSON.stringify(comment ?? '')} ${canonicalJson(normalizeRule(expr))}`;
 }
 
+/** The only key of a one-key object (`{"add": ...}`, `{"rule": ...}`), without building an entries array. */
+function firstKey(object: unknown): string | undefined {
+  for (const key in object as object) return key;
+  return undefined;
+}
+
 /**
  * Reads a batch (`add`/`insert` commands; a `delete table` resets what came
  * before it) or a listing (bare objects) into one TableContent.
@@ -207,15 +213,17 @@ export function tableContent(objects: readonly unknown[], terse = false): TableC
   content.terse = terse;
   const protocols = new Map<string, number[]>();
   objects.forEach((object, index) => {
-    const [verb, body] = Object.entries(object as NftObject)[0] ?? [];
+    const verb = firstKey(object);
+    const body = verb === undefined ? undefined : (object as NftObject)[verb];
     if (!body || typeof body !== 'object') return;
     if (verb === 'delete' || verb === 'flush') {
       if ((body as { table?: { name?: string } }).table?.name === TABLE) content = { ...emptyTable(), terse };
       return;
     }
-    const inner = verb === 'add' || verb === 'insert' ? (body as NftObject) : ({ [verb]: body } as NftObject);
-    const [kind, raw] = Object.entries(inner)[0] ?? [];
-    const spec = raw as Record<string, unknown> | undefined;
+    // A batch wraps objects in add/insert; a listing shows them bare.
+    const wrapped = verb === 'add' || verb === 'insert';
+    const kind = wrapped ? firstKey(body) : verb;
+    const spec = (wrapped && kind !== undefined ? (body as NftObject)[kind] : body) as Record<string, unknown> | undefined;
     if (!spec || spec.table !== TABLE) return;
     const name = String(spec.name ?? '');
     if (kind === 'chain') {

@@ -109,8 +109,16 @@ export class FirewallDriver implements Driver<FirewallArtifact> {
   /** The table by content (every chain, rule, element and counter) and whether the log reader runs. */
   describe(artifact: FirewallArtifact): string[] {
     if (artifact.absent) return [];
-    return [...contentLines(contentOf(artifact)), ...(artifact.logging ? ['firewall log reader (NFLOG) runs'] : [])];
+    let lines = this.described.get(artifact);
+    if (!lines) {
+      lines = [...contentLines(contentOf(artifact)), ...(artifact.logging ? ['firewall log reader (NFLOG) runs'] : [])];
+      this.described.set(artifact, lines);
+    }
+    return lines;
   }
+
+  /** describe() of the running artifact comes up at every plan: sort its lines once. */
+  private readonly described = new WeakMap<FirewallArtifact, string[]>();
 
   /** What to return to: the last ruleset this process applied, or no table at all. */
   async snapshot(): Promise<FirewallArtifact> {
