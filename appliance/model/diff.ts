@@ -26,7 +26,8 @@ export function diffDocuments(before: unknown, after: unknown, path = '', out: D
       seen.add(k);
       const previous = old.get(k);
       if (!previous) out.push({ op: 'add', path: `${path}/${i}`, after: item });
-      else diffDocuments(previous.item, item, `${path}/${i}`, out);
+      // Most items of a big list are unchanged: one string comparison instead of a walk.
+      else if (JSON.stringify(previous.item) !== JSON.stringify(item)) diffDocuments(previous.item, item, `${path}/${i}`, out);
     });
     for (const [k, { item, i }] of old) if (!seen.has(k)) out.push({ op: 'remove', path: `${path}/${i}`, before: item });
     return out;
