@@ -161,12 +161,14 @@ export class FirewallDriver implements Driver<FirewallArtifact> {
 
   async apply(desired: FirewallArtifact): Promise<string[]> {
     const logActions = (await this.firewallLog?.ensure(desired.logging)) ?? [];
+    const assumedElements = this.appliedInPlace && this.lastApplied !== undefined && !this.lastApplied.absent;
     let transaction = await this.transaction(desired, true);
-    if (!transaction) {
+    const inPlace = () => {
       this.lastApplied = desired;
       this.appliedInPlace = true;
       return logActions;
-    }
+    };
+    if (!transaction) return inPlace();
     const dir = join(this.stateDir, 'nft');
     await mkdir(dir, { recursive: true, mode: 0o700 });
     const file = join(dir, 'ruleset.json');
@@ -176,9 +178,9 @@ export class FirewallDriver implements Driver<FirewallArtifact> {
       if (result.code === 0) break;
       // A delta built on the elements this process applied may meet elements changed by hand:
       // list them, and try once more if that gives a different transaction.
-      if (attempt === 0 && !transaction.whole && this.lastApplied) {
+      if (attempt === 0 && assumedElements) {
         const retry = await this.transaction(desired, false);
-        if (!retry) break;
+        if (!retry) return inPlace(); // the kernel already has it: nothing was done
         if (JSON.stringify(retry.nftables) !== JSON.stringify(transaction.nftables)) {
           transaction = retry;
           continue;
@@ -189,9 +191,7 @@ export class FirewallDriver implements Driver<FirewallArtifact> {
       const firstLine = result.stderr.trim().split('\n')[0] ?? 'nft failed';
       throw new ApplyFailed(this.name, `nft apply failed: ${firstLine}`, path);
     }
-    this.lastApplied = desired;
-    this.appliedInPlace = true;
-    return [`nft -j -f ${file}: ${transaction.summary}`, ...logActions];
+    return [`nft -j -f ${file}: ${transaction.summary}`, ...inPlace()];
   }
 
   private lastApplied?: FirewallArtifact;
