@@ -64,7 +64,7 @@ describe('rollback of a failed apply', () => {
   });
 
   it('after the fault is gone, the same document commits as revision 2', async () => {
-    h.kernel.fault = (c) => (c.program === 'nft' && c.args[0] === '-j' ? { code: 1, stderr: 'Error: boom' } : undefined);
+    h.kernel.fault = (c) => (c.program === 'nft' && c.args[0] === '-j' && c.args[1] === '-f' ? { code: 1, stderr: 'Error: boom' } : undefined);
     expect((await h.app.inject({ method: 'PUT', url: '/v1/config', headers: h.auth(), payload: secondDocument() })).statusCode).toBe(500);
     h.kernel.fault = undefined;
     const retry = await h.app.inject({ method: 'PUT', url: '/v1/config', headers: h.auth(), payload: secondDocument() });
@@ -99,7 +99,7 @@ describe('rollback of a failed apply', () => {
 
   it('when the undo fails too, the answer says rolled_back: false and lists what could not be undone', async () => {
     h.kernel.fault = (c) => {
-      if (c.program === 'nft' && c.args[0] === '-j') return { code: 1, stderr: 'Error: boom' };
+      if (c.program === 'nft' && c.args[0] === '-j' && c.args[1] === '-f') return { code: 1, stderr: 'Error: boom' };
       if (c.program === 'ip' && c.args[0] === 'addr' && c.args[1] === 'del') return { code: 2, stderr: 'RTNETLINK answers: Operation not permitted' };
       return undefined;
     };

@@ -22,6 +22,19 @@ export class FakeNftTable {
     return JSON.stringify({ nftables: [{ metainfo: { json_schema_version: 1 } }, ...shown] });
   }
 
+  /** `nft -j list chains inet`: the chains of every inet table (here: Junction's). */
+  listChains(): string {
+    return JSON.stringify({ nftables: [{ metainfo: { json_schema_version: 1 } }, ...(this.objects ?? []).filter((o) => o.chain)] });
+  }
+
+  /** `nft -j list chain inet junction NAME`; undefined when there is no such chain. */
+  listChain(name: string): string | undefined {
+    const chain = this.objects?.find((o) => o.chain && o.chain.name === name);
+    if (!chain) return undefined;
+    const rules = this.objects!.filter((o) => o.rule && o.rule.chain === name);
+    return JSON.stringify({ nftables: [{ metainfo: { json_schema_version: 1 } }, chain, ...rules] });
+  }
+
   /** One transaction; throws (and changes nothing) on a command the kernel would refuse. */
   load(batch: { nftables: NftObject[] }): void {
     let table = this.objects ? structuredClone(this.objects) : undefined;

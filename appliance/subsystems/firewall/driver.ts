@@ -128,7 +128,11 @@ export class FirewallDriver implements Driver<FirewallArtifact> {
   /** The kernel's table (undefined when there is none); terse leaves out set elements, which is much faster. */
   private async kernelTable(terse: boolean): Promise<TableContent | undefined> {
     const result = await this.runner.run('nft', [...(terse ? ['-t'] : []), '-j', 'list', 'table', TABLE_FAMILY, TABLE]);
-    if (result.code !== 0) return undefined;
+    if (result.code !== 0) {
+      // A missing table is a state; any other failure is not knowledge of one.
+      if (/No such file or directory/.test(result.stderr)) return undefined;
+      throw new Error(`nft list table ${TABLE_FAMILY} ${TABLE} failed: ${result.stderr.trim().split('\n')[0]}`);
+    }
     return tableContent((JSON.parse(result.stdout) as { nftables: unknown[] }).nftables, terse);
   }
 
@@ -144,19 +148,40 @@ export class FirewallDriver implements Driver<FirewallArtifact> {
 
   /**
    * The transaction from the kernel's table to `desired`. After this process
-   * applied a table, the kernel's elements are taken to be the ones it
-   * applied (a listing of 100k elements costs seconds); the reconcile loop
-   * checks that separately, and a transaction that fails is computed again
-   * from a full listing.
+   * applied a table (and no drift was seen since), the kernel is taken to
+   * hold what it applied, checked where that is cheap: the chains, and the
+   * rules of the chains whose rules change (their handles). A listing of
+   * 100k elements and counters costs seconds; the reconcile loop compares
+   * everything, and a transaction that fails is computed again from a full
+   * listing.
    */
   private async transaction(desired: FirewallArtifact, trustApplied: boolean): Promise<NftTransaction | undefined> {
     const applied = trustApplied && this.appliedInPlace && this.lastApplied && !this.lastApplied.absent ? contentOf(this.lastApplied) : undefined;
-    const kernel = await this.kernelTable(applied !== undefined);
     if (desired.absent) {
-      return kernel ? { nftables: desired.ruleset.nftables, origins: desired.ruleset.origins, whole: true, summary: `delete table ${TABLE_FAMILY} ${TABLE}` } : undefined;
+      return (await this.kernelTable(true)) ? { nftables: desired.ruleset.nftables, origins: desired.ruleset.origins, whole: true, summary: `delete table ${TABLE_FAMILY} ${TABLE}` } : undefined;
     }
-    if (kernel && applied) kernel.elements = new Map([...kernel.sets.keys()].map((name) => [name, applied.elements.get(name) ?? new Map()]));
-    return nftTransaction(kernel, contentOf(desired), desired.ruleset);
+    const kernel = applied ? await this.assumedKernel(applied, contentOf(desired)) : await this.kernelTable(false);
+    const transaction = nftTransaction(kernel, contentOf(desired), desired.ruleset);
+    // A whole-table replacement carries the counters' values over: those need a listing.
+    if (applied && transaction?.whole) return this.transaction(desired, false);
+    return transaction;
+  }
+
+  /** `applied` as the kernel's table, with the kernel's chains and the rules (and handles) of the chains that change. */
+  private async assumedKernel(applied: TableContent, desired: TableContent): Promise<TableContent | undefined> {
+    const chains = await this.runner.run('nft', ['-j', 'list', 'chains', TABLE_FAMILY]);
+    if (chains.code !== 0) return this.kernelTable(false);
+    const listed = tableContent((JSON.parse(chains.stdout) as { nftables: unknown[] }).nftables);
+    if (listed.chains.size === 0) return undefined; // Junction's table always has chains: it is gone
+    const kernel: TableContent = { ...applied, chains: listed.chains, rules: new Map(applied.rules), terse: false };
+    for (const [chain, want] of desired.rules) {
+      const have = applied.rules.get(chain);
+      if (!have || !listed.chains.has(chain) || (have.length === want.length && have.every((rule, i) => rule.line === want[i].line))) continue;
+      const result = await this.runner.run('nft', ['-j', 'list', 'chain', TABLE_FAMILY, TABLE, chain]);
+      if (result.code !== 0) return this.kernelTable(false);
+      kernel.rules.set(chain, tableContent((JSON.parse(result.stdout) as { nftables: unknown[] }).nftables).rules.get(chain) ?? []);
+    }
+    return kernel;
   }
 
   async apply(desired: FirewallArtifact): Promise<string[]> {

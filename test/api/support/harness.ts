@@ -93,6 +93,11 @@ export class FakeKernel {
         if (listing === undefined) return { code: 1, stderr: 'Error: No such file or directory; did you mean table ‘junction’ in family inet?' };
         return { stdout: listing };
       }
+      if (line === 'nft -j list chains inet') return { stdout: this.nft.listChains() };
+      if (line.startsWith('nft -j list chain inet junction ')) {
+        const listing = this.nft.listChain(a[5]);
+        return listing === undefined ? { code: 1, stderr: 'Error: No such file or directory' } : { stdout: listing };
+      }
       if (a[0] === '-j' && a[1] === '-f') {
         try {
           this.nft.load(JSON.parse(readFileSync(a[2], 'utf8')) as { nftables: Array<Record<string, Record<string, unknown>>> });
