@@ -2,8 +2,9 @@
 // way from the batch the compiler renders and from `nft -j list table`: plan,
 // drift and the delta apply all compare these, never signatures or counts.
 // nft prints some expressions differently from how it accepts them (counter
-// values, `in` for bitmask matches, a `set` wrapper); normalize() folds those
-// so a table loaded from a batch lists back as exactly that batch's content.
+// values, protocol names, `tcp dport` for `meta l4proto tcp th dport`, a
+// default burst, set order); the normalizers fold only those, so a table
+// loaded from a batch lists back as exactly that batch's content.
 import { readFileSync } from 'node:fs';
 import { TABLE } from '../../../rules/index.js';
 
@@ -70,8 +71,6 @@ export function normalize(value: unknown): unknown {
   }
   const out: Record<string, unknown> = {};
   for (const key of keys) out[key] = normalize(object[key]);
-  // nft lists a match against flags or a set as `in`; the batch may say `==`.
-  if ('op' in out && 'left' in out && 'right' in out && out.op === 'in') out.op = '==';
   return out;
 }
 
