@@ -6,21 +6,39 @@ import { documentValidator, type Validator } from '../model/validate.js';
 import { verifyConfig } from '../model/verify.js';
 import { ConfigRejected, isWarning, uniqueProblems, type Problem } from '../model/problems.js';
 import { restoreSecrets } from '../model/secrets.js';
+import { redactedDiff, type DocumentChange } from '../model/diff.js';
 import type { Capabilities } from '../platform/capabilities.js';
 import { ApplyFailed, type Driver } from './subsystem.js';
 import type { Store, Revision, RevisionSummary, PendingConfirm } from './store.js';
 import type { Logger } from '../platform/log.js';
 
+/** Kernel-level lines shown per subsystem and config changes shown per plan; the counts are always exact. */
+export const PLAN_LINES = 200;
+
+/** What one subsystem's apply would change, by content (its describe() lines). */
 export interface SubsystemPlan {
   subsystem: string;
+  /** lines the new artifact has and the running one lacks (the first PLAN_LINES) */
   add: string[];
+  /** lines the running artifact has and the new one lacks (the first PLAN_LINES) */
   remove: string[];
+  /** same lines, different order (rule order within a chain, route order) */
   reordered: boolean;
+  /** exact number of added and removed lines */
+  added: number;
+  removed: number;
+  /** add or remove was cut to PLAN_LINES */
+  truncated: boolean;
 }
 
 export interface Plan {
+  /** applying would change the kernel or a daemon: some subsystem adds, removes or reorders */
   changed: boolean;
+  /** config level: which objects change, old -> new, by document path; secrets masked (the first PLAN_LINES) */
+  config: DocumentChange[];
+  /** kernel level, per subsystem */
   subsystems: SubsystemPlan[];
+  counts: { configChanges: number; added: number; removed: number };
 }
 
 export interface CommitRequest {
@@ -117,7 +135,12 @@ export class Reconciler {
     return { config, artifacts, warnings: problems.filter(isWarning) };
   }
 
-  plan(before: Artifacts | undefined, after: Artifacts): Plan {
+  /**
+   * The two-level plan: the document diff (config) and, per subsystem, the
+   * difference of the describe() lines of the running and the new artifact.
+   * Set-based, so O(n) in the lines (a 100k-rule table has 200k of them).
+   */
+  plan(before: Artifacts | undefined, after: Artifacts, documents?: { before: unknown; after: unknown }): Plan {
     const subsystems = this.drivers.map((driver): SubsystemPlan => {
       const old = before?.has(driver.name) ? driver.describe(before.get(driver.name)) : [];
       const next = driver.describe(after.get(driver.name));
@@ -125,10 +148,19 @@ export class Reconciler {
       const nextSet = new Set(next);
       const add = next.filter((l) => !oldSet.has(l));
       const remove = old.filter((l) => !nextSet.has(l));
-      const reordered = !add.length && !remove.length && old.join('\n') !== next.join('\n');
-      return { subsystem: driver.name, add, remove, reordered };
+      const reordered = !add.length && !remove.length && (old.length !== next.length || old.some((line, i) => line !== next[i]));
+      return {
+        subsystem: driver.name, add: add.slice(0, PLAN_LINES), remove: remove.slice(0, PLAN_LINES), reordered,
+        added: add.length, removed: remove.length, truncated: add.length > PLAN_LINES || remove.length > PLAN_LINES,
+      };
     });
-    return { changed: subsystems.some((s) => s.add.length || s.remove.length || s.reordered), subsystems };
+    const config = documents ? redactedDiff(documents.before ?? {}, documents.after) : [];
+    return {
+      changed: subsystems.some((s) => s.added || s.removed || s.reordered),
+      config: config.slice(0, PLAN_LINES),
+      subsystems,
+      counts: { configChanges: config.length, added: subsystems.reduce((n, s) => n + s.added, 0), removed: subsystems.reduce((n, s) => n + s.removed, 0) },
+    };
   }
 
   private runningArtifacts(): Artifacts | undefined {
@@ -166,7 +198,7 @@ export class Reconciler {
         throw new CommitConflict('the first commit cannot wait for confirmation: there is no earlier revision to return to');
       }
       const { config, artifacts, warnings } = this.prepare(request.document);
-      const plan = this.plan(this.runningArtifacts(), artifacts);
+      const plan = this.plan(this.runningArtifacts(), artifacts, { before: this.store.currentRevision()?.document, after: config });
       const problems: Problem[] = [];
       for (const driver of this.drivers) problems.push(...((await driver.check?.(artifacts.get(driver.name), config)) ?? []));
       if (problems.length) throw new ConfigRejected('check', problems);
@@ -283,6 +315,9 @@ export class Reconciler {
           if (drift.length === 0) continue;
           this.log.warn('drift found, repairing', { subsystem: driver.name, drift: drift.slice(0, 10) });
           await driver.apply(desired);
+          // Report a repair only once the system matches again.
+          const left = await driver.drift(desired);
+          if (left.length) throw new Error(`still drifted after repair: ${left.slice(0, 5).join('; ')}`);
           report.repaired[driver.name] = drift;
         } catch (error) {
           report.errors[driver.name] = (error as Error).message;
@@ -294,7 +329,11 @@ export class Reconciler {
     });
   }
 
-  /** At boot the current revision is applied again, in full. */
+  /**
+   * At boot the current revision is applied again. Drivers compare by
+   * content and change nothing that already matches, so `repaired` lists
+   * only subsystems whose apply actually did something.
+   */
   async boot(): Promise<ReconcileReport> {
     const current = this.store.currentRevision();
     if (!current) return { revision: null, repaired: {}, errors: {} };

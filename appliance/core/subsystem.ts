@@ -14,15 +14,25 @@ export interface Driver<Artifact = unknown> {
   verify(config: Config, capabilities: Capabilities): Problem[];
   /** The artifact this subsystem would run; pure and deterministic. */
   render(config: Config, capabilities: Capabilities): Artifact;
-  /** Lines a person can read, used to diff two artifacts into a plan; pure. */
+  /**
+   * The kernel-level plan lines of an artifact, by content and complete: two
+   * artifacts that would apply differently always describe differently, and
+   * two that apply the same describe the same (sort what the kernel does not
+   * order). The reconciler set-diffs these into the plan; pure. Secrets never
+   * appear in them.
+   */
   describe(artifact: Artifact): string[];
   /** Checks against the live system that verify cannot make (e.g. the interface exists). */
   check?(desired: Artifact, config: Config): Promise<Problem[]>;
   /** The running state of what `desired` touches: the target if this apply must be undone. */
   snapshot(desired: Artifact): Promise<Artifact>;
-  /** What differs between the running system and the artifact; empty when in sync. */
+  /**
+   * What differs between the running system and the artifact, by content
+   * (rules, elements, routes, addresses, connections), never by signature,
+   * count or hash; empty when in sync.
+   */
   drift(desired: Artifact): Promise<string[]>;
-  /** Makes the running system match the artifact; returns the actions taken (none when in sync). */
+  /** Makes the running system match the artifact; returns the actions taken (none when in sync: then it changes nothing). */
   apply(desired: Artifact, options?: ApplyOptions): Promise<string[]>;
   /**
    * The pending commit was confirmed. Drivers whose daemon has its own

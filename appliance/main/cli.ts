@@ -50,14 +50,36 @@ async function call(target: ApiTarget | Promise<ApiTarget>, method: string, path
   return response.body;
 }
 
-function printPlan(result: { plan?: { changed: boolean; subsystems: Array<{ subsystem: string; add: string[]; remove: string[]; reordered: boolean }> }; revision?: { id: number }; dry_run?: boolean }): void {
+interface PrintablePlan {
+  changed: boolean;
+  config?: Array<{ op: string; path: string; before?: unknown; after?: unknown }>;
+  subsystems: Array<{ subsystem: string; add: string[]; remove: string[]; reordered: boolean; added?: number; removed?: number; truncated?: boolean }>;
+  counts?: { configChanges: number };
+}
+
+/** A value on one line, shortened: the plan is for reading, the API has the whole value. */
+const brief = (value: unknown) => {
+  const text = JSON.stringify(value) ?? 'undefined';
+  return text.length > 120 ? `${text.slice(0, 117)}...` : text;
+};
+
+function printPlan(result: { plan?: PrintablePlan; revision?: { id: number }; dry_run?: boolean }): void {
   const plan = result.plan;
-  if (!plan?.changed) process.stdout.write('no changes\n');
+  const config = plan?.config ?? [];
+  if (config.length) process.stdout.write('config:\n');
+  for (const change of config) {
+    if (change.op === 'change') process.stdout.write(`  ~ ${change.path}: ${brief(change.before)} -> ${brief(change.after)}\n`);
+    else process.stdout.write(`  ${change.op === 'add' ? '+' : '-'} ${change.path}: ${brief(change.op === 'add' ? change.after : change.before)}\n`);
+  }
+  const moreConfig = (plan?.counts?.configChanges ?? config.length) - config.length;
+  if (moreConfig > 0) process.stdout.write(`  ... and ${moreConfig} more config changes\n`);
+  if (!plan?.changed) process.stdout.write('no kernel or daemon changes\n');
   for (const s of plan?.subsystems ?? []) {
     if (!s.add.length && !s.remove.length && !s.reordered) continue;
-    process.stdout.write(`${s.subsystem}:\n`);
-    for (const line of s.remove.slice(0, 200)) process.stdout.write(`  - ${line}\n`);
-    for (const line of s.add.slice(0, 200)) process.stdout.write(`  + ${line}\n`);
+    process.stdout.write(`${s.subsystem}: +${s.added ?? s.add.length} -${s.removed ?? s.remove.length}\n`);
+    for (const line of s.remove) process.stdout.write(`  - ${line}\n`);
+    for (const line of s.add) process.stdout.write(`  + ${line}\n`);
+    if (s.truncated) process.stdout.write(`  ... (first ${Math.max(s.add.length, s.remove.length)} lines shown)\n`);
     if (s.reordered) process.stdout.write('  ~ order changed\n');
   }
   if (result.revision) process.stdout.write(`committed revision ${result.revision.id}\n`);

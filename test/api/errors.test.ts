@@ -65,7 +65,7 @@ describe('one error shape', () => {
   }
 
   it('a failed apply is a 500 in the same shape, logged with its request id', async () => {
-    h.kernel.fault = (c) => (c.program === 'nft' && c.args[0] === '-j' ? { code: 1, stderr: 'Error: Could not process rule: boom' } : undefined);
+    h.kernel.fault = (c) => (c.program === 'nft' && c.args[0] === '-j' && c.args[1] === '-f' ? { code: 1, stderr: 'Error: Could not process rule: boom' } : undefined);
     try {
       const response = await h.app.inject({ method: 'POST', url: rulesUrl, headers: h.auth(), payload: { id: 'dns', action: 'accept', services: ['udp/53'] } });
       const body = expectOneShape(response, 500, 'apply_failed', 'apply fails');

@@ -31,7 +31,7 @@ describe('resource collections', () => {
       const appended = await post(rulesUrl, { id: 'ssh', action: 'drop', services: ['tcp/22'] });
       expect(appended.statusCode).toBe(201);
       expect(appended.json()).toMatchObject({ revision: { id: 2 }, item: { id: 'ssh' }, changed: true });
-      expect(appended.json().plan.subsystems.find((s: { subsystem: string }) => s.subsystem === 'firewall').add).toContain('rule pol_a-to-b ssh');
+      expect(appended.json().plan.subsystems.find((s: { subsystem: string }) => s.subsystem === 'firewall').add).toContain('counter rule_ssh');
       expect(await ruleIds()).toEqual(['web', 'ssh']);
 
       const first = await h.app.inject({ method: 'POST', url: `${rulesUrl}?position=0`, headers: h.auth(), payload: { id: 'ping', action: 'accept', services: ['icmp'] } });
@@ -131,7 +131,7 @@ describe('resource collections', () => {
       await post(rulesUrl, { id: 'ssh', action: 'drop', services: ['tcp/22'] });
       const deleted = await h.app.inject({ method: 'DELETE', url: `${rulesUrl}/web`, headers: h.auth() });
       expect(deleted.statusCode).toBe(200);
-      expect(deleted.json().plan.subsystems.find((s: { subsystem: string }) => s.subsystem === 'firewall').remove).toContain('rule pol_a-to-b web');
+      expect(deleted.json().plan.subsystems.find((s: { subsystem: string }) => s.subsystem === 'firewall').remove).toContain('counter rule_web');
       expect(await ruleIds()).toEqual(['ssh']);
       const again = await h.app.inject({ method: 'DELETE', url: `${rulesUrl}/web`, headers: h.auth() });
       expect(again.statusCode).toBe(404);
@@ -154,7 +154,7 @@ describe('resource collections', () => {
     it('creates the first port forward (and the nat section) and deletes it', async () => {
       const created = await post(url, forward);
       expect(created.statusCode).toBe(201);
-      expect(created.json().plan.subsystems.find((s: { subsystem: string }) => s.subsystem === 'firewall').add).toContain('rule nat_prerouting web-in');
+      expect(created.json().plan.subsystems.find((s: { subsystem: string }) => s.subsystem === 'firewall').add.some((l: string) => l.startsWith('rule nat_prerouting "web-in"'))).toBe(true);
       const listed = await h.app.inject({ method: 'GET', url, headers: h.auth() });
       expect(listed.json().items).toEqual([forward]);
       expect((await h.app.inject({ method: 'GET', url: '/v1/config', headers: h.auth() })).json().nat).toEqual({ port_forwards: [forward] });

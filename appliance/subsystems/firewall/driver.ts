@@ -1,7 +1,7 @@
-// Firewall and NAT: the rules compiler renders one nftables JSON batch that
-// replaces Junction's own table in a single transaction. It is checked with
-// `nft -c` first; a batch with an error changes nothing in the kernel.
-import { createHash } from 'node:crypto';
+// Firewall and NAT: the rules compiler renders one nftables JSON batch for
+// Junction's own table. Apply compares the kernel's table with it by content
+// (content.ts) and runs the difference as one nft transaction (delta.ts): a
+// failed transaction changes nothing, and unchanged rules keep their counters.
 import { writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Config } from '../../model/schema.js';
@@ -14,60 +14,55 @@ import { selfServicesFor } from './self-services.js';
 import { apiSelfService, shadowedSelfServices } from './shadowed-services.js';
 import { vpnZoneMembers } from '../vpn/index.js';
 import { loggingWanted, type FirewallLog } from './log-reader.js';
+import { contentLines, tableContent, type TableContent } from './content.js';
+import { nftTransaction, type NftTransaction } from './delta.js';
+
+/** Junction's table is in the inet family (rules/nft-json.ts). */
+const TABLE_FAMILY = 'inet';
 
 export interface FirewallArtifact {
   ruleset: CompiledRuleset;
-  /** The structure the kernel listing must show when the ruleset is in place. */
-  signature: string[];
-  /** sha256 of the batch: equal hashes and no drift mean there is nothing to do */
-  hash: string;
   /** some rule logs, so the NFLOG reader must run */
   logging: boolean;
+  /** no table at all: the state before Junction's first commit */
+  absent?: boolean;
 }
 
-type NftObject = Record<string, Record<string, unknown>>;
-
-/** Chains with their rule comments in order, plus set, map and counter names. */
-export function signatureOf(objects: NftObject[]): string[] {
-  const lines: string[] = [];
-  for (const object of objects) {
-    const [verb, body] = Object.entries(object)[0] ?? [];
-    if (!body || typeof body !== 'object') continue;
-    // A batch wraps objects in add/insert; a listing shows them bare.
-    const inner = verb === 'add' || verb === 'insert' ? (body as NftObject) : ({ [verb]: body } as NftObject);
-    const [kind, spec] = Object.entries(inner)[0] ?? [];
-    if (!spec || (spec as { table?: string }).table !== TABLE) continue;
-    const s = spec as { name?: string; chain?: string; comment?: string };
-    if (kind === 'chain' || kind === 'set' || kind === 'map' || kind === 'counter' || kind === 'flowtable') lines.push(`${kind} ${s.name}`);
-    else if (kind === 'rule') lines.push(`rule ${s.chain} ${s.comment ?? ''}`);
+/** The content of an artifact's batch, computed once per artifact (100k elements take a while). */
+const contents = new WeakMap<FirewallArtifact, TableContent>();
+export function contentOf(artifact: FirewallArtifact): TableContent {
+  let content = contents.get(artifact);
+  if (!content) {
+    content = tableContent(artifact.ruleset.nftables);
+    contents.set(artifact, content);
   }
-  return normalize(lines);
-}
-
-/**
- * nft lists objects in its own order (counters and sets before chains), so
- * declarations are sorted; rules keep their order within each chain.
- */
-function normalize(lines: string[]): string[] {
-  const declarations = lines.filter((l) => !l.startsWith('rule ')).sort();
-  const byChain = new Map<string, string[]>();
-  for (const line of lines.filter((l) => l.startsWith('rule '))) {
-    const chain = line.split(' ')[1];
-    byChain.set(chain, [...(byChain.get(chain) ?? []), line]);
-  }
-  const rules = [...byChain.keys()].sort().flatMap((chain) => byChain.get(chain)!);
-  return [...declarations, ...rules];
+  return content;
 }
 
 /** An artifact that removes Junction's table: the state before Junction's first commit. */
 export function absentFirewall(): FirewallArtifact {
-  const nftables = [{ add: { table: { family: 'inet', name: TABLE } } }, { delete: { table: { family: 'inet', name: TABLE } } }];
-  return { ruleset: { nftables, origins: ['table', 'table'], stats: { rules: 0, elements: 0, lookups: 0 } }, signature: [], hash: 'absent', logging: false };
+  const nftables = [{ delete: { table: { family: TABLE_FAMILY, name: TABLE } } }];
+  return { ruleset: { nftables, origins: ['junction:table'], stats: { rules: 0, elements: 0, lookups: 0 } }, logging: false, absent: true };
 }
 
 export function parseNftErrorIndex(stderr: string): number | undefined {
   const match = /command array at index (\d+)/i.exec(stderr);
   return match ? Number(match[1]) : undefined;
+}
+
+/** At most this many differing lines in a drift report; the counts say how many there are. */
+const DRIFT_LINES = 20;
+
+/** What differs between two sets of content lines, bounded, with exact counts. */
+export function contentDrift(have: string[], want: string[]): string[] {
+  const haveSet = new Set(have);
+  const wantSet = new Set(want);
+  const missing = want.filter((l) => !haveSet.has(l));
+  const extra = have.filter((l) => !wantSet.has(l));
+  if (!missing.length && !extra.length) return have.join('\n') === want.join('\n') ? [] : ['rule order differs'];
+  const notes = [...missing.map((l) => `missing: ${l}`), ...extra.map((l) => `unexpected: ${l}`)];
+  if (notes.length <= DRIFT_LINES) return notes;
+  return [...notes.slice(0, DRIFT_LINES), `... ${missing.length} missing and ${extra.length} unexpected in all`];
 }
 
 export class FirewallDriver implements Driver<FirewallArtifact> {
@@ -109,68 +104,123 @@ export class FirewallDriver implements Driver<FirewallArtifact> {
   }
 
   render(config: Config, capabilities: Capabilities): FirewallArtifact {
-    const ruleset = this.compile(config, capabilities);
-    const hash = createHash('sha256').update(JSON.stringify(ruleset.nftables)).digest('hex');
-    return { ruleset, signature: signatureOf(ruleset.nftables as NftObject[]), hash, logging: loggingWanted(config) };
+    return { ruleset: this.compile(config, capabilities), logging: loggingWanted(config) };
   }
 
+  /** The table by content (every chain, rule, element and counter) and whether the log reader runs. */
   describe(artifact: FirewallArtifact): string[] {
-    // Elements are summarised by count: a 100k-element plan is not readable.
-    const lines = artifact.signature.slice();
-    const { rules, elements, lookups } = artifact.ruleset.stats;
-    lines.push(`firewall: ${rules} rules compiled to ${lookups} set lookups over ${elements} elements`);
+    if (artifact.absent) return [];
+    let lines = this.described.get(artifact);
+    if (!lines) {
+      lines = [...contentLines(contentOf(artifact)), ...(artifact.logging ? ['firewall log reader (NFLOG) runs'] : [])];
+      this.described.set(artifact, lines);
+    }
     return lines;
   }
+
+  /** describe() of the running artifact comes up at every plan: sort its lines once. */
+  private readonly described = new WeakMap<FirewallArtifact, string[]>();
 
   /** What to return to: the last ruleset this process applied, or no table at all. */
   async snapshot(): Promise<FirewallArtifact> {
     return this.lastApplied ?? absentFirewall();
   }
 
-  private async running(): Promise<string[] | undefined> {
-    const result = await this.runner.run('nft', ['-t', '-j', 'list', 'table', 'inet', TABLE]);
-    if (result.code !== 0) return undefined; // no table: everything has drifted
-    const listing = JSON.parse(result.stdout) as { nftables: NftObject[] };
-    return signatureOf(listing.nftables);
+  /** The kernel's table (undefined when there is none); terse leaves out set elements, which is much faster. */
+  private async kernelTable(terse: boolean): Promise<TableContent | undefined> {
+    const result = await this.runner.run('nft', [...(terse ? ['-t'] : []), '-j', 'list', 'table', TABLE_FAMILY, TABLE]);
+    if (result.code !== 0) {
+      // A missing table is a state; any other failure is not knowledge of one.
+      if (/No such file or directory/.test(result.stderr)) return undefined;
+      throw new Error(`nft list table ${TABLE_FAMILY} ${TABLE} failed: ${result.stderr.trim().split('\n')[0]}`);
+    }
+    return tableContent((JSON.parse(result.stdout) as { nftables: unknown[] }).nftables, terse);
   }
 
   async drift(desired: FirewallArtifact): Promise<string[]> {
-    return [...(await this.rulesetDrift(desired)), ...(this.firewallLog?.drift(desired.logging) ?? [])];
+    const kernel = await this.kernelTable(false);
+    const table = desired.absent
+      ? (kernel ? [`table ${TABLE_FAMILY} ${TABLE} exists but should not`] : [])
+      : !kernel ? [`table ${TABLE_FAMILY} ${TABLE} is missing`] : contentDrift(contentLines(kernel), contentLines(contentOf(desired)));
+    // The kernel is not what this process applied: the next apply lists its elements instead of assuming them.
+    if (table.length) this.appliedInPlace = false;
+    return [...table, ...(this.firewallLog?.drift(desired.logging) ?? [])];
   }
 
-  private async rulesetDrift(desired: FirewallArtifact): Promise<string[]> {
-    const running = await this.running();
-    if (!running) return desired.signature.length ? [`table inet ${TABLE} is missing`] : [];
-    const want = desired.signature.join('\n');
-    if (running.join('\n') === want) return [];
-    const missing = desired.signature.filter((l) => !running.includes(l));
-    const extra = running.filter((l) => !desired.signature.includes(l));
-    const notes = [...missing.map((l) => `missing: ${l}`), ...extra.map((l) => `unexpected: ${l}`)];
-    return notes.length ? notes.slice(0, 20) : ['rule order differs'];
+  /**
+   * The transaction from the kernel's table to `desired`. After this process
+   * applied a table (and no drift was seen since), the kernel is taken to
+   * hold what it applied, checked where that is cheap: the chains, and the
+   * rules of the chains whose rules change (their handles). A listing of
+   * 100k elements and counters costs seconds; the reconcile loop compares
+   * everything, and a transaction that fails is computed again from a full
+   * listing.
+   */
+  private async transaction(desired: FirewallArtifact, trustApplied: boolean): Promise<NftTransaction | undefined> {
+    const applied = trustApplied && this.appliedInPlace && this.lastApplied && !this.lastApplied.absent ? contentOf(this.lastApplied) : undefined;
+    if (desired.absent) {
+      return (await this.kernelTable(true)) ? { nftables: desired.ruleset.nftables, origins: desired.ruleset.origins, whole: true, summary: `delete table ${TABLE_FAMILY} ${TABLE}` } : undefined;
+    }
+    const kernel = applied ? await this.assumedKernel(applied, contentOf(desired)) : await this.kernelTable(false);
+    const transaction = nftTransaction(kernel, contentOf(desired), desired.ruleset);
+    // A whole-table replacement carries the counters' values over: those need a listing.
+    if (applied && transaction?.whole) return this.transaction(desired, false);
+    return transaction;
+  }
+
+  /** `applied` as the kernel's table, with the kernel's chains and the rules (and handles) of the chains that change. */
+  private async assumedKernel(applied: TableContent, desired: TableContent): Promise<TableContent | undefined> {
+    const chains = await this.runner.run('nft', ['-j', 'list', 'chains', TABLE_FAMILY]);
+    if (chains.code !== 0) return this.kernelTable(false);
+    const listed = tableContent((JSON.parse(chains.stdout) as { nftables: unknown[] }).nftables);
+    if (listed.chains.size === 0) return undefined; // Junction's table always has chains: it is gone
+    const kernel: TableContent = { ...applied, chains: listed.chains, rules: new Map(applied.rules), terse: false };
+    for (const [chain, want] of desired.rules) {
+      const have = applied.rules.get(chain);
+      if (!have || !listed.chains.has(chain) || (have.length === want.length && have.every((rule, i) => rule.line === want[i].line))) continue;
+      const result = await this.runner.run('nft', ['-j', 'list', 'chain', TABLE_FAMILY, TABLE, chain]);
+      if (result.code !== 0) return this.kernelTable(false);
+      kernel.rules.set(chain, tableContent((JSON.parse(result.stdout) as { nftables: unknown[] }).nftables).rules.get(chain) ?? []);
+    }
+    return kernel;
   }
 
   async apply(desired: FirewallArtifact): Promise<string[]> {
     const logActions = (await this.firewallLog?.ensure(desired.logging)) ?? [];
-    // The listing shows structure, not elements: the hash covers the rest.
-    if (this.appliedHash === desired.hash && (await this.rulesetDrift(desired)).length === 0) return logActions;
+    const assumedElements = this.appliedInPlace && this.lastApplied !== undefined && !this.lastApplied.absent;
+    let transaction = await this.transaction(desired, true);
+    const inPlace = () => {
+      this.lastApplied = desired;
+      this.appliedInPlace = true;
+      return logActions;
+    };
+    if (!transaction) return inPlace();
     const dir = join(this.stateDir, 'nft');
     await mkdir(dir, { recursive: true, mode: 0o700 });
     const file = join(dir, 'ruleset.json');
-    await writeFile(file, JSON.stringify({ nftables: desired.ruleset.nftables }), { mode: 0o600 });
-    for (const args of [['-c', '-j', '-f', file], ['-j', '-f', file]]) {
-      const result = await this.runner.run('nft', args);
-      if (result.code !== 0) {
-        const index = parseNftErrorIndex(result.stderr);
-        const path = index !== undefined ? desired.ruleset.origins[index] : undefined;
-        const firstLine = result.stderr.trim().split('\n')[0] ?? 'nft failed';
-        throw new ApplyFailed(this.name, `nft ${args[0] === '-c' ? 'check' : 'apply'} failed: ${firstLine}`, path);
+    for (let attempt = 0; ; attempt++) {
+      await writeFile(file, JSON.stringify({ nftables: transaction.nftables }), { mode: 0o600 });
+      const result = await this.runner.run('nft', ['-j', '-f', file]);
+      if (result.code === 0) break;
+      // A delta built on the elements this process applied may meet elements changed by hand:
+      // list them, and try once more if that gives a different transaction.
+      if (attempt === 0 && assumedElements) {
+        const retry = await this.transaction(desired, false);
+        if (!retry) return inPlace(); // the kernel already has it: nothing was done
+        if (JSON.stringify(retry.nftables) !== JSON.stringify(transaction.nftables)) {
+          transaction = retry;
+          continue;
+        }
       }
+      const index = parseNftErrorIndex(result.stderr);
+      const path = index !== undefined ? transaction.origins[index] : undefined;
+      const firstLine = result.stderr.trim().split('\n')[0] ?? 'nft failed';
+      throw new ApplyFailed(this.name, `nft apply failed: ${firstLine}`, path);
     }
-    this.appliedHash = desired.hash;
-    this.lastApplied = desired;
-    return [`nft -j -f ${file} (${desired.ruleset.stats.rules} rules, ${desired.ruleset.stats.elements} elements)`, ...logActions];
+    return [`nft -j -f ${file}: ${transaction.summary}`, ...inPlace()];
   }
 
-  private appliedHash?: string;
   private lastApplied?: FirewallArtifact;
+  /** the kernel's set elements are the ones lastApplied has (no drift seen since) */
+  private appliedInPlace = false;
 }

@@ -95,14 +95,16 @@ export class LinksDriver implements Driver<LinksArtifact> {
     return renderLinks(config);
   }
 
+  /** Every link setting, address and sysctl by content, sorted: list order means nothing to the kernel. */
   describe(artifact: LinksArtifact): string[] {
     const lines: string[] = [];
     for (const link of artifact.links) {
       lines.push(`interface ${link.name} up${link.mtu ? ` mtu ${link.mtu}` : ''}${link.dhcp ? ' dhcp' : ''}`);
-      for (const a of link.addresses) lines.push(`address ${a} on ${link.name}`);
+      // A DHCP link's addresses belong to its client: apply does not set them.
+      if (!link.dhcp) for (const a of link.addresses) lines.push(`address ${a} on ${link.name}`);
     }
     for (const [k, v] of Object.entries(artifact.sysctls)) lines.push(`sysctl ${k}=${v}`);
-    return lines;
+    return lines.sort();
   }
 
   async check(desired: LinksArtifact, config: Config): Promise<Problem[]> {

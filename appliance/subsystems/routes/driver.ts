@@ -54,9 +54,10 @@ function key(r: { destination: string; metric: number }): string {
   return `${r.destination} metric ${r.metric}`;
 }
 
+/** A route by what the kernel holds (the id is the document's business: the config-level plan shows it). */
 function describeRoute(r: RouteSpec): string {
-  if (r.blackhole) return `route ${r.destination} blackhole metric ${r.metric} (${r.id})`;
-  return `route ${r.destination}${r.via ? ` via ${r.via}` : ''}${r.interface ? ` dev ${r.interface}` : ''} metric ${r.metric} (${r.id})`;
+  if (r.blackhole) return `route ${r.destination} blackhole metric ${r.metric} proto ${JUNCTION_ROUTE_PROTO}`;
+  return `route ${r.destination}${r.via ? ` via ${r.via}` : ''}${r.interface ? ` dev ${r.interface}` : ''} metric ${r.metric} proto ${JUNCTION_ROUTE_PROTO}`;
 }
 
 function routeArgs(r: RouteSpec): string[] {
@@ -79,8 +80,9 @@ export class RoutesDriver implements Driver<RoutesArtifact> {
     return renderRoutes(config);
   }
 
+  /** Every route by content, sorted: the order of the document's list means nothing to the kernel. */
   describe(artifact: RoutesArtifact): string[] {
-    return artifact.routes.map(describeRoute);
+    return artifact.routes.map(describeRoute).sort();
   }
 
   private async observe(): Promise<Map<string, ObservedRoute & { family: 4 | 6; destination: string; metricValue: number }>> {

@@ -12,6 +12,7 @@ import { type CommandResult } from '../../../appliance/platform/command-runner.j
 import { RecordingCommandRunner, type RecordedCommand } from '../../support/recording-runner.js';
 import { NO_CAPABILITIES } from '../../../appliance/platform/capabilities.js';
 import { memoryLogger } from '../../support/memory-logger.js';
+import { FakeNftTable } from '../../support/fake-nft.js';
 
 export const DEMO_YAML = readFileSync(new URL('../../lab-kit/demo.yaml', import.meta.url), 'utf8');
 
@@ -25,8 +26,11 @@ export class FakeKernel {
   routes: Record<4 | 6, FakeRoute[]> = { 4: [], 6: [] };
   sysctls = new Map<string, string>();
   hostname = 'fake-kernel';
+  readonly nft = new FakeNftTable();
   /** Junction's nft table as a listing would show it; undefined when absent */
-  table: object[] | undefined;
+  get table(): object[] | undefined {
+    return this.nft.objects;
+  }
   /** Return a result to make a command fail (or answer differently); undefined to carry on. */
   fault: ((c: RecordedCommand) => Partial<CommandResult> | undefined) | undefined;
 
@@ -89,13 +93,22 @@ export class FakeKernel {
       }
     }
     if (c.program === 'nft') {
-      if (line === 'nft -t -j list table inet junction') {
-        if (!this.table) return { code: 1, stderr: 'Error: No such file or directory; did you mean table ‘junction’ in family inet?' };
-        return { stdout: JSON.stringify({ nftables: [{ metainfo: { json_schema_version: 1 } }, ...this.table] }) };
+      if (line === 'nft -t -j list table inet junction' || line === 'nft -j list table inet junction') {
+        const listing = this.nft.list(a[0] === '-t');
+        if (listing === undefined) return { code: 1, stderr: 'Error: No such file or directory; did you mean table ‘junction’ in family inet?' };
+        return { stdout: listing };
       }
-      if (a[0] === '-c' && a[1] === '-j' && a[2] === '-f') return {};
+      if (line === 'nft -j list chains inet') return { stdout: this.nft.listChains() };
+      if (line.startsWith('nft -j list chain inet junction ')) {
+        const listing = this.nft.listChain(a[5]);
+        return listing === undefined ? { code: 1, stderr: 'Error: No such file or directory' } : { stdout: listing };
+      }
       if (a[0] === '-j' && a[1] === '-f') {
-        this.loadBatch(JSON.parse(readFileSync(a[2], 'utf8')) as { nftables: Array<Record<string, Record<string, unknown>>> });
+        try {
+          this.nft.load(JSON.parse(readFileSync(a[2], 'utf8')) as { nftables: Array<Record<string, Record<string, unknown>>> });
+        } catch (error) {
+          return { code: 1, stderr: `${(error as Error).message}\n` };
+        }
         return {};
       }
     }
@@ -132,24 +145,6 @@ export class FakeKernel {
     return {};
   }
 
-  /** One nft transaction: add/delete of the table and of objects inside it. */
-  private loadBatch(batch: { nftables: Array<Record<string, Record<string, unknown>>> }): void {
-    let table = this.table ? [...this.table] : undefined;
-    for (const command of batch.nftables) {
-      const [verb, body] = Object.entries(command)[0];
-      const [kind, spec] = Object.entries(body)[0];
-      if (kind === 'table') {
-        if (verb === 'add') table ??= [];
-        else if (verb === 'delete') table = undefined;
-        continue;
-      }
-      if (verb === 'add' || verb === 'insert') {
-        if (!table) throw new Error('fake nft: object added to a missing table');
-        table.push({ [kind]: spec });
-      }
-    }
-    this.table = table;
-  }
 }
 
 export interface Harness {
