@@ -8,7 +8,7 @@ import { ConfigRejected, isWarning, uniqueProblems, type Problem } from '../mode
 import { restoreSecrets } from '../model/secrets.js';
 import { redactedDiff, type DocumentChange } from '../model/diff.js';
 import type { Capabilities } from '../platform/capabilities.js';
-import { ApplyFailed, type Driver } from './subsystem.js';
+import { ApplyFailed, type Subsystem } from './subsystem.js';
 import type { Store, Revision, RevisionSummary, PendingConfirm } from './store.js';
 import type { Logger } from '../platform/log.js';
 
@@ -104,11 +104,11 @@ export class Reconciler {
 
   constructor(
     private readonly store: Store,
-    private readonly drivers: Driver[],
+    private readonly subsystems: Subsystem[],
     readonly capabilities: Capabilities,
     private readonly log: Logger,
   ) {
-    this.validate = documentValidator(Object.fromEntries(drivers.flatMap((d) => (d.schemaSection ? [[d.schemaSection.key, d.schemaSection.schema]] : []))));
+    this.validate = documentValidator(Object.fromEntries(subsystems.flatMap((d) => (d.schemaSection ? [[d.schemaSection.key, d.schemaSection.schema]] : []))));
   }
 
   /** One change at a time: commits, rollbacks and reconciles are serialized. */
@@ -127,11 +127,11 @@ export class Reconciler {
     }
     const config = this.validate(restored.value);
     const found: Problem[] = [...verifyConfig(config)];
-    for (const driver of this.drivers) found.push(...driver.verify(config, this.capabilities));
+    for (const subsystem of this.subsystems) found.push(...subsystem.verify(config, this.capabilities));
     const problems = uniqueProblems(found);
     const errors = problems.filter((p) => !isWarning(p));
     if (errors.length) throw new ConfigRejected('verify', errors);
-    const artifacts: Artifacts = new Map(this.drivers.map((d) => [d.name, d.render(config, this.capabilities)]));
+    const artifacts: Artifacts = new Map(this.subsystems.map((d) => [d.name, d.render(config, this.capabilities)]));
     return { config, artifacts, warnings: problems.filter(isWarning) };
   }
 
@@ -141,16 +141,16 @@ export class Reconciler {
    * Set-based, so O(n) in the lines (a 100k-rule table has 200k of them).
    */
   plan(before: Artifacts | undefined, after: Artifacts, documents?: { before: unknown; after: unknown }): Plan {
-    const subsystems = this.drivers.map((driver): SubsystemPlan => {
-      const old = before?.has(driver.name) ? driver.describe(before.get(driver.name)) : [];
-      const next = driver.describe(after.get(driver.name));
+    const subsystems = this.subsystems.map((subsystem): SubsystemPlan => {
+      const old = before?.has(subsystem.name) ? subsystem.describe(before.get(subsystem.name)) : [];
+      const next = subsystem.describe(after.get(subsystem.name));
       const oldSet = new Set(old);
       const nextSet = new Set(next);
       const add = next.filter((l) => !oldSet.has(l));
       const remove = old.filter((l) => !nextSet.has(l));
       const reordered = !add.length && !remove.length && (old.length !== next.length || old.some((line, i) => line !== next[i]));
       return {
-        subsystem: driver.name, add: add.slice(0, PLAN_LINES), remove: remove.slice(0, PLAN_LINES), reordered,
+        subsystem: subsystem.name, add: add.slice(0, PLAN_LINES), remove: remove.slice(0, PLAN_LINES), reordered,
         added: add.length, removed: remove.length, truncated: add.length > PLAN_LINES || remove.length > PLAN_LINES,
       };
     });
@@ -200,7 +200,7 @@ export class Reconciler {
       const { config, artifacts, warnings } = this.prepare(request.document);
       const plan = this.plan(this.runningArtifacts(), artifacts, { before: this.store.currentRevision()?.document, after: config });
       const problems: Problem[] = [];
-      for (const driver of this.drivers) problems.push(...((await driver.check?.(artifacts.get(driver.name), config)) ?? []));
+      for (const subsystem of this.subsystems) problems.push(...((await subsystem.check?.(artifacts.get(subsystem.name), config)) ?? []));
       if (problems.length) throw new ConfigRejected('check', problems);
       if (request.dryRun) return { dryRun: true, plan, warnings };
       try {
@@ -247,7 +247,7 @@ export class Reconciler {
     return this.exclusive(async () => {
       const pending = this.store.pendingConfirm();
       if (!pending) throw new CommitConflict('no commit awaits confirmation');
-      for (const driver of this.drivers) await driver.confirm?.();
+      for (const subsystem of this.subsystems) await subsystem.confirm?.();
       if (this.confirmTimer) clearTimeout(this.confirmTimer);
       this.store.setPendingConfirm(undefined);
       this.store.audit({ actor: author, action: 'confirm', revision: pending.revision, outcome: 'ok', detail: '' });
@@ -276,16 +276,16 @@ export class Reconciler {
    * reverse order, so the box is never left half-configured.
    */
   private async applyAll(artifacts: Artifacts, options: { confirmTimeoutS?: number } = {}): Promise<Record<string, string[]>> {
-    const snapshots: Array<{ driver: Driver; snapshot: unknown }> = [];
+    const snapshots: Array<{ subsystem: Subsystem; snapshot: unknown }> = [];
     const actions: Record<string, string[]> = {};
-    for (const driver of this.drivers) {
-      const desired = artifacts.get(driver.name);
-      snapshots.push({ driver, snapshot: await driver.snapshot(desired) });
+    for (const subsystem of this.subsystems) {
+      const desired = artifacts.get(subsystem.name);
+      snapshots.push({ subsystem, snapshot: await subsystem.snapshot(desired) });
       try {
-        actions[driver.name] = await driver.apply(desired, options);
+        actions[subsystem.name] = await subsystem.apply(desired, options);
       } catch (error) {
         const rollbackErrors: string[] = [];
-        for (const { driver: touched, snapshot } of snapshots.reverse()) {
+        for (const { subsystem: touched, snapshot } of snapshots.reverse()) {
           try {
             await touched.apply(snapshot);
           } catch (undoError) {
@@ -293,8 +293,8 @@ export class Reconciler {
           }
         }
         const path = error instanceof ApplyFailed ? error.path : undefined;
-        this.log.error('apply failed, rolled back', { subsystem: driver.name, error: (error as Error).message, rollbackErrors });
-        throw new CommitFailed(driver.name, (error as Error).message, path, rollbackErrors.length === 0, rollbackErrors);
+        this.log.error('apply failed, rolled back', { subsystem: subsystem.name, error: (error as Error).message, rollbackErrors });
+        throw new CommitFailed(subsystem.name, (error as Error).message, path, rollbackErrors.length === 0, rollbackErrors);
       }
     }
     return actions;
@@ -308,20 +308,20 @@ export class Reconciler {
       if (!current) return report;
       const artifacts = this.running ?? this.prepare(current.document).artifacts;
       this.running = artifacts;
-      for (const driver of this.drivers) {
-        const desired = artifacts.get(driver.name);
+      for (const subsystem of this.subsystems) {
+        const desired = artifacts.get(subsystem.name);
         try {
-          const drift = await driver.drift(desired);
+          const drift = await subsystem.drift(desired);
           if (drift.length === 0) continue;
-          this.log.warn('drift found, repairing', { subsystem: driver.name, drift: drift.slice(0, 10) });
-          await driver.apply(desired);
+          this.log.warn('drift found, repairing', { subsystem: subsystem.name, drift: drift.slice(0, 10) });
+          await subsystem.apply(desired);
           // Report a repair only once the system matches again.
-          const left = await driver.drift(desired);
+          const left = await subsystem.drift(desired);
           if (left.length) throw new Error(`still drifted after repair: ${left.slice(0, 5).join('; ')}`);
-          report.repaired[driver.name] = drift;
+          report.repaired[subsystem.name] = drift;
         } catch (error) {
-          report.errors[driver.name] = (error as Error).message;
-          this.log.error('reconcile failed', { subsystem: driver.name, error: (error as Error).message });
+          report.errors[subsystem.name] = (error as Error).message;
+          this.log.error('reconcile failed', { subsystem: subsystem.name, error: (error as Error).message });
         }
       }
       this.lastReconcile = { ...report, at: new Date().toISOString() };
@@ -340,13 +340,13 @@ export class Reconciler {
     const report = await this.exclusive(async () => {
       const { artifacts } = this.prepare(current.document);
       const report: ReconcileReport = { revision: current.id, repaired: {}, errors: {} };
-      for (const driver of this.drivers) {
+      for (const subsystem of this.subsystems) {
         try {
-          const actions = await driver.apply(artifacts.get(driver.name));
-          if (actions.length) report.repaired[driver.name] = actions;
+          const actions = await subsystem.apply(artifacts.get(subsystem.name));
+          if (actions.length) report.repaired[subsystem.name] = actions;
         } catch (error) {
-          report.errors[driver.name] = (error as Error).message;
-          this.log.error('boot apply failed', { subsystem: driver.name, error: (error as Error).message });
+          report.errors[subsystem.name] = (error as Error).message;
+          this.log.error('boot apply failed', { subsystem: subsystem.name, error: (error as Error).message });
         }
       }
       this.running = artifacts;

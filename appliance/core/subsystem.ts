@@ -1,12 +1,13 @@
-// One shape for every subsystem (links, routes, firewall, later vpn, bgp,
-// dhcp): verify and render are pure; check, drift and apply touch the
-// system. The orchestrator (appliance/core/reconciler.ts) calls them in order.
+// The one contract every subsystem (system, links, routes, vpn, bgp,
+// firewall; later dhcp, ha) implements: verify and render are pure; check,
+// snapshot, drift and apply touch the system. The reconciler
+// (core/reconciler.ts) calls them in the order main/appliance.ts lists them.
 import type { TSchema } from '@sinclair/typebox';
 import type { Config } from '../model/schema.js';
 import type { Problem } from '../model/problems.js';
 import type { Capabilities } from '../platform/capabilities.js';
 
-export interface Driver<Artifact = unknown> {
+export interface Subsystem<Artifact = unknown> {
   readonly name: string;
   /** The document section this subsystem owns beyond the core ones (its key and schema), if any. */
   readonly schemaSection?: { key: string; schema: TSchema };

@@ -1,16 +1,16 @@
-// Assembles one appliance: store, capabilities, drivers in their apply
+// Assembles one appliance: store, capabilities, subsystems in their apply
 // order, the reconciler and the status reader. `junction serve` and the
 // tests build it the same way; only the CommandRunner differs.
 import { Store } from '../core/store.js';
 import { Reconciler } from '../core/reconciler.js';
 import { StatusService } from '../core/status.js';
-import { LinksDriver } from '../subsystems/links/driver.js';
-import { RoutesDriver } from '../subsystems/routes/driver.js';
-import { FirewallDriver } from '../subsystems/firewall/driver.js';
+import { LinksSubsystem } from '../subsystems/links/index.js';
+import { RoutesSubsystem } from '../subsystems/routes/index.js';
+import { FirewallSubsystem } from '../subsystems/firewall/index.js';
 import { VpnSubsystem } from '../subsystems/vpn/index.js';
 import { BgpSubsystem } from '../subsystems/bgp/index.js';
-import { SystemDriver } from '../subsystems/system/driver.js';
-import type { Driver } from '../core/subsystem.js';
+import { SystemSubsystem } from '../subsystems/system/index.js';
+import type { Subsystem } from '../core/subsystem.js';
 import type { DhcpClients } from '../subsystems/links/dhcp-client.js';
 import type { FirewallLog } from '../subsystems/firewall/log-reader.js';
 import type { CommandRunner } from '../platform/command-runner.js';
@@ -21,7 +21,7 @@ export interface Appliance {
   store: Store;
   reconciler: Reconciler;
   status: StatusService;
-  drivers: Driver[];
+  subsystems: Subsystem[];
   /** the IPsec subsystem: status, initiate/terminate, events */
   vpn: VpnSubsystem;
   /** the BGP subsystem (bird): status, learned routes, neighbor resets */
@@ -52,15 +52,15 @@ export function createAppliance(options: ApplianceOptions): Appliance {
   // which stays last: it opens TCP 179 and BFD (self-services) from the same
   // document, and if its apply fails bird is rolled back with the rest.
   const bgp = new BgpSubsystem({ runner: options.runner, stateDir: options.stateDir, log: options.log, tcpMd5: () => options.capabilities.tcpMd5 });
-  const drivers: Driver[] = [
-    new SystemDriver(options.runner),
-    new LinksDriver(options.runner, options.dhcpClients),
-    new RoutesDriver(options.runner),
+  const subsystems: Subsystem[] = [
+    new SystemSubsystem(options.runner),
+    new LinksSubsystem(options.runner, options.dhcpClients),
+    new RoutesSubsystem(options.runner),
     vpn,
     bgp,
-    new FirewallDriver(options.runner, options.stateDir, () => options.apiPort, options.firewallLog),
+    new FirewallSubsystem(options.runner, options.stateDir, () => options.apiPort, options.firewallLog),
   ];
-  const reconciler = new Reconciler(store, drivers, options.capabilities, options.log);
+  const reconciler = new Reconciler(store, subsystems, options.capabilities, options.log);
   const status = new StatusService(options.runner, () => ({
     config: reconciler.currentConfig(),
     revision: store.currentRevisionId(),
@@ -68,7 +68,7 @@ export function createAppliance(options: ApplianceOptions): Appliance {
     reconcile: reconciler.lastReconcile,
     dhcpLease: (iface: string) => options.dhcpClients?.lease(iface),
   }));
-  return { store, reconciler, status, drivers, vpn, bgp, close: () => {
+  return { store, reconciler, status, subsystems, vpn, bgp, close: () => {
       reconciler.close();
       store.close();
     },

@@ -13,7 +13,7 @@ import { compileRuleset } from '../../rules/index.js';
 import { goldenCases } from '../rules/update-golden.js';
 import { SystemCommandRunner, type CommandResult, type CommandRunner, type RunOptions } from '../../appliance/platform/command-runner.js';
 import { ApplyFailed } from '../../appliance/core/subsystem.js';
-import { FirewallDriver, type FirewallArtifact } from '../../appliance/subsystems/firewall/driver.js';
+import { FirewallSubsystem, type FirewallArtifact } from '../../appliance/subsystems/firewall/index.js';
 
 const isRoot = process.getuid?.() === 0;
 const hasNft = spawnSync('nft', ['--version']).status === 0;
@@ -43,7 +43,7 @@ function counterValue(name: string): { packets: number; bytes: number } {
 
 describe.skipIf(!!cannotRun)(cannotRun ? `firewall delta CANNOT RUN: ${cannotRun}` : `firewall driver against nft in netns ${NETNS}`, () => {
   let dir = '';
-  const driver = () => new FirewallDriver(new NetnsRunner(), dir);
+  const driver = () => new FirewallSubsystem(new NetnsRunner(), dir);
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'jndelta-'));
     execFileSync('ip', ['netns', 'add', NETNS]);

@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { DEMO_YAML, mutating, startHarness, type Harness } from '../api/support/harness.js';
 import { redactedDiff } from '../../appliance/model/diff.js';
-import type { FirewallArtifact } from '../../appliance/subsystems/firewall/driver.js';
+import type { FirewallArtifact } from '../../appliance/subsystems/firewall/index.js';
 
 const demo = () => parseYaml(DEMO_YAML) as Record<string, any>;
 

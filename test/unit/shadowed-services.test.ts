@@ -8,14 +8,14 @@ import type { Config } from '../../appliance/model/schema.js';
 import { documentValidator } from '../../appliance/model/validate.js';
 
 const validateConfig = documentValidator();
-import { FirewallDriver } from '../../appliance/subsystems/firewall/driver.js';
+import { FirewallSubsystem } from '../../appliance/subsystems/firewall/index.js';
 import { NO_CAPABILITIES } from '../../appliance/platform/capabilities.js';
 import { RecordingCommandRunner } from '../support/recording-runner.js';
 
 const demo = (): Config => validateConfig(parseYaml(readFileSync(new URL('../lab-kit/demo.yaml', import.meta.url), 'utf8')));
 const LAB_API_PORT = 8080;
 const warnings = (config: Config, apiPort: number | undefined = LAB_API_PORT) =>
-  new FirewallDriver(new RecordingCommandRunner(), '/nonexistent', () => apiPort).verify(config, NO_CAPABILITIES);
+  new FirewallSubsystem(new RecordingCommandRunner(), '/nonexistent', () => apiPort).verify(config, NO_CAPABILITIES);
 
 describe('port forwards that shadow a service of the router', () => {
   it('the demo (as the lab runs it, API on 8080) shadows nothing', () => {

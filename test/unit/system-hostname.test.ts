@@ -2,7 +2,7 @@
 // its UTS namespace; elsewhere the commit is warned and the plan says so.
 import { describe, expect, it } from 'vitest';
 import type { Config } from '../../appliance/model/schema.js';
-import { SystemDriver } from '../../appliance/subsystems/system/driver.js';
+import { SystemSubsystem } from '../../appliance/subsystems/system/index.js';
 import { decideHostnameOwnership, probeHostnameOwnership } from '../../appliance/subsystems/system/uts.js';
 import { RecordingCommandRunner } from '../support/recording-runner.js';
 
@@ -53,13 +53,13 @@ function kernel(initial = 'ci-machine') {
   return { runner, hostname: () => hostname };
 }
 
-describe('SystemDriver', () => {
+describe('SystemSubsystem', () => {
   const owned = { settable: true, reason: 'own UTS namespace' };
   const shared = { settable: false, reason: "shares the machine's UTS namespace" };
 
   it('where it owns the UTS namespace: plans, applies, detects drift and repairs it, and restores the snapshot', async () => {
     const k = kernel();
-    const driver = new SystemDriver(k.runner, owned);
+    const driver = new SystemSubsystem(k.runner, owned);
     const desired = driver.render(config('junction-lab'));
     expect(driver.verify(config('junction-lab'))).toEqual([]);
     expect(driver.describe(desired)).toEqual(['hostname junction-lab']);
@@ -74,7 +74,7 @@ describe('SystemDriver', () => {
 
   it('where it shares the machine\'s UTS namespace: a warning at /system/hostname, the plan says "not applied", nothing is run', async () => {
     const k = kernel();
-    const driver = new SystemDriver(k.runner, shared);
+    const driver = new SystemSubsystem(k.runner, shared);
     expect(driver.verify(config('junction-lab'))).toEqual([{ path: '/system/hostname', message: "not applied: shares the machine's UTS namespace", severity: 'warning' }]);
     const desired = driver.render(config('junction-lab'));
     expect(driver.describe(desired)).toEqual(['hostname junction-lab (not applied: Junction does not own its UTS namespace)']);
@@ -87,7 +87,7 @@ describe('SystemDriver', () => {
 
   it('without system.hostname it leaves the hostname alone', async () => {
     const k = kernel();
-    const driver = new SystemDriver(k.runner, owned);
+    const driver = new SystemSubsystem(k.runner, owned);
     const desired = driver.render(config());
     expect(driver.describe(desired)).toEqual([]);
     expect(await driver.apply(desired)).toEqual([]);
@@ -95,7 +95,7 @@ describe('SystemDriver', () => {
   });
 
   it('rejects a name that is not a hostname, at its path', () => {
-    const driver = new SystemDriver(kernel().runner, owned);
+    const driver = new SystemSubsystem(kernel().runner, owned);
     for (const bad of ['-lab', 'lab-', 'a..b', '.lab']) {
       expect(driver.verify(config(bad))).toEqual([expect.objectContaining({ path: '/system/hostname', message: expect.stringContaining('is not a hostname') })]);
     }
@@ -106,7 +106,7 @@ describe('SystemDriver', () => {
     const runner = new RecordingCommandRunner()
       .on((c) => c.program === 'hostname' && c.args.length > 0, () => ({ code: 1, stderr: 'hostname: you must be root to change the host name' }))
       .on((c) => c.program === 'hostname', () => ({ stdout: 'ci-machine\n' }));
-    const driver = new SystemDriver(runner, owned);
+    const driver = new SystemSubsystem(runner, owned);
     await expect(driver.apply(driver.render(config('junction-lab')))).rejects.toMatchObject({ subsystem: 'system', path: '/system/hostname', message: expect.stringMatching(/must be root/) });
   });
 });

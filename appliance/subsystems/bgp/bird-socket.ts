@@ -9,7 +9,7 @@ export interface BirdSocketOptions {
   timeoutMs?: number;
 }
 
-/** The narrow seam drivers use; the lab uses BirdSocket, unit tests a fake. */
+/** The narrow seam the subsystem uses; the lab uses BirdSocket, unit tests a fake. */
 export interface BirdControl {
   command(command: string): Promise<BirdReply>;
 }

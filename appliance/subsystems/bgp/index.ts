@@ -1,5 +1,5 @@
 // The BGP subsystem as the composition root registers it: one object that
-// is the Driver (verify, render, describe, snapshot, drift, apply, confirm)
+// is the Subsystem (verify, render, describe, snapshot, drift, apply, confirm)
 // and the API's BgpControl (status, learned routes, resets). Each job lives
 // in its own file: schema.ts (the section's shape), verify.ts, render.ts
 // (bird.conf and the sysctl, and their plan lines), config.ts (bird's
@@ -10,7 +10,7 @@ import type { Config } from '../../model/schema.js';
 import { BgpSection } from './schema.js';
 import type { Problem } from '../../model/problems.js';
 import type { Capabilities } from '../../platform/capabilities.js';
-import type { ApplyOptions, Driver } from '../../core/subsystem.js';
+import type { ApplyOptions, Subsystem } from '../../core/subsystem.js';
 import { BgpConfiguration, type BgpConfigurationOptions } from './config.js';
 import { BgpActions, mapped, type BgpControl } from './control.js';
 import { describeBgp, renderBgp, type BgpArtifact } from './render.js';
@@ -25,7 +25,7 @@ export type { BirdDaemon } from './config.js';
 
 export type BgpSubsystemOptions = BgpConfigurationOptions & BgpStateOptions;
 
-export class BgpSubsystem implements Driver<BgpArtifact>, BgpControl {
+export class BgpSubsystem implements Subsystem<BgpArtifact>, BgpControl {
   readonly name = 'bgp';
   readonly schemaSection = { key: 'bgp', schema: BgpSection };
   private readonly configuration: BgpConfiguration;

@@ -1,5 +1,5 @@
 // The VPN subsystem as the composition root registers it: one object that
-// is the Driver (verify, render, describe, snapshot, drift, apply) and the
+// is the Subsystem (verify, render, describe, snapshot, drift, apply) and the
 // API's VpnControl (status, initiate/terminate, events). Each job lives in
 // its own file: schema.ts (the section's shape and defaults), verify.ts,
 // render.ts (the VICI messages and their plan lines), config.ts (loading
@@ -11,7 +11,7 @@ import type { Config } from '../../model/schema.js';
 import { VpnSection } from './schema.js';
 import type { Problem } from '../../model/problems.js';
 import type { Capabilities } from '../../platform/capabilities.js';
-import type { Driver } from '../../core/subsystem.js';
+import type { Subsystem } from '../../core/subsystem.js';
 import { VpnConfiguration, type VpnConfigurationOptions } from './config.js';
 import { VpnActions, type VpnControl } from './control.js';
 import { describeVpn, renderVpn, type VpnArtifact } from './render.js';
@@ -26,7 +26,7 @@ export { vpnZoneMembers } from './render.js';
 
 export type VpnSubsystemOptions = VpnConfigurationOptions;
 
-export class VpnSubsystem implements Driver<VpnArtifact>, VpnControl {
+export class VpnSubsystem implements Subsystem<VpnArtifact>, VpnControl {
   readonly name = 'vpn';
   readonly schemaSection = { key: 'vpn', schema: VpnSection };
   private readonly configuration: VpnConfiguration;

@@ -5,7 +5,7 @@
 // the plan says it is not applied.
 import type { Config } from '../../model/schema.js';
 import type { Problem } from '../../model/problems.js';
-import { ApplyFailed, type Driver } from '../../core/subsystem.js';
+import { ApplyFailed, type Subsystem } from '../../core/subsystem.js';
 import type { CommandRunner } from '../../platform/command-runner.js';
 import { probeHostnameOwnership, type HostnameOwnership } from './uts.js';
 
@@ -19,7 +19,7 @@ export interface SystemArtifact {
 // RFC 1123 labels: letters, digits and inner hyphens, dot-separated.
 const LABEL = /^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?$/;
 
-export class SystemDriver implements Driver<SystemArtifact> {
+export class SystemSubsystem implements Subsystem<SystemArtifact> {
   readonly name = 'system';
 
   constructor(

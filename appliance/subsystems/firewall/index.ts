@@ -9,7 +9,7 @@ import type { Problem } from '../../model/problems.js';
 import type { Capabilities } from '../../platform/capabilities.js';
 import type { CommandRunner } from '../../platform/command-runner.js';
 import { compileRuleset, CompileError, TABLE, type CompiledRuleset } from '../../../rules/index.js';
-import { ApplyFailed, type Driver } from '../../core/subsystem.js';
+import { ApplyFailed, type Subsystem } from '../../core/subsystem.js';
 import { selfServicesFor } from './self-services.js';
 import { apiSelfService, shadowedSelfServices } from './shadowed-services.js';
 import { vpnZoneMembers } from '../vpn/index.js';
@@ -65,7 +65,7 @@ export function contentDrift(have: string[], want: string[]): string[] {
   return [...notes.slice(0, DRIFT_LINES), `... ${missing.length} missing and ${extra.length} unexpected in all`];
 }
 
-export class FirewallDriver implements Driver<FirewallArtifact> {
+export class FirewallSubsystem implements Subsystem<FirewallArtifact> {
   readonly name = 'firewall';
   constructor(
     private readonly runner: CommandRunner,

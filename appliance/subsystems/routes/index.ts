@@ -5,7 +5,7 @@ import type { Config } from '../../model/schema.js';
 import type { Problem } from '../../model/problems.js';
 import { runChecked, type CommandRunner } from '../../platform/command-runner.js';
 import { parsePrefix, formatPrefix, parseAddress, formatAddress } from '../../model/ip.js';
-import type { Driver } from '../../core/subsystem.js';
+import type { Subsystem } from '../../core/subsystem.js';
 
 /** iproute2 protocol number for Junction's static routes (unassigned in rt_protos). */
 export const JUNCTION_ROUTE_PROTO = '77';
@@ -68,7 +68,7 @@ function routeArgs(r: RouteSpec): string[] {
   return [...family, 'route', 'replace', ...target, 'metric', String(r.metric), 'proto', JUNCTION_ROUTE_PROTO];
 }
 
-export class RoutesDriver implements Driver<RoutesArtifact> {
+export class RoutesSubsystem implements Subsystem<RoutesArtifact> {
   readonly name = 'routes';
   constructor(private readonly runner: CommandRunner) {}
 

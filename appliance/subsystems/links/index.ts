@@ -5,7 +5,7 @@ import type { Config } from '../../model/schema.js';
 import type { Problem } from '../../model/problems.js';
 import { runChecked, type CommandRunner } from '../../platform/command-runner.js';
 import { parseAddress, parsePrefix, formatAddress } from '../../model/ip.js';
-import type { Driver } from '../../core/subsystem.js';
+import type { Subsystem } from '../../core/subsystem.js';
 import type { DhcpClients } from './dhcp-client.js';
 
 export interface LinkSpec {
@@ -80,7 +80,7 @@ export function renderLinks(config: Config): LinksArtifact {
   return { links, sysctls: { ...FORWARDING_SYSCTLS } };
 }
 
-export class LinksDriver implements Driver<LinksArtifact> {
+export class LinksSubsystem implements Subsystem<LinksArtifact> {
   readonly name = 'links';
   constructor(
     private readonly runner: CommandRunner,
