@@ -25,6 +25,7 @@ const skipReason = !root.isRoot ? root.reason : !hasNft ? 'nft (nftables) is not
 if (skipReason) console.log(`[fault-reparse] skipped: ${skipReason}`);
 
 const RUNS = fuzzParameters(150);
+const TIMEOUT = Math.max(120_000, RUNS.numRuns * 300);
 const runner = new SystemCommandRunner();
 
 describe.skipIf(!!skipReason)('rendered artifacts re-parse in nft and bird', () => {
@@ -74,5 +75,5 @@ describe.skipIf(!!skipReason)('rendered artifacts re-parse in nft and bird', () 
     console.log(`[fault-reparse] ${checked} accepted documents checked with nft -c (${withBgp} with bird -p)`);
     expect(checked).toBeGreaterThan(0);
     expect(withBgp).toBeGreaterThan(0);
-  });
+  }, TIMEOUT);
 });

@@ -20,6 +20,8 @@ import { startHarness, type Harness } from '../api/support/harness.js';
 
 const RUNS = fuzzParameters(200);
 const API_RUNS = fuzzParameters(100);
+/** Long runs (FUZZ_RUNS) get time in proportion. */
+const TIMEOUT = Math.max(20_000, RUNS.numRuns * 150);
 console.log(`[property] runs ${RUNS.numRuns} (API ${API_RUNS.numRuns}), seed ${RUNS.seed ?? 'random (printed on failure)'}`);
 
 /** Runs prepare() and sorts the outcome: accepted, rejected (with its problems), or anything else (a bug). */
@@ -82,15 +84,15 @@ describe('property: schema -> verify -> render (Reconciler.prepare)', () => {
     console.log(`[property] valid-ish: ${accepted}/${total} accepted by prepare()`);
     // The generator must reach render often enough to test it.
     expect(accepted / total).toBeGreaterThan(0.15);
-  });
+  }, TIMEOUT);
 
   it('documents with one value replaced by a hostile one: nothing but ConfigRejected', () => {
     fc.assert(fc.property(mutatedConfig, (doc) => expectOnlyRejected(h, doc)), RUNS);
-  });
+  }, TIMEOUT);
 
   it('random JSON values and hostile scalars as the whole document: nothing but ConfigRejected', () => {
     fc.assert(fc.property(fc.oneof(fc.jsonValue(), fc.anything(), hostileScalar), (doc) => expectOnlyRejected(h, doc)), RUNS);
-  });
+  }, TIMEOUT);
 
   it('deeply nested documents: nothing but ConfigRejected', () => {
     for (const depth of [10, 1000, 5000, 20_000]) {
@@ -133,7 +135,7 @@ describe('property: the API answers 2xx or a 4xx naming a document path, never 5
     await fc.assert(fc.asyncProperty(fc.oneof(validishConfig(), mutatedConfig), async (doc) => {
       await expectNo5xx(JSON.stringify(doc), '?dry_run=true');
     }), API_RUNS);
-  });
+  }, TIMEOUT);
 
   it('commits of valid-ish documents without daemons (the fake kernel applies them)', async () => {
     const statuses = new Map<number, number>();
@@ -143,13 +145,13 @@ describe('property: the API answers 2xx or a 4xx naming a document path, never 5
     }), API_RUNS);
     console.log(`[property] API commits by status: ${JSON.stringify(Object.fromEntries(statuses))}`);
     expect(statuses.get(200) ?? 0).toBeGreaterThan(0);
-  });
+  }, TIMEOUT);
 
   it('random JSON bodies', async () => {
     await fc.assert(fc.asyncProperty(fc.oneof(fc.jsonValue(), hostileScalar), async (doc) => {
       await expectNo5xx(JSON.stringify(doc) ?? 'null', '?dry_run=true');
     }), API_RUNS);
-  });
+  }, TIMEOUT);
 
   it('nesting 5000 and 20000 deep is answered with 400 (issue 8 item 5: it was a 500, a stack overflow in restoreSecrets)', async () => {
     for (const depth of [10, 1000, 5000, 20_000]) {
