@@ -27,6 +27,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SystemCommandRunner } from '../../appliance/platform/command-runner.js';
+import { ViciClient } from '../../appliance/subsystems/vpn/vici/client.js';
 import { createAppliance, type Appliance } from '../../appliance/main/appliance.js';
 import type { Capabilities } from '../../appliance/platform/capabilities.js';
 import { addressing } from '../lab-kit/topology.js';
@@ -165,45 +166,94 @@ describe.skipIf(!!skipReason)('randomized commits with fault injection: kernel a
     for (const dir of [stateDir, faultDir, workDir]) if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it(`${COMMITS} commits from ${CLIENTS} clients with faults: 0 divergences, no acknowledged revision lost`, async () => {
-    const rand = prng(SEED);
-    console.log(`[fault-commits] seed ${SEED} (FAULT_SEED replays it), ${COMMITS} commits, ${CLIENTS} clients, fault rate ${FAULT_RATE}`);
-    const api = (method: string, url: string, body?: unknown) => junction!.api(method, url, body);
+  const api = (method: string, url: string, body?: unknown) => junction!.api(method, url, body);
+  let target: OracleTarget;
 
+  /** The oracle's verdict now: the current revision, and how the system differs from its rendering. */
+  const divergenceNow = async (): Promise<{ revision: number; problems: string[] }> => {
+    const s = await api('GET', '/v1/status');
+    const revision = (s.body as { revision: number }).revision;
+    const r = await api('GET', `/v1/revisions/${revision}`);
+    if (r.status !== 200) return { revision, problems: [`GET /v1/revisions/${revision}: ${r.status}`] };
+    const doc = withSecrets((r.body as { document: Record<string, any> }).document);
+    const { artifacts } = renderer.reconciler.prepare(doc);
+    const problems = [
+      ...(await nftDivergence(target, artifacts.get('firewall') as never)),
+      ...(await routesDivergence(target, artifacts.get('routes') as never)),
+      ...(await addressesDivergence(target, artifacts.get('links') as never)),
+      ...(await charonDivergence(target, artifacts.get('vpn') as never)),
+      ...(await birdDivergence(target, artifacts.get('bgp') as never)),
+    ];
+    return { revision, problems };
+  };
+  /** Daemons restart with a backoff and re-apply: give them a bounded time to get there. */
+  const settle = async (windowMs: number) => {
+    const deadline = Date.now() + windowMs;
+    let last = await divergenceNow();
+    while (last.problems.length && Date.now() < deadline) {
+      await sleep(500);
+      last = await divergenceNow();
+    }
+    return last;
+  };
+  /** Puts back a connection unloaded by hand, from the rendering (not through Junction). */
+  const reloadConnection = async (name: string) => {
+    const s = await api('GET', '/v1/status');
+    const r = await api('GET', `/v1/revisions/${(s.body as { revision: number }).revision}`);
+    const vpn = renderer.reconciler.prepare(withSecrets((r.body as { document: Record<string, any> }).document)).artifacts.get('vpn') as { connections: Array<{ name: string; config: never }> };
+    const vici = await ViciClient.connect(join(stateDir, 'charon', 'charon.vici'));
+    try {
+      await vici.loadConn(name, vpn.connections.find((c) => c.name === name)!.config);
+    } finally {
+      vici.close();
+    }
+  };
+
+  it('the oracle reports drift made by hand (a route, an nft chain, bird.conf, an unloaded charon connection)', async () => {
     const first = await api('PUT', '/v1/config?comment=base', baseDocument());
     expect(first.status, first.text).toBe(200);
     const status = await api('GET', '/v1/status');
     const capabilities = (status.body as { capabilities: Capabilities }).capabilities;
     renderer = createAppliance({ stateDir: workDir, runner: new RecordingCommandRunner(), capabilities, log: memoryLogger(), apiPort: 8080 });
-    const target: OracleTarget = { runner, routerNs: lab().assertNamespace('router'), scratchNs, stateDir, workDir };
+    target = { runner, routerNs: lab().assertNamespace('router'), scratchNs, stateDir, workDir };
+    expect((await settle(30_000)).problems).toEqual([]);
 
-    // ---- the oracle ------------------------------------------------------
-    const divergenceNow = async (): Promise<{ revision: number; problems: string[] }> => {
-      const s = await api('GET', '/v1/status');
-      const revision = (s.body as { revision: number }).revision;
-      const r = await api('GET', `/v1/revisions/${revision}`);
-      if (r.status !== 200) return { revision, problems: [`GET /v1/revisions/${revision}: ${r.status}`] };
-      const doc = withSecrets((r.body as { document: Record<string, any> }).document);
-      const { artifacts } = renderer.reconciler.prepare(doc);
-      const problems = [
-        ...(await nftDivergence(target, artifacts.get('firewall') as never)),
-        ...(await routesDivergence(target, artifacts.get('routes') as never)),
-        ...(await addressesDivergence(target, artifacts.get('links') as never)),
-        ...(await charonDivergence(target, artifacts.get('vpn') as never)),
-        ...(await birdDivergence(target, artifacts.get('bgp') as never)),
-      ];
-      return { revision, problems };
-    };
-    /** Daemons restart with a backoff and re-apply: give them a bounded time to get there. */
-    const settle = async (windowMs: number) => {
-      const deadline = Date.now() + windowMs;
-      let last = await divergenceNow();
-      while (last.problems.length && Date.now() < deadline) {
-        await sleep(500);
-        last = await divergenceNow();
-      }
-      return last;
-    };
+    await lab().exec('router', ['ip', 'route', 'add', '10.254.254.0/24', 'dev', 'vpc0', 'proto', '77'], { check: true });
+    await lab().exec('router', ['nft', 'add', 'chain', 'inet', 'junction', 'oracle_probe'], { check: true });
+    const birdConf = join(stateDir, 'bird', 'bird.conf');
+    const birdText = readFileSync(birdConf, 'utf8');
+    writeFileSync(birdConf, `${birdText}# edited by hand\n`);
+    const vici = await ViciClient.connect(join(stateDir, 'charon', 'charon.vici'));
+    await vici.unloadConn('site1');
+    vici.close();
+    const drifted = (await divergenceNow()).problems.join('\n');
+    for (const expected of ['10.254.254.0/24', 'oracle_probe', 'bird.conf on disk differs', 'connection site1 not loaded']) expect(drifted).toContain(expected);
+
+    await lab().exec('router', ['ip', 'route', 'del', '10.254.254.0/24', 'dev', 'vpc0', 'proto', '77'], { check: true });
+    await lab().exec('router', ['nft', 'delete', 'chain', 'inet', 'junction', 'oracle_probe'], { check: true });
+    writeFileSync(birdConf, birdText);
+    await reloadConnection('site1');
+    expect((await divergenceNow()).problems).toEqual([]);
+  });
+
+  it('POST /v1/reconcile loads a charon connection unloaded by hand again', async () => {
+    const vici = await ViciClient.connect(join(stateDir, 'charon', 'charon.vici'));
+    await vici.unloadConn('site1');
+    vici.close();
+    try {
+      const repaired = await api('POST', '/v1/reconcile');
+      expect(repaired.status, repaired.text).toBe(200);
+      expect((await settle(10_000)).problems, `after POST /v1/reconcile answered ${repaired.text}`).toEqual([]);
+    } finally {
+      // whatever Junction did, the next test starts from the rendering
+      if ((await divergenceNow()).problems.length) await reloadConnection('site1');
+    }
+  });
+
+  it(`${COMMITS} commits from ${CLIENTS} clients with faults: 0 divergences, no acknowledged revision lost`, async () => {
+    const rand = prng(SEED);
+    console.log(`[fault-commits] seed ${SEED} (FAULT_SEED replays it), ${COMMITS} commits, ${CLIENTS} clients, fault rate ${FAULT_RATE}`);
+    expect((await divergenceNow()).problems).toEqual([]);
 
     // ---- the writes --------------------------------------------------------
     let serial = 0;
