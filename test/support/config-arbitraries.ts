@@ -388,6 +388,23 @@ export function validishConfig(options: ArbitraryOptions = {}): fc.Arbitrary<Rec
   return fc.oneof({ weight: 3, arbitrary: coherentConfig(options) }, { weight: 2, arbitrary: sloppyConfig(options) });
 }
 
+/** One item per resource collection of the API, with the URL it is posted to (ids and names added). */
+export function collectionItem(): fc.Arbitrary<{ url: string; body: Record<string, unknown> }> {
+  const at = (url: string, key: 'id' | 'name', arb: fc.Arbitrary<Record<string, unknown>>) =>
+    fc.tuple(arb, fc.stringMatching(/^[a-z][a-z0-9-]{0,8}$/)).map(([body, k]) => ({ url, body: { [key]: k, ...body } }));
+  return fc.oneof(
+    at('/v1/firewall/policies/a-to-b/rules', 'id', rule as fc.Arbitrary<Record<string, unknown>>),
+    at('/v1/objects/addresses', 'name', addressObject('x').map(({ name: _n, ...rest }) => rest)),
+    at('/v1/nat/egress', 'id', natEgress),
+    at('/v1/nat/port-forwards', 'id', portForward),
+    at('/v1/nat/one-to-one', 'id', oneToOne),
+    at('/v1/routes/static', 'id', staticRoute),
+    at('/v1/vpn/peers', 'name', ikePeer),
+    at('/v1/vpn/peers/peer0/tunnels', 'name', tunnel),
+    at('/v1/bgp/neighbors', 'id', bgpNeighbor),
+  );
+}
+
 /** JSON scalars that break types and ranges: huge, negative, fractional, empty, unicode. */
 export const hostileScalar: fc.Arbitrary<unknown> = fc.oneof(
   fc.constantFrom(0, -1, -0, 0.5, 1e308, -1e308, 2 ** 53 + 1, 4294967296, 65536, Number.MAX_SAFE_INTEGER, '', ' ', '\u0000', '\n', '"', '\\', 'self', '********', null, true, false, [], {}),
