@@ -245,7 +245,12 @@ export function coherentConfig(options: ArbitraryOptions = {}): fc.Arbitrary<Rec
     const withVpn = daemons && has('ccnn0') && vpcHosts.length > 0;
     const zones = [...new Set(ifaces.map((i) => i.zone)), ...(withVpn ? ['vpn'] : [])];
     const host = vpcHosts.length ? fc.oneof(...vpcHosts) : fc.constant('100.64.0.9');
-    const literal = fc.oneof(host, prefix4, fc.tuple(labHost('10.1.0'), fc.integer({ min: 1, max: 20 })).map(([a, n]) => `${a}-10.1.0.${Math.min(254, Number(a.split('.')[3]) + n)}`));
+    const v6Subnets = ifaces.filter((i) => i.addresses.length > 1).map((i) => i.addresses[1]!.replace(/::1\/64$/, '::'));
+    const literal = fc.oneof(
+      { weight: 6, arbitrary: fc.oneof(host, prefix4, fc.tuple(labHost('10.1.0'), fc.integer({ min: 1, max: 20 })).map(([a, n]) => `${a}-10.1.0.${Math.min(254, Number(a.split('.')[3]) + n)}`)) },
+      // IPv6 hosts and networks in the interfaces' v6 subnets (a rule mixing families is rejected, with its path)
+      { weight: v6Subnets.length ? 1 : 0, arbitrary: v6Subnets.length ? fc.tuple(fc.constantFrom(...v6Subnets), hextet, fc.boolean()).map(([net, h, asNet]) => (asNet ? `${net}/64` : `${net}${h}`)) : fc.constant('fd00:9::1') },
+    );
     const goodPort = fc.oneof(port, fc.tuple(port, port).map(([a, b]) => `${Math.min(a, b)}-${Math.max(a, b)}`));
     return fc.record({
       objectNames: fc.subarray(OBJECT_NAMES),
@@ -268,7 +273,7 @@ export function coherentConfig(options: ArbitraryOptions = {}): fc.Arbitrary<Rec
       const endpoints = optional(fc.array(objectNames.length ? fc.oneof(literal, fc.constantFrom(...objectNames)) : literal, { minLength: 1, maxLength: 3 }));
       const serviceRef = fc.oneof(
         fc.tuple(fc.constantFrom('tcp', 'udp'), goodPort).map(([p, n]) => `${p}/${n}`),
-        fc.constantFrom('icmp', 'esp', 'gre'),
+        fc.constantFrom('icmp', 'icmpv6', 'esp', 'gre'),
         ...(serviceNames.length ? [fc.constantFrom(...serviceNames)] : []),
       );
       const goodRule = rule.chain((r) => fc.record({ source: endpoints, destination: endpoints, services: optional(fc.array(serviceRef, { minLength: 1, maxLength: 3 })) })
