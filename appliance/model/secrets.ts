@@ -9,6 +9,14 @@ export const REDACTED = '********';
 
 type Json = unknown;
 
+/**
+ * No configuration document nests deeper than this (the schema's deepest
+ * path is about eight levels); anything deeper is left to validate to
+ * reject, and is never walked recursively, so a hostile document (thousands
+ * of nested arrays) cannot overflow the stack here.
+ */
+const MAX_SECRET_DEPTH = 64;
+
 export function redactSecrets<T extends Json>(value: T): T {
   if (Array.isArray(value)) return value.map((v) => redactSecrets(v)) as T;
   if (value && typeof value === 'object') {
@@ -41,11 +49,24 @@ function indexByKey(previous: unknown[]): Map<string, unknown> {
  */
 export function restoreSecrets(incoming: Json, previous: Json): { value: Json; unresolved: string[] } {
   // Most documents carry no mask at all; skip the walk (it matters at 100k rules).
-  if (!JSON.stringify(incoming ?? null).includes(REDACTED)) return { value: incoming, unresolved: [] };
-  return restore(incoming, previous, '');
+  if (!containsMask(incoming)) return { value: incoming, unresolved: [] };
+  return restore(incoming, previous, '', 0);
 }
 
-function restore(incoming: Json, previous: Json, path: string): { value: Json; unresolved: string[] } {
+/** Whether a masked secret occurs anywhere; iterative, so any depth is safe. */
+function containsMask(value: Json): boolean {
+  const pending: Json[] = [value];
+  while (pending.length) {
+    const next = pending.pop();
+    if (next === REDACTED) return true;
+    // one push per value: spreading a 100k-item list would exceed the argument limit
+    if (next && typeof next === 'object') for (const item of Object.values(next)) pending.push(item);
+  }
+  return false;
+}
+
+function restore(incoming: Json, previous: Json, path: string, depth: number): { value: Json; unresolved: string[] } {
+  if (depth > MAX_SECRET_DEPTH) return { value: incoming, unresolved: [] };
   if (Array.isArray(incoming)) {
     const prev = Array.isArray(previous) ? previous : [];
     const index = indexByKey(prev);
@@ -53,7 +74,7 @@ function restore(incoming: Json, previous: Json, path: string): { value: Json; u
     const value = incoming.map((item, i) => {
       const key = keyOf(item);
       const counterpart = key !== undefined ? index.get(key) : prev[i];
-      const r = restore(item, counterpart, `${path}/${i}`);
+      const r = restore(item, counterpart, `${path}/${i}`, depth + 1);
       unresolved.push(...r.unresolved);
       return r.value;
     });
@@ -69,7 +90,7 @@ function restore(incoming: Json, previous: Json, path: string): { value: Json; u
         else unresolved.push(`${path}/${k}`);
         continue;
       }
-      const r = restore(v, prev[k], `${path}/${k}`);
+      const r = restore(v, prev[k], `${path}/${k}`, depth + 1);
       unresolved.push(...r.unresolved);
       out[k] = r.value;
     }
