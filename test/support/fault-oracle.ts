@@ -10,14 +10,15 @@
 //   with the project's client) and its shared-secret ids.
 // - bird: the protocols it runs (`show protocols all` over its socket) and
 //   the config file it was given.
+import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CommandRunner } from '../../appliance/platform/command-runner.js';
-import type { FirewallArtifact } from '../../appliance/subsystems/firewall/driver.js';
-import type { RoutesArtifact } from '../../appliance/subsystems/routes/driver.js';
-import type { LinksArtifact } from '../../appliance/subsystems/links/driver.js';
+import type { FirewallArtifact } from '../../appliance/subsystems/firewall/index.js';
+import type { RoutesArtifact } from '../../appliance/subsystems/routes/index.js';
+import type { LinksArtifact } from '../../appliance/subsystems/links/index.js';
 import type { VpnArtifact } from '../../appliance/subsystems/vpn/render.js';
-import type { BgpArtifact } from '../../appliance/subsystems/bgp/driver.js';
+import type { BgpArtifact } from '../../appliance/subsystems/bgp/render.js';
 import { ViciClient } from '../../appliance/subsystems/vpn/vici/client.js';
 import { toPlain, type ViciPlain, type ViciSection } from '../../appliance/subsystems/vpn/vici/codec.js';
 import { birdCommand } from '../../appliance/subsystems/bgp/bird-socket.js';
@@ -99,8 +100,9 @@ async function listTable(t: OracleTarget, ns: string): Promise<string[] | undefi
 /** What nft shows after loading the rendered batch into the scratch namespace (cached per batch). */
 const canonicalRendering = new Map<string, string[] | undefined>();
 async function renderedTable(t: OracleTarget, firewall: FirewallArtifact): Promise<string[] | undefined> {
-  const cached = canonicalRendering.get(firewall.hash);
-  if (cached || canonicalRendering.has(firewall.hash)) return cached;
+  const key = createHash('sha256').update(JSON.stringify(firewall.ruleset.nftables)).digest('hex');
+  const cached = canonicalRendering.get(key);
+  if (cached || canonicalRendering.has(key)) return cached;
   const ops = firewall.ruleset.nftables as Json[];
   // the "absent" artifact removes the table: nothing should be listed
   const removes = ops.length > 0 && 'delete' in ops[ops.length - 1]!;
@@ -113,7 +115,7 @@ async function renderedTable(t: OracleTarget, firewall: FirewallArtifact): Promi
     listing = await listTable(t, t.scratchNs);
   }
   if (canonicalRendering.size > 200) canonicalRendering.clear();
-  canonicalRendering.set(firewall.hash, listing);
+  canonicalRendering.set(key, listing);
   return listing;
 }
 
