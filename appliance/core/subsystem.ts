@@ -6,11 +6,19 @@ import type { TSchema } from '@sinclair/typebox';
 import type { Config } from '../model/schema.js';
 import type { Problem } from '../model/problems.js';
 import type { Capabilities } from '../platform/capabilities.js';
+import type { SelfService, ZoneMember } from '../../rules/index.js';
 
 export interface Subsystem<Artifact = unknown> {
   readonly name: string;
   /** The document section this subsystem owns beyond the core ones (its key and schema), if any. */
   readonly schemaSection?: { key: string; schema: TSchema };
+  /**
+   * What this subsystem needs from the firewall for this document: input
+   * accepts for its own traffic (IKE, BGP, DHCP) and interfaces it adds to a
+   * zone (the VPN's tunnel interface); pure. The firewall compiles what all
+   * subsystems ask for, so one place answers "why is port X open?".
+   */
+  firewallNeeds?(config: Config, capabilities: Capabilities): FirewallNeeds;
   /** Meaning checks this subsystem owns; pure. */
   verify(config: Config, capabilities: Capabilities): Problem[];
   /** The artifact this subsystem would run; pure and deterministic. */
@@ -40,6 +48,11 @@ export interface Subsystem<Artifact = unknown> {
    * commit-confirm (BIRD's `configure timeout`) make it permanent here.
    */
   confirm?(): Promise<void>;
+}
+
+export interface FirewallNeeds {
+  selfServices?: SelfService[];
+  zoneMembers?: ZoneMember[];
 }
 
 export interface ApplyOptions {

@@ -10,7 +10,8 @@ import { FirewallSubsystem } from '../subsystems/firewall/index.js';
 import { VpnSubsystem } from '../subsystems/vpn/index.js';
 import { BgpSubsystem } from '../subsystems/bgp/index.js';
 import { SystemSubsystem } from '../subsystems/system/index.js';
-import type { Subsystem } from '../core/subsystem.js';
+import type { FirewallNeeds, Subsystem } from '../core/subsystem.js';
+import type { Config } from '../model/schema.js';
 import type { DhcpClients } from '../subsystems/links/dhcp-client.js';
 import type { FirewallLog } from '../subsystems/firewall/log-reader.js';
 import type { CommandRunner } from '../platform/command-runner.js';
@@ -41,6 +42,12 @@ export interface ApplianceOptions {
   firewallLog?: FirewallLog;
 }
 
+/** Everything the subsystems ask of the firewall for this document, in apply order. */
+function firewallNeeds(subsystems: Subsystem[], config: Config, capabilities: Capabilities): FirewallNeeds {
+  const needs = subsystems.map((s) => s.firewallNeeds?.(config, capabilities) ?? {});
+  return { selfServices: needs.flatMap((n) => n.selfServices ?? []), zoneMembers: needs.flatMap((n) => n.zoneMembers ?? []) };
+}
+
 export function createAppliance(options: ApplianceOptions): Appliance {
   const store = new Store(options.stateDir);
   // Apply order: links before routes (next hops need addresses), the VPN
@@ -58,7 +65,7 @@ export function createAppliance(options: ApplianceOptions): Appliance {
     new RoutesSubsystem(options.runner),
     vpn,
     bgp,
-    new FirewallSubsystem(options.runner, options.stateDir, () => options.apiPort, options.firewallLog),
+    new FirewallSubsystem(options.runner, options.stateDir, () => options.apiPort, options.firewallLog, (config, capabilities) => firewallNeeds(subsystems, config, capabilities)),
   ];
   const reconciler = new Reconciler(store, subsystems, options.capabilities, options.log);
   const status = new StatusService(options.runner, () => ({

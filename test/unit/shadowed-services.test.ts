@@ -6,16 +6,20 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import type { Config } from '../../appliance/model/schema.js';
 import { documentValidator } from '../../appliance/model/validate.js';
-
-const validateConfig = documentValidator();
 import { FirewallSubsystem } from '../../appliance/subsystems/firewall/index.js';
 import { NO_CAPABILITIES } from '../../appliance/platform/capabilities.js';
 import { RecordingCommandRunner } from '../support/recording-runner.js';
+import { dhcpClientSelfServices } from '../../appliance/subsystems/links/self-services.js';
+import { ikeSelfServices } from '../../appliance/subsystems/vpn/self-services.js';
+import { bgpSelfServices } from '../../appliance/subsystems/bgp/self-services.js';
 
+const validateConfig = documentValidator();
 const demo = (): Config => validateConfig(parseYaml(readFileSync(new URL('../lab-kit/demo.yaml', import.meta.url), 'utf8')));
 const LAB_API_PORT = 8080;
+/** What the other subsystems ask of the firewall, as the composition root gathers it. */
+const needs = (c: Config) => ({ selfServices: [...dhcpClientSelfServices(c), ...ikeSelfServices(c), ...bgpSelfServices(c)] });
 const warnings = (config: Config, apiPort: number | undefined = LAB_API_PORT) =>
-  new FirewallSubsystem(new RecordingCommandRunner(), '/nonexistent', () => apiPort).verify(config, NO_CAPABILITIES);
+  new FirewallSubsystem(new RecordingCommandRunner(), '/nonexistent', () => apiPort, undefined, needs).verify(config, NO_CAPABILITIES);
 
 describe('port forwards that shadow a service of the router', () => {
   it('the demo (as the lab runs it, API on 8080) shadows nothing', () => {

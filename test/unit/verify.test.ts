@@ -3,9 +3,9 @@ import { describe, expect, it } from 'vitest';
 import type { Config, StaticRoute } from '../../appliance/model/schema.js';
 import { verifyConfig } from '../../appliance/model/verify.js';
 import { documentValidator } from '../../appliance/model/validate.js';
+import { ConfigRejected } from '../../appliance/model/problems.js';
 
 const validateConfig = documentValidator();
-import { ConfigRejected } from '../../appliance/model/problems.js';
 
 function base(): Config {
   return {

@@ -10,7 +10,8 @@ import type { Config } from '../../model/schema.js';
 import { BgpSection } from './schema.js';
 import type { Problem } from '../../model/problems.js';
 import type { Capabilities } from '../../platform/capabilities.js';
-import type { ApplyOptions, Subsystem } from '../../core/subsystem.js';
+import type { ApplyOptions, FirewallNeeds, Subsystem } from '../../core/subsystem.js';
+import { bgpSelfServices } from './self-services.js';
 import { BgpConfiguration, type BgpConfigurationOptions } from './config.js';
 import { BgpActions, mapped, type BgpControl } from './control.js';
 import { describeBgp, renderBgp, type BgpArtifact } from './render.js';
@@ -28,6 +29,9 @@ export type BgpSubsystemOptions = BgpConfigurationOptions & BgpStateOptions;
 export class BgpSubsystem implements Subsystem<BgpArtifact>, BgpControl {
   readonly name = 'bgp';
   readonly schemaSection = { key: 'bgp', schema: BgpSection };
+  firewallNeeds(config: Config): FirewallNeeds {
+    return { selfServices: bgpSelfServices(config) };
+  }
   private readonly configuration: BgpConfiguration;
   private readonly state: BgpState;
   private readonly actions: BgpActions;

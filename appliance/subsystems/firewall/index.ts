@@ -9,10 +9,8 @@ import type { Problem } from '../../model/problems.js';
 import type { Capabilities } from '../../platform/capabilities.js';
 import type { CommandRunner } from '../../platform/command-runner.js';
 import { compileRuleset, CompileError, TABLE, type CompiledRuleset } from '../../../rules/index.js';
-import { ApplyFailed, type Subsystem } from '../../core/subsystem.js';
-import { selfServicesFor } from './self-services.js';
+import { ApplyFailed, type FirewallNeeds, type Subsystem } from '../../core/subsystem.js';
 import { apiSelfService, shadowedSelfServices } from './shadowed-services.js';
-import { vpnZoneMembers } from '../vpn/index.js';
 import { loggingWanted, type FirewallLog } from './log-reader.js';
 import { contentLines, tableContent, type TableContent } from './content.js';
 import { nftTransaction, type NftTransaction } from './delta.js';
@@ -72,6 +70,8 @@ export class FirewallSubsystem implements Subsystem<FirewallArtifact> {
     private readonly stateDir: string,
     private readonly apiPort: () => number | undefined = () => undefined,
     private readonly firewallLog?: FirewallLog,
+    /** what the other subsystems ask of the firewall (their FirewallNeeds), gathered by the composition root */
+    private readonly needs: (config: Config, capabilities: Capabilities) => FirewallNeeds = () => ({}),
   ) {}
 
   /** verify and render both need the compiled ruleset; compile each document once. */
@@ -82,7 +82,8 @@ export class FirewallSubsystem implements Subsystem<FirewallArtifact> {
     if (!result) {
       const flowtable = capabilities.flowtable && config.system?.flowtable !== 'off';
       try {
-        result = compileRuleset(config, { flowtable, apiPort: config.system?.api_port ?? this.apiPort(), selfServices: selfServicesFor(config), zoneMembers: vpnZoneMembers(config, capabilities) });
+        const { selfServices, zoneMembers } = this.needs(config, capabilities);
+        result = compileRuleset(config, { flowtable, apiPort: config.system?.api_port ?? this.apiPort(), selfServices, zoneMembers });
       } catch (error) {
         if (!(error instanceof CompileError)) throw error;
         result = error;
@@ -96,7 +97,7 @@ export class FirewallSubsystem implements Subsystem<FirewallArtifact> {
   verify(config: Config, capabilities: Capabilities): Problem[] {
     try {
       this.compile(config, capabilities);
-      return shadowedSelfServices(config, [...apiSelfService(config, this.apiPort()), ...selfServicesFor(config)]);
+      return shadowedSelfServices(config, [...apiSelfService(config, this.apiPort()), ...(this.needs(config, capabilities).selfServices ?? [])]);
     } catch (error) {
       if (error instanceof CompileError) return error.problems;
       throw error;

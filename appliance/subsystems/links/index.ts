@@ -5,7 +5,8 @@ import type { Config } from '../../model/schema.js';
 import type { Problem } from '../../model/problems.js';
 import { runChecked, type CommandRunner } from '../../platform/command-runner.js';
 import { parseAddress, parsePrefix, formatAddress } from '../../model/ip.js';
-import type { Subsystem } from '../../core/subsystem.js';
+import type { FirewallNeeds, Subsystem } from '../../core/subsystem.js';
+import { dhcpClientSelfServices } from './self-services.js';
 import type { DhcpClients } from './dhcp-client.js';
 
 export interface LinkSpec {
@@ -82,6 +83,10 @@ export function renderLinks(config: Config): LinksArtifact {
 
 export class LinksSubsystem implements Subsystem<LinksArtifact> {
   readonly name = 'links';
+  firewallNeeds(config: Config): FirewallNeeds {
+    return { selfServices: dhcpClientSelfServices(config) };
+  }
+
   constructor(
     private readonly runner: CommandRunner,
     private readonly dhcp?: DhcpClients,

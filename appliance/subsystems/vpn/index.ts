@@ -11,24 +11,27 @@ import type { Config } from '../../model/schema.js';
 import { VpnSection } from './schema.js';
 import type { Problem } from '../../model/problems.js';
 import type { Capabilities } from '../../platform/capabilities.js';
-import type { Subsystem } from '../../core/subsystem.js';
+import type { FirewallNeeds, Subsystem } from '../../core/subsystem.js';
+import { ikeSelfServices } from './self-services.js';
 import { VpnConfiguration, type VpnConfigurationOptions } from './config.js';
 import { VpnActions, type VpnControl } from './control.js';
-import { describeVpn, renderVpn, type VpnArtifact } from './render.js';
+import { describeVpn, renderVpn, vpnZoneMembers, type VpnArtifact } from './render.js';
 import { vpnStatus, type VpnEvent, type VpnStatus } from './status.js';
 import { verifyVpn } from './verify.js';
 
 export type { VpnArtifact } from './render.js';
 export type { VpnControl } from './control.js';
 export type { VpnEvent, VpnStatus } from './status.js';
-/** The firewall learns the tunnel interface and its zone from here. */
-export { vpnZoneMembers } from './render.js';
 
 export type VpnSubsystemOptions = VpnConfigurationOptions;
 
 export class VpnSubsystem implements Subsystem<VpnArtifact>, VpnControl {
   readonly name = 'vpn';
   readonly schemaSection = { key: 'vpn', schema: VpnSection };
+  /** IKE and ESP to the router, and the tunnel interface in vpn.zone */
+  firewallNeeds(config: Config, capabilities: Capabilities): FirewallNeeds {
+    return { selfServices: ikeSelfServices(config), zoneMembers: vpnZoneMembers(config, capabilities) };
+  }
   private readonly configuration: VpnConfiguration;
   private readonly actions: VpnActions;
 

@@ -9,7 +9,7 @@ import { RecordingCommandRunner } from '../../support/recording-runner.js';
 import { vpcSubnetsOf } from '../../../appliance/subsystems/bgp/render.js';
 import { parseRoutes, routeCommand } from '../../../appliance/subsystems/bgp/routes.js';
 import { parseReplies } from '../../../appliance/subsystems/bgp/reply-codes.js';
-import { selfServicesFor } from '../../../appliance/subsystems/firewall/self-services.js';
+
 import type { Config } from '../../../appliance/model/schema.js';
 import { NO_CAPABILITIES, type Capabilities } from '../../../appliance/platform/capabilities.js';
 import { memoryLogger } from '../../support/memory-logger.js';
@@ -101,7 +101,7 @@ describe('BGP self-services', () => {
   it('opens TCP 179 and BFD from each enabled neighbor on its interface', () => {
     const c = config({ interface: 'dx0', bfd: true });
     c.bgp!.neighbors.push({ id: 'mh', address: '10.9.9.9', remote_asn: 65001, multihop: 2, bfd: true }, { id: 'off', address: '169.254.10.2', remote_asn: 65000, enabled: false });
-    expect(selfServicesFor(c)).toEqual([
+    expect(driver.firewallNeeds(c).selfServices).toEqual([
       { id: 'junction:bgp-dx-1', interfaces: ['dx0'], protocol: 'tcp', ports: [179], sources: ['169.254.10.2'] },
       { id: 'junction:bfd-dx-1', interfaces: ['dx0'], protocol: 'udp', ports: [3784, 3785], sources: ['169.254.10.2'] },
       { id: 'junction:bgp-mh', protocol: 'tcp', ports: [179], sources: ['10.9.9.9'] },

@@ -7,7 +7,7 @@ import { verifyVpn } from '../../../appliance/subsystems/vpn/verify.js';
 import { describeVpn, renderVpn, vpnZoneMembers } from '../../../appliance/subsystems/vpn/render.js';
 import { encodeMessage, ViciSection } from '../../../appliance/subsystems/vpn/vici/codec.js';
 import { proposalProblem, espProposalsWithPfs } from '../../../appliance/subsystems/vpn/proposals.js';
-import { selfServicesFor } from '../../../appliance/subsystems/firewall/self-services.js';
+import { ikeSelfServices } from '../../../appliance/subsystems/vpn/self-services.js';
 import { compileRuleset } from '../../../rules/index.js';
 
 const PSK = 'unit-test-psk-0123456789';
@@ -166,7 +166,7 @@ describe('vpn render', () => {
       firewall: { policies: [{ name: 'a-to-vpn', from: 'vpc-a', to: 'vpn', rules: [{ id: 'all', action: 'accept' }] }, { name: 'vpn-to-a', from: 'vpn', to: 'vpc-a', rules: [] }] },
     });
     expect(vpnZoneMembers(config, NO_CAPABILITIES)).toEqual([{ name: 'ipsec0', zone: 'vpn' }]);
-    const services = selfServicesFor(config);
+    const services = ikeSelfServices(config);
     expect(services).toEqual([
       { id: 'junction:ike-ccnn0', interfaces: ['ccnn0'], protocol: 'udp', ports: [500, 4500], notrack: true, sources: ['198.18.1.2'] },
       { id: 'junction:esp-ccnn0', interfaces: ['ccnn0'], protocol: 'esp', notrack: true, sources: ['198.18.1.2'] },
