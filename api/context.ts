@@ -25,8 +25,6 @@ export interface ApiContext {
   bgp?: BgpControl;
   /** reads the firewall's packet log (absent in unit tests) */
   firewallLog?: FirewallLog;
-  /** called after every successful commit (e.g. to re-arm the reconcile timer) */
-  onCommitted?: (config: Config) => void;
   /** where 5xx answers are logged (default: a JSON logger on stderr, component "api") */
   log?: Logger;
 }
@@ -118,7 +116,6 @@ export async function editDocument(
     },
   );
   reply.header('etag', etagOf(outcome.revision?.id ?? base));
-  if (!dryRun) ctx.onCommitted?.(ctx.store.currentRevision()!.document);
   return outcome;
 }
 

@@ -19,7 +19,6 @@ export default async function commitPlugin(app: FastifyInstance, ctx: ApiContext
     const pending = ctx.reconciler.pendingConfirm();
     if (!pending) throw new HttpError(409, 'conflict', 'no commit awaits confirmation');
     const outcome = await ctx.reconciler.revertUnconfirmed(pending.revision, actor(request));
-    ctx.onCommitted?.(ctx.store.currentRevision()!.document);
     return commitResponse(outcome);
   });
 }

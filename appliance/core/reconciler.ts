@@ -11,6 +11,7 @@ import type { Capabilities } from '../platform/capabilities.js';
 import { ApplyFailed, type Subsystem } from './subsystem.js';
 import type { Store, Revision, RevisionSummary, PendingConfirm } from './store.js';
 import type { Logger } from '../platform/log.js';
+import { SerialQueue } from '../platform/serial-queue.js';
 
 /** Kernel-level lines shown per subsystem and config changes shown per plan; the counts are always exact. */
 export const PLAN_LINES = 200;
@@ -87,6 +88,8 @@ export class CommitFailed extends Error {
 
 type Artifacts = Map<string, unknown>;
 
+export type CommittedListener = (revision: RevisionSummary, config: Config) => void;
+
 export interface ReconcileReport {
   revision: number | null;
   repaired: Record<string, string[]>;
@@ -96,7 +99,18 @@ export interface ReconcileReport {
 export class Reconciler {
   /** Artifacts of the revision that is running now. */
   private running: Artifacts | undefined;
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly committedListeners: CommittedListener[] = [];
+
+  /**
+   * Called after every revision that is applied and stored, whatever made it:
+   * the API, a rollback, a cancel or the confirm timer's revert.
+   */
+  onCommitted(listener: CommittedListener): void {
+    this.committedListeners.push(listener);
+  }
+
+  /** One change at a time: commits, edits, rollbacks and reconciles are serialized. */
+  private readonly queue = new SerialQueue();
   private reconcileTimer: NodeJS.Timeout | undefined;
   lastReconcile: (ReconcileReport & { at: string }) | undefined;
   /** validate: the core sections plus the sections the subsystems declare */
@@ -109,13 +123,6 @@ export class Reconciler {
     private readonly log: Logger,
   ) {
     this.validate = documentValidator(Object.fromEntries(subsystems.flatMap((d) => (d.schemaSection ? [[d.schemaSection.key, d.schemaSection.schema]] : []))));
-  }
-
-  /** One change at a time: commits, rollbacks and reconciles are serialized. */
-  private exclusive<T>(task: () => Promise<T>): Promise<T> {
-    const result = this.queue.then(task, task);
-    this.queue = result.catch(() => undefined);
-    return result;
   }
 
   /** validate + verify + render, with masked secrets filled in from the running revision. */
@@ -170,7 +177,7 @@ export class Reconciler {
   }
 
   commit(request: CommitRequest): Promise<CommitOutcome> {
-    return this.exclusive(() => this.commitNow(request));
+    return this.queue.run(() => this.commitNow(request));
   }
 
   /**
@@ -181,7 +188,7 @@ export class Reconciler {
    * first's change. If `edit` throws (e.g. a stale If-Match), nothing is committed.
    */
   edit(request: Omit<CommitRequest, 'document'>, edit: (current: Config, revision: number | null) => unknown): Promise<CommitOutcome> {
-    return this.exclusive(() => {
+    return this.queue.run(() => {
       const current = this.store.currentRevision();
       const document = edit(structuredClone(current?.document ?? emptyConfig()), current?.id ?? null);
       return this.commitNow({ ...request, document });
@@ -214,6 +221,7 @@ export class Reconciler {
         this.store.audit({ actor: request.author, action: `commit (${request.source})`, revision: revision.id, outcome: 'ok', detail: request.comment ?? '' });
         this.log.info('committed revision', { revision: revision.id, author: request.author, source: request.source });
         const { document: _document, ...summary } = revision;
+        for (const listener of this.committedListeners) listener(summary, config);
         return { dryRun: false, plan, warnings, revision: summary, actions, ...(request.confirmTimeoutS ? { pendingConfirm: this.store.pendingConfirm() } : {}) };
       } catch (error) {
         this.store.audit({ actor: request.author, action: `commit (${request.source})`, revision: null, outcome: 'failed', detail: (error as Error).message });
@@ -244,7 +252,7 @@ export class Reconciler {
   }
 
   confirm(author: string): Promise<PendingConfirm> {
-    return this.exclusive(async () => {
+    return this.queue.run(async () => {
       const pending = this.store.pendingConfirm();
       if (!pending) throw new CommitConflict('no commit awaits confirmation');
       for (const subsystem of this.subsystems) await subsystem.confirm?.();
@@ -258,7 +266,7 @@ export class Reconciler {
 
   /** Cancel (or the timer): go back to the revision before the unconfirmed one. */
   revertUnconfirmed(revision: number, author = 'junction:confirm-timeout'): Promise<CommitOutcome> {
-    return this.exclusive(async () => {
+    return this.queue.run(async () => {
       const pending = this.store.pendingConfirm();
       if (!pending || pending.revision !== revision) throw new CommitConflict(`revision ${revision} does not await confirmation`);
       if (this.confirmTimer) clearTimeout(this.confirmTimer);
@@ -302,7 +310,7 @@ export class Reconciler {
 
   /** Compares the running system with the current revision and repairs what drifted. */
   reconcile(): Promise<ReconcileReport> {
-    return this.exclusive(async () => {
+    return this.queue.run(async () => {
       const current = this.store.currentRevision();
       const report: ReconcileReport = { revision: current?.id ?? null, repaired: {}, errors: {} };
       if (!current) return report;
@@ -337,7 +345,7 @@ export class Reconciler {
   async boot(): Promise<ReconcileReport> {
     const current = this.store.currentRevision();
     if (!current) return { revision: null, repaired: {}, errors: {} };
-    const report = await this.exclusive(async () => {
+    const report = await this.queue.run(async () => {
       const { artifacts } = this.prepare(current.document);
       const report: ReconcileReport = { revision: current.id, repaired: {}, errors: {} };
       for (const subsystem of this.subsystems) {

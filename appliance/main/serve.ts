@@ -50,6 +50,11 @@ export async function serve(options: ServeOptions): Promise<void> {
   const arm = (seconds?: number) => reconciler.startPeriodicReconcile(seconds ?? DEFAULT_RECONCILE_S);
   arm(reconciler.currentConfig()?.system?.reconcile_interval_s);
 
+  reconciler.onCommitted((_revision, config) => {
+    status.invalidate();
+    arm(config.system?.reconcile_interval_s);
+  });
+
   const app = await buildServer({
     reconciler,
     store,
@@ -57,10 +62,6 @@ export async function serve(options: ServeOptions): Promise<void> {
     firewallLog,
     vpn: appliance.vpn,
     bgp: appliance.bgp,
-    onCommitted: (config) => {
-      status.invalidate();
-      arm(config.system?.reconcile_interval_s);
-    },
   });
   await app.listen({ host: options.host, port: options.port });
 
