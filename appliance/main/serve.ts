@@ -30,7 +30,7 @@ export async function serve(options: ServeOptions): Promise<void> {
   for (const note of capabilities.notes) log.warn('platform', { note });
   // A missing feature package leaves that subsystem unable to apply: say so
   // now, not at the first commit that needs it; /v1/status carries the same.
-  for (const check of machine.checks) if (!check.ok) log.error('missing requirement', { check: check.id, message: check.message });
+  for (const check of machine.checks) if (!check.ok) log.error('missing requirement', { check: check.id, problem: check.message });
   if (machine.coreMissing) {
     log.error('cannot serve: a core requirement is missing (see above; run `junction doctor`)');
     process.exit(1);
