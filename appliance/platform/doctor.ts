@@ -4,7 +4,7 @@
 // /v1/status capabilities) and setup.sh (fails when anything is missing).
 import type { CommandRunner } from './command-runner.js';
 import { probeCapabilities, type Capabilities } from './capabilities.js';
-import type { Need, Requirement, SubsystemRequirements } from './requirements.js';
+import type { CheckResult, Need, Requirement, SubsystemRequirements } from './requirements.js';
 
 export interface CheckOutcome {
   id: string;
@@ -43,7 +43,7 @@ export function missingMessage(outcome: Pick<CheckOutcome, 'what' | 'detail' | '
 }
 
 /** A check that throws or hangs fails with that as its detail; it never takes the doctor down. */
-async function runCheck(requirement: Requirement, runner: CommandRunner, capabilities: Capabilities) {
+async function runCheck(requirement: Requirement, runner: CommandRunner, capabilities: Capabilities): Promise<CheckResult> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`no answer within ${CHECK_TIMEOUT_MS / 1000} s`)), CHECK_TIMEOUT_MS);
@@ -77,7 +77,7 @@ export async function runDoctor(declarations: SubsystemRequirements[], runner: C
     const result = await runCheck(requirement, runner, capabilities);
     const outcome: CheckOutcome = { id: requirement.id, subsystems, need: requirement.need, what: requirement.what, ok: result.ok, detail: result.detail };
     if (!result.ok) {
-      const install = 'packages' in result && result.packages?.length ? result.packages : requirement.packages;
+      const install = result.packages?.length ? result.packages : requirement.packages;
       outcome.install = install;
       outcome.message = missingMessage(outcome, install);
     }
