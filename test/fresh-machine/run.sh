@@ -117,6 +117,9 @@ set +e
 unshare -m --propagation private bash -c '
   set -e
   root=$1; steps=$2
+  # "/" must be a mount point inside: `ip netns exec` runs
+  # `mount --make-rslave /`, which fails on a plain directory.
+  mount --bind "$root" "$root"
   mount -t proc proc "$root/proc"
   mount --rbind /sys "$root/sys"
   mount --rbind /dev "$root/dev"
