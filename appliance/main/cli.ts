@@ -86,6 +86,7 @@ async function main(argv: string[]): Promise<void> {
       return serve({ stateDir: (values['state-dir'] as string) ?? DEFAULT_STATE_DIR, host, port: Number(port ?? 8080) });
     }
     case 'doctor': {
+      if (process.getuid?.() !== 0) fail('doctor needs root: it asks the kernel (nft -c, a throwaway namespace and charon) as serve would');
       const report = await checkMachine(new SystemCommandRunner());
       process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : formatDoctorReport(report));
       process.exitCode = report.ok ? 0 : 1;
