@@ -4,6 +4,9 @@
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { serve } from './serve.js';
+import { checkMachine } from './requirements.js';
+import { formatDoctorReport } from '../platform/doctor.js';
+import { SystemCommandRunner } from '../platform/command-runner.js';
 import { apiRequest, targetFromStateDir, type ApiTarget } from './api-client.js';
 import { exitQuietlyOnBrokenPipe, safeJson, visible } from './cli-output.js';
 import { chooseStateDir, DEFAULT_STATE_DIR } from './state-dir.js';
@@ -12,6 +15,8 @@ import { commandHelp } from './cli-help.js';
 const USAGE = `usage: junction <command> [options]
 
   serve   [--state-dir DIR] [--listen HOST:PORT]   run the appliance (as root, in its network namespace)
+  doctor  [--json]                                 check that every program, Debian package and daemon plugin
+                                                   Junction needs is here and works; exits 1 if not
   apply   -f FILE [--comment TEXT] [--confirm-timeout S]
                                                    commit a whole configuration (YAML or JSON); with a
                                                    timeout it reverts unless \`junction confirm\` follows
@@ -110,6 +115,13 @@ async function main(argv: string[]): Promise<void> {
     case 'serve': {
       const [host, port] = ((values.listen as string) ?? '0.0.0.0:8080').split(/:(?=[0-9]+$)/);
       return serve({ stateDir: (values['state-dir'] as string) ?? DEFAULT_STATE_DIR, host, port: Number(port ?? 8080) });
+    }
+    case 'doctor': {
+      if (process.getuid?.() !== 0) fail('doctor needs root: it asks the kernel (nft -c, a throwaway namespace and charon) as serve would');
+      const report = await checkMachine(new SystemCommandRunner());
+      process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : formatDoctorReport(report));
+      process.exitCode = report.ok ? 0 : 1;
+      return;
     }
     case 'apply':
     case 'plan': {

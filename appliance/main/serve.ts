@@ -1,11 +1,12 @@
-// `junction serve`: the appliance process. Opens the store, probes the
-// kernel, re-applies the current revision, then serves the API on TCP and
-// on a root-only Unix socket in the state directory.
+// `junction serve`: the appliance process. Checks the machine (the same
+// checks as `junction doctor`), opens the store, re-applies the current
+// revision, then serves the API on TCP and on a root-only Unix socket in
+// the state directory.
 import { createServer, type Server } from 'node:http';
 import { chmodSync, existsSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SystemCommandRunner } from '../platform/command-runner.js';
-import { probeCapabilities } from '../platform/capabilities.js';
+import { checkMachine } from './requirements.js';
 import { createAppliance } from './appliance.js';
 import { createLogger } from '../platform/log.js';
 import { DhcpClients } from '../subsystems/links/dhcp-client.js';
@@ -20,18 +21,20 @@ export interface ServeOptions {
 
 const DEFAULT_RECONCILE_S = 30;
 
-async function firstInterface(runner: SystemCommandRunner): Promise<string> {
-  const out = await runner.run('ip', ['-j', 'link', 'show']);
-  const links = out.code === 0 ? (JSON.parse(out.stdout) as Array<{ ifname: string }>) : [];
-  return links.find((l) => l.ifname !== 'lo')?.ifname ?? 'lo';
-}
-
 export async function serve(options: ServeOptions): Promise<void> {
   const log = createLogger('junction');
   process.on('unhandledRejection', (reason) => log.error('unhandled rejection', { error: String((reason as Error)?.message ?? reason) }));
   const runner = new SystemCommandRunner();
-  const capabilities = await probeCapabilities(runner, await firstInterface(runner));
+  const machine = await checkMachine(runner);
+  const { capabilities } = machine;
   for (const note of capabilities.notes) log.warn('platform', { note });
+  // A missing feature package leaves that subsystem unable to apply: say so
+  // now, not at the first commit that needs it; /v1/status carries the same.
+  for (const check of machine.checks) if (!check.ok) log.error('missing requirement', { check: check.id, problem: check.message });
+  if (machine.coreMissing) {
+    log.error('cannot serve: a core requirement is missing (see above; run `junction doctor`)');
+    process.exit(1);
+  }
   const dhcpClients = new DhcpClients(options.stateDir, log);
   const firewallLog = new FirewallLog(options.stateDir, log);
   const appliance = createAppliance({ stateDir: options.stateDir, runner, capabilities, log, apiPort: options.port, dhcpClients, firewallLog });

@@ -1,11 +1,10 @@
 // What the kernel under Junction can do, probed once at start so that
-// renderers stay pure and status can say plainly what is unavailable.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+// renderers stay pure and status can say plainly what is unavailable. Each
+// subsystem declares its own probe (subsystems/<name>/requirements.ts); the
+// composition root (main/) hands them here, so platform imports no
+// subsystem.
 import type { CommandRunner } from './command-runner.js';
-import { detectDataplane } from '../subsystems/vpn/dataplane.js';
-import { probeTcpMd5 } from '../subsystems/bgp/md5-probe.js';
+import type { CapabilityProbe } from './requirements.js';
 
 export interface Capabilities {
   /** nftables flowtables (software fast path for established flows) */
@@ -15,36 +14,27 @@ export interface Capabilities {
   /** TCP MD5 signatures (RFC 2385) for BGP passwords; absent when not probed */
   tcpMd5?: { supported: boolean; how: string; detail: string };
   notes: string[];
+  /** requirements that failed their check (doctor.ts), each with what to install; absent when not checked */
+  missing?: Array<{ id: string; need: 'core' | 'feature'; message: string }>;
 }
 
 export const NO_CAPABILITIES: Capabilities = { flowtable: false, xfrmEsp: false, notes: [] };
 
 /**
- * Probes with check-only nft batches, which the kernel validates and then
- * discards. Pass a real interface: some kernels refuse flowtables on lo.
+ * Runs every probe in turn and merges what they find. A probe that throws
+ * leaves its capability off and says why in the notes. Pass a real
+ * interface as probeDevice: some kernels refuse flowtables on lo.
  */
-export async function probeCapabilities(runner: CommandRunner, probeDevice = 'lo'): Promise<Capabilities> {
-  const notes: string[] = [];
-  const flowtableProbe = JSON.stringify({
-    nftables: [
-      { add: { table: { family: 'inet', name: 'junction_probe' } } },
-      { add: { flowtable: { family: 'inet', table: 'junction_probe', name: 'ft', hook: 'ingress', prio: 0, dev: [probeDevice] } } },
-    ],
-  });
-  // nft cannot read a batch from a socket-backed stdin, so use a file.
-  const dir = mkdtempSync(join(tmpdir(), 'junction-probe-'));
-  const file = join(dir, 'flowtable.json');
-  writeFileSync(file, flowtableProbe);
-  const flow = await runner.run('nft', ['-c', '-j', '-f', file]);
-  rmSync(dir, { recursive: true, force: true });
-  const flowtable = flow.code === 0;
-  if (!flowtable) notes.push(`nftables flowtables unavailable (${flow.stderr.trim().split('\n')[0] || 'nft -c failed'}); established flows use the normal forward path`);
-  // XFRM ESP: add and delete a throwaway ESP state (TEST-NET addresses)
-  const esp = await detectDataplane(runner);
-  const xfrmEsp = esp.dataplane === 'kernel';
-  if (!xfrmEsp) notes.push(`${esp.reason}; IPsec uses strongSwan kernel-libipsec (userspace ESP over a TUN device)`);
-  // TCP MD5 for BGP passwords: the kernel config, else a throwaway bird session
-  const tcpMd5 = await probeTcpMd5(runner).catch((error: Error) => ({ supported: true, how: 'unknown', detail: `probe failed (${error.message}); assuming support` }));
-  if (!tcpMd5.supported) notes.push(`TCP MD5 signatures unavailable (${tcpMd5.detail}); BGP neighbors cannot use a password`);
-  return { flowtable, xfrmEsp, tcpMd5, notes };
+export async function probeCapabilities(runner: CommandRunner, probes: CapabilityProbe[], probeDevice = 'lo'): Promise<Capabilities> {
+  const capabilities: Capabilities = { ...NO_CAPABILITIES, notes: [] };
+  for (const probe of probes) {
+    try {
+      const { notes = [], ...found } = await probe(runner, probeDevice);
+      Object.assign(capabilities, found);
+      capabilities.notes.push(...notes);
+    } catch (error) {
+      capabilities.notes.push(`a capability probe failed (${(error as Error).message}); that feature is treated as unavailable`);
+    }
+  }
+  return capabilities;
 }

@@ -3,7 +3,6 @@
 // a hand-written BIRD config announcing prefixes from a static protocol.
 // Veths are created inside the namespaces, so nothing touches the root
 // namespace; afterAll stops both birds by pid and deletes the namespaces.
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -20,11 +19,11 @@ import { SystemCommandRunner, runChecked } from '../../appliance/platform/comman
 import { waitFor } from './support/wait.js';
 import { sleep } from '../../appliance/platform/sleep.js';
 import { agePastJitter, expectNewSession, expectSameSession, sameSession } from './support/bgp-session.js';
+import { requireTools } from './support/tools.js';
 
 const isRoot = process.getuid?.() === 0;
-const hasBird = spawnSync('bird', ['--version']).status === 0;
-const hasIp = spawnSync('ip', ['-V']).status === 0;
-const skipReason = !isRoot ? 'not root' : !hasBird ? 'bird (bird2) is not installed' : !hasIp ? 'iproute2 is missing' : '';
+requireTools('bgp-bird', isRoot, [{ program: 'bird', pkg: 'bird2' }, { program: 'ip', pkg: 'iproute2' }]);
+const skipReason = isRoot ? '' : 'not root';
 if (skipReason) console.log(`[bgp-bird] skipped: ${skipReason}`);
 
 const runner = new SystemCommandRunner();

@@ -7,7 +7,6 @@
 // prefix, commit-confirm, bad input, resets, and removal.
 // All traffic starts inside lab namespaces; the on-prem bird is stopped by
 // its pid and the lab (namespaces, Junction, its bird) is removed in afterAll.
-import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -21,10 +20,11 @@ import { JUNCTION_ASN, ONPREM_ASN, OnpremBird, type OnpremOptions } from './supp
 import { waitFor } from './support/wait.js';
 import { sleep } from '../../appliance/platform/sleep.js';
 import { agePastJitter, expectNewSession, expectSameSession, sameSession } from './support/bgp-session.js';
+import { requireTools } from './support/tools.js';
 
 const root = requireRoot();
-const hasBird = spawnSync('bird', ['--version']).status === 0;
-const skipReason = !root.isRoot ? root.reason : !hasBird ? 'bird (bird2) is not installed' : '';
+requireTools('bgp-dx', root.isRoot, [{ program: 'bird', pkg: 'bird2' }]);
+const skipReason = root.reason;
 if (skipReason) console.log(`[bgp-dx] skipped: ${skipReason}`);
 
 const op = addressing.onprem;

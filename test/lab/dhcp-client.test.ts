@@ -7,8 +7,10 @@ import { addressing } from '../lab-kit/topology.js';
 import { tcpConnect, tcpListen } from '../lab-kit/traffic.js';
 import { requireRoot, uniquePrefix, withLab } from './support/lab-fixture.js';
 import { startJunction, type RunningJunction } from './support/junction.js';
+import { requireTools } from './support/tools.js';
 
 const root = requireRoot();
+requireTools('dhcp-client', root.isRoot, [{ program: 'dnsmasq', pkg: 'dnsmasq' }, { program: 'busybox', pkg: 'busybox' }]);
 const { internet, ccnn } = addressing;
 
 const config = {

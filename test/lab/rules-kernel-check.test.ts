@@ -8,11 +8,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileRuleset, counterName, TABLE } from '../../rules/index.js';
 import { goldenCases } from '../rules/update-golden.js';
+import { requireTools } from './support/tools.js';
 
 const isRoot = process.getuid?.() === 0;
-const hasNft = spawnSync('nft', ['--version']).status === 0;
-const hasIp = spawnSync('ip', ['-V']).status === 0;
-const cannotRun = !isRoot ? 'not running as root' : !hasNft ? 'nft is not installed' : !hasIp ? 'iproute2 (ip) is not installed' : '';
+requireTools('rules-kernel-check', isRoot, [{ program: 'nft', pkg: 'nftables' }, { program: 'ip', pkg: 'iproute2' }]);
+const cannotRun = isRoot ? '' : 'not running as root';
 if (cannotRun) console.warn(`rules-kernel-check: CANNOT RUN (${cannotRun}); these tests are skipped, not passed`);
 
 const NETNS = `jnrules${process.pid}`;

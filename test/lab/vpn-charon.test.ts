@@ -5,13 +5,12 @@
 // This kernel has no XFRM ESP, so the data plane is kernel-libipsec (TUN).
 // Veths are created inside the namespaces; no traffic starts in the root
 // namespace. afterAll stops both charons by pid and deletes the namespaces.
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SystemCommandRunner, runChecked } from '../../appliance/platform/command-runner.js';
-import { CharonProcess, DEFAULT_CHARON_BINARY } from '../../appliance/subsystems/vpn/charon-process.js';
+import { CharonProcess } from '../../appliance/subsystems/vpn/charon-process.js';
 import { detectDataplane, type DataplaneChoice } from '../../appliance/subsystems/vpn/dataplane.js';
 import { section, type ViciSection } from '../../appliance/subsystems/vpn/vici/codec.js';
 import { ViciClient } from '../../appliance/subsystems/vpn/vici/client.js';
@@ -19,17 +18,11 @@ import { ViciCommandError } from '../../appliance/subsystems/vpn/vici/errors.js'
 import type { ViciPlain } from '../../appliance/subsystems/vpn/vici/codec.js';
 import { waitFor } from './support/wait.js';
 import { sleep } from '../../appliance/platform/sleep.js';
+import { CHARON_TOOLS, requireTools } from './support/tools.js';
 
 const isRoot = process.getuid?.() === 0;
-const hasCharon = existsSync(DEFAULT_CHARON_BINARY) && existsSync('/usr/lib/ipsec/plugins/libstrongswan-vici.so');
-const hasIp = spawnSync('ip', ['-V']).status === 0;
-const skipReason = !isRoot
-  ? 'not root'
-  : !hasCharon
-    ? `charon or its vici plugin is missing (${DEFAULT_CHARON_BINARY}; install strongswan-charon strongswan-swanctl)`
-    : !hasIp
-      ? 'iproute2 is missing'
-      : '';
+requireTools('vpn-charon', isRoot, [...CHARON_TOOLS, { program: 'ip', pkg: 'iproute2' }, { program: 'iperf3', pkg: 'iperf3' }]);
+const skipReason = isRoot ? '' : 'not root';
 if (skipReason) console.log(`[vpn-charon] skipped: ${skipReason}`);
 
 const runner = new SystemCommandRunner();
@@ -201,11 +194,6 @@ describe.skipIf(!!skipReason)('charon supervised by CharonProcess, driven by our
   });
 
   it('measures throughput through the tunnel (reported, not asserted)', async () => {
-    const hasIperf = spawnSync('iperf3', ['--version']).status === 0;
-    if (!hasIperf) {
-      console.log('[vpn-charon] iperf3 missing: throughput not measured');
-      return;
-    }
     const server = await inNs(ns.hostB, 'iperf3', '-s', '-D', '-1', '-B', '10.2.0.2', '--pidfile', path.join(stateRoot, 'iperf3.pid'));
     expect(server.code).toBe(0);
     try {

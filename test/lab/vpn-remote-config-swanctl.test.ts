@@ -2,20 +2,21 @@
 // VICI socket and /run, started by CharonProcess) in a throwaway network
 // namespace loads the generated swanctl.conf with
 // `swanctl --load-all --file <file> --uri <socket>`, which must succeed and
-// leave the connection (and its secret) loaded. Skipped without root/charon.
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+// leave the connection (and its secret) loaded. Skipped without root; fails
+// without charon or swanctl.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../appliance/model/schema.js';
 import { SystemCommandRunner } from '../../appliance/platform/command-runner.js';
-import { CharonProcess, DEFAULT_CHARON_BINARY } from '../../appliance/subsystems/vpn/charon-process.js';
+import { CharonProcess } from '../../appliance/subsystems/vpn/charon-process.js';
 import { generateRemoteConfig } from '../../appliance/subsystems/vpn/remote-config/index.js';
+import { CHARON_TOOLS, requireTools } from './support/tools.js';
 
 const isRoot = process.getuid?.() === 0;
-const hasSwanctl = spawnSync('sh', ['-c', 'command -v swanctl']).status === 0;
-const skipReason = !isRoot ? 'not root' : !existsSync(DEFAULT_CHARON_BINARY) || !hasSwanctl ? 'charon or swanctl missing (strongswan-charon, strongswan-swanctl)' : '';
+requireTools('vpn-remote-config-swanctl', isRoot, [...CHARON_TOOLS, { program: 'swanctl', pkg: 'strongswan-swanctl' }, { program: 'ip', pkg: 'iproute2' }]);
+const skipReason = isRoot ? '' : 'not root';
 if (skipReason) console.log(`[remote-config-swanctl] skipped: ${skipReason}`);
 
 const runner = new SystemCommandRunner();

@@ -7,7 +7,7 @@
 // wait is bounded; charons are stopped by pid and the lab is removed even
 // when a test fails.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { request as httpRequest } from 'node:http';
@@ -25,11 +25,17 @@ import { requireRoot, uniquePrefix, withLab } from './support/lab-fixture.js';
 import { startJunction, type RunningJunction } from './support/junction.js';
 import { waitFor } from './support/wait.js';
 import { sleep } from '../../appliance/platform/sleep.js';
+import { CHARON_TOOLS, requireTools } from './support/tools.js';
 
 const root = requireRoot();
-const hasCharon = existsSync(DEFAULT_CHARON_BINARY) && existsSync('/usr/lib/ipsec/plugins/libstrongswan-vici.so') && spawnSync('sh', ['-c', 'command -v swanctl']).status === 0;
-const hasOpenssl = spawnSync('openssl', ['version']).status === 0;
-const skipReason = !root.isRoot ? root.reason : !hasCharon ? 'charon, its vici plugin or swanctl is missing (strongswan-charon, strongswan-swanctl)' : !hasOpenssl ? 'openssl is missing' : '';
+requireTools('vpn-site', root.isRoot, [
+  ...CHARON_TOOLS,
+  { program: 'swanctl', pkg: 'strongswan-swanctl' },
+  { program: 'openssl', pkg: 'openssl' },
+  { program: 'tcpdump', pkg: 'tcpdump' },
+  { program: 'iperf3', pkg: 'iperf3' },
+]);
+const skipReason = root.reason;
 if (skipReason) console.log(`[vpn-site] skipped: ${skipReason}`);
 
 const { vpcs, onprem } = addressing;
@@ -467,7 +473,6 @@ describe.skipIf(!!skipReason)('IPsec site-to-site through junction serve (lab)',
   });
 
   it('measures TCP throughput through the tunnel (reported, not asserted)', async () => {
-    if (spawnSync('iperf3', ['--version']).status !== 0) return console.log('[vpn-site] iperf3 missing: not measured');
     const server = lab().spawn('onprem-lan', ['timeout', '20', 'iperf3', '-s', '-1', '-B', onprem.lanHost]);
     try {
       await sleep(500);

@@ -8,7 +8,7 @@ import type { Config } from '../../model/schema.js';
 import type { Logger } from '../../platform/log.js';
 import { LOG_GROUP } from '../../../rules/index.js';
 
-const PLUGIN_DIR = '/usr/lib/x86_64-linux-gnu/ulogd';
+export const PLUGIN_DIR = '/usr/lib/x86_64-linux-gnu/ulogd';
 /** The log file is rotated once it grows past this, keeping one old file. */
 const MAX_LOG_BYTES = 16 * 1024 * 1024;
 

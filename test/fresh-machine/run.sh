@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# Proves that a fresh Debian 12 machine with only Node.js gets everything
+# Junction and its tests need from the project's own install step: a clean
+# debootstrap minbase root gets Node 20 (copied from this machine; Debian's
+# nodejs is 18) and a fresh `git clone` of a branch, then runs
+# `bash appliance/scripts/setup.sh` and `junction doctor` inside, in a chroot
+# with its own mount namespace. Nothing is installed by hand.
+#
+# usage: sudo test/fresh-machine/run.sh [--branch NAME] [--npm-test] [--keep]
+#   --branch NAME  what to clone (default: the branch checked out here)
+#   --npm-test     also run the whole `npm test` inside (lab tests included)
+#   --keep         keep the run's root for a look (default: removed)
+#
+# The debootstrap root is cached (CACHE, default /var/cache/junction-fresh)
+# and never used directly: every run starts from an untouched copy of it.
+set -euo pipefail
+
+repo=$(git -C "$(dirname "$0")" rev-parse --show-toplevel)
+branch=$(git -C "$repo" rev-parse --abbrev-ref HEAD)
+npm_test=no
+keep=no
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --branch) branch=$2; shift 2 ;;
+    --npm-test) npm_test=yes; shift ;;
+    --keep) keep=yes; shift ;;
+    *) echo "fresh-machine: unknown option $1" >&2; exit 2 ;;
+  esac
+done
+if [ "$(id -u)" != 0 ]; then
+  echo "fresh-machine: needs root (debootstrap, chroot, mounts)" >&2
+  exit 2
+fi
+
+cache=${CACHE:-/var/cache/junction-fresh}
+base=$cache/bookworm-minbase
+mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+mkdir -p "$cache/runs"
+
+# 1. The cached clean root, built once (about 70 s).
+if [ ! -f "$base/.junction-base-complete" ]; then
+  command -v debootstrap >/dev/null || apt-get install -y -qq --no-install-recommends debootstrap >/dev/null
+  echo "fresh-machine: debootstrap --variant=minbase bookworm (cached in $base)"
+  rm -rf "$base.tmp"
+  debootstrap --variant=minbase bookworm "$base.tmp" "$mirror" > "$cache/debootstrap.log" 2>&1 || {
+    tail -20 "$cache/debootstrap.log" >&2
+    exit 1
+  }
+  touch "$base.tmp/.junction-base-complete"
+  rm -rf "$base"
+  mv "$base.tmp" "$base"
+fi
+
+# 2. This run's machine: a copy of the untouched root.
+run_id=$(date -u +%Y%m%dT%H%M%SZ)-$$
+root=$cache/runs/$run_id
+log=$cache/runs/$run_id.log
+cp -a "$base" "$root"
+
+cleanup() {
+  # Processes left in the root (none expected) are ours: end them by pid.
+  for p in /proc/[0-9]*; do
+    [ "$(readlink "$p/root" 2>/dev/null)" = "$root" ] && kill -9 "${p#/proc/}" 2>/dev/null || true
+  done
+  # The mounts lived in the run's private mount namespace, so the root is a
+  # plain directory again here.
+  if [ "$keep" = no ]; then rm -rf --one-file-system "$root"; else echo "fresh-machine: kept $root"; fi
+}
+trap cleanup EXIT
+
+# What a fresh Debian 12 machine has besides minbase: the full apt sources
+# (updates and security), a resolver, and Node 20 laid out as the official
+# tarball does (/usr/local, with headers for node-gyp).
+cat > "$root/etc/apt/sources.list" <<EOF
+deb $mirror bookworm main
+deb $mirror bookworm-updates main
+deb ${mirror%/debian}/debian-security bookworm-security main
+EOF
+# This machine's clock and its Debian mirror's Release dates may disagree.
+printf 'Acquire::Check-Valid-Until "false";\nAcquire::Check-Date "false";\n' > "$root/etc/apt/apt.conf.d/99fresh-machine-dates"
+# Package scripts must not start daemons: they would run in this machine's
+# network namespace (a chroot is not a container).
+printf '#!/bin/sh\nexit 101\n' > "$root/usr/sbin/policy-rc.d"
+chmod 755 "$root/usr/sbin/policy-rc.d"
+cp /etc/resolv.conf "$root/etc/resolv.conf"
+node_bin=$(readlink -f "$(command -v node)")
+node_prefix=$(node -p "require('path').resolve(process.execPath, '../..')")
+install -D -m 755 "$node_bin" "$root/usr/local/bin/node"
+mkdir -p "$root/usr/local/lib/node_modules" "$root/usr/local/include"
+cp -a "$node_prefix/lib/node_modules/npm" "$root/usr/local/lib/node_modules/npm"
+cp -a "$node_prefix/include/node" "$root/usr/local/include/node"
+ln -s ../lib/node_modules/npm/bin/npm-cli.js "$root/usr/local/bin/npm"
+ln -s ../lib/node_modules/npm/bin/npx-cli.js "$root/usr/local/bin/npx"
+# This machine's egress presents its own CA: npm needs it (apt uses http).
+install -D -m 644 /etc/ssl/certs/ca-certificates.crt "$root/usr/local/share/fresh-machine/extra-ca.crt"
+
+# 3. A fresh clone of the branch: only what is committed gets in.
+git clone --quiet --branch "$branch" "$repo" "$root/root/junction"
+commit=$(git -C "$root/root/junction" rev-parse --short HEAD)
+
+steps='cd /root/junction
+echo "== node $(node --version), npm $(npm --version), $(. /etc/os-release; echo "$PRETTY_NAME")"
+start=$(date +%s)
+echo "== bash appliance/scripts/setup.sh"
+bash appliance/scripts/setup.sh
+echo "== setup took $(( $(date +%s) - start )) s"
+echo "== junction doctor"
+node dist/appliance/cli.js doctor'
+if [ "$npm_test" = yes ]; then
+  steps="$steps
+echo '== npm test'
+npm test"
+fi
+
+echo "fresh-machine: $branch ($commit) in $root; log $log"
+set +e
+unshare -m --propagation private bash -c '
+  set -e
+  root=$1; steps=$2
+  # "/" must be a mount point inside: `ip netns exec` runs
+  # `mount --make-rslave /`, which fails on a plain directory.
+  mount --bind "$root" "$root"
+  mount -t proc proc "$root/proc"
+  mount --rbind /sys "$root/sys"
+  mount --rbind /dev "$root/dev"
+  mount -t tmpfs tmpfs "$root/run"
+  mount -t tmpfs tmpfs "$root/tmp"
+  exec chroot "$root" /usr/bin/env -i HOME=/root TERM=dumb LANG=C.UTF-8 \
+    PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+    NODE_EXTRA_CA_CERTS=/usr/local/share/fresh-machine/extra-ca.crt \
+    bash -euo pipefail -c "$steps"
+' fresh-machine "$root" "$steps" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+if [ "$status" = 0 ]; then
+  echo "fresh-machine: PASSED ($branch $commit): setup.sh installed everything and junction doctor found nothing missing"
+else
+  echo "fresh-machine: FAILED ($branch $commit), exit $status; log $log" >&2
+fi
+exit "$status"
