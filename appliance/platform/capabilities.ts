@@ -4,7 +4,6 @@
 // composition root (main/) hands them here, so platform imports no
 // subsystem.
 import type { CommandRunner } from './command-runner.js';
-import type { CapabilityProbe } from './requirements.js';
 
 export interface Capabilities {
   /** nftables flowtables (software fast path for established flows) */
@@ -25,6 +24,9 @@ export const NO_CAPABILITIES: Capabilities = { flowtable: false, xfrmEsp: false,
  * leaves its capability off and says why in the notes. Pass a real
  * interface as probeDevice: some kernels refuse flowtables on lo.
  */
+/** A kernel feature probe: what it finds goes into Capabilities, plus notes a person can read. */
+export type CapabilityProbe = (runner: CommandRunner, probeDevice: string) => Promise<Partial<Capabilities> & { notes?: string[] }>;
+
 export async function probeCapabilities(runner: CommandRunner, probes: CapabilityProbe[], probeDevice = 'lo'): Promise<Capabilities> {
   const capabilities: Capabilities = { ...NO_CAPABILITIES, notes: [] };
   for (const probe of probes) {

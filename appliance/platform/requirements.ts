@@ -5,7 +5,9 @@
 // parses a config), not only that a file exists, and says which Debian
 // package to install when it does not.
 import type { CommandRunner } from './command-runner.js';
-import type { Capabilities } from './capabilities.js';
+import type { Capabilities, CapabilityProbe } from './capabilities.js';
+
+export type { CapabilityProbe };
 
 /**
  * core: nothing can be programmed without it (serve refuses to start).
@@ -38,8 +40,6 @@ export interface Requirement {
   check(context: CheckContext): Promise<CheckResult>;
 }
 
-/** A kernel feature probe: what it finds goes into Capabilities, plus notes a person can read. */
-export type CapabilityProbe = (runner: CommandRunner, probeDevice: string) => Promise<Partial<Capabilities> & { notes?: string[] }>;
 
 /** One subsystem's declaration: what it needs installed, and what it probes in the kernel. */
 export interface SubsystemRequirements {
