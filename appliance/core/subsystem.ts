@@ -44,6 +44,12 @@ export interface Subsystem<Artifact = unknown> {
   /** Makes the running system match the artifact; returns the actions taken (none when in sync: then it changes nothing). */
   apply(desired: Artifact, options?: ApplyOptions): Promise<string[]>;
   /**
+   * This subsystem's part of GET /v1/status, read from the kernel or its
+   * daemon (never from the config; the config only names what it finds).
+   * Status never changes anything.
+   */
+  statusReport?(config: Config | undefined): Promise<Record<string, unknown>>;
+  /**
    * The pending commit was confirmed. Drivers whose daemon has its own
    * commit-confirm (BIRD's `configure timeout`) make it permanent here.
    */

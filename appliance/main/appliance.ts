@@ -68,12 +68,11 @@ export function createAppliance(options: ApplianceOptions): Appliance {
     new FirewallSubsystem(options.runner, options.stateDir, () => options.apiPort, options.firewallLog, (config, capabilities) => firewallNeeds(subsystems, config, capabilities)),
   ];
   const reconciler = new Reconciler(store, subsystems, options.capabilities, options.log);
-  const status = new StatusService(options.runner, () => ({
+  const status = new StatusService(subsystems, () => ({
     config: reconciler.currentConfig(),
     revision: store.currentRevisionId(),
     capabilities: options.capabilities,
     reconcile: reconciler.lastReconcile,
-    dhcpLease: (iface: string) => options.dhcpClients?.lease(iface),
   }));
   return { store, reconciler, status, subsystems, vpn, bgp, close: () => {
       reconciler.close();

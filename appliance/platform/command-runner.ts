@@ -75,3 +75,10 @@ export async function runChecked(runner: CommandRunner, program: string, args: s
   if (result.code !== 0) throw new CommandError(program, args, result);
   return result.stdout;
 }
+
+/** A command's JSON output (`ip -j`, `nft -j`), or undefined when it failed or printed nothing. */
+export async function readJson<T>(runner: CommandRunner, program: string, args: string[]): Promise<T | undefined> {
+  const result = await runner.run(program, args);
+  if (result.code !== 0 || !result.stdout.trim()) return undefined;
+  return JSON.parse(result.stdout) as T;
+}

@@ -71,7 +71,7 @@ describe('/v1/bgp', () => {
       },
     });
     const reconciler = new Reconciler(store, [bgp], NO_CAPABILITIES, log);
-    const status = new StatusService(runner, () => ({ config: reconciler.currentConfig(), revision: store.currentRevisionId(), capabilities: NO_CAPABILITIES }));
+    const status = new StatusService([bgp], () => ({ config: reconciler.currentConfig(), revision: store.currentRevisionId(), capabilities: NO_CAPABILITIES }));
     app = await buildServer({ reconciler, store, status, bgp });
     await app.ready();
     auth.authorization = `Bearer ${store.createToken('admin', 'admin').token}`;

@@ -14,6 +14,7 @@ import { apiSelfService, shadowedSelfServices } from './shadowed-services.js';
 import { loggingWanted, type FirewallLog } from './log-reader.js';
 import { contentLines, tableContent, type TableContent } from './content.js';
 import { nftTransaction, type NftTransaction } from './delta.js';
+import { firewallStatus } from './status.js';
 
 /** Junction's table is in the inet family (rules/nft-json.ts). */
 const TABLE_FAMILY = 'inet';
@@ -73,6 +74,11 @@ export class FirewallSubsystem implements Subsystem<FirewallArtifact> {
     /** what the other subsystems ask of the firewall (their FirewallNeeds), gathered by the composition root */
     private readonly needs: (config: Config, capabilities: Capabilities) => FirewallNeeds = () => ({}),
   ) {}
+
+  /** rule counters by rule id and policy, and conntrack's fill */
+  statusReport(config: Config | undefined): Promise<Record<string, unknown>> {
+    return firewallStatus(this.runner, config);
+  }
 
   /** verify and render both need the compiled ruleset; compile each document once. */
   private readonly compiled = new WeakMap<Config, CompiledRuleset | CompileError>();

@@ -8,6 +8,7 @@ import { parseAddress, parsePrefix, formatAddress } from '../../model/ip.js';
 import type { FirewallNeeds, Subsystem } from '../../core/subsystem.js';
 import { dhcpClientSelfServices } from './self-services.js';
 import type { DhcpClients } from './dhcp-client.js';
+import { interfacesStatus } from './status.js';
 
 export interface LinkSpec {
   name: string;
@@ -85,6 +86,10 @@ export class LinksSubsystem implements Subsystem<LinksArtifact> {
   readonly name = 'links';
   firewallNeeds(config: Config): FirewallNeeds {
     return { selfServices: dhcpClientSelfServices(config) };
+  }
+
+  statusReport(config: Config | undefined): Promise<Record<string, unknown>> {
+    return interfacesStatus(this.runner, config, (iface) => this.dhcp?.lease(iface));
   }
 
   constructor(

@@ -6,6 +6,7 @@ import type { Problem } from '../../model/problems.js';
 import { runChecked, type CommandRunner } from '../../platform/command-runner.js';
 import { parsePrefix, formatPrefix, parseAddress, formatAddress } from '../../model/ip.js';
 import type { Subsystem } from '../../core/subsystem.js';
+import { routesStatus } from './status.js';
 
 /** iproute2 protocol number for Junction's static routes (unassigned in rt_protos). */
 export const JUNCTION_ROUTE_PROTO = '77';
@@ -71,6 +72,10 @@ function routeArgs(r: RouteSpec): string[] {
 export class RoutesSubsystem implements Subsystem<RoutesArtifact> {
   readonly name = 'routes';
   constructor(private readonly runner: CommandRunner) {}
+
+  statusReport(): Promise<Record<string, unknown>> {
+    return routesStatus(this.runner);
+  }
 
   verify(): Problem[] {
     return [];
