@@ -1,7 +1,7 @@
 // What the box is doing now, for GET /v1/status: the revision, the
 // capabilities and the last reconcile from the core, and each subsystem's
 // own state (interfaces, routes, rule counters, conntrack) through its
-// status(), read from the kernel and daemons, never from the config.
+// statusReport(), read from the kernel and daemons, never from the config.
 // Reads are cached briefly so a dashboard polling status does not fork per
 // request.
 import type { Config } from '../model/schema.js';
