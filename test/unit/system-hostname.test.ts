@@ -110,3 +110,20 @@ describe('SystemSubsystem', () => {
     await expect(driver.apply(driver.render(config('junction-lab')))).rejects.toMatchObject({ subsystem: 'system', path: '/system/hostname', message: expect.stringMatching(/must be root/) });
   });
 });
+
+describe('the system part of /v1/status', () => {
+  const runner = () => new RecordingCommandRunner().on((c) => c.program === 'hostname' && c.args.length === 0, () => ({ stdout: 'vm\n' }));
+  const config = { interfaces: [], zones: [], system: { hostname: 'edge-1' } } as Config;
+
+  it('shows the kernel hostname, the configured one, and why it is not applied', async () => {
+    const system = new SystemSubsystem(runner(), { settable: false, reason: 'Junction shares the machine UTS namespace' });
+    expect(await system.statusReport(config)).toEqual({
+      system: { hostname: 'vm', configured_hostname: 'edge-1', hostname_settable: false, hostname_not_applied_because: 'Junction shares the machine UTS namespace' },
+    });
+  });
+
+  it('gives no reason where the hostname is Junction to set', async () => {
+    const system = new SystemSubsystem(runner(), { settable: true, reason: 'own UTS namespace' });
+    expect(await system.statusReport(undefined)).toEqual({ system: { hostname: 'vm', hostname_settable: true } });
+  });
+});

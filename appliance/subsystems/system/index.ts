@@ -47,6 +47,20 @@ export class SystemSubsystem implements Subsystem<SystemArtifact> {
     return [artifact.applied ? `hostname ${artifact.hostname}` : `hostname ${artifact.hostname} (not applied: Junction does not own its UTS namespace)`];
   }
 
+  /** The kernel's hostname, the configured one, and why it is not applied when it is not. */
+  async statusReport(config: Config | undefined): Promise<Record<string, unknown>> {
+    const running = await this.runner.run('hostname', []);
+    const wanted = config?.system?.hostname;
+    return {
+      system: {
+        hostname: running.code === 0 ? running.stdout.trim() : null,
+        ...(wanted !== undefined ? { configured_hostname: wanted } : {}),
+        hostname_settable: this.ownership.settable,
+        ...(this.ownership.settable ? {} : { hostname_not_applied_because: this.ownership.reason }),
+      },
+    };
+  }
+
   private async current(): Promise<string> {
     const result = await this.runner.run('hostname', []);
     if (result.code !== 0) throw new ApplyFailed(this.name, `cannot read the hostname: ${result.stderr.trim() || `exit ${result.code}`}`, '/system/hostname');
