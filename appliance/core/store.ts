@@ -12,7 +12,7 @@ export interface Revision {
   createdAt: string;
   author: string;
   comment: string;
-  source: 'api' | 'cli' | 'rollback' | 'boot';
+  source: 'api' | 'rollback';
   /** the revision this one was committed on top of */
   parent: number | null;
   document: Config;

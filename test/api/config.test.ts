@@ -191,7 +191,7 @@ describe('/v1/config', () => {
     // The schema has no secret fields yet (VPN/BGP will add them), so store
     // such a revision directly and read it back through every view.
     const doc = { ...smallConfig(), interfaces: smallConfig().interfaces.map((i: object) => ({ ...i, psk: 'hunter2-psk' })) };
-    h.appliance.store.commitRevision(doc as never, { author: 'test', comment: '', source: 'cli' });
+    h.appliance.store.commitRevision(doc as never, { author: 'test', comment: '', source: 'api' });
     for (const url of ['/v1/config', '/v1/config?format=yaml', '/v1/revisions/1', '/v1/revisions/1/diff', '/v1/revisions/1?format=yaml', '/v1/interfaces', '/v1/interfaces/vpc0']) {
       const response = await h.app.inject({ method: 'GET', url, headers: h.auth() });
       expect(response.statusCode, url).toBe(200);

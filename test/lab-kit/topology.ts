@@ -277,16 +277,3 @@ export function applies(owner: Owner, plainRouting: boolean): boolean {
   return owner === 'lab' || plainRouting;
 }
 
-/** The address (without prefix length) of a host namespace's eth0. */
-export function hostAddress(role: HostRole): string {
-  switch (role) {
-    case 'a1':
-    case 'a2':
-      return addressing.vpcs.a.hosts[role];
-    case 'b1':
-    case 'b2':
-      return addressing.vpcs.b.hosts[role];
-    case 'onprem-lan':
-      return addressing.onprem.lanHost;
-  }
-}

@@ -39,7 +39,7 @@ export function contentOf(artifact: FirewallArtifact): TableContent {
 }
 
 /** An artifact that removes Junction's table: the state before Junction's first commit. */
-export function absentFirewall(): FirewallArtifact {
+export function inactiveFirewallArtifact(): FirewallArtifact {
   const nftables = [{ delete: { table: { family: TABLE_FAMILY, name: TABLE } } }];
   return { ruleset: { nftables, origins: ['junction:table'], stats: { rules: 0, elements: 0, lookups: 0 } }, logging: false, absent: true };
 }
@@ -130,7 +130,7 @@ export class FirewallSubsystem implements Subsystem<FirewallArtifact> {
 
   /** What to return to: the last ruleset this process applied, or no table at all. */
   async snapshot(): Promise<FirewallArtifact> {
-    return this.lastApplied ?? absentFirewall();
+    return this.lastApplied ?? inactiveFirewallArtifact();
   }
 
   /** The kernel's table (undefined when there is none); terse leaves out set elements, which is much faster. */
