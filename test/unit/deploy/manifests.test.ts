@@ -8,6 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { JUNCTION_SYSCTLS } from '../../../appliance/subsystems/links/sysctls.js';
 import { addressing } from '../../lab-kit/topology.js';
+import { documentValidator } from '../../../appliance/model/validate.js';
+import { verifyConfig } from '../../../appliance/model/verify.js';
 
 const repo = (path: string) => fileURLToPath(new URL(`../../../${path}`, import.meta.url));
 const text = (path: string) => readFileSync(repo(path), 'utf8');
@@ -188,5 +190,12 @@ describe('Virtual Server manifest', () => {
     expect(commands).toContain('apt-get install -y --no-install-recommends /tmp/junction.deb');
     expect(commands).toContain('systemctl enable --now junction.service');
     expect(cloudInit.write_files[0].content).toMatch(new RegExp(`junction_${version.replace(/\./g, '\\.')}_amd64\\.deb`));
+  });
+});
+
+describe('shipped configurations', () => {
+  it.each(['deploy/compose/lab.yaml', 'deploy/debian/junction.yaml'])('%s validates and verifies', (path) => {
+    const config = documentValidator()(yaml(path));
+    expect(verifyConfig(config)).toEqual([]);
   });
 });
