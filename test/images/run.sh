@@ -102,6 +102,16 @@ check "ships no test/, .ts sources, golden files or source maps" sh -c \
   "! podman run --rm --entrypoint sh localhost/junction:latest -c 'find /opt/junction -path /opt/junction/node_modules -prune -o \( -name \"*.ts\" -o -name \"*.map\" -o -name golden -o -name test \) -print' | grep ."
 check "procps and tini are in the image" podman run --rm --entrypoint sh localhost/junction:latest -c 'command -v sysctl && test -x /usr/bin/tini'
 
+# /proc/sys is read-only in a container: without the runtime's sysctls a
+# commit is rejected naming the entries to add (here: no sysctls given).
+step "a router container without the sysctls"
+podman run --rm --cap-add NET_ADMIN --cap-add NET_RAW --network none \
+  -v "$repo/deploy/compose/lab.yaml:/etc/junction/lab.yaml:ro" --entrypoint sh localhost/junction:latest -c '
+    node /opt/junction/dist/appliance/cli.js serve --state-dir /var/lib/junction --listen 127.0.0.1:8080 2>/dev/null &
+    for i in $(seq 100); do [ -S /var/lib/junction/api.sock ] && break; sleep 0.2; done
+    junction apply -f /etc/junction/lab.yaml' >"$work/no-sysctls.log" 2>&1 || true
+check "the commit is rejected naming the compose sysctls entries" grep -q 'compose `sysctls: { net.ipv6.conf.all.forwarding: \\"1\\"' "$work/no-sysctls.log"
+
 # 3. compose up against podman's Docker API.
 podman system service --time=0 "unix://$work/podman.sock" >"$work/service.log" 2>&1 &
 service_pid=$!

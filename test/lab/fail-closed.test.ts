@@ -4,7 +4,7 @@
 // no Junction at all. With `junction serve` and no revision it must not,
 // nor after a failed first apply; after the first commit it does, by policy;
 // a restart over the running revision leaves the ruleset alone.
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { addressing } from '../lab-kit/topology.js';
@@ -12,7 +12,6 @@ import { ping, tcpConnect, tcpListen } from '../lab-kit/traffic.js';
 import { requireRoot, uniquePrefix, withLab } from './support/lab-fixture.js';
 import { faultyNft, startJunction, type RunningJunction } from './support/junction.js';
 import { FAIL_CLOSED_TABLE } from '../../appliance/subsystems/firewall/fail-closed.js';
-import { writeFileSync } from 'node:fs';
 
 const root = requireRoot();
 const { internet } = addressing;
