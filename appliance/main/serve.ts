@@ -11,6 +11,7 @@ import { createAppliance } from './appliance.js';
 import { createLogger } from '../platform/log.js';
 import { DhcpClients } from '../subsystems/links/dhcp-client.js';
 import { FirewallLog } from '../subsystems/firewall/log-reader.js';
+import { failClosedUntilFirstRevision } from '../subsystems/firewall/fail-closed.js';
 import { buildServer } from '../../api/server.js';
 
 export interface ServeOptions {
@@ -39,6 +40,7 @@ export async function serve(options: ServeOptions): Promise<void> {
   const firewallLog = new FirewallLog(options.stateDir, log);
   const appliance = createAppliance({ stateDir: options.stateDir, runner, capabilities, log, apiPort: options.port, dhcpClients, firewallLog });
   const { store, reconciler, status } = appliance;
+  await failClosedUntilFirstRevision(runner, reconciler, options.port, log);
 
   const tokenFile = join(options.stateDir, 'api-token');
   if (store.tokenCount() === 0) {

@@ -18,6 +18,7 @@ import { BirdApplier, BirdConfigInvalid } from './bird-config.js';
 import { BirdProcess, type BirdProcessOptions } from './bird-process.js';
 import { birdCommand, type BirdControl } from './bird-socket.js';
 import { parseProtocols } from './bird-status.js';
+import { Sysctls } from '../links/sysctls.js';
 import { describeBgp, inactiveBgpArtifact, maskPasswords, type BgpArtifact } from './render.js';
 
 /** What the subsystem needs of a supervised bird (BirdProcess). */
@@ -58,8 +59,11 @@ export class BgpConfiguration implements BgpRunning {
   private appliedArtifact: BgpArtifact = inactiveBgpArtifact();
   private pendingConfirm = false;
   private readonly queue = new SerialQueue();
+  /** shared with links: where /proc/sys is read-only it names the sysctls the container must be given */
+  private readonly sysctls: Sysctls;
 
   constructor(private readonly options: BgpConfigurationOptions) {
+    this.sysctls = new Sysctls(options.runner);
     this.birdDir = path.join(options.stateDir, 'bird');
     const socketPath = path.join(this.birdDir, 'bird.ctl');
     // One short connection per command: survives bird restarts without bookkeeping.
@@ -155,7 +159,7 @@ export class BgpConfiguration implements BgpRunning {
   }
 
   private async readSysctl(key: string): Promise<string> {
-    return (await this.options.runner.run('sysctl', ['-n', key])).stdout.trim();
+    return this.sysctls.read(key);
   }
 
   private async sysctlDrift(desired: BgpArtifact): Promise<string[]> {
@@ -168,17 +172,11 @@ export class BgpConfiguration implements BgpRunning {
   }
 
   private async applySysctls(desired: BgpArtifact): Promise<string[]> {
-    const actions: string[] = [];
-    for (const [key, value] of Object.entries(desired.sysctls)) {
-      if ((await this.readSysctl(key)) === value) continue;
-      try {
-        await runChecked(this.options.runner, 'sysctl', ['-q', '-w', `${key}=${value}`]);
-      } catch (error) {
-        throw new ApplyFailed('bgp', `sysctl ${key}=${value}: ${(error as Error).message}`, '/bgp');
-      }
-      actions.push(`sysctl ${key}=${value}`);
+    try {
+      return (await this.sysctls.ensure(desired.sysctls)).map((action) => action.replace('sysctl -q -w ', 'sysctl '));
+    } catch (error) {
+      throw new ApplyFailed('bgp', (error as Error).message, '/bgp');
     }
-    return actions;
   }
 
   /** The protocols bird runs against those the rendering defines, by name. */

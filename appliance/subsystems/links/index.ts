@@ -9,6 +9,7 @@ import type { FirewallNeeds, Subsystem } from '../../core/subsystem.js';
 import { dhcpClientSelfServices } from './self-services.js';
 import type { DhcpClients } from './dhcp-client.js';
 import { interfacesStatus } from './status.js';
+import { FORWARDING_SYSCTLS, Sysctls } from './sysctls.js';
 
 export interface LinkSpec {
   name: string;
@@ -29,15 +30,6 @@ interface ObservedLink {
   flags: string[];
   addr_info: Array<{ family: string; local: string; prefixlen: number; scope: string; dynamic?: boolean }>;
 }
-
-const FORWARDING_SYSCTLS: Record<string, string> = {
-  'net.ipv4.ip_forward': '1',
-  'net.ipv6.conf.all.forwarding': '1',
-  // Loose reverse-path filtering: asymmetric paths (ECMP, VPN) stay valid.
-  'net.ipv4.conf.all.rp_filter': '2',
-  // Removing an interface's first address must not take its other addresses with it.
-  'net.ipv4.conf.all.promote_secondaries': '1',
-};
 
 function canonicalAddress(text: string): string {
   const p = parsePrefix(text)!;
@@ -95,6 +87,7 @@ export class LinksSubsystem implements Subsystem<LinksArtifact> {
   constructor(
     private readonly runner: CommandRunner,
     private readonly dhcp?: DhcpClients,
+    private readonly sysctls: Sysctls = new Sysctls(runner),
   ) {}
 
   verify(): Problem[] {
@@ -119,12 +112,16 @@ export class LinksSubsystem implements Subsystem<LinksArtifact> {
 
   async check(desired: LinksArtifact, config: Config): Promise<Problem[]> {
     const observed = await this.observe();
-    return desired.links.flatMap((link) => {
+    const problems = desired.links.flatMap((link): Problem[] => {
       if (observed.has(link.name)) return [];
       const index = config.interfaces.findIndex((i) => i.name === link.name);
       const present = [...observed.keys()].filter((n) => n !== 'lo').join(', ');
       return [{ path: `/interfaces/${index}/name`, message: `no interface "${link.name}" on this system (found: ${present || 'none'})` }];
     });
+    // Before anything is applied: a container whose runtime did not set them cannot get them from us.
+    const sysctls = await this.sysctls.unreachable(desired.sysctls);
+    if (sysctls) problems.push({ path: '/interfaces', message: sysctls });
+    return problems;
   }
 
   async observe(): Promise<Map<string, ObservedLink>> {
@@ -143,7 +140,7 @@ export class LinksSubsystem implements Subsystem<LinksArtifact> {
       return [{ name: link.name, mtu: current.mtu, addresses, dhcp }];
     });
     const sysctls: Record<string, string> = {};
-    for (const key of Object.keys(desired.sysctls)) sysctls[key] = (await this.runner.run('sysctl', ['-n', key])).stdout.trim();
+    for (const key of Object.keys(desired.sysctls)) sysctls[key] = await this.sysctls.read(key);
     return { links, sysctls };
   }
 
@@ -162,10 +159,6 @@ export class LinksSubsystem implements Subsystem<LinksArtifact> {
       for (const a of link.addresses) if (!have.includes(a)) adds.push(['ip', 'addr', 'add', a, 'dev', link.name]);
       for (const a of have) if (!link.addresses.includes(a)) deletes.push(['ip', 'addr', 'del', a, 'dev', link.name]);
     }
-    for (const [key, value] of Object.entries(desired.sysctls)) {
-      const current = (await this.runner.run('sysctl', ['-n', key])).stdout.trim();
-      if (current !== value) adds.push(['sysctl', '-q', '-w', `${key}=${value}`]);
-    }
     return [...adds, ...deletes];
   }
 
@@ -175,13 +168,16 @@ export class LinksSubsystem implements Subsystem<LinksArtifact> {
 
   async drift(desired: LinksArtifact): Promise<string[]> {
     const commands = (await this.actions(desired)).map((a) => a.join(' '));
-    return [...commands, ...(this.dhcp?.drift(this.dhcpInterfaces(desired)) ?? [])];
+    const sysctls = (await this.sysctls.differences(desired.sysctls)).map((d) => `sysctl -q -w ${d.key}=${d.want}`);
+    return [...commands, ...sysctls, ...(this.dhcp?.drift(this.dhcpInterfaces(desired)) ?? [])];
   }
 
   async apply(desired: LinksArtifact): Promise<string[]> {
+    // First: where /proc/sys is read-only this fails naming the entries to add, before any link changes.
+    const done = await this.sysctls.ensure(desired.sysctls);
     const actions = await this.actions(desired);
     for (const [program, ...args] of actions) await runChecked(this.runner, program, args);
-    const done = actions.map((a) => a.join(' '));
+    done.push(...actions.map((a) => a.join(' ')));
     if (this.dhcp) done.push(...(await this.dhcp.ensure(this.dhcpInterfaces(desired))));
     else if (this.dhcpInterfaces(desired).length) throw new Error('this appliance was built without a DHCP client');
     return done;
