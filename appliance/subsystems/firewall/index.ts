@@ -12,7 +12,7 @@ import { compileRuleset, CompileError, TABLE, type CompiledRuleset } from '../..
 import { ApplyFailed, type Subsystem } from '../../core/subsystem.js';
 import { selfServicesFor } from './self-services.js';
 import { apiSelfService, shadowedSelfServices } from './shadowed-services.js';
-import { vpnZoneMembers } from '../vpn/index.js';
+import { vpnTunnelOnly, vpnZoneMembers } from '../vpn/index.js';
 import { loggingWanted, type FirewallLog } from './log-reader.js';
 import { contentLines, tableContent, type TableContent } from './content.js';
 import { nftTransaction, type NftTransaction } from './delta.js';
@@ -82,7 +82,7 @@ export class FirewallSubsystem implements Subsystem<FirewallArtifact> {
     if (!result) {
       const flowtable = capabilities.flowtable && config.system?.flowtable !== 'off';
       try {
-        result = compileRuleset(config, { flowtable, apiPort: config.system?.api_port ?? this.apiPort(), selfServices: selfServicesFor(config), zoneMembers: vpnZoneMembers(config, capabilities) });
+        result = compileRuleset(config, { flowtable, apiPort: config.system?.api_port ?? this.apiPort(), selfServices: selfServicesFor(config), zoneMembers: vpnZoneMembers(config, capabilities), tunnelOnly: vpnTunnelOnly(config, capabilities) });
       } catch (error) {
         if (!(error instanceof CompileError)) throw error;
         result = error;

@@ -73,7 +73,7 @@ export class VpnConfiguration {
   }
 
   async drift(desired: VpnArtifact): Promise<string[]> {
-    if (!desired.active) return this.charon.pid ? ['charon runs but no peer is configured'] : [];
+    if (!desired.active) return [...(this.charon.pid ? ['charon runs but no peer is configured'] : []), ...(desired.failClosedRoutes.length ? await kernelPathDrift(this.options.runner, desired) : [])];
     if (!this.charon.pid) return ['charon is not running while peers exist'];
     if (!this.charon.runsWith(desired.charon)) return [`charon runs with other settings than ${JSON.stringify(desired.charon)}`];
     let client: ViciClient;
@@ -103,7 +103,7 @@ export class VpnConfiguration {
       const mine = this.loaded.keys.get(k.name);
       if (!mine || mine.hash !== sha(k.data) || !keys.has(mine.id)) drift.push(`private key for certificate ${k.name} is not loaded`);
     }
-    if (desired.charon.dataplane === 'kernel') drift.push(...(await kernelPathDrift(this.options.runner, desired)));
+    drift.push(...(await kernelPathDrift(this.options.runner, desired)));
     if (!drift.length) for (const [peer, tunnel] of await downAlwaysOn(client, desired)) drift.push(`tunnel ${peer}/${tunnel} (start_action start) is down`);
     return drift;
   }
@@ -125,7 +125,7 @@ export class VpnConfiguration {
     const actions: string[] = [];
     if (!desired.active) {
       // nothing configured before or now: touch nothing (no commands at all)
-      if (!this.charon.started && !this.appliedArtifact.active) {
+      if (!this.charon.started && !this.appliedArtifact.active && !desired.failClosedRoutes.length && !this.appliedArtifact.failClosedRoutes.length) {
         this.appliedArtifact = desired;
         return actions;
       }

@@ -21,8 +21,8 @@ import { verifyVpn } from './verify.js';
 export type { VpnArtifact } from './render.js';
 export type { VpnControl } from './control.js';
 export type { VpnEvent, VpnStatus } from './status.js';
-/** The firewall learns the tunnel interface and its zone from here. */
-export { vpnZoneMembers } from './render.js';
+/** The firewall learns the tunnel interface, its zone and the fail-closed networks from here. */
+export { vpnTunnelOnly, vpnZoneMembers } from './render.js';
 
 export type VpnSubsystemOptions = VpnConfigurationOptions;
 
