@@ -14,6 +14,7 @@
 // id is not seen. Secrets go to charon and nowhere else: not into actions,
 // plans, logs or errors.
 import { createHash } from 'node:crypto';
+import path from 'node:path';
 import type { CommandRunner } from '../../platform/command-runner.js';
 import type { Logger } from '../../platform/log.js';
 import { SerialQueue } from '../../platform/serial-queue.js';
@@ -60,7 +61,7 @@ export class VpnConfiguration {
   constructor(private readonly options: VpnConfigurationOptions) {
     this.charon = new Charon(options);
     this.healer = new TunnelHealer(this.charon, this.queue, () => this.appliedArtifact, options.log);
-    this.events = new VpnEvents(() => this.healer.schedule());
+    this.events = new VpnEvents(() => this.healer.schedule(), path.join(options.stateDir, 'vpn-tunnel-counters.json'));
   }
 
   /** The last artifact fully applied: what charon holds. */
