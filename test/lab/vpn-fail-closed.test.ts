@@ -8,6 +8,9 @@
 // the ccnn and internet namespaces sees nothing to those subnets. A tunnel
 // opted out (fail_closed: false) leaks exactly as the issue described, which
 // shows the captures do see such packets. `trap` is refused on libipsec.
+// The same lab then checks what status says for real: why ESP is in UDP,
+// counters across a CHILD rekey, a NAT port change in front of Junction
+// (measured), and selectors the peer narrowed.
 // All traffic starts in lab namespaces; every wait is bounded; charons are
 // stopped by pid and the lab is removed even when a test fails.
 import { spawnSync } from 'node:child_process';
@@ -55,7 +58,7 @@ const lan = { name: 'lan', local_subnets: ['10.1.0.0/24'], remote_subnets: [onpr
 const idle = { name: 'idle', local_subnets: ['10.2.0.0/24'], remote_subnets: [IDLE_SUBNET], start_action: 'none' };
 const peer = () => ({ name: 'onprem', remote: onprem.wan, auth: { method: 'psk', psk: PSK }, dpd_delay_s: 2, tunnels: [lan, idle] });
 
-describe.skipIf(!!skipReason)('fail-closed VPN subnets (lab)', () => {
+describe.skipIf(!!skipReason)('fail-closed VPN subnets and honest status (lab)', () => {
   const lab = withLab({ prefix: uniquePrefix('f'), onprem: true }, !skipReason);
   const work = skipReason ? '' : mkdtempSync(path.join(tmpdir(), 'jnfc-'));
   let junction: RunningJunction;
@@ -213,6 +216,50 @@ describe.skipIf(!!skipReason)('fail-closed VPN subnets (lab)', () => {
     expect(after.packets_out).toBeGreaterThanOrEqual(before.packets_out);
     expect((await ping(lab(), 'a1', onprem.lanHost, { count: 3, timeoutS: 5 })).received).toBe(3);
     expect((await tunnel('lan')).packets_out).toBeGreaterThanOrEqual(before.packets_out + 3);
+  });
+
+  it('a NAT port change in front of Junction is followed (measured: outage and status meanwhile); status reports packet ages', async () => {
+    // the ccnn namespace maps Junction's UDP source ports (its address stays): Junction behind a NAT, as in a cloud
+    const natTo = async (ports: string) => {
+      await lab().exec('ccnn', ['nft', 'delete', 'table', 'ip', 'vpnlabnat'], { check: false });
+      for (const command of ['add table ip vpnlabnat', 'add chain ip vpnlabnat post { type nat hook postrouting priority 100 ; }', `add rule ip vpnlabnat post ip saddr ${addressing.ccnn.router} ip daddr ${onprem.wan} meta l4proto udp snat to ${addressing.ccnn.router}:${ports}`]) {
+        await lab().exec('ccnn', ['nft', ...command.split(' ')], { check: true });
+      }
+      await lab().exec('ccnn', ['conntrack', '-F'], { check: false });
+    };
+    try {
+      await natTo('40000-40099');
+      // a new IKE_SA through the NAT: the on-prem side closes the old one, Junction (always on) initiates again
+      await swanctl('--terminate', '--ike', 'junction-onprem', '--timeout', '5');
+      const natted = await waitFor('lan up through the NAT', async () => {
+        const site = (await api('GET', '/v1/vpn/status')).body.peers[0];
+        return site.nat?.local && site.tunnels.find((t: any) => t.name === 'lan')?.state === 'up' ? site : undefined;
+      }, 30_000, 300);
+      expect(natted.udp_encap_reason).toBe('libipsec');
+      // a steady ping from the VPC; then the NAT forgets its mappings and picks other ports
+      const pinger = lab().exec('a1', ['ping', '-n', '-D', '-O', '-i', '0.1', '-W', '1', '-w', '16', onprem.lanHost], { timeoutMs: 30_000 });
+      await sleep(2000);
+      const changedAt = Date.now();
+      await natTo('41000-41099');
+      const seen: Array<{ t: number; state: string; last_in_s?: number; last_out_s?: number }> = [];
+      while (Date.now() - changedAt < 12_000) {
+        const lanState = (await api('GET', '/v1/vpn/status')).body.peers[0]?.tunnels.find((t: any) => t.name === 'lan');
+        seen.push({ t: (Date.now() - changedAt) / 1000, state: lanState?.state ?? 'none', last_in_s: lanState?.last_in_s, last_out_s: lanState?.last_out_s });
+        await sleep(250);
+      }
+      const out = (await pinger).stdout;
+      const lost = (out.match(/no answer yet/g) ?? []).length;
+      const stalled = seen.filter((x) => x.state === 'stalled');
+      const upAgain = seen.find((x) => x.t > (stalled.at(-1)?.t ?? 0) && x.state === 'up');
+      console.log(`[vpn-fail-closed] NAT port change: ${lost} pings at 0.1 s unanswered (~${(lost / 10).toFixed(1)} s outage); status stalled from ${stalled[0]?.t.toFixed(1) ?? '-'} s to ${stalled.at(-1)?.t.toFixed(1) ?? '-'} s, up again at ${upAgain?.t.toFixed(1) ?? '-'} s`);
+      // the ping runs the whole time: packet ages are reported and stay fresh once the new mapping carries traffic
+      expect(seen.at(-1), JSON.stringify(seen)).toMatchObject({ state: 'up', last_in_s: expect.any(Number), last_out_s: expect.any(Number) });
+      expect(seen.at(-1)!.last_in_s!, JSON.stringify(seen)).toBeLessThanOrEqual(1);
+      expect((await ping(lab(), 'a1', onprem.lanHost, { count: 3, timeoutS: 5 })).received).toBe(3);
+    } finally {
+      await lab().exec('ccnn', ['nft', 'delete', 'table', 'ip', 'vpnlabnat'], { check: false });
+      await lab().exec('ccnn', ['conntrack', '-F'], { check: false });
+    }
   });
 
   it('status flags the part of the selectors the peer narrowed away (a /25 inside the /24)', async () => {
