@@ -262,6 +262,51 @@ describe.skipIf(!!skipReason)('fail-closed VPN subnets and honest status (lab)',
     }
   });
 
+  for (const dpd of [10, 2]) {
+    it(`a NAT port change in front of the on-prem gateway (dpd_delay_s ${dpd}): measured outage; status stalled while Junction sends into the old mapping`, async () => {
+      // only the on-prem side initiates (Junction: start_action none), so the NAT maps its flows
+      const put = await api('PUT', '/v1/vpn/peers/onprem', { ...peer(), dpd_delay_s: dpd, tunnels: [{ ...lan, start_action: 'none' }, idle] });
+      expect(put.status, put.text).toBe(200);
+      const natTo = async (ports: string) => {
+        await lab().exec('inet', ['nft', 'delete', 'table', 'ip', 'vpnlabnat'], { check: false });
+        for (const command of ['add table ip vpnlabnat', 'add chain ip vpnlabnat post { type nat hook postrouting priority 100 ; }', `add rule ip vpnlabnat post ip saddr ${onprem.wan} ip daddr ${addressing.ccnn.router} meta l4proto udp snat to ${onprem.wan}:${ports}`]) {
+          await lab().exec('inet', ['nft', ...command.split(' ')], { check: true });
+        }
+        await lab().exec('inet', ['conntrack', '-F'], { check: false });
+      };
+      try {
+        const natted = async () => {
+          const site = (await api('GET', '/v1/vpn/status')).body.peers[0];
+          return /\[400\d\d\]$/.test(site.remote) && site.tunnels.find((t: any) => t.name === 'lan')?.state === 'up';
+        };
+        await swanctl('--terminate', '--ike', 'junction-onprem', '--timeout', '5');
+        await natTo('40000-40099');
+        await loadOnprem();
+        await swanctl('--initiate', '--child', 'lan', '--timeout', '5');
+        await waitFor('lan up with the on-prem gateway behind the NAT', natted, 15_000, 250);
+        const pinger = lab().exec('a1', ['ping', '-n', '-O', '-i', '0.1', '-W', '1', '-w', String(dpd + 8), onprem.lanHost], { timeoutMs: 40_000 });
+        await sleep(1500);
+        const changedAt = Date.now();
+        await natTo('41000-41099');
+        const seen: Array<{ t: number; state: string; remote: string }> = [];
+        const followed = await waitFor('Junction follows the new port', async () => {
+          const site = (await api('GET', '/v1/vpn/status')).body.peers[0];
+          const state = site.tunnels.find((t: any) => t.name === 'lan')?.state ?? 'none';
+          seen.push({ t: (Date.now() - changedAt) / 1000, state, remote: site.remote });
+          return /\[410\d\d\]$/.test(site.remote) && state === 'up' ? (Date.now() - changedAt) / 1000 : undefined;
+        }, 3 * dpd * 1000 + 20_000, 250);
+        const lost = ((await pinger).stdout.match(/no answer yet/g) ?? []).length;
+        const stalled = seen.filter((x) => x.state === 'stalled');
+        console.log(`[vpn-fail-closed] on-prem NAT port change, dpd_delay_s ${dpd}: followed after ${followed.toFixed(1)} s, ~${(lost / 10).toFixed(1)} s of pings unanswered; status stalled from ${stalled[0]?.t.toFixed(1) ?? '-'} s to ${stalled.at(-1)?.t.toFixed(1) ?? '-'} s`);
+        if (followed > 4) expect(stalled.length, JSON.stringify(seen)).toBeGreaterThan(0);
+        expect((await api('PUT', '/v1/vpn/peers/onprem', peer())).status).toBe(200);
+      } finally {
+        await lab().exec('inet', ['nft', 'delete', 'table', 'ip', 'vpnlabnat'], { check: false });
+        await lab().exec('inet', ['conntrack', '-F'], { check: false });
+      }
+    });
+  }
+
   it('status flags the part of the selectors the peer narrowed away (a /25 inside the /24)', async () => {
     const generated = (await api('GET', '/v1/vpn/peers/onprem/remote-config?format=strongswan')).text as string;
     // the on-prem side accepts only half of Junction's local subnet, as a peer may
