@@ -10,7 +10,7 @@ import type { CompileContext } from './batch.js';
 import { mergeRanges } from './elements.js';
 import * as nft from './nft-json.js';
 
-const ORIGIN = 'vpn:fail-closed';
+const ORIGIN = 'junction:vpn-fail-closed';
 const setName = (family: Family) => `tunnel_only${family === 6 ? '_6' : ''}`;
 
 /** The sets of tunnel-only networks per family (none: no rule at all). */
