@@ -32,6 +32,17 @@ export interface CompileOptions {
    * zone dispatch like the document's interfaces.
    */
   zoneMembers?: ZoneMember[];
+  /**
+   * Networks that may leave only through one interface, the VPN's tunnel
+   * (the remote subnets of fail-closed tunnels): forwarded elsewhere they are
+   * dropped, and they are never source-NATed.
+   */
+  tunnelOnly?: TunnelOnly;
+}
+
+export interface TunnelOnly {
+  interface: string;
+  networks: string[];
 }
 
 export interface ZoneMember {

@@ -8,6 +8,7 @@ import { mergeRanges } from './elements.js';
 import * as nft from './nft-json.js';
 import { PROTOCOL_NUMBERS } from './resolve.js';
 import { policyChainName } from './policy-chains.js';
+import { emitTunnelOnlyForward } from './tunnel-only.js';
 
 export const DEFAULT_API_PORT = 8080;
 export const FLOWTABLE = 'ft';
@@ -37,7 +38,7 @@ function policiesByZones(ctx: CompileContext): Map<string, { policy: FirewallPol
   return out;
 }
 
-export function emitFilterChains(ctx: CompileContext, egressAllow: EgressAllow[]): void {
+export function emitFilterChains(ctx: CompileContext, egressAllow: EgressAllow[], tunnelOnly: Family[] = []): void {
   const { batch, config } = ctx;
   const policies = policiesByZones(ctx);
   const interfaces = config.interfaces;
@@ -46,6 +47,8 @@ export function emitFilterChains(ctx: CompileContext, egressAllow: EgressAllow[]
 
   // ---- forward ----
   batch.add('chains', nft.addChain('forward', { type: 'filter', hook: 'forward', prio: nft.PRIORITY.filter, policy: 'drop' }), 'junction:forward');
+  // before the flowtable and established: a flow set up through the tunnel never continues on another path
+  emitTunnelOnlyForward(ctx, tunnelOnly);
   if (ctx.options.flowtable && interfaces.length) {
     batch.add('chains', nft.addFlowtable(FLOWTABLE, interfaces.map((i) => i.name)), '/interfaces');
     batch.add('rules', nft.addRule('forward', 'junction:flowtable', [

@@ -8,9 +8,10 @@ import { emitNatChains } from './nat-chains.js';
 import * as nft from './nft-json.js';
 import { emitPolicyChains } from './policy-chains.js';
 import { Resolver } from './resolve.js';
+import { emitTunnelOnlySets } from './tunnel-only.js';
 
 export { CompileError, type Problem } from './errors.js';
-export type { CompileOptions, SelfService, ZoneMember } from './batch.js';
+export type { CompileOptions, SelfService, TunnelOnly, ZoneMember } from './batch.js';
 export { counterName, defaultCounterName, policyChainName } from './policy-chains.js';
 export { Resolver, type ServiceRange } from './resolve.js';
 export const TABLE = nft.TABLE;
@@ -40,8 +41,9 @@ export function compileRuleset(config: Config, options: CompileOptions): Compile
   batch.add('head', nft.deleteTable(), 'junction:table');
   batch.add('head', nft.addTable(), 'junction:table');
   emitPolicyChains(ctx);
-  const egressAllow = emitNatChains(ctx);
-  emitFilterChains(ctx, egressAllow);
+  const tunnelOnly = emitTunnelOnlySets(ctx);
+  const egressAllow = emitNatChains(ctx, tunnelOnly);
+  emitFilterChains(ctx, egressAllow, tunnelOnly);
   const problems = [...resolver.problems, ...ctx.problems];
   if (problems.length) throw new CompileError(problems);
   const { nftables, origins } = batch.finish();

@@ -10,17 +10,19 @@ import { mergeRanges } from './elements.js';
 import type { EgressAllow } from './filter-chains.js';
 import * as nft from './nft-json.js';
 import { parsePortRange } from './resolve.js';
+import { emitTunnelOnlyNoNat } from './tunnel-only.js';
 
 const natTarget = (family: Family, addr: string, port?: number) =>
   ({ family: nft.nfFamily(family), addr, ...(port === undefined ? {} : { port }) });
 
 /** Emits the NAT chains; returns the sources that NAT egress also allows to be forwarded. */
-export function emitNatChains(ctx: CompileContext): EgressAllow[] {
+export function emitNatChains(ctx: CompileContext, tunnelOnly: Family[] = []): EgressAllow[] {
   const { batch, config, problems, resolver } = ctx;
   const nat = config.nat;
 
   batch.add('chains', nft.addChain('nat_prerouting', { type: 'nat', hook: 'prerouting', prio: nft.PRIORITY.dstnat, policy: 'accept' }), 'junction:nat-prerouting');
   batch.add('chains', nft.addChain('nat_postrouting', { type: 'nat', hook: 'postrouting', prio: nft.PRIORITY.srcnat, policy: 'accept' }), 'junction:nat-postrouting');
+  emitTunnelOnlyNoNat(ctx, tunnelOnly);
 
   nat?.port_forwards?.forEach((pf, i) => {
     const path = `/nat/port_forwards/${i}`;

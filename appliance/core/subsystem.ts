@@ -6,7 +6,7 @@ import type { TSchema } from '@sinclair/typebox';
 import type { Config } from '../model/schema.js';
 import type { Problem } from '../model/problems.js';
 import type { Capabilities } from '../platform/capabilities.js';
-import type { SelfService, ZoneMember } from '../../rules/index.js';
+import type { SelfService, TunnelOnly, ZoneMember } from '../../rules/index.js';
 
 export interface Subsystem<Artifact = unknown> {
   readonly name: string;
@@ -59,6 +59,8 @@ export interface Subsystem<Artifact = unknown> {
 export interface FirewallNeeds {
   selfServices?: SelfService[];
   zoneMembers?: ZoneMember[];
+  /** networks that may only leave through one interface (a fail-closed tunnel's remote subnets) */
+  tunnelOnly?: TunnelOnly;
 }
 
 export interface ApplyOptions {

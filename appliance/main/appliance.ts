@@ -45,7 +45,8 @@ export interface ApplianceOptions {
 /** Everything the subsystems ask of the firewall for this document, in apply order. */
 function firewallNeeds(subsystems: Subsystem[], config: Config, capabilities: Capabilities): FirewallNeeds {
   const needs = subsystems.map((s) => s.firewallNeeds?.(config, capabilities) ?? {});
-  return { selfServices: needs.flatMap((n) => n.selfServices ?? []), zoneMembers: needs.flatMap((n) => n.zoneMembers ?? []) };
+  const tunnelOnly = needs.find((n) => n.tunnelOnly)?.tunnelOnly;
+  return { selfServices: needs.flatMap((n) => n.selfServices ?? []), zoneMembers: needs.flatMap((n) => n.zoneMembers ?? []), ...(tunnelOnly ? { tunnelOnly } : {}) };
 }
 
 export function createAppliance(options: ApplianceOptions): Appliance {

@@ -24,6 +24,7 @@ import { NO_CAPABILITIES } from '../../appliance/platform/capabilities.js';
 import { requireRoot, uniquePrefix, withLab } from './support/lab-fixture.js';
 import { startJunction, type RunningJunction } from './support/junction.js';
 import { waitFor } from './support/wait.js';
+import { settledSaCounts } from './support/sa-counts.js';
 import { sleep } from '../../appliance/platform/sleep.js';
 import { CHARON_TOOLS, requireTools } from './support/tools.js';
 
@@ -123,6 +124,19 @@ describe.skipIf(!!skipReason)('IPsec site-to-site through junction serve (lab)',
       await api('POST', `/v1/vpn/peers/${peer}/tunnels/${name}/initiate?timeout_ms=5000`);
       return tunnelUp(peer, name);
     }, timeoutMs, 500);
+  }
+
+  /** Exactly one IKE_SA for the peer and one CHILD_SA per tunnel, on Junction's charon and on the on-prem one, once settled. */
+  async function expectOneSaEach(tunnels: string[], when: string): Promise<void> {
+    const sides = [
+      { socket: charonPaths(path.join(junction.stateDir, 'charon')).socket, conn: 'onprem' },
+      { socket: onpremCharon.socketPath, conn: 'junction-onprem' },
+    ];
+    const [mine, theirs] = await settledSaCounts(sides, tunnels, 20_000, 4_000);
+    const one = { ike: 1, children: Object.fromEntries(tunnels.map((t) => [t, 1])) };
+    console.log(`[vpn-site] SAs ${when}: Junction ${JSON.stringify(mine)}, on-prem ${JSON.stringify(theirs)}`);
+    expect(mine, `Junction's charon ${when}`).toEqual(one);
+    expect(theirs, `on-prem charon ${when}`).toEqual(one);
   }
 
   beforeAll(async () => {
@@ -255,7 +269,11 @@ describe.skipIf(!!skipReason)('IPsec site-to-site through junction serve (lab)',
     const multi = { name: 'multi', local_subnets: ['10.2.0.0/24', '10.1.0.0/24'], remote_subnets: ['192.168.60.0/24', '192.168.61.0/24'] };
     const post = await api('POST', '/v1/vpn/peers/onprem/tunnels', multi);
     expect(post.status, post.text).toBe(201);
-    expect(post.body.actions.vpn).toEqual(['load-conn onprem (tunnels updated in place: multi)']);
+    expect(post.body.actions.vpn).toEqual([
+      'ip -4 route replace unreachable 192.168.60.0/24 metric 2147483647 proto 78',
+      'ip -4 route replace unreachable 192.168.61.0/24 metric 2147483647 proto 78',
+      'load-conn onprem (tunnels updated in place: multi)',
+    ]);
     await loadOnprem('onprem');
     const up = await bringUp('onprem', 'multi');
     expect(up.sas[0].local_ts).toEqual(['10.1.0.0/24', '10.2.0.0/24']);
@@ -272,7 +290,7 @@ describe.skipIf(!!skipReason)('IPsec site-to-site through junction serve (lab)',
     await sleep(1000);
     const put = await api('PUT', '/v1/vpn/peers/onprem/tunnels/multi', { ...multi, remote_subnets: ['192.168.60.0/24'] });
     expect(put.status, put.text).toBe(200);
-    expect(put.body.actions.vpn).toEqual(['load-conn onprem (tunnels updated in place: multi)']);
+    expect(put.body.actions.vpn).toEqual(['ip -4 route del unreachable 192.168.61.0/24 metric 2147483647 proto 78', 'load-conn onprem (tunnels updated in place: multi)']);
     const result = await pinger;
     const m = /(\d+) packets transmitted, (\d+) received/.exec(result.stdout);
     expect(m && Number(m[2]), result.stdout).toBe(100);
@@ -373,6 +391,27 @@ describe.skipIf(!!skipReason)('IPsec site-to-site through junction serve (lab)',
     const [lanReqids, multiReqids] = [await reqids('lan'), await reqids('multi')];
     expect([...lanReqids].filter((r) => multiReqids.has(r)), `lan ${[...lanReqids]} multi ${[...multiReqids]}`).toEqual([]);
     expect([...lanReqids, ...multiReqids].every((r) => Number.isInteger(r) && r > 0)).toBe(true);
+    await expectOneSaEach(['lan', 'multi'], 'after the on-prem reboot');
+  });
+
+  it('a DPD event (the path between the gateways cut for longer than DPD waits) ends with one IKE_SA and one CHILD_SA per tunnel on both sides', async () => {
+    for (const name of ['lan', 'multi']) await bringUp('onprem', name);
+    const before = await tunnelUp('onprem', 'lan');
+    // the internet namespace drops everything to and from the on-prem WAN (lab traffic only)
+    const cut = ['add table inet vpnlabcut', 'add chain inet vpnlabcut cut { type filter hook forward priority 0 ; }', `add rule inet vpnlabcut cut ip saddr ${onprem.wan} drop`, `add rule inet vpnlabcut cut ip daddr ${onprem.wan} drop`];
+    try {
+      for (const command of cut) await lab().exec('inet', ['nft', ...command.split(' ')], { check: true });
+      // dpd_delay 2 s, then Junction's retransmissions give up after about 16 s: the peer is dead, dpd_action restart
+      await waitFor('Junction declares the peer dead', async () => !(await tunnelUp('onprem', 'lan')), 40_000, 500);
+    } finally {
+      await lab().exec('inet', ['nft', 'delete', 'table', 'inet', 'vpnlabcut'], { check: true });
+    }
+    for (const name of ['lan', 'multi']) {
+      const back = await waitFor(`${name} back after DPD`, () => tunnelUp('onprem', name), 45_000, 500);
+      if (name === 'lan') expect(back.sas[0].spi_in).not.toBe(before.sas[0].spi_in);
+    }
+    await expectOneSaEach(['lan', 'multi'], 'after DPD');
+    expect((await ping(lab(), 'a1', onprem.lanHost, { count: 2, timeoutS: 4 })).reachable).toBe(true);
   });
 
   it(`recovers both tunnels by itself within ${RECOVERY_S} s when Junction's own charon is killed (supervisor restart + reload)`, async () => {
@@ -488,7 +527,11 @@ describe.skipIf(!!skipReason)('IPsec site-to-site through junction serve (lab)',
   it('removing the last peer stops charon and takes the tunnel routes away', async () => {
     const del = await api('DELETE', '/v1/vpn/peers/onprem');
     expect(del.status, del.text).toBe(200);
-    expect(del.body.actions.vpn).toEqual(['stop charon (no peers configured)']);
+    expect(del.body.actions.vpn).toEqual([
+      'stop charon (no peers configured)',
+      // the fail-closed routes go with the last peer
+      'ip -4 route del unreachable 192.168.50.0/24 metric 2147483647 proto 78',
+    ]);
     const s = await status();
     expect(s.charon.running).toBe(false);
     expect(s.peers).toEqual([]);

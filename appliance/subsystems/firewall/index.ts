@@ -88,8 +88,8 @@ export class FirewallSubsystem implements Subsystem<FirewallArtifact> {
     if (!result) {
       const flowtable = capabilities.flowtable && config.system?.flowtable !== 'off';
       try {
-        const { selfServices, zoneMembers } = this.needs(config, capabilities);
-        result = compileRuleset(config, { flowtable, apiPort: config.system?.api_port ?? this.apiPort(), selfServices, zoneMembers });
+        const { selfServices, zoneMembers, tunnelOnly } = this.needs(config, capabilities);
+        result = compileRuleset(config, { flowtable, apiPort: config.system?.api_port ?? this.apiPort(), selfServices, zoneMembers, tunnelOnly });
       } catch (error) {
         if (!(error instanceof CompileError)) throw error;
         result = error;

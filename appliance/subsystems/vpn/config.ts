@@ -14,6 +14,7 @@
 // id is not seen. Secrets go to charon and nowhere else: not into actions,
 // plans, logs or errors.
 import { createHash } from 'node:crypto';
+import path from 'node:path';
 import type { CommandRunner } from '../../platform/command-runner.js';
 import type { Logger } from '../../platform/log.js';
 import { SerialQueue } from '../../platform/serial-queue.js';
@@ -60,7 +61,7 @@ export class VpnConfiguration {
   constructor(private readonly options: VpnConfigurationOptions) {
     this.charon = new Charon(options);
     this.healer = new TunnelHealer(this.charon, this.queue, () => this.appliedArtifact, options.log);
-    this.events = new VpnEvents(() => this.healer.schedule());
+    this.events = new VpnEvents(() => this.healer.schedule(), path.join(options.stateDir, 'vpn-tunnel-counters.json'));
   }
 
   /** The last artifact fully applied: what charon holds. */
@@ -73,7 +74,7 @@ export class VpnConfiguration {
   }
 
   async drift(desired: VpnArtifact): Promise<string[]> {
-    if (!desired.active) return this.charon.pid ? ['charon runs but no peer is configured'] : [];
+    if (!desired.active) return [...(this.charon.pid ? ['charon runs but no peer is configured'] : []), ...(desired.failClosedRoutes.length ? await kernelPathDrift(this.options.runner, desired) : [])];
     if (!this.charon.pid) return ['charon is not running while peers exist'];
     if (!this.charon.runsWith(desired.charon)) return [`charon runs with other settings than ${JSON.stringify(desired.charon)}`];
     let client: ViciClient;
@@ -103,7 +104,7 @@ export class VpnConfiguration {
       const mine = this.loaded.keys.get(k.name);
       if (!mine || mine.hash !== sha(k.data) || !keys.has(mine.id)) drift.push(`private key for certificate ${k.name} is not loaded`);
     }
-    if (desired.charon.dataplane === 'kernel') drift.push(...(await kernelPathDrift(this.options.runner, desired)));
+    drift.push(...(await kernelPathDrift(this.options.runner, desired)));
     if (!drift.length) for (const [peer, tunnel] of await downAlwaysOn(client, desired)) drift.push(`tunnel ${peer}/${tunnel} (start_action start) is down`);
     return drift;
   }
@@ -125,7 +126,7 @@ export class VpnConfiguration {
     const actions: string[] = [];
     if (!desired.active) {
       // nothing configured before or now: touch nothing (no commands at all)
-      if (!this.charon.started && !this.appliedArtifact.active) {
+      if (!this.charon.started && !this.appliedArtifact.active && !desired.failClosedRoutes.length && !this.appliedArtifact.failClosedRoutes.length) {
         this.appliedArtifact = desired;
         return actions;
       }

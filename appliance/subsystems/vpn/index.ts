@@ -15,7 +15,7 @@ import type { FirewallNeeds, Subsystem } from '../../core/subsystem.js';
 import { ikeSelfServices } from './self-services.js';
 import { VpnConfiguration, type VpnConfigurationOptions } from './config.js';
 import { VpnActions, type VpnControl } from './control.js';
-import { describeVpn, renderVpn, vpnZoneMembers, type VpnArtifact } from './render.js';
+import { describeVpn, renderVpn, vpnTunnelOnly, vpnZoneMembers, type VpnArtifact } from './render.js';
 import { vpnStatus, type VpnEvent, type VpnStatus } from './status.js';
 import { verifyVpn } from './verify.js';
 
@@ -28,9 +28,10 @@ export type VpnSubsystemOptions = VpnConfigurationOptions;
 export class VpnSubsystem implements Subsystem<VpnArtifact>, VpnControl {
   readonly name = 'vpn';
   readonly schemaSection = { key: 'vpn', schema: VpnSection };
-  /** IKE and ESP to the router, and the tunnel interface in vpn.zone */
+  /** IKE and ESP to the router, the tunnel interface in vpn.zone, and the remote subnets that may only leave through it */
   firewallNeeds(config: Config, capabilities: Capabilities): FirewallNeeds {
-    return { selfServices: ikeSelfServices(config), zoneMembers: vpnZoneMembers(config, capabilities) };
+    const tunnelOnly = vpnTunnelOnly(config, capabilities);
+    return { selfServices: ikeSelfServices(config), zoneMembers: vpnZoneMembers(config, capabilities), ...(tunnelOnly ? { tunnelOnly } : {}) };
   }
   private readonly configuration: VpnConfiguration;
   private readonly actions: VpnActions;

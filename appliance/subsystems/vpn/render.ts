@@ -68,6 +68,22 @@ export interface VpnRoute {
   peer: string;
 }
 
+/**
+ * Metric of the fail-closed routes: worse than any tunnel route (kernel path:
+ * metric 0 / 1024 through xfrm0; libipsec: table 220, looked up before main),
+ * so they decide only while the tunnel has no route, and then the remote
+ * subnet is unreachable instead of following the default route out of NAT egress.
+ */
+export const FAIL_CLOSED_METRIC = 2_147_483_647;
+
+/** An unreachable route for one remote subnet of a fail-closed tunnel. */
+export interface FailClosedRoute {
+  destination: string;
+  family: 4 | 6;
+  /** "peer/tunnel" of every tunnel that has this remote subnet */
+  tunnels: string[];
+}
+
 export interface VpnArtifact {
   /** false: no enabled peer, charon is not needed */
   active: boolean;
@@ -83,6 +99,8 @@ export interface VpnArtifact {
   routes: VpnRoute[];
   /** kernel path only: the XFRM interface to create */
   xfrmInterface?: { name: string; ifId: number; underlying: string };
+  /** both paths: unreachable routes (proto 78, FAIL_CLOSED_METRIC) for the remote subnets of every fail-closed tunnel */
+  failClosedRoutes: FailClosedRoute[];
 }
 
 export function chooseDataplane(config: Config, capabilities: Capabilities): DataplaneDecision {
@@ -108,6 +126,34 @@ const enabledPeers = (config: Config): Array<{ peer: IkePeer; index: number }> =
 export function vpnZoneMembers(config: Config, capabilities: Capabilities): Array<{ name: string; zone: string }> {
   if (!enabledPeers(config).length) return [];
   return [{ name: tunnelInterfaceFor(chooseDataplane(config, capabilities).dataplane), zone: config.vpn?.zone ?? DEFAULT_VPN_ZONE }];
+}
+
+/** Every tunnel of the document that fails closed (the default), enabled or not: a disabled tunnel's subnets stay off the other routes too. */
+function failClosedTunnels(config: Config): Array<{ peer: IkePeer; tunnel: VpnTunnel }> {
+  return (config.vpn?.peers ?? []).flatMap((peer) => peer.tunnels.filter((t) => t.fail_closed !== false).map((tunnel) => ({ peer, tunnel })));
+}
+
+export function failClosedRoutes(config: Config): FailClosedRoute[] {
+  const byDestination = new Map<string, FailClosedRoute>();
+  for (const { peer, tunnel } of failClosedTunnels(config)) {
+    for (const destination of tunnel.remote_subnets) {
+      const route = byDestination.get(destination) ?? { destination, family: destination.includes(':') ? 6 : 4, tunnels: [] };
+      route.tunnels.push(`${peer.name}/${tunnel.name}`);
+      byDestination.set(destination, route);
+    }
+  }
+  return [...byDestination.values()];
+}
+
+/**
+ * What the firewall needs to keep the remote subnets of fail-closed tunnels
+ * inside the tunnel: those networks may be forwarded only out of the tunnel
+ * interface, and are never source-NATed (rules/ compiles the rules).
+ */
+export function vpnTunnelOnly(config: Config, capabilities: Capabilities): { interface: string; networks: string[] } | undefined {
+  const networks = failClosedRoutes(config).map((r) => r.destination);
+  if (!networks.length) return undefined;
+  return { interface: tunnelInterfaceFor(chooseDataplane(config, capabilities).dataplane), networks };
 }
 
 const seconds = (s: number) => `${s}s`;
@@ -236,6 +282,7 @@ export function renderVpn(config: Config, capabilities: Capabilities): VpnArtifa
     secrets,
     keys,
     routes: [...new Map(routes.map((r) => [r.destination, r])).values()],
+    failClosedRoutes: failClosedRoutes(config),
     ...(kernel && underlying ? { xfrmInterface: { name: XFRM_INTERFACE, ifId: XFRM_IF_ID, underlying } } : {}),
   };
 }
@@ -252,6 +299,7 @@ export function inactiveVpnArtifact(): VpnArtifact {
     secrets: [],
     keys: [],
     routes: [],
+    failClosedRoutes: [],
   };
 }
 
@@ -288,7 +336,8 @@ export function connectionLines(c: VpnConnection): string[] {
  * differently describe differently.
  */
 export function describeVpn(artifact: VpnArtifact): string[] {
-  if (!artifact.active) return [];
+  const failClosed = artifact.failClosedRoutes.map((r) => `route unreachable ${r.destination} metric ${FAIL_CLOSED_METRIC} proto ${VPN_ROUTE_PROTO} (fail closed: ${r.tunnels.join(', ')})`);
+  if (!artifact.active) return failClosed;
   const { charon } = artifact;
   return [
     `vpn dataplane: ${artifact.dataplane.dataplane} (${artifact.dataplane.reason}); tunnel interface ${artifact.tunnelInterface} in zone ${artifact.zone}`,
@@ -298,5 +347,6 @@ export function describeVpn(artifact: VpnArtifact): string[] {
     ...artifact.keys.map((k) => `private key for certificate ${k.name}: ${secretLabel(k.data)}`),
     ...(artifact.xfrmInterface ? [`interface ${artifact.xfrmInterface.name}: xfrm if_id ${artifact.xfrmInterface.ifId} dev ${artifact.xfrmInterface.underlying}`] : []),
     ...artifact.routes.map((r) => `route ${r.destination} dev ${r.dev} proto ${VPN_ROUTE_PROTO} (peer ${r.peer})`),
+    ...failClosed,
   ];
 }

@@ -32,6 +32,9 @@ export const VpnTunnel = Type.Object(
     esp_proposals: Type.Optional(Type.Array(Proposal, { minItems: 1, maxItems: 16, description: 'default aes256gcm16-ecp256, aes128gcm16-ecp256, aes256-sha256-modp2048' })),
     pfs: Type.Optional(Type.Boolean({ description: 'add a DH group to the ESP proposals (default true)' })),
     rekey_time_s: Type.Optional(Type.Integer({ minimum: 60, maximum: 86_400, description: 'CHILD_SA rekey (default 3600)' })),
+    fail_closed: Type.Optional(Type.Boolean({
+      description: 'default true: traffic to remote_subnets only ever leaves through the tunnel (an unreachable route under the tunnel route, and a firewall drop/no-NAT rule); false lets it follow other routes (and NAT egress) while the tunnel is down',
+    })),
     enabled: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false },

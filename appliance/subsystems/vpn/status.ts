@@ -6,6 +6,8 @@ import { EventEmitter } from 'node:events';
 import { toPlain, type ViciClient, type ViciPlain, type ViciSection, type ViciSubscription } from './vici/index.js';
 import type { Charon } from './charon.js';
 import type { VpnArtifact } from './render.js';
+import { uncoveredSelectors } from './selector-coverage.js';
+import { TunnelCounters, type SaTraffic } from './tunnel-counters.js';
 
 export type VpnEventName = 'ike-updown' | 'child-updown' | 'ike-rekey' | 'child-rekey';
 export const VPN_EVENTS: VpnEventName[] = ['ike-updown', 'child-updown', 'ike-rekey', 'child-rekey'];
@@ -37,21 +39,39 @@ export interface ChildSaStatus {
   packets_in: number;
   packets_out: number;
   rekey_in_s?: number;
+  /** seconds since the last packet came in / went out through this SA (absent: none yet) */
+  last_in_s?: number;
+  last_out_s?: number;
   local_ts: string[];
   remote_ts: string[];
 }
 
 export interface TunnelStatus {
   name: string;
-  state: 'up' | 'down';
+  /**
+   * up: an SA is installed and, if packets go out, packets come in too;
+   * stalled: an SA is installed and packets went out in the last second
+   * while none came in for STALLED_AFTER_S (the peer or the path is gone,
+   * or the traffic is one-way); down: no SA.
+   */
+  state: 'up' | 'stalled' | 'down';
   established_at?: string;
   last_rekey?: string;
+  /** cumulative over the tunnel's SAs, across rekeys and Junction restarts */
   bytes_in: number;
   bytes_out: number;
   packets_in: number;
   packets_out: number;
+  /** seconds since the last packet came in / went out through the tunnel */
+  last_in_s?: number;
+  last_out_s?: number;
+  /** parts of the configured subnets the peer narrowed away (traffic there has no SA), by side */
+  uncovered?: { local: string[]; remote: string[] };
   sas: ChildSaStatus[];
 }
+
+/** Outbound with no inbound for this long makes an installed tunnel `stalled`. */
+export const STALLED_AFTER_S = 3;
 
 export interface PeerStatus {
   name: string;
@@ -66,7 +86,22 @@ export interface PeerStatus {
   spi_initiator?: string;
   spi_responder?: string;
   algorithms?: string;
-  nat?: boolean;
+  /**
+   * charon's NAT detection: local, this side's address is translated on the
+   * way; remote, the peer's detection payload does not match its address: the
+   * peer is behind NAT, or fakes that to get UDP encapsulation (a peer on
+   * libipsec or with encap=yes does); the wire cannot tell the two apart
+   */
+  nat?: { local: boolean; remote: boolean };
+  /**
+   * ESP travels in UDP 4500 (not IP protocol 50), and why: libipsec (this
+   * data plane always encapsulates), nat (this side is behind NAT), peer
+   * (see nat.remote), forced (nat_traversal: force)
+   */
+  udp_encap?: boolean;
+  udp_encap_reason?: 'libipsec' | 'nat' | 'peer' | 'forced';
+  /** what the on-prem firewall in front of the peer must let in from this router */
+  peer_must_allow?: string;
   tunnels: TunnelStatus[];
 }
 
@@ -131,14 +166,19 @@ export class VpnEvents {
   private subscription: ViciSubscription | undefined;
   private readonly emitter = new EventEmitter();
   private readonly rekeys = new Map<string, string>();
+  /** cumulative traffic per tunnel ("peer/tunnel") */
+  readonly counters: TunnelCounters;
 
-  constructor(private readonly onUpDown: () => void) {
+  /** @param countersFile where the cumulative counts persist across Junction restarts */
+  constructor(private readonly onUpDown: () => void, countersFile?: string) {
     this.emitter.setMaxListeners(0);
+    this.counters = new TunnelCounters(countersFile);
   }
 
   async subscribe(client: ViciClient): Promise<void> {
     this.close();
     this.subscription = await client.subscribe(VPN_EVENTS, (name, message) => {
+      retireFromEvent(this.counters, name as VpnEventName, toPlain(message));
       for (const event of toVpnEvents(name as VpnEventName, message)) {
         if (event.event === 'ike-rekey') this.rekeys.set(event.peer, event.at);
         if (event.event === 'child-rekey' && event.tunnel) this.rekeys.set(`${event.peer}/${event.tunnel}`, event.at);
@@ -163,6 +203,52 @@ export class VpnEvents {
   lastRekey(key: string): string | undefined {
     return this.rekeys.get(key);
   }
+}
+
+/** One CHILD_SA's counts from list-sas or an event; the key survives charon restarts (ids restart, SPIs do not repeat). */
+export function saTraffic(sa: ViciPlain): SaTraffic {
+  return { key: `${str(sa.uniqueid) ?? ''}:${str(sa['spi-in']) ?? ''}`, bytes_in: num(sa['bytes-in']), bytes_out: num(sa['bytes-out']), packets_in: num(sa['packets-in']), packets_out: num(sa['packets-out']) };
+}
+
+/** A rekey's old SA, or an SA going down, carries its final counts: they join the tunnel's base. */
+export function retireFromEvent(counters: TunnelCounters, name: VpnEventName, plain: ViciPlain): void {
+  if (name !== 'child-rekey' && !(name === 'child-updown' && plain.up !== 'yes')) return;
+  for (const [peer, value] of Object.entries(plain)) {
+    if (peer === 'up' || typeof value !== 'object' || Array.isArray(value)) continue;
+    for (const [key, child] of Object.entries(((value as ViciPlain)['child-sas'] as Record<string, ViciPlain> | undefined) ?? {})) {
+      const gone = name === 'child-rekey' ? (child.old as ViciPlain | undefined) : child;
+      if (gone) counters.retire(`${peer}/${str(gone.name) ?? str(child.name) ?? key}`, saTraffic(gone));
+    }
+  }
+}
+
+const seconds = (v: unknown): number | undefined => (typeof v === 'string' && v !== '' ? Number(v) : undefined);
+const newest = (values: Array<number | undefined>): number | undefined => {
+  const known = values.filter((v): v is number => v !== undefined);
+  return known.length ? Math.min(...known) : undefined;
+};
+
+/** Why ESP is in UDP 4500, and what the peer's firewall must then let in. */
+function encapsulation(artifact: VpnArtifact, c: VpnArtifact['connections'][number], ike: ViciPlain): Pick<PeerStatus, 'nat' | 'udp_encap' | 'udp_encap_reason' | 'peer_must_allow'> {
+  const nat = { local: ike['nat-local'] === 'yes', remote: ike['nat-remote'] === 'yes' };
+  // libipsec cannot receive raw ESP: charon fakes NAT detection so the peer encapsulates too (nat-fake)
+  const reason = artifact.charon.dataplane === 'libipsec' ? 'libipsec' : nat.local ? 'nat' : c.config.get('encap') === 'yes' ? 'forced' : nat.remote ? 'peer' : undefined;
+  const from = str(ike['local-host']) ?? 'this router';
+  return {
+    nat,
+    udp_encap: reason !== undefined,
+    ...(reason ? { udp_encap_reason: reason } : {}),
+    peer_must_allow: reason
+      ? `UDP 500 and UDP 4500 from ${from} (ESP arrives inside UDP 4500; IP protocol 50 is not used)`
+      : `UDP 500 and ESP (IP protocol 50) from ${from} (and UDP 4500 should NAT appear on the path)`,
+  };
+}
+
+/** The configured selectors of a tunnel, from the rendered child. */
+function configuredTs(c: VpnArtifact['connections'][number], tunnel: string): { local: string[]; remote: string[] } {
+  const child = (c.config.get('children') as { get(key: string): unknown } | undefined)?.get(tunnel) as { get(key: string): unknown } | undefined;
+  const list = (v: unknown) => (Array.isArray(v) ? v.map(String) : []);
+  return { local: list(child?.get('local_ts')), remote: list(child?.get('remote_ts')) };
 }
 
 /** Status of the applied artifact as charon reports it. */
@@ -200,7 +286,7 @@ export async function vpnStatus(artifact: VpnArtifact, charon: Charon, events: V
         spi_initiator: str(ike['initiator-spi']),
         spi_responder: str(ike['responder-spi']),
         algorithms: algorithms(ike),
-        nat: ike['nat-any'] === 'yes',
+        ...encapsulation(artifact, c, ike),
       });
     }
     const lastIkeRekey = events.lastRekey(c.name);
@@ -221,22 +307,32 @@ export async function vpnStatus(artifact: VpnArtifact, charon: Charon, events: V
         packets_in: num(v['packets-in']),
         packets_out: num(v['packets-out']),
         ...(v['rekey-time'] ? { rekey_in_s: num(v['rekey-time']) } : {}),
+        ...(seconds(v['use-in']) !== undefined ? { last_in_s: seconds(v['use-in']) } : {}),
+        ...(seconds(v['use-out']) !== undefined ? { last_out_s: seconds(v['use-out']) } : {}),
         local_ts: (v['local-ts'] as string[] | undefined) ?? [],
         remote_ts: (v['remote-ts'] as string[] | undefined) ?? [],
       }));
       const installed = sasOfTunnel.filter((s) => s.state === 'INSTALLED');
-      const sum = (k: 'bytes_in' | 'bytes_out' | 'packets_in' | 'packets_out') => sasOfTunnel.reduce((a, s) => a + s[k], 0);
+      const traffic = events.counters.observe(`${c.name}/${tunnel}`, children.map(({ sa }) => saTraffic(sa)));
       const oldest = installed.map((s) => s.established_at).filter((x): x is string => !!x).sort()[0];
       const lastRekey = events.lastRekey(`${c.name}/${tunnel}`);
+      const lastIn = newest(installed.map((s) => s.last_in_s));
+      const lastOut = newest(installed.map((s) => s.last_out_s));
+      // sending now and nothing back for a while (never anything back counts as "a while" once sending)
+      const youngest = newest(installed.map((s) => (s.established_at ? (now - Date.parse(s.established_at)) / 1000 : undefined)));
+      const stalled = lastOut !== undefined && lastOut <= 1 && (lastIn ?? youngest ?? 0) >= STALLED_AFTER_S;
+      const negotiated = { local: installed.flatMap((s) => s.local_ts), remote: installed.flatMap((s) => s.remote_ts) };
+      const configured = configuredTs(c, tunnel);
+      const uncovered = { local: uncoveredSelectors(configured.local, negotiated.local), remote: uncoveredSelectors(configured.remote, negotiated.remote) };
       peer.tunnels.push({
         name: tunnel,
-        state: installed.length ? 'up' : 'down',
+        state: !installed.length ? 'down' : stalled ? 'stalled' : 'up',
         ...(oldest ? { established_at: oldest } : {}),
         ...(lastRekey ? { last_rekey: lastRekey } : {}),
-        bytes_in: sum('bytes_in'),
-        bytes_out: sum('bytes_out'),
-        packets_in: sum('packets_in'),
-        packets_out: sum('packets_out'),
+        ...traffic,
+        ...(lastIn !== undefined ? { last_in_s: lastIn } : {}),
+        ...(lastOut !== undefined ? { last_out_s: lastOut } : {}),
+        ...(installed.length && (uncovered.local.length || uncovered.remote.length) ? { uncovered } : {}),
         sas: sasOfTunnel,
       });
     }

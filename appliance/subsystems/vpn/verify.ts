@@ -10,6 +10,11 @@ import type { IkePeer } from './schema.js';
 
 export const DEFAULT_VPN_ZONE = 'vpn';
 
+const TRAP_KEYS = ['start_action', 'close_action', 'dpd_action'] as const;
+/** What charon's kernel-libipsec does with a trap policy: logs "could not find an outbound IPsec SA for reqid" and drops the packet. */
+export const TRAP_ON_LIBIPSEC =
+  '"trap" never brings a tunnel up on the libipsec data plane (charon drops the first packet instead of initiating: no outbound IPsec SA for the reqid); use "start" (Junction keeps the tunnel up) or "none"';
+
 const isAddress = (text: string) => parseAddress(text) !== undefined;
 /** A remote written with digits, dots and colons only must be an address; anything else is an FQDN. */
 const looksLikeAddress = (text: string) => /^[0-9.]+$/.test(text) || text.includes(':');
@@ -122,6 +127,10 @@ export function verifyVpn(config: Config, capabilities: Capabilities): Problem[]
         const why = proposalProblem(text, 'esp', version);
         if (why) add(`${tbase}/esp_proposals/${j}`, why);
       });
+      if (libipsec) for (const key of TRAP_KEYS) if (tunnel[key] === 'trap') add(`${tbase}/${key}`, TRAP_ON_LIBIPSEC);
+      if (tunnel.fail_closed === false) {
+        problems.push({ path: `${tbase}/fail_closed`, severity: 'warning', message: `while tunnel "${tunnel.name}" is down, traffic to ${tunnel.remote_subnets.join(', ')} follows the other routes (e.g. the default route out of NAT egress), unencrypted` });
+      }
       const local: IpRange[] = [];
       tunnel.local_subnets.forEach((text, j) => {
         const path = `${tbase}/local_subnets/${j}`;
@@ -144,6 +153,10 @@ export function verifyVpn(config: Config, capabilities: Capabilities): Problem[]
         if (clash) return add(path, `${text} overlaps ${clash.name}'s own subnet; traffic to it could not be routed into the tunnel`);
         const other = remoteSubnets.find((r) => r.range.family === p.family && rangesOverlap(r.range, p) && r.peer !== peer.name);
         if (other) return add(path, `${text} overlaps ${other.path} of peer "${other.peer}"; a remote network is reached through one peer`);
+        const endpoint = parseAddress(peer.remote);
+        if (tunnel.fail_closed !== false && endpoint && endpoint.family === p.family && endpoint.value >= p.first && endpoint.value <= p.last) {
+          return add(path, `${text} holds the peer's own address ${peer.remote}; failing closed to it would cut off the IKE and ESP packets themselves`);
+        }
         remoteSubnets.push({ range: p, path, peer: peer.name });
       });
       if (version === 1 && (tunnel.local_subnets.length > 1 || tunnel.remote_subnets.length > 1)) {

@@ -59,6 +59,7 @@ const GOLDEN: Record<string, Record<Vendor, string>> = {
 # Every tunnel has a fixed reqid: strongSwan before 5.9.12 can give two tunnels one reqid when DPD
 # restarts them, and then sends one tunnel's traffic with the other's SA (strongSwan issue #1855).
 # Keep them distinct; change one only if it clashes with a reqid of another connection.
+# start_action none: Junction initiates and keeps these tunnels up; this gateway responds.
 connections {
   junction-dc1 {
     version = 2
@@ -83,7 +84,7 @@ connections {
         esp_proposals = aes256gcm16-ecp384
         rekey_time = 3600s
         dpd_action = restart
-        start_action = trap
+        start_action = none
       }
     }
   }
@@ -299,6 +300,7 @@ set network virtual-router default routing-table ip static-route junction-dc1-1 
 # Every tunnel has a fixed reqid: strongSwan before 5.9.12 can give two tunnels one reqid when DPD
 # restarts them, and then sends one tunnel's traffic with the other's SA (strongSwan issue #1855).
 # Keep them distinct; change one only if it clashes with a reqid of another connection.
+# start_action none: Junction initiates and keeps these tunnels up; this gateway responds.
 connections {
   junction-legacy {
     version = 1
@@ -324,7 +326,7 @@ connections {
         esp_proposals = aes256-sha256-modp2048
         rekey_time = 3600s
         dpd_action = restart
-        start_action = trap
+        start_action = none
       }
     }
   }
@@ -537,6 +539,7 @@ set network virtual-router default routing-table ip static-route junction-legacy
 # Every tunnel has a fixed reqid: strongSwan before 5.9.12 can give two tunnels one reqid when DPD
 # restarts them, and then sends one tunnel's traffic with the other's SA (strongSwan issue #1855).
 # Keep them distinct; change one only if it clashes with a reqid of another connection.
+# start_action none: Junction initiates and keeps these tunnels up; this gateway responds.
 connections {
   junction-branch {
     version = 2
@@ -561,7 +564,7 @@ connections {
         esp_proposals = aes128gcm16, aes256-sha256
         rekey_time = 3600s
         dpd_action = restart
-        start_action = trap
+        start_action = none
       }
       mgmt {
         local_ts = 192.168.99.0/24

@@ -32,7 +32,7 @@ const sitePeer = {
   dpd_delay_s: 2,
   tunnels: [
     { name: 'lan', local_subnets: ['10.1.0.0/24'], remote_subnets: ['192.168.50.0/24'] },
-    { name: 'multi', local_subnets: ['10.2.0.0/24'], remote_subnets: ['192.168.60.0/24', '192.168.61.0/24'], pfs: false, start_action: 'trap' },
+    { name: 'multi', local_subnets: ['10.2.0.0/24'], remote_subnets: ['192.168.60.0/24', '192.168.61.0/24'], pfs: false, start_action: 'none' },
   ],
 };
 
@@ -112,7 +112,7 @@ describe('vpn render', () => {
     expect(children.get('lan').get('esp_proposals')).toEqual(['aes256gcm16-ecp256', 'aes128gcm16-ecp256', 'aes256-sha256-modp2048']);
     expect(children.get('multi').get('esp_proposals')).toEqual(['aes256gcm16', 'aes128gcm16', 'aes256-sha256']);
     expect(children.get('multi').get('remote_ts')).toEqual(['192.168.60.0/24', '192.168.61.0/24']);
-    expect(children.get('multi').get('start_action')).toBe('trap');
+    expect(children.get('multi').get('start_action')).toBe('none');
     expect(artifact.secrets).toEqual([{ id: 'psk-onprem', type: 'IKE', data: PSK, owners: ['100.64.0.2', '198.18.1.2'], path: '/vpn/peers/0/auth/psk' }]);
   });
 

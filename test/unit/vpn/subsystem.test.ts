@@ -14,7 +14,7 @@ import { contentDifferences, expectedContent, loadedContent } from '../../../app
 import { section } from '../../../appliance/subsystems/vpn/vici/codec.js';
 import type { ViciPlain } from '../../../appliance/subsystems/vpn/vici/codec.js';
 import { FakeCharon } from '../../support/fake-charon.js';
-import { RecordingCommandRunner } from '../../support/recording-runner.js';
+import { FakeIpRoutes } from '../../support/fake-ip-routes.js';
 import { memoryLogger } from '../../support/memory-logger.js';
 
 const PSK = 'supersecretsupersecret';
@@ -77,8 +77,9 @@ describe('list-conns by content (real charon output)', () => {
 
 function subsystem() {
   const charon = new FakeCharon();
-  const vpn = new VpnSubsystem({ runner: new RecordingCommandRunner(), stateDir: '/nonexistent', log: memoryLogger(), launchCharon: charon.launch, connectVici: charon.connect });
-  return { charon, vpn, artifact: vpn.render(fixtureDocument(), NO_CAPABILITIES) };
+  const kernel = new FakeIpRoutes();
+  const vpn = new VpnSubsystem({ runner: kernel, stateDir: '/nonexistent', log: memoryLogger(), launchCharon: charon.launch, connectVici: charon.connect });
+  return { charon, kernel, vpn, artifact: vpn.render(fixtureDocument(), NO_CAPABILITIES) };
 }
 
 describe('VpnSubsystem apply and drift', () => {
@@ -134,8 +135,17 @@ describe('VpnSubsystem apply and drift', () => {
     const changed = fixtureDocument();
     changed.vpn!.peers[0]!.tunnels[0]!.remote_subnets = ['10.66.0.0/24'];
     const next = vpn.render(changed, NO_CAPABILITIES);
-    expect(await vpn.drift(next)).toEqual(['connection site: child t1: remote_ts is 10.9.0.0/24, configured 10.66.0.0/24']);
-    expect(await vpn.apply(next)).toEqual(['load-conn site (tunnels updated in place: t1)']);
+    expect(await vpn.drift(next)).toEqual([
+      'connection site: child t1: remote_ts is 10.9.0.0/24, configured 10.66.0.0/24',
+      'route unreachable 10.66.0.0/24 metric 2147483647 (fail closed) is missing',
+      'route unreachable 10.9.0.0/24 proto 78 is not configured',
+    ]);
+    expect(await vpn.apply(next)).toEqual([
+      // the new subnet is closed before the old one is opened
+      'ip -4 route replace unreachable 10.66.0.0/24 metric 2147483647 proto 78',
+      'ip -4 route del unreachable 10.9.0.0/24 metric 2147483647 proto 78',
+      'load-conn site (tunnels updated in place: t1)',
+    ]);
     const operator = await charon.byHand();
     await operator.unloadConn('v1');
     operator.close();

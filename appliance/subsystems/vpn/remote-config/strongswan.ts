@@ -13,6 +13,14 @@ function secret(psk: string): string {
   return /["\\\n]/.test(psk) ? `0s${Buffer.from(psk, 'utf8').toString('base64')}` : `"${psk}"`;
 }
 
+/**
+ * Where Junction initiates (the model says 'trap' for the side that waits),
+ * this side responds only: a trap policy initiates only with kernel XFRM (a
+ * gateway on kernel-libipsec drops the packet: "could not find an outbound
+ * IPsec SA"), and Junction keeps the tunnel up by itself.
+ */
+const onPremStartAction = (action: RemoteSite['tunnels'][number]['startAction']) => (action === 'trap' ? 'none' : action);
+
 export function renderStrongswan(site: RemoteSite): string {
   const conn = `junction-${site.peerName}`;
   const auth = site.auth.method === 'psk' ? 'psk' : 'pubkey';
@@ -28,6 +36,7 @@ export function renderStrongswan(site: RemoteSite): string {
     '# Every tunnel has a fixed reqid: strongSwan before 5.9.12 can give two tunnels one reqid when DPD',
     '# restarts them, and then sends one tunnel\'s traffic with the other\'s SA (strongSwan issue #1855).',
     '# Keep them distinct; change one only if it clashes with a reqid of another connection.',
+    '# start_action none: Junction initiates and keeps these tunnels up; this gateway responds.',
     'connections {',
     `  ${conn} {`,
     `    version = ${site.ikeVersion}`,
@@ -58,7 +67,7 @@ export function renderStrongswan(site: RemoteSite): string {
       `        esp_proposals = ${tunnel.espProposals.join(', ')}`,
       `        rekey_time = ${tunnel.rekeyTimeS}s`,
       ...(tunnel.dpdAction !== 'none' ? [`        dpd_action = ${tunnel.dpdAction}`] : []),
-      `        start_action = ${tunnel.startAction}`,
+      `        start_action = ${onPremStartAction(tunnel.startAction)}`,
       '      }',
     );
   }
