@@ -8,10 +8,15 @@ import { apiRequest, targetFromStateDir, type ApiTarget } from './api-client.js'
 import { exitQuietlyOnBrokenPipe, safeJson, visible } from './cli-output.js';
 import { chooseStateDir, DEFAULT_STATE_DIR } from './state-dir.js';
 import { commandHelp } from './cli-help.js';
+import { down, restart } from './lifecycle.js';
 
 const USAGE = `usage: junction <command> [options]
 
-  serve   [--state-dir DIR] [--listen HOST:PORT]   run the appliance (as root, in its network namespace)
+  serve   [--state-dir DIR] [--listen HOST:PORT] [--stop-daemons]
+                                                   run the appliance (as root, in its network namespace);
+                                                   stopping it leaves the data plane and daemons running
+  restart                                          restart Junction hitlessly (the daemons are adopted)
+  down                                             stop Junction and every daemon it runs (full stop)
   apply   -f FILE [--comment TEXT] [--confirm-timeout S]
                                                    commit a whole configuration (YAML or JSON); with a
                                                    timeout it reverts unless \`junction confirm\` follows
@@ -35,10 +40,14 @@ async function targetOf(values: Record<string, unknown>): Promise<ApiTarget> {
   const token = (values.token as string | undefined) ?? process.env.JUNCTION_TOKEN;
   if (values.api) return { url: values.api as string, token };
   if (values['state-dir']) return targetFromStateDir(values['state-dir'] as string, token);
+  return targetFromStateDir(await chooseStateDirOrFail(), token);
+}
+
+async function chooseStateDirOrFail(): Promise<string> {
   const choice = await chooseStateDir();
   if ('ambiguous' in choice) fail(`several appliances answer (${choice.ambiguous.join(', ')}); choose one with --state-dir DIR`);
   if (choice.note) process.stderr.write(`junction: ${choice.note}\n`);
-  return targetFromStateDir(choice.stateDir, token);
+  return choice.stateDir;
 }
 
 async function call(target: ApiTarget | Promise<ApiTarget>, method: string, path: string, body?: unknown, contentType?: string): Promise<unknown> {
@@ -102,6 +111,7 @@ async function main(argv: string[]): Promise<void> {
       token: { type: 'string' },
       json: { type: 'boolean' },
       'confirm-timeout': { type: 'string' },
+      'stop-daemons': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -109,7 +119,14 @@ async function main(argv: string[]): Promise<void> {
   switch (command) {
     case 'serve': {
       const [host, port] = ((values.listen as string) ?? '0.0.0.0:8080').split(/:(?=[0-9]+$)/);
-      return serve({ stateDir: (values['state-dir'] as string) ?? DEFAULT_STATE_DIR, host, port: Number(port ?? 8080) });
+      return serve({ stateDir: (values['state-dir'] as string) ?? DEFAULT_STATE_DIR, host, port: Number(port ?? 8080), stopDaemons: !!values['stop-daemons'] });
+    }
+    case 'down':
+    case 'restart': {
+      const stateDir = (values['state-dir'] as string | undefined) ?? (await chooseStateDirOrFail());
+      if (command === 'down') for (const line of await down(stateDir)) process.stdout.write(`${line}\n`);
+      else process.stdout.write(`${await restart(stateDir)}\n`);
+      return;
     }
     case 'apply':
     case 'plan': {

@@ -1,8 +1,13 @@
 // `junction serve`: the appliance process. Opens the store, probes the
-// kernel, re-applies the current revision, then serves the API on TCP and
-// on a root-only Unix socket in the state directory.
+// kernel, re-applies the current revision (adopting the daemons an earlier
+// Junction left running, so a restart changes nothing that matches), then
+// serves the API on TCP and on a root-only Unix socket in the state
+// directory. A clean stop (SIGTERM, SIGINT) leaves the data plane alone:
+// the kernel state and charon, bird, ulogd and the DHCP clients keep
+// running for the next Junction. A full stop (--stop-daemons, or SIGUSR2
+// from `junction down`) stops the daemons too.
 import { createServer, type Server } from 'node:http';
-import { chmodSync, existsSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SystemCommandRunner } from '../platform/command-runner.js';
 import { probeCapabilities } from '../platform/capabilities.js';
@@ -11,12 +16,18 @@ import { createLogger } from '../platform/log.js';
 import { DhcpClients } from '../subsystems/links/dhcp-client.js';
 import { FirewallLog } from '../subsystems/firewall/log-reader.js';
 import { buildServer } from '../../api/server.js';
+import { notifySystemd } from './systemd-notify.js';
 
 export interface ServeOptions {
   stateDir: string;
   host: string;
   port: number;
+  /** SIGTERM/SIGINT stop the daemons too (default: they keep running for the next Junction) */
+  stopDaemons?: boolean;
 }
+
+/** The signal `junction down` sends: stop Junction and every daemon it runs. */
+export const FULL_STOP_SIGNAL = 'SIGUSR2';
 
 const DEFAULT_RECONCILE_S = 30;
 
@@ -69,18 +80,36 @@ export async function serve(options: ServeOptions): Promise<void> {
   const unixServer: Server = createServer((req, res) => app.routing(req, res));
   await new Promise<void>((resolve) => unixServer.listen(socketPath, resolve));
   chmodSync(socketPath, 0o600);
-  writeFileSync(join(options.stateDir, 'junction.pid'), `${process.pid}\n`);
+  const pidFile = join(options.stateDir, 'junction.pid');
+  writeFileSync(pidFile, `${process.pid}\n`);
   log.info('serving', { listen: `${options.host}:${options.port}`, socket: socketPath, revision: store.currentRevisionId() });
+  const stopNotifying = notifySystemd(async () => (await app.inject({ method: 'GET', url: '/v1/health' })).statusCode === 200);
 
-  const stop = async (signal: string) => {
-    log.info('stopping; the kernel keeps forwarding with the current revision', { signal });
+  let stopping = false;
+  const stop = async (signal: string, full: boolean) => {
+    if (stopping) return;
+    stopping = true;
+    if (full) log.info('stopping Junction and its daemons (charon, bird, ulogd, DHCP clients)', { signal });
+    else log.info('stopping; the kernel, charon, bird, ulogd and the DHCP clients keep running with the current revision', { signal });
+    await stopNotifying();
     unixServer.close();
     await app.close();
-    await appliance.vpn.close(); // charon is ours: never leave it unsupervised
-    await appliance.bgp.close(); // so is bird
+    if (full) {
+      await appliance.vpn.close();
+      await appliance.bgp.close();
+      await firewallLog.stop();
+      await dhcpClients.stopAll();
+    } else {
+      await appliance.vpn.detach();
+      await appliance.bgp.detach();
+      firewallLog.detach();
+      dhcpClients.detachAll();
+    }
     appliance.close();
+    rmSync(pidFile, { force: true });
     process.exit(0);
   };
-  process.once('SIGTERM', () => void stop('SIGTERM'));
-  process.once('SIGINT', () => void stop('SIGINT'));
+  process.once('SIGTERM', () => void stop('SIGTERM', !!options.stopDaemons));
+  process.once('SIGINT', () => void stop('SIGINT', !!options.stopDaemons));
+  process.once(FULL_STOP_SIGNAL, () => void stop(FULL_STOP_SIGNAL, true));
 }

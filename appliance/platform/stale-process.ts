@@ -44,6 +44,15 @@ export function reapStaleProcess(pidFile: string, marker: string): number | unde
   }
 }
 
+/** A process's argv (empty once it is gone). */
+export function processArgs(pid: number): string[] {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+  } catch {
+    return [];
+  }
+}
+
 export function recordPid(pidFile: string, pid: number): void {
   writeFileSync(pidFile, `${pid}\n`, { mode: 0o600 });
 }
