@@ -139,23 +139,32 @@ export async function startSite(lab: Lab, stateDir: string, work: string): Promi
   return site;
 }
 
+export interface SaCounts {
+  ike: number;
+  child: number;
+  childBytes: number;
+  /** unique ids of the established IKE_SAs and installed CHILD_SAs: a re-negotiation changes them */
+  ids: string[];
+}
+
 /** Established IKE_SAs and installed CHILD_SAs of a charon, read over its VICI socket. */
-export async function saCounts(socket: string): Promise<{ ike: number; child: number; childBytes: number }> {
+export async function saCounts(socket: string): Promise<SaCounts> {
   const client = await ViciClient.connect(socket);
   try {
-    let ike = 0;
-    let child = 0;
-    let childBytes = 0;
+    const counts: SaCounts = { ike: 0, child: 0, childBytes: 0, ids: [] };
     for (const sa of await client.listSas({ noblock: true })) {
       const value = sa.value as Record<string, any>;
-      if (value.state === 'ESTABLISHED') ike++;
+      if (value.state !== 'ESTABLISHED') continue;
+      counts.ike++;
+      counts.ids.push(`ike ${value.uniqueid}`);
       for (const c of Object.values((value['child-sas'] ?? {}) as Record<string, any>)) {
         if (c.state !== 'INSTALLED') continue;
-        child++;
-        childBytes += Number(c['bytes-in'] ?? 0) + Number(c['bytes-out'] ?? 0);
+        counts.child++;
+        counts.ids.push(`child ${c.uniqueid}`);
+        counts.childBytes += Number(c['bytes-in'] ?? 0) + Number(c['bytes-out'] ?? 0);
       }
     }
-    return { ike, child, childBytes };
+    return counts;
   } finally {
     client.close();
   }
