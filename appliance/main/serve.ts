@@ -56,12 +56,11 @@ export async function serve(options: ServeOptions): Promise<void> {
     log.info('created the bootstrap admin token', { file: tokenFile });
   }
 
-  const boot = await reconciler.boot();
-  log.info('boot', { revision: boot.revision, repaired: Object.keys(boot.repaired), errors: boot.errors });
   const arm = (seconds?: number) => reconciler.startPeriodicReconcile(seconds ?? DEFAULT_RECONCILE_S);
-  arm(reconciler.currentConfig()?.system?.reconcile_interval_s);
-
-  const app = await buildServer({
+  // Building the API (schemas, routes) is CPU work; boot mostly waits for
+  // programs and daemons: side by side they bring the API back sooner after
+  // a restart. Nothing listens before boot is done.
+  const [boot, app] = await Promise.all([reconciler.boot(), buildServer({
     reconciler,
     store,
     status,
@@ -72,7 +71,9 @@ export async function serve(options: ServeOptions): Promise<void> {
       status.invalidate();
       arm(config.system?.reconcile_interval_s);
     },
-  });
+  })]);
+  log.info('boot', { revision: boot.revision, repaired: Object.keys(boot.repaired), errors: boot.errors });
+  arm(reconciler.currentConfig()?.system?.reconcile_interval_s);
   await app.listen({ host: options.host, port: options.port });
 
   const socketPath = join(options.stateDir, 'api.sock');

@@ -44,6 +44,8 @@ export interface SupervisorOptions {
   name: string;
   program: string;
   args: string[];
+  /** the arguments of a restart after a crash, when they differ (bird -R: graceful restart recovery) */
+  restartArgs?: string[];
   env?: NodeJS.ProcessEnv;
   /** resolves when the program is ready to be used (e.g. its socket answers), rejects while it is not */
   ready?: () => Promise<void>;
@@ -67,6 +69,7 @@ export interface SupervisorOptions {
 /** One supervised process: a child we spawned, or one adopted from an earlier Junction. */
 interface Run {
   pid: number | undefined;
+  args: string[];
   startedAt: number;
   /** ready: from now on a death is a crash to restart after */
   up: boolean;
@@ -111,7 +114,6 @@ export class Supervisor {
   get running(): boolean {
     return this.pid !== undefined;
   }
-
   /** how many times the program died and was started again (and became ready) */
   get restarts(): number {
     return this.restartCount;
@@ -208,10 +210,10 @@ export class Supervisor {
   }
 
   /** One attempt: end a leftover, spawn, wait until ready. When it fails, nothing of it is left running. */
-  private async launch(): Promise<number> {
+  private async launch(afterCrash = false): Promise<number> {
     const replaced = await this.reapLeftover();
     this.options.prepare?.();
-    const run = this.spawnRun();
+    const run = this.spawnRun(afterCrash ? this.options.restartArgs ?? this.options.args : this.options.args);
     try {
       this.recordStart(run);
       await this.waitReady(run);
@@ -239,13 +241,13 @@ export class Supervisor {
     return `pid ${stale}: ${reason}`;
   }
 
-  private spawnRun(): Run {
+  private spawnRun(args: string[]): Run {
     const { logFile, spawnProcess = (p, a, o) => spawn(p, a, o) } = this.options;
     const env = this.options.env ?? process.env;
     const logFd = logFile ? openSync(logFile, 'a', 0o600) : undefined;
     let child: ChildProcess;
     try {
-      child = spawnProcess(resolveProgram(this.options.program), this.options.args, {
+      child = spawnProcess(resolveProgram(this.options.program), args, {
         env,
         stdio: logFd === undefined ? ['ignore', 'pipe', 'pipe'] : ['ignore', logFd, logFd],
         // a session of its own: a signal to Junction's process group (Ctrl-C) does not reach it
@@ -254,19 +256,19 @@ export class Supervisor {
     } finally {
       if (logFd !== undefined) closeSync(logFd); // the child has its own copy
     }
-    return this.track(child);
+    return this.track(child, args);
   }
 
   private recordStart(run: Run): void {
     const pid = run.pid;
     if (pid === undefined) return; // spawning failed; its 'error' follows
     if (this.options.pidFile) recordPid(this.options.pidFile.path, pid);
-    this.record(`started ${this.options.name} pid ${pid}: ${this.options.program} ${this.options.args.join(' ')}`);
+    this.record(`started ${this.options.name} pid ${pid}: ${this.options.program} ${run.args.join(' ')}`);
   }
 
-  private newRun(pid: number | undefined, signal: Run['signal'], release: Run['release']): { run: Run; end: (reason: string) => void } {
+  private newRun(pid: number | undefined, args: string[], signal: Run['signal'], release: Run['release']): { run: Run; end: (reason: string) => void } {
     let settle!: () => void;
-    const run: Run = { pid, startedAt: Date.now(), up: false, ended: new Promise((resolve) => (settle = resolve)), signal, release };
+    const run: Run = { pid, args, startedAt: Date.now(), up: false, ended: new Promise((resolve) => (settle = resolve)), signal, release };
     const end = (reason: string) => {
       if (run.exit !== undefined) return;
       run.exit = reason;
@@ -277,8 +279,8 @@ export class Supervisor {
     return { run, end };
   }
 
-  private track(child: ChildProcess): Run {
-    const { run, end } = this.newRun(child.pid, (signal) => child.kill(signal), () => {
+  private track(child: ChildProcess, args: string[]): Run {
+    const { run, end } = this.newRun(child.pid, args, (signal) => child.kill(signal), () => {
       child.removeAllListeners('exit');
       child.stdout?.destroy();
       child.stderr?.destroy();
@@ -298,7 +300,7 @@ export class Supervisor {
     const timer = setInterval(() => processGone(pid) && end('exited (adopted, so its exit status is unknown)'), ADOPTED_POLL_MS);
     timer.unref();
     const kill = (signal: NodeJS.Signals) => processGone(pid) || process.kill(pid, signal);
-    const { run, end } = this.newRun(pid, kill, () => clearInterval(timer));
+    const { run, end } = this.newRun(pid, [], kill, () => clearInterval(timer));
     void run.ended.then(() => clearInterval(timer));
     return run;
   }
@@ -329,12 +331,11 @@ export class Supervisor {
     clearTimeout(this.restartTimer);
     this.restartTimer = undefined;
   }
-
   private async restart(epoch: number): Promise<void> {
     if (epoch !== this.epoch || this.stopping) return;
     let pid: number;
     try {
-      pid = await this.launch();
+      pid = await this.launch(true);
     } catch (error) {
       this.record(`restart of ${this.options.name} failed: ${message(error)}`);
       if (epoch === this.epoch) this.scheduleRestart();
@@ -394,7 +395,5 @@ export class Supervisor {
     if (this.logLines.length > MAX_LOG_LINES) this.logLines.shift();
   }
 
-  private initialDelay(): number {
-    return this.options.backoff?.initialMs ?? 500;
-  }
+  private initialDelay = (): number => this.options.backoff?.initialMs ?? 500;
 }

@@ -101,7 +101,8 @@ export async function startSite(lab: Lab, stateDir: string, work: string): Promi
   const uts = persistentUts(work);
   await lab.exec('onprem', ['ip', 'addr', 'add', `${BGP_HOST}/32`, 'dev', 'lo'], { check: true });
   const onpremBird = new OnpremBird(lab);
-  await onpremBird.start({ announce: [BGP_PREFIX] });
+  // the on-prem peer helps Junction's graceful restart, as a Direct Connect router would
+  await onpremBird.start({ announce: [BGP_PREFIX], bfdGraceful: true });
   const { dataplane } = await detectDataplane(new SystemCommandRunner(), { netns: lab.nsName('onprem') });
   const onpremCharon = new CharonProcess({ stateDir: join(work, 'onprem-charon'), dataplane, netns: lab.nsName('onprem'), restartBackoff: { initialMs: 200, maxMs: 1000 } });
   await onpremCharon.start();

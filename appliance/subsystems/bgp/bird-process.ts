@@ -91,14 +91,18 @@ export class BirdProcess {
     mkdirSync(this.options.stateDir, { recursive: true });
     const birdArgs = ['-f', '-c', this.configFile, '-s', this.socketPath, '-P', this.pidFile];
     // `ip netns exec` execs bird in place, so the child pid is bird's pid.
-    const [program, args] = this.options.netns
-      ? ['ip', ['netns', 'exec', this.options.netns, resolveProgram('bird'), ...birdArgs]]
-      : ['bird', birdArgs];
+    const command = (extra: string[]): [string, string[]] => this.options.netns
+      ? ['ip', ['netns', 'exec', this.options.netns, resolveProgram('bird'), ...birdArgs, ...extra]]
+      : ['bird', [...birdArgs, ...extra]];
+    const [program, args] = command([]);
     this.earlierRestarts += this.supervisor?.restarts ?? 0;
     const supervisor = new Supervisor({
       name: 'bird',
       program,
       args,
+      // after a crash: graceful restart recovery, so the kernel keeps the old
+      // routes until the sessions have come back (kernel protocol `graceful restart on`)
+      restartArgs: command(['-R'])[1],
       ready: async () => (await BirdSocket.connect(this.socketPath, { timeoutMs: 2_000 })).close(),
       readyTimeoutMs,
       backoff: { initialMs: this.options.backoff?.initialMs ?? 500, maxMs: this.options.backoff?.maxMs ?? 30_000 },
