@@ -10,7 +10,7 @@
 // `junction down` is the full stop. Everything starts in lab namespaces; the
 // lab teardown kills whatever is left in them.
 import { spawnSync, execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -74,6 +74,8 @@ describe.skipIf(!!skipReason)('hitless restart of junction serve (lab)', () => {
       expect(status.reconcile.errors, `after ${signal}`).toEqual({});
       expect(status.reconcile.repaired, `boot after ${signal} repaired something`).toEqual({});
       expect(await daemons(), `after ${signal} a daemon was replaced`).toEqual(before);
+      expect((await site.api('GET', '/v1/vpn/status')).body.charon.origin).toMatchObject({ how: 'adopted', pid: before.charon });
+      expect((await site.api('GET', '/v1/bgp/status')).body.bird.origin).toMatchObject({ how: 'adopted', pid: before.bird });
       for (const side of [await junctionSas(), await saCounts(site.onpremCharon.socketPath)]) expect({ ike: side.ike, child: side.child }, `SAs after ${signal}`).toEqual({ ike: 1, child: 1 });
     }
     const results = Object.fromEntries(await Promise.all(Object.entries(flows).map(async ([path, flow]) => [path, await flow.stop()] as const)));
@@ -105,9 +107,34 @@ describe.skipIf(!!skipReason)('hitless restart of junction serve (lab)', () => {
     console.log(`[restart] the unconfirmed commit reverted ${revertedAt - deadline} ms after its deadline`);
     expect(revertedAt).toBeGreaterThanOrEqual(deadline - 100);
     expect(revertedAt - deadline).toBeLessThan(3_000);
-    const revisions = (await site.api('GET', '/v1/revisions')).body;
-    expect(revisions.revisions.find((r: { id: number }) => r.id === revisions.current).comment).toContain(`revert of unconfirmed revision ${put.body.revision.id}`);
+    // the kernel changes before the revert's revision is stored: wait (bounded) for the record
+    const current = await until('the revert recorded as a revision', async () => {
+      const revisions = (await site.api('GET', '/v1/revisions')).body;
+      const latest = revisions.revisions.find((r: { id: number }) => r.id === revisions.current);
+      return latest?.id > put.body.revision.id && latest;
+    }, 5_000, 50);
+    expect(current.comment).toContain(`revert of unconfirmed revision ${put.body.revision.id}`);
   }, 60_000);
+
+  it('a charon whose settings cannot be confirmed is replaced, status says why, and the SAs come back without duplicates', async () => {
+    const old = await daemons();
+    site.junction.kill('SIGTERM');
+    await site.junction.exited;
+    const conf = charonPaths(join(stateDir, 'charon')).conf;
+    appendFileSync(conf, '# edited while Junction was down\n');
+    await site.startJunction();
+    const charon = (await site.api('GET', '/v1/vpn/status')).body.charon;
+    expect(charon.pid).not.toBe(old.charon);
+    expect(charon.origin).toMatchObject({ how: 'replaced', reason: expect.stringContaining('strongswan.conf differs') });
+    expect(processGone(old.charon)).toBe(true);
+    expect(readFileSync(join(stateDir, 'junction.log'), 'utf8')).toContain('strongswan.conf differs');
+    expect((await daemons()).bird, 'bird is adopted all the same').toBe(old.bird);
+    const sides = await until('one IKE_SA and one CHILD_SA on each side', async () => {
+      const counts = [await junctionSas(), await saCounts(site.onpremCharon.socketPath)];
+      return counts.every((c) => c.ike === 1 && c.child === 1) && counts;
+    }, 60_000, 250);
+    expect(sides.map((c) => `${c.ike}/${c.child}`)).toEqual(['1/1', '1/1']);
+  }, 90_000);
 
   it('`junction down` is the full stop: Junction, charon and bird exit', async () => {
     const pids = await daemons();
