@@ -224,6 +224,14 @@ describe('Supervisor', () => {
     expect(children).toHaveLength(1);
   });
 
+  it('restarts after a crash with restartArgs when given (bird -R), and starts with args', async () => {
+    const { spawn: spawnChild, children } = recordingSpawn();
+    const supervisor = supervise({ spawnProcess: spawnChild, args: ['30'], restartArgs: ['31'] });
+    process.kill(await supervisor.start(), 'SIGKILL');
+    await until('restart', () => supervisor.restarts === 1);
+    expect(children.map((c) => c.spawnargs.slice(1))).toEqual([['30'], ['31']]);
+  });
+
   describe('adoption of a copy an earlier Junction left', () => {
     /** A process of ours the pid file names, as a Junction that exited would leave it. */
     function leftover(marker: string, pidFile: string): { pid: number; exited: Promise<unknown> } {
