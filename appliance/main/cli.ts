@@ -3,12 +3,10 @@
 // the API (serve, apply, plan, status, revisions, rollback).
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
-import { serve } from './serve.js';
 import { apiRequest, targetFromStateDir, type ApiTarget } from './api-client.js';
 import { exitQuietlyOnBrokenPipe, safeJson, visible } from './cli-output.js';
 import { chooseStateDir, DEFAULT_STATE_DIR } from './state-dir.js';
 import { commandHelp } from './cli-help.js';
-import { down, restart } from './lifecycle.js';
 
 const USAGE = `usage: junction <command> [options]
 
@@ -119,11 +117,13 @@ async function main(argv: string[]): Promise<void> {
   switch (command) {
     case 'serve': {
       const [host, port] = ((values.listen as string) ?? '0.0.0.0:8080').split(/:(?=[0-9]+$)/);
+      const { serve } = await import('./serve.js'); // the appliance itself: only `serve` loads it
       return serve({ stateDir: (values['state-dir'] as string) ?? DEFAULT_STATE_DIR, host, port: Number(port ?? 8080), stopDaemons: !!values['stop-daemons'] });
     }
     case 'down':
     case 'restart': {
       const stateDir = (values['state-dir'] as string | undefined) ?? (await chooseStateDirOrFail());
+      const { down, restart } = await import('./lifecycle.js');
       if (command === 'down') for (const line of await down(stateDir)) process.stdout.write(`${line}\n`);
       else process.stdout.write(`${await restart(stateDir)}\n`);
       return;

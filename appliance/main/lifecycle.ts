@@ -9,7 +9,9 @@ import { join } from 'node:path';
 import { processArgs, processGone, reapStaleProcess, waitUntilGone } from '../platform/stale-process.js';
 import { charonPaths } from '../subsystems/vpn/strongswan-conf.js';
 import { apiRequest, targetFromStateDir } from './api-client.js';
-import { FULL_STOP_SIGNAL } from './serve.js';
+
+/** The signal `junction down` sends to serve: stop Junction and every daemon it runs. */
+export const FULL_STOP_SIGNAL = 'SIGUSR2';
 
 const STOP_TIMEOUT_MS = 30_000;
 const START_TIMEOUT_MS = 30_000;

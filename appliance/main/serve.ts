@@ -15,8 +15,8 @@ import { createAppliance } from './appliance.js';
 import { createLogger } from '../platform/log.js';
 import { DhcpClients } from '../subsystems/links/dhcp-client.js';
 import { FirewallLog } from '../subsystems/firewall/log-reader.js';
-import { buildServer } from '../../api/server.js';
 import { notifySystemd } from './systemd-notify.js';
+import { FULL_STOP_SIGNAL } from './lifecycle.js';
 
 export interface ServeOptions {
   stateDir: string;
@@ -26,8 +26,6 @@ export interface ServeOptions {
   stopDaemons?: boolean;
 }
 
-/** The signal `junction down` sends: stop Junction and every daemon it runs. */
-export const FULL_STOP_SIGNAL = 'SIGUSR2';
 
 const DEFAULT_RECONCILE_S = 30;
 
@@ -38,6 +36,9 @@ async function firstInterface(runner: SystemCommandRunner): Promise<string> {
 }
 
 export async function serve(options: ServeOptions): Promise<void> {
+  // The API's modules are the largest part of the startup; they load while
+  // the kernel is probed and the daemons are adopted (a restart's downtime).
+  const apiModule = import('../../api/server.js');
   const log = createLogger('junction');
   process.on('unhandledRejection', (reason) => log.error('unhandled rejection', { error: String((reason as Error)?.message ?? reason) }));
   const runner = new SystemCommandRunner();
@@ -60,6 +61,7 @@ export async function serve(options: ServeOptions): Promise<void> {
   // Building the API (schemas, routes) is CPU work; boot mostly waits for
   // programs and daemons: side by side they bring the API back sooner after
   // a restart. Nothing listens before boot is done.
+  const buildServer = async (context: Parameters<Awaited<typeof apiModule>['buildServer']>[0]) => (await apiModule).buildServer(context);
   const [boot, app] = await Promise.all([reconciler.boot(), buildServer({
     reconciler,
     store,
@@ -83,7 +85,8 @@ export async function serve(options: ServeOptions): Promise<void> {
   chmodSync(socketPath, 0o600);
   const pidFile = join(options.stateDir, 'junction.pid');
   writeFileSync(pidFile, `${process.pid}\n`);
-  log.info('serving', { listen: `${options.host}:${options.port}`, socket: socketPath, revision: store.currentRevisionId() });
+  // since the process started: what a restart costs the API
+  log.info('serving', { listen: `${options.host}:${options.port}`, socket: socketPath, revision: store.currentRevisionId(), startup_s: Math.round(performance.now()) / 1000 });
   const stopNotifying = notifySystemd(async () => (await app.inject({ method: 'GET', url: '/v1/health' })).statusCode === 200);
 
   let stopping = false;
