@@ -69,7 +69,8 @@ export async function down(stateDir: string): Promise<string[]> {
   return done.length ? [`Junction was not running; ${done.join(', ')}`] : ['Junction was not running, and no daemon of it was left'];
 }
 
-const sameNetns = (pid: number) => readlinkSync(`/proc/${pid}/ns/net`) === readlinkSync('/proc/self/ns/net');
+/** The same network and UTS namespaces as this process: a Junction started from here lands where the old one ran. */
+const sameNamespaces = (pid: number) => ['net', 'uts'].every((ns) => readlinkSync(`/proc/${pid}/ns/${ns}`) === readlinkSync(`/proc/self/ns/${ns}`));
 const underSystemd = (pid: number) => readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').some((v) => v.startsWith('INVOCATION_ID='));
 
 async function waitForHealth(stateDir: string, notPid: number): Promise<number> {
@@ -89,14 +90,15 @@ async function waitForHealth(stateDir: string, notPid: number): Promise<number> 
  * Hitless restart: SIGTERM (the daemons keep running), then the same
  * command again, which adopts them. Under systemd, systemd starts it again
  * (Restart=always); otherwise it is started here, detached, logging to
- * DIR/junction.log, when it ran in this network namespace.
+ * DIR/junction.log, when it ran in this network and UTS namespace (it
+ * sets the hostname: started elsewhere it would rename another machine).
  */
 export async function restart(stateDir: string): Promise<string> {
   const pid = runningJunction(stateDir);
   if (pid === undefined) throw new Error(`no Junction runs with state dir ${stateDir} (start it with: junction serve --state-dir ${stateDir})`);
   const systemd = underSystemd(pid);
-  if (!systemd && !sameNetns(pid)) {
-    throw new Error(`Junction (pid ${pid}) runs in another network namespace; restart it the way it was started (in the lab: npm run lab:restart)`);
+  if (!systemd && !sameNamespaces(pid)) {
+    throw new Error(`Junction (pid ${pid}) runs in another network or UTS namespace; restart it the way it was started (in the lab: npm run lab:restart)`);
   }
   const argv = processArgs(pid);
   const cwd = readlinkSync(`/proc/${pid}/cwd`);

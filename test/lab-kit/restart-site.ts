@@ -68,6 +68,8 @@ export function siteDocument(): Record<string, any> {
 
 export interface Site {
   stateDir: string;
+  /** the UTS namespace every Junction of this site runs in (nsenter --uts=FILE) */
+  utsFile: string;
   junction: LabProcess;
   onpremCharon: CharonProcess;
   onpremBird: OnpremBird;
@@ -109,7 +111,7 @@ export async function startSite(lab: Lab, stateDir: string, work: string): Promi
   const target = () => targetFromStateDir(stateDir);
   const api = <T = any>(method: string, path: string, body?: unknown) => apiRequest<T>(target(), method, path, body);
   const site: Site = {
-    stateDir, onpremCharon, onpremBird, api,
+    stateDir, utsFile: uts.file, onpremCharon, onpremBird, api,
     junction: spawnJunction(lab, stateDir, uts.file),
     startJunction: async () => {
       site.junction = spawnJunction(lab, stateDir, uts.file);

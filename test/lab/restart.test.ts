@@ -136,11 +136,22 @@ describe.skipIf(!!skipReason)('hitless restart of junction serve (lab)', () => {
     expect(sides.map((c) => `${c.ike}/${c.child}`)).toEqual(['1/1', '1/1']);
   }, 90_000);
 
+  it('`junction restart` outside systemd: SIGTERM, the same command again, daemons adopted', async () => {
+    const pids = await daemons();
+    const inRouter = (...args: string[]) => execFileAsync('ip', ['netns', 'exec', lab().nsName('router'), ...args], { timeout: 60_000 });
+    // from another UTS namespace it refuses (a new Junction there would set that machine's hostname)
+    await expect(inRouter(process.execPath, CLI, 'restart', '--state-dir', stateDir)).rejects.toThrow(/another network or UTS namespace/);
+    const { stdout } = await inRouter('nsenter', `--uts=${site.utsFile}`, process.execPath, CLI, 'restart', '--state-dir', stateDir);
+    expect(stdout).toMatch(/restarted Junction: pid \d+ stopped, pid \d+ answers; the daemons were adopted/);
+    await site.junction.exited;
+    expect(await daemons()).toEqual(pids);
+    expect((await site.api('GET', '/v1/status')).body.reconcile.repaired).toEqual({});
+  }, 90_000);
+
   it('`junction down` is the full stop: Junction, charon and bird exit', async () => {
     const pids = await daemons();
     const { stdout } = await execFileAsync('ip', ['netns', 'exec', lab().nsName('router'), process.execPath, CLI, 'down', '--state-dir', stateDir], { timeout: 60_000 });
     expect(stdout).toContain('stopped Junction');
-    await site.junction.exited;
     await until('charon and bird gone', async () => processGone(pids.charon) && processGone(pids.bird), 15_000);
   }, 90_000);
 });
