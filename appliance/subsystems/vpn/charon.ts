@@ -143,7 +143,8 @@ export class Charon {
       routingTable: settings.routingTable,
       retransmit: this.options.retransmit ?? { tries: 3, timeoutS: 2, base: 1.5 },
       charonBinary: this.options.charonBinary,
-      restartBackoff: { initialMs: 500, maxMs: 10_000 },
+      // charon carries the ESP traffic on libipsec: its first restart after a crash is immediate-ish, later ones back off
+      restartBackoff: { initialMs: 100, maxMs: 10_000 },
       ...this.options.charon,
     };
   }
