@@ -131,8 +131,11 @@ export async function startSite(lab: Lab, stateDir: string, work: string): Promi
   if (remote.status !== 200) throw new Error(`remote config: ${remote.text}`);
   const file = join(work, 'onprem-swanctl.conf');
   writeFileSync(file, remote.text, { mode: 0o600 });
-  const load = await lab.exec('onprem', ['swanctl', '--load-all', '--noprompt', '--file', file, '--uri', `unix://${onpremCharon.socketPath}`], { timeoutMs: 30_000 });
+  const loadOnprem = () => lab.exec('onprem', ['swanctl', '--load-all', '--noprompt', '--file', file, '--uri', `unix://${onpremCharon.socketPath}`], { timeoutMs: 30_000 });
+  const load = await loadOnprem();
   if (load.code !== 0) throw new Error(`on-prem swanctl: ${load.stderr}`);
+  // a rebooted on-prem gateway loads its configuration again, like a real one at boot
+  onpremCharon.onRestart(async () => void (await loadOnprem()));
   await until('tunnel onprem/lan up', async () => {
     if ((await saCounts(charonPaths(join(stateDir, 'charon')).socket)).child >= 1) return true;
     await api('POST', '/v1/vpn/peers/onprem/tunnels/lan/initiate?timeout_ms=5000');

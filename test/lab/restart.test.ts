@@ -18,6 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_CHARON_BINARY } from '../../appliance/subsystems/vpn/charon-process.js';
 import { charonPaths } from '../../appliance/subsystems/vpn/strongswan-conf.js';
 import { processGone } from '../../appliance/platform/stale-process.js';
+import { sleep } from '../../appliance/platform/sleep.js';
 import { addressing } from '../lab-kit/topology.js';
 import { startLongFlow, type LongFlow } from '../lab-kit/long-flow.js';
 import { BGP_HOST, CLI, bgpSession, saCounts, startSite, until, type Site } from '../lab-kit/restart-site.js';
@@ -135,6 +136,20 @@ describe.skipIf(!!skipReason)('hitless restart of junction serve (lab)', () => {
     }, 60_000, 250);
     expect(sides.map((c) => `${c.ike}/${c.child}`)).toEqual(['1/1', '1/1']);
   }, 90_000);
+
+  it('a peer reboot (the on-prem charon killed and started again) leaves one IKE_SA and one CHILD_SA on each side', async () => {
+    const peer = site.onpremCharon.pid!;
+    process.kill(peer, 'SIGKILL');
+    await until('the on-prem charon restarted', async () => site.onpremCharon.pid !== undefined && site.onpremCharon.pid !== peer, 30_000, 100);
+    // DPD (2 s) on Junction's side notices the dead IKE_SA; the tunnel (start_action) comes back once
+    const sides = await until('one IKE_SA and one CHILD_SA on each side after the peer reboot', async () => {
+      const counts = [await junctionSas(), await saCounts(site.onpremCharon.socketPath)];
+      return counts.every((c) => c.ike === 1 && c.child === 1) && counts;
+    }, 60_000, 250);
+    await sleep(5_000); // a duplicate would show up within a few DPD rounds
+    const later = [await junctionSas(), await saCounts(site.onpremCharon.socketPath)];
+    expect(later.map((c) => `${c.ike}/${c.child}`), `after the peer reboot: ${JSON.stringify(sides.map((c) => c.ids))}`).toEqual(['1/1', '1/1']);
+  }, 120_000);
 
   it('`junction restart` outside systemd: SIGTERM, the same command again, daemons adopted', async () => {
     const pids = await daemons();
