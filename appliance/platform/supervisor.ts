@@ -111,18 +111,13 @@ export class Supervisor {
     return run && run.exit === undefined ? run.pid : undefined;
   }
 
-  get running(): boolean {
-    return this.pid !== undefined;
-  }
+  get running(): boolean { return this.pid !== undefined; }
+
   /** how many times the program died and was started again (and became ready) */
-  get restarts(): number {
-    return this.restartCount;
-  }
+  get restarts(): number { return this.restartCount; }
 
   /** How the process that runs now came to run (started, adopted, or started in place of a leftover). */
-  get origin(): DaemonOrigin | undefined {
-    return this.originRecord;
-  }
+  get origin(): DaemonOrigin | undefined { return this.originRecord; }
 
   /** Adds a listener for restarts (each awaited in turn, its errors noted); returns its removal. */
   onRestart(listener: RestartListener): () => void {
@@ -331,6 +326,7 @@ export class Supervisor {
     clearTimeout(this.restartTimer);
     this.restartTimer = undefined;
   }
+
   private async restart(epoch: number): Promise<void> {
     if (epoch !== this.epoch || this.stopping) return;
     let pid: number;
@@ -395,5 +391,7 @@ export class Supervisor {
     if (this.logLines.length > MAX_LOG_LINES) this.logLines.shift();
   }
 
-  private initialDelay = (): number => this.options.backoff?.initialMs ?? 500;
+  private initialDelay(): number {
+    return this.options.backoff?.initialMs ?? 500;
+  }
 }
