@@ -9,11 +9,32 @@ const CLIENT_OPTIONS = `client options:
   --json            print the server's answer as JSON`;
 
 const COMMANDS: Record<string, string> = {
-  serve: `usage: junction serve [--state-dir DIR] [--listen HOST:PORT]
+  serve: `usage: junction serve [--state-dir DIR] [--listen HOST:PORT] [--stop-daemons]
 
 Runs the appliance (as root, in its network namespace): the store, the kernel
 and daemon programming, and the REST API on HOST:PORT (default 0.0.0.0:8080)
-and on DIR/api.sock (root only). DIR defaults to /var/lib/junction.`,
+and on DIR/api.sock (root only). DIR defaults to /var/lib/junction.
+
+On start it adopts the daemons (charon, bird, ulogd, udhcpc) an earlier
+Junction left running when they are healthy and run the current revision,
+and replaces them, saying why in its log, when not. SIGTERM or SIGINT stop
+Junction alone: the kernel state and the daemons keep forwarding, so a
+restart or an upgrade is hitless. With --stop-daemons they stop the daemons
+too; SIGUSR2 (what \`junction down\` sends) always does.`,
+  restart: `usage: junction restart [--state-dir DIR]
+
+Restarts \`junction serve\` hitlessly: SIGTERM to the running one (the
+kernel state and the daemons keep running), then the same command again,
+which adopts the daemons. Under systemd (deploy/systemd/junction.service) systemd
+starts it again; otherwise it is started here, detached, logging to
+DIR/junction.log. A commit awaiting confirmation keeps its deadline.
+In the namespace lab: npm run lab:restart.`,
+  down: `usage: junction down [--state-dir DIR]
+
+Full stop: Junction stops charon, bird, ulogd and the DHCP clients, then
+exits (bird withdraws its routes, charon closes its SAs). If Junction is not
+running, the daemons it left are ended by their pid files. The kernel's
+addresses, routes and firewall stay as they are.`,
   apply: `usage: junction apply -f FILE [--comment TEXT] [--confirm-timeout S]
 
 Commits FILE (YAML, or JSON when it ends in .json) as the whole configuration
@@ -44,5 +65,5 @@ Makes an old revision current again, as a new commit, and prints what changed.`,
 export function commandHelp(command: string | undefined): string | undefined {
   const text = command === undefined ? undefined : COMMANDS[command];
   if (!text) return undefined;
-  return command === 'serve' ? text : `${text}\n\n${CLIENT_OPTIONS}`;
+  return ['serve', 'restart', 'down'].includes(command!) ? text : `${text}\n\n${CLIENT_OPTIONS}`;
 }

@@ -3,10 +3,6 @@
 // the API (serve, apply, plan, status, revisions, rollback).
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
-import { serve } from './serve.js';
-import { checkMachine } from './requirements.js';
-import { formatDoctorReport } from '../platform/doctor.js';
-import { SystemCommandRunner } from '../platform/command-runner.js';
 import { apiRequest, targetFromStateDir, type ApiTarget } from './api-client.js';
 import { exitQuietlyOnBrokenPipe, safeJson, visible } from './cli-output.js';
 import { chooseStateDir, DEFAULT_STATE_DIR } from './state-dir.js';
@@ -14,7 +10,11 @@ import { commandHelp } from './cli-help.js';
 
 const USAGE = `usage: junction <command> [options]
 
-  serve   [--state-dir DIR] [--listen HOST:PORT]   run the appliance (as root, in its network namespace)
+  serve   [--state-dir DIR] [--listen HOST:PORT] [--stop-daemons]
+                                                   run the appliance (as root, in its network namespace);
+                                                   stopping it leaves the data plane and daemons running
+  restart                                          restart Junction hitlessly (the daemons are adopted)
+  down                                             stop Junction and every daemon it runs (full stop)
   doctor  [--json]                                 check that every program, Debian package and daemon plugin
                                                    Junction needs is here and works; exits 1 if not
   apply   -f FILE [--comment TEXT] [--confirm-timeout S]
@@ -40,10 +40,14 @@ async function targetOf(values: Record<string, unknown>): Promise<ApiTarget> {
   const token = (values.token as string | undefined) ?? process.env.JUNCTION_TOKEN;
   if (values.api) return { url: values.api as string, token };
   if (values['state-dir']) return targetFromStateDir(values['state-dir'] as string, token);
+  return targetFromStateDir(await chooseStateDirOrFail(), token);
+}
+
+async function chooseStateDirOrFail(): Promise<string> {
   const choice = await chooseStateDir();
   if ('ambiguous' in choice) fail(`several appliances answer (${choice.ambiguous.join(', ')}); choose one with --state-dir DIR`);
   if (choice.note) process.stderr.write(`junction: ${choice.note}\n`);
-  return targetFromStateDir(choice.stateDir, token);
+  return choice.stateDir;
 }
 
 async function call(target: ApiTarget | Promise<ApiTarget>, method: string, path: string, body?: unknown, contentType?: string): Promise<unknown> {
@@ -107,6 +111,7 @@ async function main(argv: string[]): Promise<void> {
       token: { type: 'string' },
       json: { type: 'boolean' },
       'confirm-timeout': { type: 'string' },
+      'stop-daemons': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -114,10 +119,21 @@ async function main(argv: string[]): Promise<void> {
   switch (command) {
     case 'serve': {
       const [host, port] = ((values.listen as string) ?? '0.0.0.0:8080').split(/:(?=[0-9]+$)/);
-      return serve({ stateDir: (values['state-dir'] as string) ?? DEFAULT_STATE_DIR, host, port: Number(port ?? 8080) });
+      const { serve } = await import('./serve.js'); // the appliance itself: only `serve` loads it
+      return serve({ stateDir: (values['state-dir'] as string) ?? DEFAULT_STATE_DIR, host, port: Number(port ?? 8080), stopDaemons: !!values['stop-daemons'] });
+    }
+    case 'down':
+    case 'restart': {
+      const stateDir = (values['state-dir'] as string | undefined) ?? (await chooseStateDirOrFail());
+      const { down, restart } = await import('./lifecycle.js');
+      if (command === 'down') for (const line of await down(stateDir)) process.stdout.write(`${line}\n`);
+      else process.stdout.write(`${await restart(stateDir)}\n`);
+      return;
     }
     case 'doctor': {
       if (process.getuid?.() !== 0) fail('doctor needs root: it asks the kernel (nft -c, a throwaway namespace and charon) as serve would');
+      // loaded only here: doctor must work even where the appliance itself cannot load
+      const [{ checkMachine }, { formatDoctorReport }, { SystemCommandRunner }] = await Promise.all([import('./requirements.js'), import('../platform/doctor.js'), import('../platform/command-runner.js')]);
       const report = await checkMachine(new SystemCommandRunner());
       process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : formatDoctorReport(report));
       process.exitCode = report.ok ? 0 : 1;

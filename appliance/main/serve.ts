@@ -1,9 +1,15 @@
 // `junction serve`: the appliance process. Checks the machine (the same
 // checks as `junction doctor`), opens the store, re-applies the current
-// revision, then serves the API on TCP and on a root-only Unix socket in
-// the state directory.
+// revision (adopting the daemons an earlier Junction left running, so a
+// restart changes nothing that matches), then serves the API on TCP and on
+// a root-only Unix socket in the state directory. Until a revision is in
+// the kernel, forwarding is dropped (fail-closed). A clean stop (SIGTERM,
+// SIGINT) leaves the data plane alone: the kernel state and charon, bird,
+// ulogd and the DHCP clients keep running for the next Junction. A full
+// stop (--stop-daemons, or SIGUSR2 from `junction down`) stops the daemons
+// too.
 import { createServer, type Server } from 'node:http';
-import { chmodSync, existsSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SystemCommandRunner } from '../platform/command-runner.js';
 import { checkMachine } from './requirements.js';
@@ -11,18 +17,24 @@ import { createAppliance } from './appliance.js';
 import { createLogger } from '../platform/log.js';
 import { DhcpClients } from '../subsystems/links/dhcp-client.js';
 import { FirewallLog } from '../subsystems/firewall/log-reader.js';
-import { failClosedUntilFirstRevision } from '../subsystems/firewall/fail-closed.js';
-import { buildServer } from '../../api/server.js';
+import { failClosedUntilApplied } from '../subsystems/firewall/fail-closed.js';
+import { notifySystemd } from './systemd-notify.js';
+import { FULL_STOP_SIGNAL } from './lifecycle.js';
 
 export interface ServeOptions {
   stateDir: string;
   host: string;
   port: number;
+  /** SIGTERM/SIGINT stop the daemons too (default: they keep running for the next Junction) */
+  stopDaemons?: boolean;
 }
 
 const DEFAULT_RECONCILE_S = 30;
 
 export async function serve(options: ServeOptions): Promise<void> {
+  // The API's modules are the largest part of the startup; they load while
+  // the kernel is probed and the daemons are adopted (a restart's downtime).
+  const apiModule = import('../../api/server.js');
   const log = createLogger('junction');
   process.on('unhandledRejection', (reason) => log.error('unhandled rejection', { error: String((reason as Error)?.message ?? reason) }));
   const runner = new SystemCommandRunner();
@@ -40,7 +52,7 @@ export async function serve(options: ServeOptions): Promise<void> {
   const firewallLog = new FirewallLog(options.stateDir, log);
   const appliance = createAppliance({ stateDir: options.stateDir, runner, capabilities, log, apiPort: options.port, dhcpClients, firewallLog });
   const { store, reconciler, status } = appliance;
-  await failClosedUntilFirstRevision(runner, reconciler, options.port, log);
+  const failClosed = await failClosedUntilApplied(runner, reconciler, options.port, log);
 
   const tokenFile = join(options.stateDir, 'api-token');
   if (store.tokenCount() === 0) {
@@ -50,24 +62,26 @@ export async function serve(options: ServeOptions): Promise<void> {
     log.info('created the bootstrap admin token', { file: tokenFile });
   }
 
-  const boot = await reconciler.boot();
-  log.info('boot', { revision: boot.revision, repaired: Object.keys(boot.repaired), errors: boot.errors });
   const arm = (seconds?: number) => reconciler.startPeriodicReconcile(seconds ?? DEFAULT_RECONCILE_S);
-  arm(reconciler.currentConfig()?.system?.reconcile_interval_s);
-
   reconciler.onCommitted((_revision, config) => {
     status.invalidate();
     arm(config.system?.reconcile_interval_s);
   });
-
-  const app = await buildServer({
+  // Building the API (schemas, routes) is CPU work; boot mostly waits for
+  // programs and daemons: side by side they bring the API back sooner after
+  // a restart. Nothing listens before boot is done.
+  const buildServer = async (context: Parameters<Awaited<typeof apiModule>['buildServer']>[0]) => (await apiModule).buildServer(context);
+  const [boot, app] = await Promise.all([reconciler.boot(), buildServer({
     reconciler,
     store,
     status,
     firewallLog,
     vpn: appliance.vpn,
     bgp: appliance.bgp,
-  });
+  })]);
+  log.info('boot', { revision: boot.revision, repaired: Object.keys(boot.repaired), errors: boot.errors });
+  await failClosed.afterBoot(boot);
+  arm(reconciler.currentConfig()?.system?.reconcile_interval_s);
   await app.listen({ host: options.host, port: options.port });
 
   const socketPath = join(options.stateDir, 'api.sock');
@@ -75,18 +89,37 @@ export async function serve(options: ServeOptions): Promise<void> {
   const unixServer: Server = createServer((req, res) => app.routing(req, res));
   await new Promise<void>((resolve) => unixServer.listen(socketPath, resolve));
   chmodSync(socketPath, 0o600);
-  writeFileSync(join(options.stateDir, 'junction.pid'), `${process.pid}\n`);
-  log.info('serving', { listen: `${options.host}:${options.port}`, socket: socketPath, revision: store.currentRevisionId() });
+  const pidFile = join(options.stateDir, 'junction.pid');
+  writeFileSync(pidFile, `${process.pid}\n`);
+  // since the process started: what a restart costs the API
+  log.info('serving', { listen: `${options.host}:${options.port}`, socket: socketPath, revision: store.currentRevisionId(), startup_s: Math.round(performance.now()) / 1000 });
+  const stopNotifying = notifySystemd(async () => (await app.inject({ method: 'GET', url: '/v1/health' })).statusCode === 200);
 
-  const stop = async (signal: string) => {
-    log.info('stopping; the kernel keeps forwarding with the current revision', { signal });
+  let stopping = false;
+  const stop = async (signal: string, full: boolean) => {
+    if (stopping) return;
+    stopping = true;
+    if (full) log.info('stopping Junction and its daemons (charon, bird, ulogd, DHCP clients)', { signal });
+    else log.info('stopping; the kernel, charon, bird, ulogd and the DHCP clients keep running with the current revision', { signal });
+    await stopNotifying();
     unixServer.close();
     await app.close();
-    await appliance.vpn.close(); // charon is ours: never leave it unsupervised
-    await appliance.bgp.close(); // so is bird
+    if (full) {
+      await appliance.vpn.close();
+      await appliance.bgp.close();
+      await firewallLog.stop();
+      await dhcpClients.stopAll();
+    } else {
+      await appliance.vpn.detach();
+      await appliance.bgp.detach();
+      firewallLog.detach();
+      dhcpClients.detachAll();
+    }
     appliance.close();
+    rmSync(pidFile, { force: true });
     process.exit(0);
   };
-  process.once('SIGTERM', () => void stop('SIGTERM'));
-  process.once('SIGINT', () => void stop('SIGINT'));
+  process.once('SIGTERM', () => void stop('SIGTERM', !!options.stopDaemons));
+  process.once('SIGINT', () => void stop('SIGINT', !!options.stopDaemons));
+  process.once(FULL_STOP_SIGNAL, () => void stop(FULL_STOP_SIGNAL, true));
 }

@@ -1,9 +1,11 @@
-// Daemons Junction starts outlive a Junction that is killed with SIGKILL
-// (children are not taken along). Each records its pid in the state
-// directory; the next start finds it and ends it before starting a new
-// one, so two copies never fight over a port or a socket. A pid is only
-// ours if the process still carries our marker (a path from our state
-// directory) in its command line or environment: pids get reused.
+// Daemons Junction starts outlive Junction on purpose: a restart, an
+// upgrade or a crash of the control plane must not touch the data plane.
+// Each records its pid in the state directory, and the next Junction finds
+// it there to adopt it (or, when it is unhealthy or runs a configuration
+// that cannot be confirmed, to end it before starting a new one, so two
+// copies never fight over a port or a socket). A pid is only ours if the
+// process still carries our marker (a path from our state directory) in
+// its command line or environment: pids get reused.
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 
 function carries(pid: number, marker: string): boolean {
@@ -17,16 +19,23 @@ function carries(pid: number, marker: string): boolean {
   return false;
 }
 
-/** Kills the process named by the pid file if it is ours; returns its pid when it was. */
-export function reapStaleProcess(pidFile: string, marker: string): number | undefined {
+/** The pid the pid file names, if that process is alive and ours; the file is left alone. */
+export function ownedProcess(pidFile: string, marker: string): number | undefined {
   let pid: number;
   try {
     pid = Number(readFileSync(pidFile, 'utf8').trim());
   } catch {
     return undefined;
   }
+  if (!Number.isInteger(pid) || pid <= 1 || pid === process.pid || processGone(pid) || !carries(pid, marker)) return undefined;
+  return pid;
+}
+
+/** Kills the process named by the pid file if it is ours; returns its pid when it was. */
+export function reapStaleProcess(pidFile: string, marker: string): number | undefined {
+  const pid = ownedProcess(pidFile, marker);
   rmSync(pidFile, { force: true });
-  if (!Number.isInteger(pid) || pid <= 1 || pid === process.pid || !carries(pid, marker)) return undefined;
+  if (pid === undefined) return undefined;
   try {
     process.kill(pid, 'SIGKILL');
     return pid;
@@ -35,12 +44,21 @@ export function reapStaleProcess(pidFile: string, marker: string): number | unde
   }
 }
 
+/** A process's argv (empty once it is gone). */
+export function processArgs(pid: number): string[] {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+  } catch {
+    return [];
+  }
+}
+
 export function recordPid(pidFile: string, pid: number): void {
   writeFileSync(pidFile, `${pid}\n`, { mode: 0o600 });
 }
 
 /** A process is gone once /proc no longer has it, or it is a zombie (dead, waiting to be reaped). */
-function gone(pid: number): boolean {
+export function processGone(pid: number): boolean {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     return stat[stat.lastIndexOf(')') + 2] === 'Z';
@@ -49,8 +67,8 @@ function gone(pid: number): boolean {
   }
 }
 
-/** Waits (bounded) until a reaped process is gone, so its successor does not meet its ports or sockets. */
+/** Waits (bounded) until a process is gone, so its successor does not meet its ports or sockets. */
 export async function waitUntilGone(pid: number, timeoutMs = 2_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!gone(pid) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+  while (!processGone(pid) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
 }

@@ -53,7 +53,7 @@ describe('/v1/bgp', () => {
       sysctls.set(key, value);
       return {};
     });
-    const fakeBird: BirdDaemon = { pid: 4242, restarts: 0, start: async () => { started++; return 4242; }, stop: async () => undefined, recentLog: () => [] };
+    const fakeBird: BirdDaemon = { pid: 4242, restarts: 0, origin: undefined, adopt: async () => undefined, start: async () => { started++; return 4242; }, stop: async () => undefined, detach: () => undefined, recentLog: () => [] };
     const bgp = new BgpSubsystem({
       runner, stateDir, log,
       launchBird: () => fakeBird,

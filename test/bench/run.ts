@@ -15,6 +15,10 @@ const BENCHES: Record<string, { summary: string; run: () => Promise<number> }> =
     summary: 'time until 100k prefixes from the on-prem BGP peer are in the kernel table, and to withdraw them (Junction vs hand-written BIRD)',
     run: async () => (await import('./bgp.js')).runBgp(),
   },
+  recovery: {
+    summary: 'kill -9 / SIGTERM + start of junction serve with TCP flows through NAT, an IPsec tunnel and a BGP route: API back, reconciled, lost flows, flaps, gaps',
+    run: async () => (await import('./recovery.js')).runRecovery(),
+  },
   report: {
     summary: 'draw bench/results/*.json as bench/results/<name>.svg',
     run: async () => reportAll(),

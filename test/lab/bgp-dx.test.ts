@@ -443,19 +443,18 @@ describe.skipIf(!!skipReason)('BGP over Direct Connect: junction serve and an on
     await bothUp();
   });
 
-  it('a Junction killed with SIGKILL comes back with BGP from its stored revision (the orphaned bird is replaced)', async () => {
-    const { bird } = await status();
+  it('a Junction killed with SIGKILL comes back and adopts the bird it left: same pid, no session re-established, routes kept', async () => {
+    const before = await bothUp();
+    for (const n of before.neighbors) await agePastJitter(n);
     junction.process.kill('SIGKILL');
     await junction.process.exited;
-    await sleep(500);
-    let orphaned = true;
-    try { process.kill(bird.pid, 0); } catch { orphaned = false; }
-    console.log(`[bgp-dx] after SIGKILL of junction, its bird (pid ${bird.pid}) ${orphaned ? 'still runs (orphaned)' : 'is gone'}`);
+    expect(() => process.kill(before.bird.pid, 0), 'the bird Junction left must keep running').not.toThrow();
     junction = await startJunction(lab(), { stateDir: junction.stateDir });
     const s = await bothUp();
-    expect(s.bird.pid).not.toBe(bird.pid);
-    expect(() => process.kill(bird.pid, 0)).toThrow(); // the old bird is gone
-    await waitFor('multipath route again', async () => multipath(await lanRoute()), 30_000);
+    expect(s.bird.pid).toBe(before.bird.pid);
+    for (const n of s.neighbors) expectSameSession(n, before.neighbors.find((b) => b.id === n.id)!, `${n.id} across the restart of Junction`);
+    expect(multipath(await lanRoute())).toBe(true);
+    expect((await api('GET', '/v1/status')).body.reconcile.repaired.bgp).toBeUndefined();
   });
 
   it('removing the bgp section stops bird and takes its routes out of the kernel', async () => {

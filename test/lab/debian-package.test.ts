@@ -2,10 +2,9 @@
 // (dpkg-deb -I / -c), then unpacked and its own Node runs its own CLI
 // (`junction doctor --json`, which loads every module the appliance loads
 // and asks this machine's kernel and daemons). The systemd unit belongs to
-// deploy/systemd/junction.service; where that is absent the build must
-// refuse, and a stand-in unit made here checks everything else.
+// deploy/systemd/junction.service; where it is absent the build must refuse.
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,13 +29,9 @@ describe.skipIf(!root.isRoot)('the Debian package', () => {
     run('bash', ['deploy/debian/build-package.sh'], { cwd: repo, env: { ...process.env, JUNCTION_PACKAGE_OUT: out, ...env }, timeout: 240_000, maxBuffer: 1 << 24 });
 
   beforeAll(async () => {
-    const unit = existsSync(REAL_UNIT) ? REAL_UNIT : join(work, 'stand-in.service');
-    if (unit !== REAL_UNIT) {
-      process.stdout.write(`debian package: ${REAL_UNIT} is not in this branch yet; building with a stand-in unit\n`);
-      writeFileSync(unit, '[Unit]\nDescription=stand-in for the test\n[Service]\nExecStart=/usr/bin/junction serve\n');
-    }
+    expect(existsSync(REAL_UNIT), `${REAL_UNIT} is the unit the package ships`).toBe(true);
     const started = Date.now();
-    deb = (await build({ JUNCTION_SYSTEMD_UNIT: unit })).stdout.trim();
+    deb = (await build({ JUNCTION_SYSTEMD_UNIT: REAL_UNIT })).stdout.trim();
     buildSeconds = (Date.now() - started) / 1000;
     process.stdout.write(`debian package: built ${deb} in ${buildSeconds.toFixed(1)} s\n`);
   }, 300_000);

@@ -84,8 +84,11 @@ export class FakeCharon {
       get restartCount() { return charon.restartCount; },
       socketPath: '/fake/charon.vici',
       logPath: '/fake/charon.log',
+      get origin() { return charon.pid === undefined ? undefined : { how: 'started' as const, pid: charon.pid, at: '' }; },
+      adopt: async () => false,
       start: async () => { charon.starts++; },
       stop: async () => undefined,
+      detach: () => undefined,
       onRestart: () => () => undefined,
     };
   };

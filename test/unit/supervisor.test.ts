@@ -189,7 +189,8 @@ describe('Supervisor', () => {
     process.kill(first, 'SIGKILL');
     await until('restart', () => supervisor.restarts === 1);
     await leftoverExit;
-    expect(lines).toContain(`ended sleeper pid ${leftover.pid} left by an earlier run`);
+    expect(lines).toContain(`ended sleeper pid ${leftover.pid}: left by an earlier run, not adopted`);
+    expect(supervisor.origin).toMatchObject({ how: 'replaced', pid: supervisor.pid });
     expect(readFileSync(pidFile, 'utf8').trim()).toBe(String(supervisor.pid));
   });
 
@@ -221,5 +222,82 @@ describe('Supervisor', () => {
     await supervisor.stop();
     await sleep(100);
     expect(children).toHaveLength(1);
+  });
+
+  it('restarts after a crash with restartArgs when given (bird -R), and starts with args', async () => {
+    const { spawn: spawnChild, children } = recordingSpawn();
+    const supervisor = supervise({ spawnProcess: spawnChild, args: ['30'], restartArgs: ['31'] });
+    process.kill(await supervisor.start(), 'SIGKILL');
+    await until('restart', () => supervisor.restarts === 1);
+    expect(children.map((c) => c.spawnargs.slice(1))).toEqual([['30'], ['31']]);
+  });
+
+  describe('adoption of a copy an earlier Junction left', () => {
+    /** A process of ours the pid file names, as a Junction that exited would leave it. */
+    function leftover(marker: string, pidFile: string): { pid: number; exited: Promise<unknown> } {
+      const child = spawn('sleep', ['30'], { env: { ...process.env, MARKER: marker }, stdio: 'ignore' });
+      started.add(child.pid!);
+      recordPid(pidFile, child.pid!);
+      return { pid: child.pid!, exited: new Promise((resolve) => child.once('exit', resolve)) };
+    }
+
+    it('adopts a healthy leftover, watches it through /proc and restarts it when it dies', async () => {
+      const marker = join(dir, 'ours.conf');
+      const pidFile = join(dir, 'sleeper.pid');
+      const old = leftover(marker, pidFile);
+      const { spawn: spawnChild, children } = recordingSpawn();
+      const lines: string[] = [];
+      const supervisor = supervise({ spawnProcess: spawnChild, env: { ...process.env, MARKER: marker }, pidFile: { path: pidFile, marker }, onLog: (l) => lines.push(l) });
+      const checked: number[] = [];
+      expect(await supervisor.adopt(async (pid) => void checked.push(pid))).toBe(old.pid);
+      expect(checked).toEqual([old.pid]);
+      expect(children).toHaveLength(0);
+      expect(supervisor.pid).toBe(old.pid);
+      expect(supervisor.origin).toMatchObject({ how: 'adopted', pid: old.pid });
+      process.kill(old.pid, 'SIGKILL');
+      await until('restart after the adopted process died', () => supervisor.restarts === 1);
+      expect(children).toHaveLength(1);
+      expect(supervisor.pid).toBe(children[0]!.pid);
+      expect(lines).toContain(`sleeper pid ${old.pid} exited (adopted, so its exit status is unknown)`);
+    });
+
+    it('refuses a leftover the check rejects: start() ends it and origin says why', async () => {
+      const marker = join(dir, 'ours.conf');
+      const pidFile = join(dir, 'sleeper.pid');
+      const old = leftover(marker, pidFile);
+      const { spawn: spawnChild } = recordingSpawn();
+      const supervisor = supervise({ spawnProcess: spawnChild, env: { ...process.env, MARKER: marker }, pidFile: { path: pidFile, marker } });
+      expect(await supervisor.adopt(async () => 'its config file differs')).toBeUndefined();
+      expect(alive(old.pid)).toBe(true); // nothing ended before a successor is about to start
+      const pid = await supervisor.start();
+      await old.exited;
+      expect(supervisor.origin).toEqual(expect.objectContaining({ how: 'replaced', pid, reason: `pid ${old.pid}: its config file differs` }));
+    });
+
+    it('does not adopt a process that is not ours (no marker)', async () => {
+      const pidFile = join(dir, 'sleeper.pid');
+      const other = leftover(join(dir, 'someone-else.conf'), pidFile);
+      const supervisor = supervise({ spawnProcess: recordingSpawn().spawn, pidFile: { path: pidFile, marker: join(dir, 'ours.conf') } });
+      expect(await supervisor.adopt(async () => undefined)).toBeUndefined();
+      expect(alive(other.pid)).toBe(true);
+    });
+
+    it('detach() leaves the program running with its pid file, and the next supervisor adopts it', async () => {
+      const marker = join(dir, 'ours.conf');
+      const pidFile = join(dir, 'sleeper.pid');
+      const { spawn: spawnChild } = recordingSpawn();
+      const options = { spawnProcess: spawnChild, env: { ...process.env, MARKER: marker }, pidFile: { path: pidFile, marker } };
+      const first = supervise(options);
+      const pid = await first.start();
+      first.detach();
+      expect(first.running).toBe(false);
+      await sleep(50);
+      expect(alive(pid)).toBe(true);
+      expect(first.restarts).toBe(0);
+      const second = supervise(options);
+      expect(await second.adopt(async () => undefined)).toBe(pid);
+      await second.stop(1_000);
+      expect(alive(pid)).toBe(false);
+    });
   });
 });

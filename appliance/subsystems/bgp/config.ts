@@ -6,7 +6,9 @@
 // costs nothing, and bird restarts only the protocols whose configuration
 // changed, so editing one neighbor leaves the others' sessions alone.
 // Drift compares content: the file bird reads, the protocols bird runs and
-// the sysctl values. Passwords go into bird.conf (mode 0600) and nowhere
+// the sysctl values. bird outlives Junction: a new Junction adopts the bird
+// an earlier one left, and applies to it by content like to any running
+// bird, so a Junction restart reconfigures nothing that matches. Passwords go into bird.conf (mode 0600) and nowhere
 // else: not into plans, actions, logs or errors.
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
@@ -22,7 +24,7 @@ import { Sysctls } from '../links/sysctls.js';
 import { describeBgp, inactiveBgpArtifact, maskPasswords, type BgpArtifact } from './render.js';
 
 /** What the subsystem needs of a supervised bird (BirdProcess). */
-export type BirdDaemon = Pick<BirdProcess, 'pid' | 'restarts' | 'start' | 'stop' | 'recentLog'>;
+export type BirdDaemon = Pick<BirdProcess, 'pid' | 'restarts' | 'origin' | 'adopt' | 'start' | 'stop' | 'detach' | 'recentLog'>;
 
 export interface BgpConfigurationOptions {
   runner: CommandRunner;
@@ -58,6 +60,8 @@ export class BgpConfiguration implements BgpRunning {
   private readonly applier: BirdApplier;
   private appliedArtifact: BgpArtifact = inactiveBgpArtifact();
   private pendingConfirm = false;
+  /** set by adoptBird() when nothing could be adopted: startBird() goes on with it */
+  private pendingBird: BirdDaemon | undefined;
   private readonly queue = new SerialQueue();
   /** shared with links: where /proc/sys is read-only it names the sysctls the container must be given */
   private readonly sysctls: Sysctls;
@@ -112,9 +116,21 @@ export class BgpConfiguration implements BgpRunning {
     });
   }
 
-  /** Stops bird (appliance shutdown); the kernel keeps its routes until bird's clean exit removes them. */
+  /** Stops bird (a full stop: `junction down`); bird's clean exit removes its kernel routes. */
   close(): Promise<void> {
     return this.queue.run(() => this.stopBird());
+  }
+
+  /** Junction's clean stop: bird, its sessions and its kernel routes stay for the next Junction to adopt. */
+  detach(): Promise<void> {
+    return this.queue.run(async () => {
+      const bird = this.current;
+      this.current = undefined;
+      if (!bird) return;
+      const pid = bird.pid;
+      bird.detach();
+      this.options.log.info('bgp: bird left running', { pid });
+    });
   }
 
   private async applyNow(desired: BgpArtifact, options: ApplyOptions): Promise<string[]> {
@@ -134,6 +150,11 @@ export class BgpConfiguration implements BgpRunning {
       return actions;
     }
     try {
+      // a fresh Junction first looks for the bird an earlier one left
+      if (!this.current && (await this.adoptBird())) {
+        // what the earlier Junction applied may still await `configure confirm`; a confirm with none pending is harmless
+        this.pendingConfirm = true;
+      }
       if (!this.current?.pid) {
         if (this.current) await this.stopBird();
         await mkdir(this.birdDir, { recursive: true, mode: 0o700 });
@@ -218,7 +239,7 @@ export class BgpConfiguration implements BgpRunning {
     return new ApplyFailed('bgp', maskPasswords(message), where);
   }
 
-  private async startBird(): Promise<void> {
+  private launchBird(): BirdDaemon {
     const launch = this.options.launchBird ?? ((o: BirdProcessOptions) => new BirdProcess(o));
     const bird: BirdDaemon = launch({
       stateDir: this.birdDir,
@@ -226,6 +247,25 @@ export class BgpConfiguration implements BgpRunning {
       onRestart: (pid) => void this.afterBirdRestart(bird, pid),
       onLog: (line) => this.options.log.debug('bird', { line }),
     });
+    return bird;
+  }
+
+  /** Takes over the bird an earlier Junction left, if it answers; true when adopted. */
+  private async adoptBird(): Promise<boolean> {
+    const bird = this.launchBird();
+    const pid = await bird.adopt();
+    if (pid === undefined) {
+      this.pendingBird = bird; // startBird() goes on with it: it ends a refused leftover and says why
+      return false;
+    }
+    this.current = bird;
+    this.options.log.info('bgp: adopted the bird an earlier Junction left running', { pid });
+    return true;
+  }
+
+  private async startBird(): Promise<void> {
+    const bird = this.pendingBird ?? this.launchBird();
+    this.pendingBird = undefined;
     this.current = bird;
     try {
       await bird.start();
@@ -233,7 +273,8 @@ export class BgpConfiguration implements BgpRunning {
       this.current = undefined;
       throw new ApplyFailed('bgp', (error as Error).message, '/bgp');
     }
-    this.options.log.info('bgp: bird started', { pid: bird.pid, config: path.join(this.birdDir, 'bird.conf') });
+    const replaced = bird.origin?.reason;
+    this.options.log.info('bgp: bird started', { pid: bird.pid, config: path.join(this.birdDir, 'bird.conf'), ...(replaced ? { replaced } : {}) });
   }
 
   private async stopBird(): Promise<void> {

@@ -70,9 +70,14 @@ export class BgpSubsystem implements Subsystem<BgpArtifact>, BgpControl {
     return this.configuration.confirm();
   }
 
-  /** Stops bird (appliance shutdown). */
+  /** Stops bird (a full stop: `junction down`). */
   close(): Promise<void> {
     return this.configuration.close();
+  }
+
+  /** Junction's clean stop: bird keeps its sessions and routes for the next Junction to adopt. */
+  detach(): Promise<void> {
+    return this.configuration.detach();
   }
 
   status(): Promise<BgpStatus> {

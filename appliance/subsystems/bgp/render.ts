@@ -247,6 +247,9 @@ function renderNeighbor(n: ResolvedNeighbor, asn: number): string[] {
   else out.push('  graceful restart off;');
   if (n.password !== undefined) out.push(`  password "${n.password}";`);
   if (n.bfd) out.push(`  bfd { interval ${n.bfd.intervalMs} ms; multiplier ${n.bfd.multiplier}; };`);
+  // BFD down while a peer's bgpd restarts would otherwise end the session
+  // hard and defeat graceful restart; `graceful` makes it a restart too.
+  if (n.bfd && n.gracefulRestart) out.push('  bfd graceful;');
   if (!n.enabled) out.push('  disabled;');
   out.push(
     `  ${channel(f)} {`,

@@ -2,6 +2,7 @@
 // neighbor (bird's view, read with bird-status.ts) and the kernel's TCP MD5
 // drop counters, which are the only way to tell a wrong BGP password from a
 // peer that does not answer. Reads only; changes nothing.
+import type { DaemonOrigin } from '../../platform/supervisor.js';
 import { readFile } from 'node:fs/promises';
 import type { Capabilities } from '../../platform/capabilities.js';
 import { BgpStatusReader, type NeighborStatus } from './bird-status.js';
@@ -33,7 +34,8 @@ export interface BgpNeighborReport {
 
 export interface BgpStatus {
   configured: boolean;
-  bird: { running: boolean; pid?: number; restarts: number; error?: string };
+  /** origin: started, adopted from an earlier Junction, or started in place of one that could not be (reason) */
+  bird: { running: boolean; pid?: number; restarts: number; origin?: DaemonOrigin; error?: string };
   tcp_md5?: Capabilities['tcpMd5'];
   /** the kernel's TCP MD5 counters in this namespace (nstat TcpExtTCPMD5*) */
   md5_counters?: Md5Counters;
@@ -83,7 +85,7 @@ export class BgpState {
     const tcpMd5 = this.options.tcpMd5?.();
     const base: BgpStatus = {
       configured: applied.active,
-      bird: { running: !!bird?.pid, ...(bird?.pid ? { pid: bird.pid } : {}), restarts: bird?.restarts ?? 0 },
+      bird: { running: !!bird?.pid, ...(bird?.pid ? { pid: bird.pid } : {}), restarts: bird?.restarts ?? 0, ...(bird?.origin ? { origin: bird.origin } : {}) },
       ...(tcpMd5 ? { tcp_md5: tcpMd5 } : {}),
       neighbors: [],
     };

@@ -1,14 +1,16 @@
-// Fail closed before the first revision. A container runtime (or a sysctl
-// left by the image) turns forwarding on before Junction has a ruleset, so
-// without this a fresh appliance routes everything unfiltered until the first
-// commit, and again after a failed first apply (its rollback removes
-// Junction's table). At serve start, when Junction's own table is absent,
-// a separate table drops all forwarding and admits only loopback,
+// Fail closed until a revision is in the kernel. A container runtime (or a
+// sysctl left by the image) turns forwarding on before Junction has a
+// ruleset, so without this a fresh appliance routes everything unfiltered
+// until the first commit, again after a failed first apply (its rollback
+// removes Junction's table), and after a reboot until boot has applied the
+// stored revision. At serve start, when Junction's own table is absent, a
+// separate table drops all forwarding and admits only loopback,
 // established/related traffic, IPv6 neighbour discovery and the API port.
 // It is a table of its own so that the firewall subsystem's content
-// comparisons never see it, and it goes at the first revision that commits
-// (the reconciler's committed event). With Junction's table present (a
-// restart over a running revision) nothing is touched: restarts stay hitless.
+// comparisons never see it. It goes once boot has applied a stored revision
+// without a firewall error, or at the first revision that commits (the
+// reconciler's committed event). With Junction's table present (a restart
+// over a running revision) nothing is touched: restarts stay hitless.
 import { TABLE } from '../../../rules/index.js';
 import { runChecked, type CommandRunner } from '../../platform/command-runner.js';
 import type { Logger } from '../../platform/log.js';
@@ -39,10 +41,22 @@ export function renderFailClosed(apiPort: number): string {
   ].join('\n');
 }
 
-/** The parts of the reconciler this needs: whether a revision is stored, and its committed event. */
+/** The parts of the reconciler this needs: the committed event. */
 export interface RevisionEvents {
-  currentConfig(): unknown;
   onCommitted(listener: () => void): void;
+}
+
+/** What boot reported: the revision it applied and the subsystems that failed. */
+export interface BootOutcome {
+  revision: number | null;
+  errors: Record<string, string>;
+}
+
+export interface FailClosedGuard {
+  /** whether the fail-closed table was installed at start */
+  readonly installed: boolean;
+  /** Boot applied the stored revision: the table goes unless the firewall failed. */
+  afterBoot(boot: BootOutcome): Promise<void>;
 }
 
 async function tableExists(runner: CommandRunner, name: string): Promise<boolean> {
@@ -53,26 +67,39 @@ async function tableExists(runner: CommandRunner, name: string): Promise<boolean
 }
 
 /**
- * Installs the fail-closed table when there is no revision and no Junction
- * table, and removes it once a revision commits. Returns whether it installed.
- * With a stored revision, boot applies that revision's own ruleset next.
+ * Installs the fail-closed table when Junction's table is absent, and
+ * removes it once a revision is in the kernel (after boot, or at the first
+ * commit). With Junction's table present, only a leftover is removed.
  */
-export async function failClosedUntilFirstRevision(runner: CommandRunner, reconciler: RevisionEvents, apiPort: number, log: Logger): Promise<boolean> {
-  if (reconciler.currentConfig() !== undefined || (await tableExists(runner, TABLE))) {
+export async function failClosedUntilApplied(runner: CommandRunner, reconciler: RevisionEvents, apiPort: number, log: Logger): Promise<FailClosedGuard> {
+  if (await tableExists(runner, TABLE)) {
     // A leftover from a start that never committed must not outlive a revision.
     if (await tableExists(runner, FAIL_CLOSED_TABLE)) await runChecked(runner, 'nft', ['delete', 'table', 'inet', FAIL_CLOSED_TABLE]);
-    return false;
+    return { installed: false, afterBoot: async () => undefined };
   }
   await runChecked(runner, 'nft', ['-f', '-'], { input: renderFailClosed(apiPort) });
-  log.warn('no revision yet: forwarding is dropped and only the API is open until the first commit', { table: `inet ${FAIL_CLOSED_TABLE}`, apiPort });
+  log.warn('no revision in the kernel yet: forwarding is dropped and only the API is open until one is applied', { table: `inet ${FAIL_CLOSED_TABLE}`, apiPort });
   let released = false;
-  reconciler.onCommitted(() => {
+  const release = async (why: string) => {
     if (released) return;
     released = true;
-    runChecked(runner, 'nft', ['delete', 'table', 'inet', FAIL_CLOSED_TABLE]).then(
-      () => log.info('first revision applied: the fail-closed table is removed'),
-      (error: Error) => log.error('could not remove the fail-closed table: forwarding stays dropped', { error: error.message }),
-    );
-  });
-  return true;
+    try {
+      await runChecked(runner, 'nft', ['delete', 'table', 'inet', FAIL_CLOSED_TABLE]);
+      log.info(`${why}: the fail-closed table is removed`);
+    } catch (error) {
+      log.error('could not remove the fail-closed table: forwarding stays dropped', { error: (error as Error).message });
+    }
+  };
+  reconciler.onCommitted(() => void release('a revision was committed'));
+  return {
+    installed: true,
+    afterBoot: async (boot) => {
+      if (boot.revision === null) return;
+      if (boot.errors.firewall) {
+        log.error('boot could not apply the firewall: forwarding stays dropped until a commit applies', { revision: boot.revision, error: boot.errors.firewall });
+        return;
+      }
+      await release(`boot applied revision ${boot.revision}`);
+    },
+  };
 }

@@ -1,6 +1,8 @@
 // Firewall logging: rules that log send packets to NFLOG (see rules/
 // nft-json.ts LOG_GROUP); a supervised ulogd2 writes them as JSON lines
-// to the state directory, and the API reads them back.
+// to the state directory, and the API reads them back. ulogd outlives
+// Junction like the other daemons: a new Junction adopts the one an
+// earlier Junction left when it reads the ulogd.conf this one would write.
 import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Supervisor } from '../../platform/supervisor.js';
@@ -97,6 +99,14 @@ export function parseLogLine(line: string): FirewallLogEntry | undefined {
   return entry;
 }
 
+function readText(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
 export class FirewallLog {
   private reader: Supervisor | undefined;
   private readonly dir: string;
@@ -117,7 +127,7 @@ export class FirewallLog {
     return [];
   }
 
-  /** Starts or stops the reader; returns what it did. */
+  /** Starts or stops the reader (adopting one an earlier Junction left running); returns what it did. */
   async ensure(wanted: boolean): Promise<string[]> {
     if (!wanted) {
       if (!this.reader) return [];
@@ -128,7 +138,8 @@ export class FirewallLog {
     if (this.running) return [];
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     const conf = join(this.dir, 'ulogd.conf');
-    writeFileSync(conf, ulogdConf(join(this.dir, 'ulogd.log'), this.file), { mode: 0o600 });
+    const logFile = join(this.dir, 'ulogd.log');
+    const text = ulogdConf(logFile, this.file);
     await this.reader?.stop();
     this.reader = new Supervisor({
       name: 'ulogd',
@@ -137,10 +148,24 @@ export class FirewallLog {
       // ulogd stamps packets in local time; in UTC its timestamps need no guessing
       env: { ...process.env, TZ: 'UTC' },
       pidFile: { path: join(this.dir, 'ulogd.pid'), marker: conf },
+      // its stdout/stderr too: it keeps running after Junction exits
+      logFile,
       onLog: (line) => this.log.debug('ulogd', { line }),
     });
+    const adopted = await this.reader.adopt(async () => (readText(conf) === text ? undefined : 'its ulogd.conf differs from the rendering'));
+    if (adopted !== undefined) {
+      this.log.info('firewall: adopted the log reader an earlier Junction left running', { pid: adopted });
+      return [];
+    }
+    writeFileSync(conf, text, { mode: 0o600 });
     await this.reader.start();
     return ['start firewall log reader (ulogd, NFLOG group ' + LOG_GROUP + ')'];
+  }
+
+  /** Junction's clean stop: ulogd keeps reading for the next Junction to adopt. */
+  detach(): void {
+    this.reader?.detach();
+    this.reader = undefined;
   }
 
   /** The newest entries first, optionally only one policy's or rule's. */

@@ -1,7 +1,11 @@
 // DHCP client for the ccnn interface (the cloud can hand the pod network
 // address out by DHCP). BusyBox udhcpc does the protocol; a script we
-// write applies the lease with iproute2 and records it for status.
+// write applies the lease with iproute2 and records it for status. The
+// client outlives Junction (the lease, and forwarding, must not notice a
+// restart of the control plane): a new Junction adopts the client an
+// earlier one left when it runs our lease script on the same interface.
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { processArgs } from '../../platform/stale-process.js';
 import { join } from 'node:path';
 import { Supervisor } from '../../platform/supervisor.js';
 import type { Logger } from '../../platform/log.js';
@@ -85,8 +89,16 @@ export class DhcpClients {
     if (!wanted.length) return actions;
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     const script = join(this.dir, 'lease.sh');
-    writeFileSync(script, SCRIPT);
-    chmodSync(script, 0o700);
+    let scriptText: string | undefined;
+    try {
+      scriptText = readFileSync(script, 'utf8');
+    } catch {
+      scriptText = undefined;
+    }
+    if (scriptText !== SCRIPT) {
+      writeFileSync(script, SCRIPT);
+      chmodSync(script, 0o700);
+    }
     for (const iface of wanted) {
       const existing = this.clients.get(iface);
       if (existing?.running) continue;
@@ -95,18 +107,34 @@ export class DhcpClients {
         name: `udhcpc(${iface})`,
         program: 'busybox',
         // -f: foreground, so it is our child. No -R: the lease (and forwarding)
-        // must outlive a restart of Junction itself; a client left by a
-        // killed Junction is replaced and picks the same lease up again.
+        // must outlive a restart of Junction itself.
         args: ['udhcpc', '-f', '-i', iface, '-s', script, '-t', '5', '-T', '3', '-A', '5'],
         pidFile: { path: join(this.dir, `${iface}.pid`), marker: script },
         env: { ...process.env, JUNCTION_LEASE_DIR: this.dir },
+        // its output to a file: it keeps running after Junction exits
+        logFile: join(this.dir, `${iface}.log`),
         onLog: (line) => this.log.debug('dhcp client', { interface: iface, line }),
       });
-      await client.start();
       this.clients.set(iface, client);
+      const adopted = await client.adopt(async (pid) => {
+        if (scriptText !== SCRIPT) return 'its lease script was not the current one';
+        const args = processArgs(pid);
+        return args.includes(iface) && args[args.indexOf(iface) - 1] === '-i' ? undefined : `it does not serve ${iface}`;
+      });
+      if (adopted !== undefined) {
+        this.log.info('dhcp client: adopted the one an earlier Junction left running', { interface: iface, pid: adopted });
+        continue;
+      }
+      await client.start();
       actions.push(`start dhcp client on ${iface}`);
     }
     return actions;
+  }
+
+  /** Junction's clean stop: the clients keep their leases for the next Junction to adopt. */
+  detachAll(): void {
+    for (const client of this.clients.values()) client.detach();
+    this.clients.clear();
   }
 
   async stopAll(): Promise<void> {

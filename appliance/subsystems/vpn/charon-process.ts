@@ -4,11 +4,14 @@
 // host each need a private /run). The shared Supervisor restarts it with
 // backoff if it dies, and onRestart listeners re-apply the configuration
 // it lost; this class only adds charon's command line, its files and
-// "ready = the VICI socket accepts connections".
+// "ready = the VICI socket accepts connections". charon outlives Junction
+// (it carries the ESP traffic on libipsec): adopt() takes over the charon
+// an earlier Junction left when it answers on VICI and reads the
+// strongswan.conf this Junction would write; otherwise it is replaced.
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { Supervisor, type RestartListener, type SpawnProcess } from '../../platform/supervisor.js';
+import { Supervisor, type DaemonOrigin, type RestartListener, type SpawnProcess } from '../../platform/supervisor.js';
 import { charonPaths, renderStrongswanConf, type CharonSettings } from './strongswan-conf.js';
 
 export const DEFAULT_CHARON_BINARY = '/usr/lib/ipsec/charon';
@@ -83,6 +86,38 @@ export class CharonProcess {
 
   get restartCount(): number {
     return this.supervisor.restarts;
+  }
+
+  /** started, adopted from an earlier Junction, or started in place of one that could not be (and why) */
+  get origin(): DaemonOrigin | undefined {
+    return this.supervisor.origin;
+  }
+
+  /**
+   * Takes over the charon an earlier Junction left, if it answers on its
+   * VICI socket and its strongswan.conf is the one these settings render
+   * (charon reads it only at start). Resolves true when adopted; false
+   * leaves start() to replace it.
+   */
+  async adopt(): Promise<boolean> {
+    if (this.supervisor.running) return true;
+    const wanted = renderStrongswanConf(this.options);
+    const pid = await this.supervisor.adopt(async () => {
+      let current: string;
+      try {
+        current = fs.readFileSync(this.confPath, 'utf8');
+      } catch {
+        return 'its strongswan.conf is missing, so its settings cannot be confirmed';
+      }
+      if (current !== wanted) return 'it runs with other settings (its strongswan.conf differs from the rendering)';
+      return socketAccepts(this.socketPath).then(() => undefined, (error: Error) => `it does not answer on its VICI socket (${error.message})`);
+    });
+    return pid !== undefined;
+  }
+
+  /** Ends supervision and leaves charon (and its SAs) running for the next Junction. */
+  detach(): void {
+    this.supervisor.detach();
   }
 
   /** Called after every restart, once the new charon answers on its socket. */

@@ -9,11 +9,12 @@ import type { Logger } from '../../platform/log.js';
 import { ApplyFailed } from '../../core/subsystem.js';
 import { ControlFailed } from '../../core/control-failed.js';
 import { CharonProcess, type CharonProcessOptions } from './charon-process.js';
+import type { DaemonOrigin } from '../../platform/supervisor.js';
 import { ViciClient } from './vici/index.js';
 import type { VpnArtifact } from './render.js';
 
 /** What the subsystem needs of a supervised charon (CharonProcess). */
-export type CharonDaemon = Pick<CharonProcess, 'pid' | 'restartCount' | 'start' | 'stop' | 'onRestart' | 'socketPath' | 'logPath'>;
+export type CharonDaemon = Pick<CharonProcess, 'pid' | 'restartCount' | 'origin' | 'adopt' | 'start' | 'stop' | 'detach' | 'onRestart' | 'socketPath' | 'logPath'>;
 
 export type CharonSettings = VpnArtifact['charon'];
 
@@ -57,12 +58,24 @@ export class Charon {
     return this.settings === JSON.stringify(settings);
   }
 
-  /** Starts charon with `settings`; `afterRestart` runs (and is awaited by the supervisor) each time it had to restart charon. */
-  async start(settings: CharonSettings, afterRestart: (daemon: CharonDaemon) => Promise<void>): Promise<void> {
+  /** started, adopted from an earlier Junction, or started in place of one that could not be (and why) */
+  get origin(): DaemonOrigin | undefined {
+    return this.daemon?.origin;
+  }
+
+  /**
+   * Adopts the charon an earlier Junction left running with these settings,
+   * or starts one; resolves whether it was adopted (its SAs and loaded
+   * configuration are then intact). `afterRestart` runs (and is awaited by
+   * the supervisor) each time it had to restart charon.
+   */
+  async start(settings: CharonSettings, afterRestart: (daemon: CharonDaemon) => Promise<void>): Promise<{ adopted: boolean }> {
     const launch = this.options.launchCharon ?? ((o: CharonProcessOptions) => new CharonProcess(o));
     const daemon = launch(this.processOptions(settings));
+    let adopted = false;
     try {
-      await daemon.start();
+      adopted = await daemon.adopt();
+      if (!adopted) await daemon.start();
     } catch (error) {
       await daemon.stop().catch(() => undefined);
       throw new ApplyFailed('vpn', `charon did not start: ${(error as Error).message}`, '/vpn');
@@ -70,7 +83,24 @@ export class Charon {
     this.daemon = daemon;
     this.settings = JSON.stringify(settings);
     daemon.onRestart(() => afterRestart(daemon));
-    this.options.log.info('vpn: charon started', { pid: daemon.pid, dataplane: settings.dataplane, log: daemon.logPath });
+    const origin = daemon.origin;
+    this.options.log.info(adopted ? 'vpn: adopted the charon an earlier Junction left running' : 'vpn: charon started', {
+      pid: daemon.pid, dataplane: settings.dataplane, log: daemon.logPath, ...(origin?.reason ? { replaced: origin.reason } : {}),
+    });
+    return { adopted };
+  }
+
+  /** Ends supervision and leaves charon, its configuration and its SAs as they are (Junction's clean stop). */
+  detach(): void {
+    this.disconnect();
+    const daemon = this.daemon;
+    this.daemon = undefined;
+    this.settings = undefined;
+    if (daemon) {
+      const pid = daemon.pid;
+      daemon.detach();
+      this.options.log.info('vpn: charon left running with its SAs', { pid });
+    }
   }
 
   async stop(): Promise<void> {
@@ -113,7 +143,8 @@ export class Charon {
       routingTable: settings.routingTable,
       retransmit: this.options.retransmit ?? { tries: 3, timeoutS: 2, base: 1.5 },
       charonBinary: this.options.charonBinary,
-      restartBackoff: { initialMs: 500, maxMs: 10_000 },
+      // charon carries the ESP traffic on libipsec: its first restart after a crash is immediate-ish, later ones back off
+      restartBackoff: { initialMs: 100, maxMs: 10_000 },
       ...this.options.charon,
     };
   }

@@ -1,7 +1,9 @@
 // The configuration side of the VPN subsystem: keeps what charon has loaded
 // (connections, PSKs, private keys) equal to the rendering, over VICI only.
 // Charon starts with the first peer and stops with the last; if it dies,
-// the supervisor restarts it and everything is loaded again.
+// the supervisor restarts it and everything is loaded again. It outlives
+// Junction: a new Junction adopts it with the record of what was loaded
+// (loaded-record.ts), so a restart of Junction loads nothing and touches no SA.
 //
 // Apply diffs against what this charon holds: an unchanged peer costs no
 // VICI write; a peer whose IKE part is unchanged gets its children updated
@@ -26,6 +28,7 @@ import { contentDifferences, expectedContent, loadedContent } from './loaded-con
 import { inactiveVpnArtifact, type VpnArtifact } from './render.js';
 import { changedTunnels, closeOutdated, differingTunnels, downAlwaysOn, outdatedSas, TunnelHealer } from './sa-hygiene.js';
 import { VpnEvents } from './status.js';
+import { emptyLoaded, forgetLoaded, restoreLoaded, saveLoaded } from './loaded-record.js';
 
 export interface VpnConfigurationOptions extends CharonOptions {
   runner: CommandRunner;
@@ -55,11 +58,14 @@ export class VpnConfiguration {
   readonly healer: TunnelHealer;
   private appliedArtifact: VpnArtifact = inactiveVpnArtifact();
   /** what this charon has loaded, by digest (reset when charon starts) */
-  private loaded = { conns: new Map<string, string>(), secrets: new Map<string, string>(), keys: new Map<string, { hash: string; id: string }>() };
+  private loaded = emptyLoaded();
   private readonly queue = new SerialQueue();
+  /** the loaded record for the next Junction (loaded-record.ts) */
+  private readonly recordPath: string;
 
   constructor(private readonly options: VpnConfigurationOptions) {
     this.charon = new Charon(options);
+    this.recordPath = path.join(options.stateDir, 'charon', 'loaded.json');
     this.healer = new TunnelHealer(this.charon, this.queue, () => this.appliedArtifact, options.log);
     this.events = new VpnEvents(() => this.healer.schedule(), path.join(options.stateDir, 'vpn-tunnel-counters.json'));
   }
@@ -113,9 +119,18 @@ export class VpnConfiguration {
     return this.queue.run(() => this.applyNow(desired));
   }
 
-  /** Stops charon and the event stream (appliance shutdown). */
+  /** Stops charon and the event stream (a full stop: `junction down`, `serve --stop-daemons`). */
   close(): Promise<void> {
     return this.queue.run(() => this.stopCharon());
+  }
+
+  /** Junction's clean stop: leaves charon, what it has loaded and its SAs for the next Junction to adopt. */
+  detach(): Promise<void> {
+    return this.queue.run(async () => {
+      this.healer.cancel();
+      this.events.close();
+      this.charon.detach();
+    });
   }
 
   private secretHash(s: VpnArtifact['secrets'][number]): string {
@@ -143,10 +158,7 @@ export class VpnConfiguration {
       await this.stopCharon();
       actions.push(`stop charon: ${why}`);
     }
-    if (!this.charon.started) {
-      await this.startCharon(desired);
-      actions.push(`start charon (${desired.charon.dataplane})`);
-    }
+    if (!this.charon.started && !(await this.startCharon(desired))) actions.push(`start charon (${desired.charon.dataplane})`);
     actions.push(...(await applyKernelPath(this.options.runner, desired)));
     const loaded = await this.load(desired);
     actions.push(...loaded.actions);
@@ -156,16 +168,21 @@ export class VpnConfiguration {
     return actions;
   }
 
-  private async startCharon(desired: VpnArtifact): Promise<void> {
-    await this.charon.start(desired.charon, (daemon) => this.afterCharonRestart(daemon));
-    this.resetLoaded();
+  /** Adopts or starts charon; resolves true when an earlier Junction's charon was adopted with a record of what it holds. */
+  private async startCharon(desired: VpnArtifact): Promise<boolean> {
+    const { adopted } = await this.charon.start(desired.charon, (daemon) => this.afterCharonRestart(daemon));
+    const record = adopted && this.charon.pid ? restoreLoaded(this.recordPath, this.charon.pid) : undefined;
+    if (adopted && !record) this.options.log.warn('vpn: adopted charon has no record of what was loaded; loading the configuration again (charon keeps SAs of unchanged connections)');
+    this.loaded = record ?? emptyLoaded();
     await this.subscribe().catch((error: Error) => this.options.log.warn('vpn: event subscription failed', { error: error.message }));
+    return record !== undefined;
   }
 
   private async stopCharon(): Promise<void> {
     this.healer.cancel();
     this.events.close();
     this.resetLoaded();
+    forgetLoaded(this.recordPath);
     await this.charon.stop();
   }
 
@@ -174,7 +191,7 @@ export class VpnConfiguration {
   }
 
   private resetLoaded(): void {
-    this.loaded = { conns: new Map(), secrets: new Map(), keys: new Map() };
+    this.loaded = emptyLoaded();
   }
 
   /** The supervisor restarted charon: it lost everything, so load it all again. */
@@ -191,8 +208,24 @@ export class VpnConfiguration {
     });
   }
 
-  /** Loads what differs from what this charon holds; unloads what is no longer configured. `connections`: a connection was (un)loaded. */
+  /** load(), then the record of what this charon holds, also when a step failed half-way. */
   private async load(desired: VpnArtifact): Promise<{ actions: string[]; connections: boolean }> {
+    try {
+      return await this.loadNow(desired);
+    } finally {
+      const pid = this.charon.pid;
+      if (pid) {
+        try {
+          saveLoaded(this.recordPath, pid, this.loaded);
+        } catch (error) {
+          this.options.log.warn('vpn: could not record what charon holds; the next Junction loads it again', { error: (error as Error).message });
+        }
+      }
+    }
+  }
+
+  /** Loads what differs from what this charon holds; unloads what is no longer configured. `connections`: a connection was (un)loaded. */
+  private async loadNow(desired: VpnArtifact): Promise<{ actions: string[]; connections: boolean }> {
     const actions: string[] = [];
     let connections = false;
     const client = await this.charon.connect();

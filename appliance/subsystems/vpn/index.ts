@@ -65,9 +65,14 @@ export class VpnSubsystem implements Subsystem<VpnArtifact>, VpnControl {
     return this.configuration.apply(desired);
   }
 
-  /** Stops charon and the event stream (appliance shutdown). */
+  /** Stops charon and the event stream (a full stop: `junction down`). */
   close(): Promise<void> {
     return this.configuration.close();
+  }
+
+  /** Junction's clean stop: charon and its SAs keep running for the next Junction to adopt. */
+  detach(): Promise<void> {
+    return this.configuration.detach();
   }
 
   status(): Promise<VpnStatus> {

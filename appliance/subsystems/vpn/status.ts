@@ -2,6 +2,7 @@
 // peer and tunnel (read from charon's list-sas), and the tunnel events
 // charon pushes over VICI (names, states and SPIs, never keys). Reads
 // only; changes nothing.
+import type { DaemonOrigin } from '../../platform/supervisor.js';
 import { EventEmitter } from 'node:events';
 import { toPlain, type ViciClient, type ViciPlain, type ViciSection, type ViciSubscription } from './vici/index.js';
 import type { Charon } from './charon.js';
@@ -108,7 +109,7 @@ export interface PeerStatus {
 export interface VpnStatus {
   configured: boolean;
   dataplane: { dataplane: string; reason: string; tunnel_interface: string; zone: string } | null;
-  charon: { running: boolean; pid?: number; restarts: number; version?: string; error?: string };
+  charon: { running: boolean; pid?: number; restarts: number; origin?: DaemonOrigin; version?: string; error?: string };
   peers: PeerStatus[];
 }
 
@@ -256,7 +257,7 @@ export async function vpnStatus(artifact: VpnArtifact, charon: Charon, events: V
   const out: VpnStatus = {
     configured: artifact.active,
     dataplane: artifact.active ? { ...artifact.dataplane, tunnel_interface: artifact.tunnelInterface, zone: artifact.zone } : null,
-    charon: { running: !!charon.pid, ...(charon.pid ? { pid: charon.pid } : {}), restarts: charon.restarts },
+    charon: { running: !!charon.pid, ...(charon.pid ? { pid: charon.pid } : {}), restarts: charon.restarts, ...(charon.origin ? { origin: charon.origin } : {}) },
     peers: [],
   };
   let sas: Array<{ name: string; value: ViciPlain }> = [];

@@ -23,6 +23,8 @@ export interface OnpremOptions {
   announce?: string[];
   /** BFD interval in ms (multiplier 3) */
   bfdIntervalMs?: number;
+  /** BFD down while Junction's bird restarts is a graceful restart, not a hard down (\`bfd graceful\`) */
+  bfdGraceful?: boolean;
 }
 
 export const DEFAULT_ANNOUNCE = ['10.50.1.0/24', '10.50.2.0/24', '203.0.113.0/24'];
@@ -53,7 +55,7 @@ ${routes}
 template bgp dx {
   local as ${ONPREM_ASN};
   direct;
-  bfd on;
+  ${options.bfdGraceful ? 'bfd graceful;' : 'bfd on;'}
   connect retry time 2;
   error wait time 1, 5; # the lab cuts links on purpose; come back quickly
   ipv4 { import all; export where source = RTS_STATIC; };

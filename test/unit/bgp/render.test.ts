@@ -108,6 +108,8 @@ describe('renderBirdConfig', () => {
     expect(bgp).toContain('  graceful restart time 60;');
     expect(bgp).toContain('  password "k3y!";');
     expect(bgp).toContain('  bfd { interval 100 ms; multiplier 3; };');
+    // BFD down during the peer's restart must not defeat graceful restart
+    expect(bgp).toContain('  bfd { interval 100 ms; multiplier 3; };\n  bfd graceful;');
     expect(bgp).toContain('  disabled;');
     expect(bgp).toContain('    import limit 100 action restart;');
     expect(conf).toContain("protocol bfd 'bfd1' {");
@@ -117,6 +119,7 @@ describe('renderBirdConfig', () => {
     const conf = renderBirdConfig({ section: { ...dx, neighbors: [{ ...dx.neighbors[0], bfd: true, graceful_restart: false }] }, vpcSubnets });
     expect(conf).toContain('  graceful restart off;');
     expect(conf).toContain('  bfd { interval 300 ms; multiplier 3; };');
+    expect(conf).not.toContain('bfd graceful');
   });
 
   it('renders import prefix sets with ge/le, local preference, and export policy with prepend and MED', () => {

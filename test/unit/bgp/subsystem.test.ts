@@ -160,7 +160,7 @@ describe('BgpSubsystem apply, drift and rollback by content', () => {
       if (command.startsWith('configure "')) runs = readFileSync(confFile, 'utf8');
       return '0002-Reading configuration\n0003 Reconfigured\n';
     });
-    const daemon: { -readonly [K in keyof BirdDaemon]: BirdDaemon[K] } = { pid: 4242, restarts: 0, start: async () => { runs = readFileSync(confFile, 'utf8'); return 4242; }, stop: async () => undefined, recentLog: () => [] };
+    const daemon: { -readonly [K in keyof BirdDaemon]: BirdDaemon[K] } = { pid: 4242, restarts: 0, origin: undefined, adopt: async () => undefined, start: async () => { runs = readFileSync(confFile, 'utf8'); return 4242; }, stop: async () => undefined, detach: () => undefined, recentLog: () => [] };
     const bgp = new BgpSubsystem({ runner, stateDir, log: memoryLogger(), launchBird: () => daemon, control: bird });
     return { bgp, bird, sysctls, confFile, runBy: (text: string) => { runs = text; }, stopBird: () => { daemon.pid = undefined; } };
   }
