@@ -4,7 +4,7 @@
 // misses one. Dry runs and refused commits do not fire it.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { RevisionSummary } from '../../appliance/core/store.js';
-import { waitFor } from '../lab/support/wait.js';
+import { waitFor } from '../lab-kit/wait.js';
 import { smallConfig, startHarness, type Harness } from './support/harness.js';
 
 describe('the committed event', () => {

@@ -26,10 +26,11 @@ import { charonPaths } from '../../appliance/subsystems/vpn/strongswan-conf.js';
 import { Lab } from '../lab-kit/lab.js';
 import { addressing } from '../lab-kit/topology.js';
 import { startLongFlow, type FlowResult } from '../lab-kit/long-flow.js';
-import { BGP_HOST, bgpSession, saCounts, startSite, until, type Site } from '../lab-kit/restart-site.js';
+import { BGP_HOST, bgpSession, saCounts, startSite, type Site } from '../lab-kit/restart-site.js';
 import { emitResult, printTable, round, type Figure } from './report.js';
 import { guardBenchmark, tearDownLabs } from './guards.js';
 import { sleep } from '../../appliance/platform/sleep.js';
+import { waitFor } from '../lab-kit/wait.js';
 
 const RUNS = Math.min(Math.max(Number(process.env.BENCH_RECOVERY_RUNS) || 3, 1), 10);
 const WATCHDOG_MS = 15 * 60_000;
@@ -75,11 +76,11 @@ async function oneRun(lab: Lab, site: Site, mode: RunResult['mode'], port: numbe
   await site.junction.exited;
   const restarting = site.startJunction();
   const target = targetFromStateDir(site.stateDir);
-  await until('API back', async () => (await apiRequest(target, 'GET', '/v1/health').catch(() => undefined))?.status === 200, 30_000, 10);
+  await waitFor('API back', async () => (await apiRequest(target, 'GET', '/v1/health').catch(() => undefined))?.status === 200, 30_000, 10);
   const apiBackS = (Date.now() - t0) / 1000;
   await restarting;
   const boot = (await site.api('GET', '/v1/status')).body.reconcile;
-  await until('reconciled', async () => {
+  await waitFor('reconciled', async () => {
     const r = (await site.api('POST', '/v1/reconcile')).body;
     return Object.keys(r.repaired ?? {}).length === 0 && Object.keys(r.errors ?? {}).length === 0;
   }, 30_000, 20);
@@ -104,12 +105,12 @@ async function daemonRestart(lab: Lab, site: Site, which: 'charon' | 'bird', por
     await sleep(200);
     routeKept = (await lab.exec('router', ['ip', 'route', 'show', '192.168.70.0/24'])).stdout.includes('dx0');
   }
-  await until(`${which} restarted`, async () => {
+  await waitFor(`${which} restarted`, async () => {
     const s = which === 'charon' ? (await site.api('GET', '/v1/vpn/status')).body.charon : (await site.api('GET', '/v1/bgp/status')).body.bird;
     return s?.pid && s.pid !== pid;
   }, 30_000, 50);
-  if (which === 'charon') await until('tunnel up again', async () => (await both(site)).every((s) => s.child === 1), 60_000, 200).catch(() => undefined);
-  else await until('BGP established again', async () => (await bgpSession(site)).established, 60_000, 200).catch(() => undefined);
+  if (which === 'charon') await waitFor('tunnel up again', async () => (await both(site)).every((s) => s.child === 1), 60_000, 200).catch(() => undefined);
+  else await waitFor('BGP established again', async () => (await bgpSession(site)).established, 60_000, 200).catch(() => undefined);
   await sleep(2_000);
   const result = await stopFlows(flows);
   const path = which === 'charon' ? result.tunnel : result.bgp;

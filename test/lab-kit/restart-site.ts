@@ -21,6 +21,7 @@ import { OnpremBird, JUNCTION_ASN, ONPREM_ASN } from '../lab/support/onprem-bird
 import { waitForApi } from './command.js';
 import type { Lab, LabProcess } from './lab.js';
 import { addressing } from './topology.js';
+import { waitFor } from './wait.js';
 
 export const CLI = fileURLToPath(new URL('../../dist/appliance/cli.js', import.meta.url));
 export const BGP_PREFIX = '192.168.70.0/24';
@@ -28,21 +29,6 @@ export const BGP_HOST = '192.168.70.1';
 const PSK = 'restart-site-lab-psk-0123456789abcdef';
 const op = addressing.onprem;
 
-/** Polls until probe returns something truthy; bounded in time. */
-export async function until<T>(what: string, probe: () => Promise<T | undefined | false | null>, timeoutMs = 30_000, stepMs = 100): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await probe();
-      if (value) return value;
-    } catch (error) {
-      last = error;
-    }
-    await sleep(stepMs);
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-}
 
 export function siteDocument(): Record<string, any> {
   const doc = parseYaml(readFileSync(fileURLToPath(new URL('./demo.yaml', import.meta.url)), 'utf8')) as Record<string, any>;
@@ -136,12 +122,12 @@ export async function startSite(lab: Lab, stateDir: string, work: string): Promi
   if (load.code !== 0) throw new Error(`on-prem swanctl: ${load.stderr}`);
   // a rebooted on-prem gateway loads its configuration again, like a real one at boot
   onpremCharon.onRestart(async () => void (await loadOnprem()));
-  await until('tunnel onprem/lan up', async () => {
+  await waitFor('tunnel onprem/lan up', async () => {
     if ((await saCounts(charonPaths(join(stateDir, 'charon')).socket)).child >= 1) return true;
     await api('POST', '/v1/vpn/peers/onprem/tunnels/lan/initiate?timeout_ms=5000');
     return false;
   }, 60_000, 500);
-  await until(`BGP route ${BGP_PREFIX} in the router's kernel`, async () => (await lab.exec('router', ['ip', 'route', 'show', BGP_PREFIX, 'proto', 'bird'])).stdout.includes('dx0'), 60_000, 250);
+  await waitFor(`BGP route ${BGP_PREFIX} in the router's kernel`, async () => (await lab.exec('router', ['ip', 'route', 'show', BGP_PREFIX, 'proto', 'bird'])).stdout.includes('dx0'), 60_000, 250);
   return site;
 }
 

@@ -16,7 +16,7 @@ import { renderBirdConfig } from '../../appliance/subsystems/bgp/render.js';
 import type { BgpSection } from '../../appliance/subsystems/bgp/schema.js';
 import { BgpStatusReader, type NeighborStatus } from '../../appliance/subsystems/bgp/bird-status.js';
 import { SystemCommandRunner, runChecked } from '../../appliance/platform/command-runner.js';
-import { waitFor } from './support/wait.js';
+import { waitFor } from './../lab-kit/wait.js';
 import { sleep } from '../../appliance/platform/sleep.js';
 import { agePastJitter, expectNewSession, expectSameSession, sameSession } from './support/bgp-session.js';
 import { requireTools } from './support/tools.js';

@@ -17,7 +17,7 @@ import { ping, tcpConnect, tcpListen } from '../lab-kit/traffic.js';
 import { requireRoot, uniquePrefix, withLab } from './support/lab-fixture.js';
 import { startJunction, type RunningJunction } from './support/junction.js';
 import { JUNCTION_ASN, ONPREM_ASN, OnpremBird, type OnpremOptions } from './support/onprem-bird.js';
-import { waitFor } from './support/wait.js';
+import { waitFor } from './../lab-kit/wait.js';
 import { sleep } from '../../appliance/platform/sleep.js';
 import { agePastJitter, expectNewSession, expectSameSession, sameSession } from './support/bgp-session.js';
 import { requireTools } from './support/tools.js';

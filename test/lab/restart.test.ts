@@ -21,9 +21,10 @@ import { processGone } from '../../appliance/platform/stale-process.js';
 import { sleep } from '../../appliance/platform/sleep.js';
 import { addressing } from '../lab-kit/topology.js';
 import { startLongFlow, type LongFlow } from '../lab-kit/long-flow.js';
-import { BGP_HOST, CLI, bgpSession, saCounts, startSite, until, type Site } from '../lab-kit/restart-site.js';
+import { BGP_HOST, CLI, bgpSession, saCounts, startSite, type Site } from '../lab-kit/restart-site.js';
 import { requireRoot, uniquePrefix, withLab } from './support/lab-fixture.js';
 import { expectSameSession, agePastJitter } from './support/bgp-session.js';
+import { waitFor } from '../lab-kit/wait.js';
 
 const execFileAsync = promisify(execFile);
 const root = requireRoot();
@@ -103,13 +104,13 @@ describe.skipIf(!!skipReason)('hitless restart of junction serve (lab)', () => {
     await site.junction.exited;
     await site.startJunction();
     expect((await site.api('GET', '/v1/status')).body.reconcile.repaired).toEqual({});
-    await until('the unconfirmed route reverted', async () => !(await routes()).includes('10.77.0.0/16'), deadline - Date.now() + 5_000, 100);
+    await waitFor('the unconfirmed route reverted', async () => !(await routes()).includes('10.77.0.0/16'), deadline - Date.now() + 5_000, 100);
     const revertedAt = Date.now();
     console.log(`[restart] the unconfirmed commit reverted ${revertedAt - deadline} ms after its deadline`);
     expect(revertedAt).toBeGreaterThanOrEqual(deadline - 100);
     expect(revertedAt - deadline).toBeLessThan(3_000);
     // the kernel changes before the revert's revision is stored: wait (bounded) for the record
-    const current = await until('the revert recorded as a revision', async () => {
+    const current = await waitFor('the revert recorded as a revision', async () => {
       const revisions = (await site.api('GET', '/v1/revisions')).body;
       const latest = revisions.revisions.find((r: { id: number }) => r.id === revisions.current);
       return latest?.id > put.body.revision.id && latest;
@@ -130,7 +131,7 @@ describe.skipIf(!!skipReason)('hitless restart of junction serve (lab)', () => {
     expect(processGone(old.charon)).toBe(true);
     expect(readFileSync(join(stateDir, 'junction.log'), 'utf8')).toContain('strongswan.conf differs');
     expect((await daemons()).bird, 'bird is adopted all the same').toBe(old.bird);
-    const sides = await until('one IKE_SA and one CHILD_SA on each side', async () => {
+    const sides = await waitFor('one IKE_SA and one CHILD_SA on each side', async () => {
       const counts = [await junctionSas(), await saCounts(site.onpremCharon.socketPath)];
       return counts.every((c) => c.ike === 1 && c.child === 1) && counts;
     }, 60_000, 250);
@@ -140,9 +141,9 @@ describe.skipIf(!!skipReason)('hitless restart of junction serve (lab)', () => {
   it('a peer reboot (the on-prem charon killed and started again) leaves one IKE_SA and one CHILD_SA on each side', async () => {
     const peer = site.onpremCharon.pid!;
     process.kill(peer, 'SIGKILL');
-    await until('the on-prem charon restarted', async () => site.onpremCharon.pid !== undefined && site.onpremCharon.pid !== peer, 30_000, 100);
+    await waitFor('the on-prem charon restarted', async () => site.onpremCharon.pid !== undefined && site.onpremCharon.pid !== peer, 30_000, 100);
     // DPD (2 s) on Junction's side notices the dead IKE_SA; the tunnel (start_action) comes back once
-    const sides = await until('one IKE_SA and one CHILD_SA on each side after the peer reboot', async () => {
+    const sides = await waitFor('one IKE_SA and one CHILD_SA on each side after the peer reboot', async () => {
       const counts = [await junctionSas(), await saCounts(site.onpremCharon.socketPath)];
       return counts.every((c) => c.ike === 1 && c.child === 1) && counts;
     }, 60_000, 250);
@@ -167,6 +168,6 @@ describe.skipIf(!!skipReason)('hitless restart of junction serve (lab)', () => {
     const pids = await daemons();
     const { stdout } = await execFileAsync('ip', ['netns', 'exec', lab().nsName('router'), process.execPath, CLI, 'down', '--state-dir', stateDir], { timeout: 60_000 });
     expect(stdout).toContain('stopped Junction');
-    await until('charon and bird gone', async () => processGone(pids.charon) && processGone(pids.bird), 15_000);
+    await waitFor('charon and bird gone', async () => processGone(pids.charon) && processGone(pids.bird), 15_000);
   }, 90_000);
 });

@@ -16,7 +16,7 @@ import { section, type ViciSection } from '../../appliance/subsystems/vpn/vici/c
 import { ViciClient } from '../../appliance/subsystems/vpn/vici/client.js';
 import { ViciCommandError } from '../../appliance/subsystems/vpn/vici/errors.js';
 import type { ViciPlain } from '../../appliance/subsystems/vpn/vici/codec.js';
-import { waitFor } from './support/wait.js';
+import { waitFor } from './../lab-kit/wait.js';
 import { sleep } from '../../appliance/platform/sleep.js';
 import { CHARON_TOOLS, requireTools } from './support/tools.js';
 

@@ -26,7 +26,7 @@ import type { LabRole } from '../lab-kit/topology.js';
 import { CharonProcess, DEFAULT_CHARON_BINARY } from '../../appliance/subsystems/vpn/charon-process.js';
 import { requireRoot, uniquePrefix, withLab } from './support/lab-fixture.js';
 import { startJunction, type RunningJunction } from './support/junction.js';
-import { waitFor } from './support/wait.js';
+import { waitFor } from './../lab-kit/wait.js';
 import { sleep } from '../../appliance/platform/sleep.js';
 
 const root = requireRoot();

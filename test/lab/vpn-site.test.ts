@@ -23,7 +23,7 @@ import { ViciClient, ViciSection } from '../../appliance/subsystems/vpn/vici/ind
 import { NO_CAPABILITIES } from '../../appliance/platform/capabilities.js';
 import { requireRoot, uniquePrefix, withLab } from './support/lab-fixture.js';
 import { startJunction, type RunningJunction } from './support/junction.js';
-import { waitFor } from './support/wait.js';
+import { waitFor } from './../lab-kit/wait.js';
 import { settledSaCounts } from './support/sa-counts.js';
 import { sleep } from '../../appliance/platform/sleep.js';
 import { CHARON_TOOLS, requireTools } from './support/tools.js';

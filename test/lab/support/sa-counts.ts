@@ -5,7 +5,7 @@
 import { ViciClient } from '../../../appliance/subsystems/vpn/vici/index.js';
 import { childSas } from '../../../appliance/subsystems/vpn/status.js';
 import { sleep } from '../../../appliance/platform/sleep.js';
-import { waitFor } from './wait.js';
+import { waitFor } from '../../lab-kit/wait.js';
 
 export interface SaCounts {
   ike: number;

@@ -1,5 +1,5 @@
 // Bounded polling for lab tests: every wait has a deadline and says what it waited for.
-import { sleep } from '../../../appliance/platform/sleep.js';
+import { sleep } from '../../appliance/platform/sleep.js';
 
 /** Polls until probe returns something truthy; bounded in time. */
 export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false | null>, timeoutMs = 30_000, stepMs = 100): Promise<T> {
