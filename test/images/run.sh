@@ -3,9 +3,10 @@
 # Dockerfiles, brings up compose.yaml (Debian's docker-compose 1.29 against
 # podman's Docker API), and checks with traffic between the containers:
 # fail-closed before the first commit, NAT egress, inter-VPC policy, a port
-# forward, and the API's health. Needs root, podman, runc and
-# docker-compose (design/containers.md says why each, on a machine like
-# this one: no registry for base images, hybrid cgroups, fixed ulimits).
+# forward, and the API's health. Needs root; installs podman, runc,
+# docker-compose and debootstrap when missing (design/containers.md says why
+# each, on a machine like this one: no registry for base images, hybrid
+# cgroups, fixed ulimits).
 #
 # Base images cannot be pulled here, so local stand-ins are made once:
 # debian:12-slim from a debootstrap minbase root (the fresh-machine cache),
@@ -17,9 +18,17 @@ set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$repo"
 [ "$(id -u)" = 0 ] || { echo "test:images: needs root (rootful podman)" >&2; exit 2; }
-for tool in podman runc docker-compose; do
-  command -v "$tool" >/dev/null || { echo "test:images: $tool is missing: apt-get install -y podman runc docker-compose" >&2; exit 2; }
+# What this needs beyond setup.sh, installed by this script itself (a fresh
+# machine has none of it).
+missing=()
+for package in podman runc docker-compose debootstrap; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
 done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "test:images: installing ${missing[*]}"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
+    || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; }
+fi
 
 project=junction-images-$$
 work=$(mktemp -d /tmp/junction-images.XXXXXX)
