@@ -1,7 +1,7 @@
 // The one contract every subsystem (system, links, routes, vpn, bgp,
 // firewall; later dhcp, ha) implements: verify and render are pure; check,
 // snapshot, drift and apply touch the system. The reconciler
-// (core/reconciler.ts) calls them in the order main/appliance.ts lists them.
+// (core/reconciler.ts) calls them in the order main/subsystems.ts lists them.
 import type { TSchema } from '@sinclair/typebox';
 import type { Config } from '../model/schema.js';
 import type { Problem } from '../model/problems.js';

@@ -1,16 +1,14 @@
-// Assembles one appliance: store, capabilities, subsystems in their apply
-// order, the reconciler and the status reader. `junction serve` and the
-// tests build it the same way; only the CommandRunner differs.
+// Assembles one appliance: the store, the subsystems (main/subsystems.ts,
+// in their apply order), the reconciler and the status reader. `junction
+// serve` and the tests build it the same way; only the CommandRunner
+// differs.
 import { Store } from '../core/store.js';
 import { Reconciler } from '../core/reconciler.js';
 import { StatusService } from '../core/status.js';
-import { LinksSubsystem } from '../subsystems/links/index.js';
-import { RoutesSubsystem } from '../subsystems/routes/index.js';
-import { FirewallSubsystem } from '../subsystems/firewall/index.js';
 import { VpnSubsystem } from '../subsystems/vpn/index.js';
 import { BgpSubsystem } from '../subsystems/bgp/index.js';
-import { SystemSubsystem } from '../subsystems/system/index.js';
-import type { FirewallNeeds, Subsystem } from '../core/subsystem.js';
+import type { Subsystem } from '../core/subsystem.js';
+import { SUBSYSTEMS, firewallNeedsOf } from './subsystems.js';
 import type { Config } from '../model/schema.js';
 import type { DhcpClients } from '../subsystems/links/dhcp-client.js';
 import type { FirewallLog } from '../subsystems/firewall/log-reader.js';
@@ -42,32 +40,13 @@ export interface ApplianceOptions {
   firewallLog?: FirewallLog;
 }
 
-/** Everything the subsystems ask of the firewall for this document, in apply order. */
-function firewallNeeds(subsystems: Subsystem[], config: Config, capabilities: Capabilities): FirewallNeeds {
-  const needs = subsystems.map((s) => s.firewallNeeds?.(config, capabilities) ?? {});
-  const tunnelOnly = needs.find((n) => n.tunnelOnly)?.tunnelOnly;
-  return { selfServices: needs.flatMap((n) => n.selfServices ?? []), zoneMembers: needs.flatMap((n) => n.zoneMembers ?? []), ...(tunnelOnly ? { tunnelOnly } : {}) };
-}
-
 export function createAppliance(options: ApplianceOptions): Appliance {
   const store = new Store(options.stateDir);
-  // Apply order: links before routes (next hops need addresses), the VPN
-  // once addresses exist, firewall last.
-  const vpn = new VpnSubsystem({ runner: options.runner, stateDir: options.stateDir, log: options.log });
-  // BGP after links and routes: sessions on the dx links need their
-  // addresses, and bird's kernel routes (proto bird, metric 2000) sit beside
-  // the static ones (proto 77) without replacing them. Before the firewall,
-  // which stays last: it opens TCP 179 and BFD (self-services) from the same
-  // document, and if its apply fails bird is rolled back with the rest.
-  const bgp = new BgpSubsystem({ runner: options.runner, stateDir: options.stateDir, log: options.log, tcpMd5: () => options.capabilities.tcpMd5 });
-  const subsystems: Subsystem[] = [
-    new SystemSubsystem(options.runner),
-    new LinksSubsystem(options.runner, options.dhcpClients),
-    new RoutesSubsystem(options.runner),
-    vpn,
-    bgp,
-    new FirewallSubsystem(options.runner, options.stateDir, () => options.apiPort, options.firewallLog, (config, capabilities) => firewallNeeds(subsystems, config, capabilities)),
-  ];
+  const subsystems: Subsystem[] = [];
+  const firewallNeeds = (config: Config, capabilities: Capabilities) => firewallNeedsOf(subsystems, config, capabilities);
+  subsystems.push(...SUBSYSTEMS.map((registered) => registered.create({ ...options, firewallNeeds })));
+  const vpn = only(subsystems, VpnSubsystem);
+  const bgp = only(subsystems, BgpSubsystem);
   const reconciler = new Reconciler(store, subsystems, options.capabilities, options.log);
   const status = new StatusService(subsystems, () => ({
     config: reconciler.currentConfig(),
@@ -80,4 +59,11 @@ export function createAppliance(options: ApplianceOptions): Appliance {
       store.close();
     },
   };
+}
+
+/** The one subsystem of this class in the list (the API talks to vpn and bgp directly). */
+function only<T extends Subsystem>(subsystems: Subsystem[], kind: new (...args: never[]) => T): T {
+  const found = subsystems.filter((s): s is T => s instanceof kind);
+  if (found.length !== 1) throw new Error(`expected one ${kind.name} among the subsystems, found ${found.length}`);
+  return found[0]!;
 }

@@ -1,22 +1,14 @@
-// The composition root's list of what every subsystem needs from the
-// machine, in apply order. `junction doctor` and `serve` run the same list
-// through platform/doctor.ts; a new subsystem adds its requirements.ts here.
+// What Junction needs from the machine: Node itself plus each registered
+// subsystem's requirements (main/subsystems.ts), in apply order. `junction
+// doctor` and `serve` run the same list through platform/doctor.ts.
 import { NODE_VERSION, type SubsystemRequirements } from '../platform/requirements.js';
 import { runDoctor, type DoctorReport } from '../platform/doctor.js';
 import type { CommandRunner } from '../platform/command-runner.js';
-import { linksRequirements } from '../subsystems/links/requirements.js';
-import { routesRequirements } from '../subsystems/routes/requirements.js';
-import { vpnRequirements } from '../subsystems/vpn/requirements.js';
-import { bgpRequirements } from '../subsystems/bgp/requirements.js';
-import { firewallRequirements } from '../subsystems/firewall/requirements.js';
+import { SUBSYSTEMS } from './subsystems.js';
 
 export const SUBSYSTEM_REQUIREMENTS: SubsystemRequirements[] = [
   { subsystem: 'platform', requirements: [NODE_VERSION] },
-  linksRequirements,
-  routesRequirements,
-  vpnRequirements,
-  bgpRequirements,
-  firewallRequirements,
+  ...SUBSYSTEMS.flatMap((registered) => (registered.requirements ? [registered.requirements] : [])),
 ];
 
 /** The first interface other than lo: some kernels refuse flowtables on lo. */
