@@ -41,12 +41,45 @@ export function valueNestingExceeds(value: unknown, limit: number): boolean {
   return false;
 }
 
+/**
+ * The document path of the first key that could reach an object's
+ * prototype (`__proto__`, or `prototype` under `constructor`), which the
+ * JSON parser refuses; undefined when there is none. Walked without
+ * recursion (the depth is already bounded).
+ */
+export function prototypeKeyPath(value: unknown): string | undefined {
+  const stack: Array<{ node: unknown; path: string; parentKey?: string }> = [{ node: value, path: '' }];
+  while (stack.length) {
+    const { node, path, parentKey } = stack.pop()!;
+    if (!node || typeof node !== 'object') continue;
+    for (const key of Object.keys(node)) {
+      const here = `${path}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`;
+      if (key === '__proto__' || (key === 'prototype' && parentKey === 'constructor')) return here;
+      stack.push({ node: (node as Record<string, unknown>)[key], path: here, parentKey: key });
+    }
+  }
+  return undefined;
+}
+
+const prototypeKey = (path: string) => new HttpError(400, 'invalid_json', `"${path.split('/').pop()}" is not an accepted key: it could reach an object's prototype`, path);
+
 export function registerBodyParsers(app: FastifyInstance): void {
   // fastify's own parser (it refuses __proto__ and constructor.prototype keys), behind the depth bound.
   const parseJson = app.getDefaultJsonParser('error', 'error');
   const boundedJson = (request: FastifyRequest, body: string, done: (error: Error | null, value?: unknown) => void) => {
     if (jsonNestingExceeds(body, MAX_NESTING_DEPTH)) return done(tooDeep());
-    parseJson(request, body, done);
+    parseJson(request, body, (error, value) => {
+      if (!error) return done(null, value);
+      // Valid JSON refused for a prototype key: name the key's path.
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(body);
+      } catch {
+        return done(error);
+      }
+      const path = prototypeKeyPath(parsed);
+      done(path ? prototypeKey(path) : error);
+    });
   };
   // Plain text is no document format: refuse it (415) instead of handing a string to the routes.
   app.removeContentTypeParser(['application/json', 'text/plain']);

@@ -12,17 +12,20 @@ import type { CommandRunner } from '../platform/command-runner.js';
 import type { Capabilities } from '../platform/capabilities.js';
 import type { Logger } from '../platform/log.js';
 import type { SubsystemRequirements } from '../platform/requirements.js';
+import type { RequiredSysctl } from '../platform/sysctls.js';
 import type { DhcpClients } from '../subsystems/links/dhcp-client.js';
 import type { FirewallLog } from '../subsystems/firewall/log-reader.js';
 import { SystemSubsystem } from '../subsystems/system/index.js';
 import { LinksSubsystem } from '../subsystems/links/index.js';
 import { linksRequirements } from '../subsystems/links/requirements.js';
+import { LINKS_SYSCTLS } from '../subsystems/links/sysctls.js';
 import { RoutesSubsystem } from '../subsystems/routes/index.js';
 import { routesRequirements } from '../subsystems/routes/requirements.js';
 import { VpnSubsystem } from '../subsystems/vpn/index.js';
 import { vpnRequirements } from '../subsystems/vpn/requirements.js';
 import { BgpSubsystem } from '../subsystems/bgp/index.js';
 import { bgpRequirements } from '../subsystems/bgp/requirements.js';
+import { BGP_REQUIRED_SYSCTLS } from '../subsystems/bgp/render.js';
 import { FirewallSubsystem } from '../subsystems/firewall/index.js';
 import { firewallRequirements } from '../subsystems/firewall/requirements.js';
 
@@ -45,16 +48,21 @@ export interface RegisteredSubsystem {
   create(deps: SubsystemDeps): Subsystem;
   /** binaries, packages, daemon plugins and kernel probes, checked by `junction doctor` and at serve start */
   requirements?: SubsystemRequirements;
+  /** kernel settings it needs: a container must be given them (compose `sysctls:`, a Pod's securityContext) */
+  sysctls?: readonly RequiredSysctl[];
 }
 
 export const SUBSYSTEMS: RegisteredSubsystem[] = [
   { create: (d) => new SystemSubsystem(d.runner) },
-  { create: (d) => new LinksSubsystem(d.runner, d.dhcpClients), requirements: linksRequirements },
+  { create: (d) => new LinksSubsystem(d.runner, d.dhcpClients), requirements: linksRequirements, sysctls: LINKS_SYSCTLS },
   { create: (d) => new RoutesSubsystem(d.runner), requirements: routesRequirements },
   { create: (d) => new VpnSubsystem({ runner: d.runner, stateDir: d.stateDir, log: d.log }), requirements: vpnRequirements },
-  { create: (d) => new BgpSubsystem({ runner: d.runner, stateDir: d.stateDir, log: d.log, tcpMd5: () => d.capabilities.tcpMd5 }), requirements: bgpRequirements },
+  { create: (d) => new BgpSubsystem({ runner: d.runner, stateDir: d.stateDir, log: d.log, tcpMd5: () => d.capabilities.tcpMd5 }), requirements: bgpRequirements, sysctls: BGP_REQUIRED_SYSCTLS },
   { create: (d) => new FirewallSubsystem(d.runner, d.stateDir, () => d.apiPort, d.firewallLog, d.firewallNeeds), requirements: firewallRequirements },
 ];
+
+/** Every sysctl Junction needs: what compose.yaml and the manifests under deploy/ must set. */
+export const JUNCTION_SYSCTLS: readonly RequiredSysctl[] = SUBSYSTEMS.flatMap((registered) => registered.sysctls ?? []);
 
 /** Everything the subsystems ask of the firewall for this document, in apply order. */
 export function firewallNeedsOf(subsystems: Subsystem[], config: Config, capabilities: Capabilities): FirewallNeeds {

@@ -26,6 +26,18 @@ describe('nesting depth', () => {
     const put = (payload: string, type = 'application/json') =>
       h.app.inject({ method: 'PUT', url: '/v1/config', headers: { ...h.auth(), 'content-type': type }, payload });
 
+    it('a key that could reach a prototype is a 400 naming its path (fast-check found {"__proto__": false} answered without one)', async () => {
+      for (const [payload, path] of [
+        ['{"__proto__": false}', '/__proto__'],
+        ['{"zones": [], "interfaces": [{"constructor": {"prototype": 1}}]}', '/interfaces/0/constructor/prototype'],
+      ] as const) {
+        const response = await put(payload);
+        expect(response.statusCode, payload).toBe(400);
+        expect(response.json(), payload).toMatchObject({ error: 'invalid_json', problems: [{ path }] });
+      }
+      expect(h.appliance.store.currentRevisionId()).toBeNull();
+    });
+
     it('PUT /v1/config nested 5000 deep (40 KB of JSON) is a 400 that names the limit; nothing runs, nothing is logged as an error', async () => {
       const body = nested(5000);
       expect(body.length).toBeGreaterThan(9_000);

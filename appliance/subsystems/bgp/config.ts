@@ -20,7 +20,7 @@ import { BirdApplier, BirdConfigInvalid } from './bird-config.js';
 import { BirdProcess, type BirdProcessOptions } from './bird-process.js';
 import { birdCommand, type BirdControl } from './bird-socket.js';
 import { parseProtocols } from './bird-status.js';
-import { Sysctls } from '../links/sysctls.js';
+import { Sysctls } from '../../platform/sysctls.js';
 import { describeBgp, inactiveBgpArtifact, maskPasswords, type BgpArtifact } from './render.js';
 
 /** What the subsystem needs of a supervised bird (BirdProcess). */

@@ -7,6 +7,7 @@ import type { Config } from '../../model/schema.js';
 import { networkOf, parsePrefix, type Family } from '../../model/ip.js';
 import { secretLabel } from '../../model/secret-digest.js';
 import { BGP_DEFAULTS, resolveNeighbor, type BgpSection, type PrefixMatch, type ResolvedNeighbor } from './schema.js';
+import type { RequiredSysctl } from '../../platform/sysctls.js';
 
 export interface VpcSubnet {
   /** network to announce, e.g. "10.1.0.0/24" */
@@ -269,6 +270,11 @@ function renderNeighbor(n: ResolvedNeighbor, asn: number): string[] {
  * drift and rollback see it like the rest of the BGP configuration.
  */
 export const BGP_SYSCTLS: Readonly<Record<string, string>> = { 'net.ipv4.fib_multipath_hash_policy': '1' };
+
+/** The same, as the deployment must allow it (only while a bgp section exists). */
+export const BGP_REQUIRED_SYSCTLS: readonly RequiredSysctl[] = [
+  { key: 'net.ipv4.fib_multipath_hash_policy', value: '1', owner: 'bgp', why: 'ECMP over BGP paths hashes flows by ports (L4)', kubernetes: 'unsafe' },
+];
 
 export interface BgpArtifact {
   active: boolean;

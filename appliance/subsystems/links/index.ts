@@ -9,7 +9,8 @@ import type { FirewallNeeds, Subsystem } from '../../core/subsystem.js';
 import { dhcpClientSelfServices } from './self-services.js';
 import type { DhcpClients } from './dhcp-client.js';
 import { interfacesStatus } from './status.js';
-import { FORWARDING_SYSCTLS, Sysctls } from './sysctls.js';
+import { FORWARDING_SYSCTLS } from './sysctls.js';
+import { Sysctls } from '../../platform/sysctls.js';
 
 export interface LinkSpec {
   name: string;

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
-import { JUNCTION_SYSCTLS } from '../../../appliance/subsystems/links/sysctls.js';
+import { JUNCTION_SYSCTLS } from '../../../appliance/main/subsystems.js';
 import { addressing } from '../../lab-kit/topology.js';
 import { documentValidator } from '../../../appliance/model/validate.js';
 import { verifyConfig } from '../../../appliance/model/verify.js';

@@ -1,7 +1,9 @@
 // Sysctls in a container: with /proc/sys read-only, values already right
 // are fine, and anything else fails naming the compose and Pod entries.
 import { describe, expect, it } from 'vitest';
-import { FORWARDING_SYSCTLS, JUNCTION_SYSCTLS, Sysctls, runtimeSysctlAdvice } from '../../../appliance/subsystems/links/sysctls.js';
+import { FORWARDING_SYSCTLS } from '../../../appliance/subsystems/links/sysctls.js';
+import { Sysctls, runtimeSysctlAdvice } from '../../../appliance/platform/sysctls.js';
+import { JUNCTION_SYSCTLS } from '../../../appliance/main/subsystems.js';
 import { BGP_SYSCTLS } from '../../../appliance/subsystems/bgp/render.js';
 import { LinksSubsystem, renderLinks } from '../../../appliance/subsystems/links/index.js';
 import { RecordingCommandRunner } from '../../support/recording-runner.js';
