@@ -87,7 +87,7 @@ function baseDocument(): Record<string, any> {
     firewall: { policies: [{ name: 'a-to-b', from: 'vpc-a', to: 'vpc-b', rules: [{ id: 'a-to-web', action: 'accept', destination: ['web'], services: ['tcp/443'] }] }] },
     nat: { egress: [{ id: 'vpcs-out', sources: ['vpc-a', 'vpc-b'], interface: 'ccnn0', mode: 'masquerade' }], port_forwards: [] },
     routes: { static: [{ id: 'default', destination: '0.0.0.0/0', via: addressing.ccnn.gateway }] },
-    vpn: { peers: [{ name: 'site1', remote: op.wan, auth: { method: 'psk', psk: pskOf('site1') }, tunnels: [{ name: 't0', local_subnets: ['10.1.0.0/24'], remote_subnets: [op.lanSubnet], start_action: 'trap' }] }] },
+    vpn: { peers: [{ name: 'site1', remote: op.wan, auth: { method: 'psk', psk: pskOf('site1') }, tunnels: [{ name: 't0', local_subnets: ['10.1.0.0/24'], remote_subnets: [op.lanSubnet], start_action: 'none' }] }] },
     bgp: { asn: JUNCTION_ASN, router_id: op.dxRouter, neighbors: [{ id: 'dx-1', address: op.dxOnprem, remote_asn: ONPREM_ASN, interface: 'dx0', password: passwordOf('dx-1'), import: { prefixes: [{ prefix: op.lanSubnet }] } }] },
   };
 }
@@ -318,7 +318,7 @@ describe.skipIf(!!skipReason)('randomized commits with fault injection: kernel a
           return { tag, method: 'DELETE', url: `/v1/vpn/peers/site1/tunnels/${victim.name}`, item: { key: `tunnel/${victim.name}`, present: false } };
         }
         const name = `t${++serial}`;
-        return { tag, method: 'POST', url: '/v1/vpn/peers/site1/tunnels', body: { name, local_subnets: [rand.pick(['10.1.0.0/24', '10.2.0.0/24'])], remote_subnets: [`172.${16 + (serial % 16)}.${serial % 250}.0/24`], start_action: rand.pick(['trap', 'none']), rekey_time_s: rand.int(600, 7200) }, item: { key: `tunnel/${name}`, present: true } };
+        return { tag, method: 'POST', url: '/v1/vpn/peers/site1/tunnels', body: { name, local_subnets: [rand.pick(['10.1.0.0/24', '10.2.0.0/24'])], remote_subnets: [`172.${16 + (serial % 16)}.${serial % 250}.0/24`], start_action: 'none', rekey_time_s: rand.int(600, 7200) }, item: { key: `tunnel/${name}`, present: true } };
       },
       async (tag) => { // VPN peers
         const peers = ((await current()).vpn?.peers ?? []) as Array<{ name: string }>;
@@ -328,7 +328,7 @@ describe.skipIf(!!skipReason)('randomized commits with fault injection: kernel a
           return { tag, method: 'DELETE', url: `/v1/vpn/peers/${victim.name}`, item: { key: `peer/${victim.name}`, present: false } };
         }
         const name = `p${++serial}`;
-        return { tag, method: 'POST', url: '/v1/vpn/peers', body: { name, remote: `198.18.1.${10 + (serial % 200)}`, auth: { method: 'psk', psk: pskOf(name) }, tunnels: [{ name: 'main', local_subnets: ['10.2.0.0/24'], remote_subnets: [`172.${32 + (serial % 16)}.${serial % 250}.0/24`], start_action: 'trap' }] }, item: { key: `peer/${name}`, present: true } };
+        return { tag, method: 'POST', url: '/v1/vpn/peers', body: { name, remote: `198.18.1.${10 + (serial % 200)}`, auth: { method: 'psk', psk: pskOf(name) }, tunnels: [{ name: 'main', local_subnets: ['10.2.0.0/24'], remote_subnets: [`172.${32 + (serial % 16)}.${serial % 250}.0/24`], start_action: 'none' }] }, item: { key: `peer/${name}`, present: true } };
       },
       async (tag) => { // BGP neighbors (multihop ones beside dx-1), and dx-1's hold time
         const neighbors = ((await current()).bgp?.neighbors ?? []) as Array<{ id: string }>;
