@@ -201,7 +201,7 @@ export class Lab {
     if (existing.length > 0) {
       throw new Error(
         `lab "${prefix}" already has namespaces (${existing.join(', ')}); ` +
-          `take it down first (Lab.down("${prefix}") / junction lab down)`,
+          `take it down first (Lab.down("${prefix}") / npm run lab:down)`,
       );
     }
 

@@ -133,7 +133,7 @@ export interface Topology {
 
 export const DEFAULT_MTU = 1500;
 export const MAX_MTU = 9000;
-/** The fixed prefix of the demo lab (`junction lab up`). */
+/** The fixed prefix of the demo lab (`npm run lab`). */
 export const DEMO_PREFIX = 'jnlab';
 
 const PREFIX_PATTERN = /^[a-z][a-z0-9]{1,15}$/;
