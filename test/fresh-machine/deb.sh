@@ -7,6 +7,7 @@
 #
 # usage: sudo test/fresh-machine/deb.sh PATH.deb [--keep]
 set -euo pipefail
+. "$(dirname "$0")/root.sh"
 deb=$(readlink -f "${1:?usage: deb.sh PATH.deb [--keep]}")
 keep=${2:-}
 [ "$(id -u)" = 0 ] || { echo "fresh-machine/deb: needs root (chroot, mounts)" >&2; exit 2; }
@@ -15,25 +16,9 @@ base=$cache/bookworm-minbase
 [ -f "$base/.junction-base-complete" ] || { echo "fresh-machine/deb: no cached root in $base: run test/fresh-machine/run.sh once" >&2; exit 2; }
 mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 root=$cache/runs/deb-$(date -u +%Y%m%dT%H%M%SZ)-$$
-cp -a "$base" "$root"
-cleanup() {
-  for p in /proc/[0-9]*; do
-    [ "$(readlink "$p/root" 2>/dev/null)" = "$root" ] && kill -9 "${p#/proc/}" 2>/dev/null || true
-  done
-  if [ "$keep" = --keep ]; then echo "fresh-machine/deb: kept $root"; else rm -rf --one-file-system "$root"; fi
-}
-trap cleanup EXIT
+fresh_root_copy "$base" "$root" "$([ "$keep" = --keep ] && echo yes || echo no)"
 
-cat > "$root/etc/apt/sources.list" <<SOURCES
-deb $mirror bookworm main
-deb $mirror bookworm-updates main
-deb ${mirror%/debian}/debian-security bookworm-security main
-SOURCES
-printf 'Acquire::Check-Valid-Until "false";\nAcquire::Check-Date "false";\n' > "$root/etc/apt/apt.conf.d/99fresh-machine-dates"
-# package scripts must not start daemons in this machine's network namespace
-printf '#!/bin/sh\nexit 101\n' > "$root/usr/sbin/policy-rc.d"
-chmod 755 "$root/usr/sbin/policy-rc.d"
-cp /etc/resolv.conf "$root/etc/resolv.conf"
+fresh_root_machine "$root" "$mirror"
 cp "$deb" "$root/root/"
 
 steps="start=\$(date +%s)
@@ -45,17 +30,5 @@ test -f /lib/systemd/system/junction.service
 test -d /var/lib/junction && [ \"\$(stat -c %a /var/lib/junction)\" = 700 ]
 echo '== junction doctor'
 junction doctor"
-unshare -m --propagation private bash -c '
-  set -e
-  root=$1; steps=$2
-  mount --bind "$root" "$root"
-  mount -t proc proc "$root/proc"
-  mount --rbind /sys "$root/sys"
-  mount --rbind /dev "$root/dev"
-  mount -t tmpfs tmpfs "$root/run"
-  mount -t tmpfs tmpfs "$root/tmp"
-  exec chroot "$root" /usr/bin/env -i HOME=/root TERM=dumb LANG=C.UTF-8 \
-    PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-    bash -euo pipefail -c "$steps"
-' fresh-machine-deb "$root" "$steps"
+fresh_root_run "$root" "$steps"
 echo "fresh-machine/deb: PASSED: the package installed by its Depends and junction doctor found nothing missing"

@@ -14,6 +14,7 @@
 # The debootstrap root is cached (CACHE, default /var/cache/junction-fresh)
 # and never used directly: every run starts from an untouched copy of it.
 set -euo pipefail
+. "$(dirname "$0")/root.sh"
 
 repo=$(git -C "$(dirname "$0")" rev-parse --show-toplevel)
 branch=$(git -C "$repo" rev-parse --abbrev-ref HEAD)
@@ -55,34 +56,11 @@ fi
 run_id=$(date -u +%Y%m%dT%H%M%SZ)-$$
 root=$cache/runs/$run_id
 log=$cache/runs/$run_id.log
-cp -a "$base" "$root"
+fresh_root_copy "$base" "$root" "$keep"
 
-cleanup() {
-  # Processes left in the root (none expected) are ours: end them by pid.
-  for p in /proc/[0-9]*; do
-    [ "$(readlink "$p/root" 2>/dev/null)" = "$root" ] && kill -9 "${p#/proc/}" 2>/dev/null || true
-  done
-  # The mounts lived in the run's private mount namespace, so the root is a
-  # plain directory again here.
-  if [ "$keep" = no ]; then rm -rf --one-file-system "$root"; else echo "fresh-machine: kept $root"; fi
-}
-trap cleanup EXIT
-
-# What a fresh Debian 12 machine has besides minbase: the full apt sources
-# (updates and security), a resolver, and Node 20 laid out as the official
-# tarball does (/usr/local, with headers for node-gyp).
-cat > "$root/etc/apt/sources.list" <<EOF
-deb $mirror bookworm main
-deb $mirror bookworm-updates main
-deb ${mirror%/debian}/debian-security bookworm-security main
-EOF
-# This machine's clock and its Debian mirror's Release dates may disagree.
-printf 'Acquire::Check-Valid-Until "false";\nAcquire::Check-Date "false";\n' > "$root/etc/apt/apt.conf.d/99fresh-machine-dates"
-# Package scripts must not start daemons: they would run in this machine's
-# network namespace (a chroot is not a container).
-printf '#!/bin/sh\nexit 101\n' > "$root/usr/sbin/policy-rc.d"
-chmod 755 "$root/usr/sbin/policy-rc.d"
-cp /etc/resolv.conf "$root/etc/resolv.conf"
+# What a fresh Debian 12 machine has besides minbase (root.sh), and Node 20
+# laid out as the official tarball does (/usr/local, with headers for node-gyp).
+fresh_root_machine "$root" "$mirror"
 node_bin=$(readlink -f "$(command -v node)")
 node_prefix=$(node -p "require('path').resolve(process.execPath, '../..')")
 install -D -m 755 "$node_bin" "$root/usr/local/bin/node"
@@ -114,22 +92,7 @@ fi
 
 echo "fresh-machine: $branch ($commit) in $root; log $log"
 set +e
-unshare -m --propagation private bash -c '
-  set -e
-  root=$1; steps=$2
-  # "/" must be a mount point inside: `ip netns exec` runs
-  # `mount --make-rslave /`, which fails on a plain directory.
-  mount --bind "$root" "$root"
-  mount -t proc proc "$root/proc"
-  mount --rbind /sys "$root/sys"
-  mount --rbind /dev "$root/dev"
-  mount -t tmpfs tmpfs "$root/run"
-  mount -t tmpfs tmpfs "$root/tmp"
-  exec chroot "$root" /usr/bin/env -i HOME=/root TERM=dumb LANG=C.UTF-8 \
-    PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-    NODE_EXTRA_CA_CERTS=/usr/local/share/fresh-machine/extra-ca.crt \
-    bash -euo pipefail -c "$steps"
-' fresh-machine "$root" "$steps" 2>&1 | tee "$log"
+fresh_root_run "$root" "$steps" NODE_EXTRA_CA_CERTS=/usr/local/share/fresh-machine/extra-ca.crt 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
 if [ "$status" = 0 ]; then
