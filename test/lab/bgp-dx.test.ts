@@ -312,22 +312,26 @@ describe.skipIf(!!skipReason)('BGP over Direct Connect: junction serve and an on
     expect(current.password).toBe('********');
     const put = await api('PUT', '/v1/bgp/neighbors/dx-2', { ...current, max_prefix: { limit: 2, action: 'disable' } });
     expect(put.status, put.text).toBe(200);
-    expect(put.body.plan.subsystems.find((s: { subsystem: string }) => s.subsystem === 'bgp').add.join(' ')).toMatch(/bgp_dx-2' > ipv4 > import limit 2 action disable;/);
-    const limited = await waitFor('dx-2 disabled by its import limit', async () => {
-      const n = await peer('dx-2');
-      return n.protocol_state === 'down' && n;
-    }, 30_000, 250).catch(async (e: Error) => { throw new Error(`${e.message}: ${JSON.stringify(await peer('dx-2'))}`); });
-    console.log(`[bgp-dx] max-prefix 2 (3 accepted): dx-2 ${limited.protocol_state}/${limited.state}, last error: ${limited.last_error ?? '-'}`);
-    expect(limited.last_error ?? '').toMatch(/limit/i);
-    expect(limited.last_error ?? '').not.toMatch(/MD5/);
-    const dx1 = await peer('dx-1');
-    expect(dx1.established).toBe(true);
-    expectSameSession(dx1, dx1Before, 'dx-1');
-    // the LAN route now only goes over dx0
-    await waitFor('single path via dx0', async () => !(await lanRoute()).includes('dx1'));
-    // lift the limit: dx-2 comes back, dx-1 is still untouched
-    const back = await api('PUT', '/v1/bgp/neighbors/dx-2', current);
-    expect(back.status, back.text).toBe(200);
+    try {
+      expect(put.body.plan.subsystems.find((s: { subsystem: string }) => s.subsystem === 'bgp').add.join(' ')).toMatch(/bgp_dx-2' > ipv4 > import limit 2 action disable;/);
+      const limited = await waitFor('dx-2 disabled by its import limit', async () => {
+        const n = await peer('dx-2');
+        return n.protocol_state === 'down' && n;
+      }, 30_000, 250).catch(async (e: Error) => { throw new Error(`${e.message}: ${JSON.stringify(await peer('dx-2'))}`); });
+      console.log(`[bgp-dx] max-prefix 2 (3 accepted): dx-2 ${limited.protocol_state}/${limited.state}, last error: ${limited.last_error ?? '-'}`);
+      expect(limited.last_error ?? '').toMatch(/limit/i);
+      expect(limited.last_error ?? '').not.toMatch(/MD5/);
+      const dx1 = await peer('dx-1');
+      expect(dx1.established, `dx-1 must stay up: ${JSON.stringify(dx1)}`).toBe(true);
+      expectSameSession(dx1, dx1Before, 'dx-1');
+      // the LAN route now only goes over dx0
+      await waitFor('single path via dx0', async () => !(await lanRoute()).includes('dx1'));
+    } finally {
+      // lift the limit even when an assertion failed, so later tests start from both sessions up
+      const back = await api('PUT', '/v1/bgp/neighbors/dx-2', current);
+      expect(back.status, back.text).toBe(200);
+    }
+    // dx-2 comes back, dx-1 is still untouched
     await bothUp();
     expectSameSession(await peer('dx-1'), dx1Before, 'dx-1');
   });
