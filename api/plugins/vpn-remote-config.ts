@@ -8,7 +8,17 @@ import type { FastifyInstance } from 'fastify';
 import { actor } from '../auth.js';
 import { ErrorResponse, HttpError } from '../errors.js';
 import { currentDocument, type ApiContext } from '../context.js';
-import { FORMAT_MEDIA, REMOTE_CONFIG_FORMATS, RemoteConfigError, generateRemoteConfig, isRemoteConfigFormat } from '../../appliance/subsystems/vpn/remote-config/index.js';
+import {
+  FORMAT_MEDIA,
+  REMOTE_CONFIG_FORMATS,
+  REMOTE_CONFIG_PARAMS,
+  RemoteConfigError,
+  RemoteConfigParamError,
+  generateRemoteConfig,
+  isRemoteConfigFormat,
+  parseRemoteConfigParams,
+  type Vendor,
+} from '../../appliance/subsystems/vpn/remote-config/index.js';
 
 const DESCRIPTION = [
   'Generates the configuration for the on-prem side of IKE peer `name` from the same peer definition: the mirror image',
@@ -21,8 +31,28 @@ const DESCRIPTION = [
   'Pass `include_secret=false` to get the placeholder `<PRE-SHARED-KEY>` instead. For certificate peers the output names',
   'the certificates and says which CA and certificate to install.',
   '',
-  'Answers 422 with the offending document path when the vendor cannot express the peer (for example an unsupported DH group).',
+  'Answers 422 with the offending document path when the vendor cannot express the peer (for example an unsupported DH group,',
+  'or SHA-2 with IKEv1 on a Cisco ASA).',
+  '',
+  'The optional parameters name the on-prem gateway\'s existing objects the config must fit around (interface names, the crypto',
+  'map already bound, policy priorities, tunnel interface units, ikeid/reqid); each applies to the formats listed with it, and a',
+  'bad or misplaced one answers 400 naming it. Numbers not given are derived from the peer; the header of the output says',
+  'what it assumed and which parameter changes each.',
 ].join('\n');
+
+const PARAM_PROPERTIES = Object.fromEntries(
+  Object.entries(REMOTE_CONFIG_PARAMS).map(([name, spec]) => [name, { type: 'string', maxLength: 64, description: `${spec.formats.join(', ')}: ${spec.description}` }]),
+);
+
+/** A parameter that is wrong, or does not fit this peer, is the caller's mistake: 400 naming it. */
+function asParamRequest<T>(run: () => T): T {
+  try {
+    return run();
+  } catch (error) {
+    if (error instanceof RemoteConfigParamError) throw new HttpError(400, 'invalid_request', error.message, `(querystring)/${error.param}`);
+    throw error;
+  }
+}
 
 export default async function vpnRemoteConfigPlugin(app: FastifyInstance, ctx: ApiContext) {
   app.get('/v1/vpn/peers/:name/remote-config', {
@@ -38,6 +68,7 @@ export default async function vpnRemoteConfigPlugin(app: FastifyInstance, ctx: A
         properties: {
           format: { type: 'string', enum: [...REMOTE_CONFIG_FORMATS], description: 'the on-prem gateway\'s vendor' },
           include_secret: { type: 'string', enum: ['true', 'false', '1', '0'], description: 'default true; false puts <PRE-SHARED-KEY> where the PSK goes' },
+          ...PARAM_PROPERTIES,
         },
       },
       response: {
@@ -60,16 +91,18 @@ export default async function vpnRemoteConfigPlugin(app: FastifyInstance, ctx: A
       throw new HttpError(403, 'forbidden', `token "${request.token?.name ?? '?'}" is read-only; the remote config can contain the pre-shared key, so it needs an admin token`);
     }
     const { name } = request.params as { name: string };
-    const query = request.query as { format: string; include_secret?: string };
-    if (!isRemoteConfigFormat(query.format)) throw new HttpError(400, 'invalid_request', `unknown format "${query.format}"`, '(querystring)/format');
-    const includeSecret = !(query.include_secret === 'false' || query.include_secret === '0');
+    const { format: formatParam, include_secret: includeSecretParam, ...given } = request.query as Record<string, string | undefined> & { format: string };
+    if (!isRemoteConfigFormat(formatParam)) throw new HttpError(400, 'invalid_request', `unknown format "${formatParam}"`, '(querystring)/format');
+    const format: Vendor = formatParam;
+    const params = asParamRequest(() => parseRemoteConfigParams(format, given));
+    const includeSecret = !(includeSecretParam === 'false' || includeSecretParam === '0');
     const doc = currentDocument(ctx);
     const peer = (doc.vpn?.peers ?? []).find((p) => p.name === name);
     if (!peer) throw new HttpError(404, 'not_found', `no IKE peer "${name}"`);
 
     let text: string;
     try {
-      text = generateRemoteConfig(doc, name, query.format, { includeSecret });
+      text = asParamRequest(() => generateRemoteConfig(doc, name, format, { includeSecret, params }));
     } catch (error) {
       if (error instanceof RemoteConfigError) throw new HttpError(422, 'remote_config_unsupported', error.message, error.path);
       throw error;
@@ -77,16 +110,16 @@ export default async function vpnRemoteConfigPlugin(app: FastifyInstance, ctx: A
     const withSecret = peer.auth.method === 'psk' && includeSecret;
     ctx.store.audit({
       actor: actor(request),
-      action: `export remote config of IKE peer ${name} (${query.format}${withSecret ? ', pre-shared key included' : ''})`,
+      action: `export remote config of IKE peer ${name} (${format}${withSecret ? ', pre-shared key included' : ''})`,
       revision: ctx.store.currentRevisionId(),
       outcome: 'ok',
       detail: '',
     });
-    const media = FORMAT_MEDIA[query.format];
+    const media = FORMAT_MEDIA[format];
     return reply
       .header('content-type', media.contentType)
       .header('cache-control', 'no-store')
-      .header('content-disposition', `attachment; filename="junction-${name}-${query.format}.${media.extension}"`)
+      .header('content-disposition', `attachment; filename="junction-${name}-${format}.${media.extension}"`)
       .send(text);
   });
 }

@@ -26,6 +26,10 @@ const DOC: Config = {
         name: 'weird', remote: '198.18.1.3', auth: { method: 'psk', psk: PSK }, ike_proposals: ['aes256-sha256-curve25519'],
         tunnels: [{ name: 'lan', local_subnets: ['10.1.0.0/24'], remote_subnets: ['192.168.51.0/24'] }],
       },
+      {
+        name: 'legacy', remote: '198.18.1.4', ike_version: 1, auth: { method: 'psk', psk: PSK },
+        tunnels: [{ name: 'lan', local_subnets: ['10.1.0.0/24'], remote_subnets: ['192.168.52.0/24'] }],
+      },
     ],
   },
 };
@@ -47,7 +51,11 @@ describe('GET /v1/vpn/peers/{name}/remote-config', () => {
       audit: (entry: Omit<AuditEntry, 'at'>) => audit.push(entry),
     } as unknown as Store;
     const ctx = { store } as unknown as ApiContext;
-    app = Fastify({ logger: { level: 'trace', stream: { write: (line: string) => logLines.push(line) } } });
+    app = Fastify({
+      logger: { level: 'trace', stream: { write: (line: string) => logLines.push(line) } },
+      // as api/server.ts: an unknown query parameter is refused, not dropped
+      ajv: { customOptions: { removeAdditional: false, useDefaults: false, coerceTypes: false, allErrors: true } },
+    });
     await app.register(swagger, { openapi: { info: { title: 't', version: '1' } } });
     registerErrorHandler(app);
     registerAuth(app, store);
@@ -99,6 +107,35 @@ describe('GET /v1/vpn/peers/{name}/remote-config', () => {
     expect(cannot.json()).toMatchObject({ error: 'remote_config_unsupported', problems: [{ path: '/vpn/peers/1/ike_proposals/0' }] });
     expect(cannot.json().message).toMatch(/PAN-OS cannot express DH group 31/);
     expect(cannot.body).not.toContain(PSK);
+  });
+
+  it('fits the config to on-prem objects named by parameters, and answers 400 naming a bad or misplaced one', async () => {
+    const fitted = await app.inject({ method: 'GET', url: '/v1/vpn/peers/dc1/remote-config?format=cisco-asa&crypto_map=OUTSIDE_MAP&crypto_map_seq=300&outside_interface=WAN', headers: admin });
+    expect(fitted.statusCode).toBe(200);
+    expect(fitted.body).toMatch(/^crypto map OUTSIDE_MAP 300 set peer 100\.64\.0\.2$/m);
+    expect(fitted.body).not.toMatch(/^crypto map \S+ interface/m);
+    const cases: Array<[string, string]> = [
+      ['format=paloalto&tunnel_unit=0', 'tunnel_unit'],
+      ['format=paloalto&crypto_map=X', 'crypto_map'],
+      ['format=libreswan&version=6', 'version'],
+      ['format=cisco-asa&crypto_map=a%20b', 'crypto_map'],
+    ];
+    for (const [query, param] of cases) {
+      const response = await app.inject({ method: 'GET', url: `/v1/vpn/peers/dc1/remote-config?${query}`, headers: admin });
+      expect(response.statusCode, query).toBe(400);
+      expect(response.json(), query).toMatchObject({ error: 'invalid_request', problems: [{ path: `(querystring)/${param}` }] });
+      expect(response.body).not.toContain(PSK);
+    }
+    const unknown = await app.inject({ method: 'GET', url: '/v1/vpn/peers/dc1/remote-config?format=paloalto&wan=x', headers: admin });
+    expect(unknown.statusCode).toBe(400);
+    expect(unknown.json().problems).toEqual([expect.objectContaining({ path: '(querystring)/wan' })]);
+  });
+
+  it('answers 422 for a Cisco ASA IKEv1 peer with SHA-2, saying what the ASA can do', async () => {
+    const response = await app.inject({ method: 'GET', url: '/v1/vpn/peers/legacy/remote-config?format=cisco-asa', headers: admin });
+    expect(response.statusCode).toBe(422);
+    expect(response.json()).toMatchObject({ error: 'remote_config_unsupported', problems: [{ path: '/vpn/peers/2/ike_proposals/0' }] });
+    expect(response.json().message).toMatch(/IKEv2 only: set ike_version 2 on this peer, or use a SHA-1 proposal/);
   });
 
   it('documents the secret and the admin requirement in OpenAPI', () => {

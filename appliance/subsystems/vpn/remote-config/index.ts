@@ -4,6 +4,7 @@
 import type { Config } from '../../../model/schema.js';
 import { RemoteConfigError } from './errors.js';
 import { buildRemoteSite, type RemoteSite, type RemoteSiteOptions } from './model.js';
+import type { RemoteConfigParams, RenderContext } from './params.js';
 import { renderCiscoAsa } from './cisco-asa.js';
 import { renderFortigate } from './fortigate.js';
 import { renderLibreswan } from './libreswan.js';
@@ -15,6 +16,7 @@ import type { Vendor } from './transforms.js';
 export { RemoteConfigError } from './errors.js';
 export { buildRemoteSite, PSK_PLACEHOLDER, type RemoteSite } from './model.js';
 export type { Vendor } from './transforms.js';
+export { REMOTE_CONFIG_PARAMS, RemoteConfigParamError, parseRemoteConfigParams, type RemoteConfigParams } from './params.js';
 
 export const REMOTE_CONFIG_FORMATS: readonly Vendor[] = ['strongswan', 'libreswan', 'cisco-asa', 'fortigate', 'paloalto', 'pfsense'];
 
@@ -27,8 +29,8 @@ export const FORMAT_MEDIA: Record<Vendor, { contentType: string; extension: stri
   pfsense: { contentType: 'application/xml; charset=utf-8', extension: 'xml', title: 'pfSense config.xml <ipsec> fragment' },
 };
 
-const RENDERERS: Record<Vendor, (site: RemoteSite, peerPath: string) => string> = {
-  strongswan: (site) => renderStrongswan(site),
+const RENDERERS: Record<Vendor, (site: RemoteSite, ctx: RenderContext) => string> = {
+  strongswan: renderStrongswan,
   libreswan: renderLibreswan,
   'cisco-asa': renderCiscoAsa,
   fortigate: renderFortigate,
@@ -43,11 +45,18 @@ export function isRemoteConfigFormat(value: string): value is Vendor {
   return (REMOTE_CONFIG_FORMATS as readonly string[]).includes(value);
 }
 
-export function generateRemoteConfig(doc: Config, peerName: string, format: Vendor, options: RemoteSiteOptions = {}): string {
+/**
+ * The config for `format`, fitted to the on-prem objects named in `params`
+ * (already checked by parseRemoteConfigParams). Throws RemoteConfigError
+ * (the peer cannot be expressed: 422) or RemoteConfigParamError (a
+ * parameter does not fit this peer: 400).
+ */
+export function generateRemoteConfig(doc: Config, peerName: string, format: Vendor, options: RemoteSiteOptions & { params?: RemoteConfigParams } = {}): string {
   const site = buildRemoteSite(doc, peerName, options);
-  const peerPath = `/vpn/peers/${(doc.vpn?.peers ?? []).findIndex((p) => p.name === peerName)}`;
+  const peers = doc.vpn?.peers ?? [];
+  const peerPath = `/vpn/peers/${peers.findIndex((p) => p.name === peerName)}`;
   if (site.auth.method === 'psk' && site.auth.included && CLI_VENDORS.has(format) && /\s/.test(site.auth.psk)) {
     throw new RemoteConfigError(`the PSK contains whitespace, which the ${FORMAT_MEDIA[format].title} cannot carry in one command; use a PSK without spaces`, `${peerPath}/auth/psk`);
   }
-  return RENDERERS[format](site, peerPath);
+  return RENDERERS[format](site, { peerPath, params: options.params ?? {}, peerNames: peers.map((p) => p.name) });
 }

@@ -1,8 +1,13 @@
 // Libreswan ipsec.conf + ipsec.secrets for the on-prem side: one conn per
 // Junction tunnel ("left" is the on-prem gateway), proposals in Libreswan's
 // "cipher-integ;dh" form (ike=aes_gcm256-sha2_384;dh20, esp=aes_gcm256-null;dh19),
-// several subnets with leftsubnets={...}.
+// several subnets with leftsubnets={...}. Two dialects, chosen by the
+// version parameter: 4.x (ikev2=yes|no, dpdaction=) and 5.x, where
+// keyexchange=ikev1|ikev2 replaces ikev2= and dpdaction= is an obsolete
+// keyword that is ignored (the action follows auto=; IKEv2 ignores
+// dpdtimeout= too and retransmits until retransmit-timeout).
 import { header, idKind, type RemoteSite } from './model.js';
+import type { RenderContext } from './params.js';
 import { checkDhGroups, ikePrfs, isAead, libreswanNames as N, type Transforms } from './transforms.js';
 
 /** Libreswan IDs: @fqdn, bare address or user@fqdn, quoted DN. */
@@ -35,8 +40,22 @@ function espAlg(t: Transforms, path: string): string {
 const AUTO = { start: 'start', trap: 'ondemand', none: 'add' } as const;
 const DPD_ACTION = { restart: 'restart', clear: 'clear', trap: 'hold', none: 'clear' } as const;
 
-export function renderLibreswan(site: RemoteSite, peerPath: string): string {
-  const lines = [...header(site, '#', 'Libreswan ipsec.conf'), `# /etc/ipsec.d/junction-${site.peerName}.conf`];
+function dpdLines(site: RemoteSite, action: RemoteSite['tunnels'][number]['dpdAction'], v5: boolean): string[] {
+  if (site.dpdDelayS === 0) return [];
+  if (!v5) return [`    dpddelay=${site.dpdDelayS}`, `    dpdtimeout=${site.dpdTimeoutS}`, `    dpdaction=${DPD_ACTION[action]}`];
+  // 5.x: the DPD action follows auto= (restart when the connection is up on its own); dpdtimeout= is IKEv1 only
+  return site.ikeVersion === 1 ? [`    dpddelay=${site.dpdDelayS}`, `    dpdtimeout=${site.dpdTimeoutS}`] : [`    dpddelay=${site.dpdDelayS}`];
+}
+
+export function renderLibreswan(site: RemoteSite, ctx: RenderContext): string {
+  const { peerPath } = ctx;
+  const v5 = ctx.params.version === 5;
+  const lines = [
+    ...header(site, '#', `Libreswan ${v5 ? '5.x' : '4.x'} ipsec.conf`),
+    `# Written for Libreswan ${v5 ? '5.x (keyexchange=, no dpdaction=)' : '4.x (ikev2=, dpdaction=)'}; pass version=${v5 ? 4 : 5} for Libreswan ${v5 ? '4.x' : '5.x'}.`,
+    ...(v5 && site.ikeVersion === 1 ? ['# Libreswan 5 drops IKEv1 packets unless /etc/ipsec.conf has "ikev1-policy=accept" under "config setup".'] : []),
+    `# /etc/ipsec.d/junction-${site.peerName}.conf`,
+  ];
   const ike = site.ike.map((t, i) => ikeAlg(t, `${peerPath}/ike_proposals/${i}`)).join(',');
   site.tunnels.forEach((tunnel, ti) => {
     const esp = tunnel.esp.map((t, i) => espAlg(t, `${peerPath}/tunnels/${ti}/esp_proposals/${i}`)).join(',');
@@ -44,7 +63,7 @@ export function renderLibreswan(site: RemoteSite, peerPath: string): string {
     lines.push(
       '',
       `conn junction-${site.peerName}-${tunnel.name}`,
-      `    ikev2=${site.ikeVersion === 2 ? 'yes' : 'no'}`,
+      v5 ? `    keyexchange=ikev${site.ikeVersion}` : `    ikev2=${site.ikeVersion === 2 ? 'yes' : 'no'}`,
       `    authby=${site.auth.method === 'psk' ? 'secret' : 'rsasig'}`,
       `    left=${site.localAddress}`,
       `    leftid=${libreswanId(site.localId)}`,
@@ -58,9 +77,7 @@ export function renderLibreswan(site: RemoteSite, peerPath: string): string {
       `    pfs=${tunnel.pfsGroups.length > 0 ? 'yes' : 'no'}`,
       `    ikelifetime=${site.ikeRekeyTimeS}s`,
       `    salifetime=${tunnel.rekeyTimeS}s`,
-      `    dpddelay=${site.dpdDelayS}`,
-      `    dpdtimeout=${site.dpdTimeoutS}`,
-      `    dpdaction=${DPD_ACTION[tunnel.dpdAction]}`,
+      ...dpdLines(site, tunnel.dpdAction, v5),
       ...(site.forceEncap ? ['    encapsulation=yes'] : []),
       `    auto=${AUTO[tunnel.startAction]}`,
     );

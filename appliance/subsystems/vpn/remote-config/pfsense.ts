@@ -2,23 +2,38 @@
 // <phase2> entries of <ipsec> (pfSense 2.5+: a phase 1 <encryption> list of
 // items, one phase 2 per subnet pair). Restore it under Diagnostics > Backup
 // & Restore (area "IPsec"), or enter the same values in VPN > IPsec.
+// pfSense numbers phase 1 entries (ikeid) and phase 2 entries (reqid)
+// itself; a pasted fragment must not reuse numbers already in config.xml,
+// so both come from parameters or are derived from the peer.
 import { header, idKind, selectorPairs, type RemoteSite } from './model.js';
+import { derivedNumber, type RenderContext } from './params.js';
 import { checkDhGroups, ikePrfs, isAead, pfsenseNames as N } from './transforms.js';
 
 const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 const ID_TYPE = { address: 'address', fqdn: 'fqdn', email: 'user_fqdn', dn: 'asn1dn' } as const;
-const IKEID = 1;
 
 function idinfo(tag: string, cidr: string): string[] {
   const [address, bits] = cidr.split('/') as [string, string];
   return [`    <${tag}>`, '      <type>network</type>', `      <address>${address}</address>`, `      <netbits>${bits}</netbits>`, `    </${tag}>`];
 }
 
-export function renderPfsense(site: RemoteSite, peerPath: string): string {
-  const comment = header(site, '', 'pfSense config.xml').map((l) => l.trim());
-  const lines = ['<!--', ...comment.map((l) => `  ${l.replace(/--/g, '- -')}`), '-->', '<ipsec>', '  <phase1>', `    <ikeid>${IKEID}</ikeid>`,
+export function renderPfsense(site: RemoteSite, ctx: RenderContext): string {
+  const { peerPath, params } = ctx;
+  const seed = `${site.remoteAddress} ${site.peerName}`;
+  const ikeid = params.ikeid ?? derivedNumber(`${seed} ikeid`, 1000, 60000);
+  let reqid = params.reqid ?? derivedNumber(`${seed} reqid`, 1000, 60000);
+  const phase2Count = site.tunnels.reduce((n, t) => n + selectorPairs(t).length, 0);
+  const iface = params.interface ?? 'wan';
+  const comment = [
+    ...header(site, '', 'pfSense config.xml').map((l) => l.trim()),
+    'Assumed in config.xml (change with the query parameter named):',
+    `  interface ${iface} holds ${site.localAddress} (interface)`,
+    `  ikeid ${ikeid} is free (ikeid${params.ikeid === undefined ? ', derived from the peer' : ''})`,
+    `  reqid${phase2Count > 1 ? `s ${reqid}-${reqid + phase2Count - 1} are` : ` ${reqid} is`} free (reqid${params.reqid === undefined ? ', derived from the peer' : ''})`,
+  ];
+  const lines = ['<!--', ...comment.map((l) => `  ${l.replace(/--/g, '- -')}`), '-->', '<ipsec>', '  <phase1>', `    <ikeid>${ikeid}</ikeid>`,
     `    <iketype>ikev${site.ikeVersion}</iketype>`,
-    '    <interface>wan</interface>',
+    `    <interface>${esc(iface)}</interface>`,
     `    <remote-gateway>${esc(site.remoteAddress)}</remote-gateway>`,
     `    <protocol>${site.remoteAddress.includes(':') ? 'inet6' : 'inet'}</protocol>`,
     `    <myid_type>${ID_TYPE[idKind(site.localId)]}</myid_type>`,
@@ -61,7 +76,6 @@ export function renderPfsense(site: RemoteSite, peerPath: string): string {
     ...(site.dpdDelayS > 0 ? [`    <dpd_delay>${site.dpdDelayS}</dpd_delay>`, `    <dpd_maxfail>${Math.max(1, Math.round(site.dpdTimeoutS / site.dpdDelayS))}</dpd_maxfail>`] : []),
     '  </phase1>',
   );
-  let reqid = 1;
   site.tunnels.forEach((tunnel, ti) => {
     const path = `${peerPath}/tunnels/${ti}`;
     tunnel.esp.forEach((t, i) => checkDhGroups('pfsense', t, `${path}/esp_proposals/${i}`));
@@ -78,8 +92,8 @@ export function renderPfsense(site: RemoteSite, peerPath: string): string {
     for (const pair of selectorPairs(tunnel)) {
       lines.push(
         '  <phase2>',
-        `    <ikeid>${IKEID}</ikeid>`,
-        `    <uniqid>junction${site.peerName.replace(/[^A-Za-z0-9]/g, '').toLowerCase()}${reqid}</uniqid>`,
+        `    <ikeid>${ikeid}</ikeid>`,
+        `    <uniqid>junction${ikeid}x${reqid}</uniqid>`,
         '    <mode>tunnel</mode>',
         `    <reqid>${reqid++}</reqid>`,
         ...idinfo('localid', pair.local),

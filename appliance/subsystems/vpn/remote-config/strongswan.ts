@@ -2,6 +2,7 @@
 // Proposals stay in strongSwan syntax; `swanctl --load-all --file <file>`
 // loads it into a stock charon (test/unit/vpn/remote-config-swanctl.test.ts).
 import { header, type RemoteSite } from './model.js';
+import type { RenderContext } from './params.js';
 
 /** A swanctl.conf value: bare when plain, else double-quoted. */
 function value(v: string): string {
@@ -21,8 +22,11 @@ function secret(psk: string): string {
  */
 const onPremStartAction = (action: RemoteSite['tunnels'][number]['startAction']) => (action === 'trap' ? 'none' : action);
 
-export function renderStrongswan(site: RemoteSite): string {
+export function renderStrongswan(site: RemoteSite, ctx: RenderContext): string {
   const conn = `junction-${site.peerName}`;
+  // reqid parameter: the first tunnel's, counting up; else each tunnel's derived one (model.ts)
+  const first = ctx.params.reqid;
+  const reqidOf = (ti: number) => (first === undefined ? site.tunnels[ti]!.reqid : first + ti);
   const auth = site.auth.method === 'psk' ? 'psk' : 'pubkey';
   const lines = [
     ...header(site, '#', 'strongSwan swanctl.conf'),
@@ -35,7 +39,7 @@ export function renderStrongswan(site: RemoteSite): string {
       : []),
     '# Every tunnel has a fixed reqid: strongSwan before 5.9.12 can give two tunnels one reqid when DPD',
     '# restarts them, and then sends one tunnel\'s traffic with the other\'s SA (strongSwan issue #1855).',
-    '# Keep them distinct; change one only if it clashes with a reqid of another connection.',
+    `# Keep them distinct; if one clashes with a reqid of another connection, pass reqid=<first> (counting up)${first === undefined ? '' : ` (given: ${first})`}.`,
     '# start_action none: Junction initiates and keeps these tunnels up; this gateway responds.',
     'connections {',
     `  ${conn} {`,
@@ -58,19 +62,19 @@ export function renderStrongswan(site: RemoteSite): string {
     '    }',
     '    children {',
   ];
-  for (const tunnel of site.tunnels) {
+  site.tunnels.forEach((tunnel, ti) => {
     lines.push(
       `      ${tunnel.name} {`,
       `        local_ts = ${tunnel.localSubnets.join(', ')}`,
       `        remote_ts = ${tunnel.remoteSubnets.join(', ')}`,
-      `        reqid = ${tunnel.reqid}`,
+      `        reqid = ${reqidOf(ti)}`,
       `        esp_proposals = ${tunnel.espProposals.join(', ')}`,
       `        rekey_time = ${tunnel.rekeyTimeS}s`,
       ...(tunnel.dpdAction !== 'none' ? [`        dpd_action = ${tunnel.dpdAction}`] : []),
       `        start_action = ${onPremStartAction(tunnel.startAction)}`,
       '      }',
     );
-  }
+  });
   lines.push('    }', '  }', '}');
   if (site.auth.method === 'psk') {
     lines.push(

@@ -206,6 +206,17 @@ export const libreswanNames = {
   },
 };
 
+const HASH_LABEL: Record<Hash, string> = { md5: 'MD5', sha1: 'SHA-1', sha256: 'SHA-256', sha384: 'SHA-384', sha512: 'SHA-512', aesxcbc: 'AES-XCBC' };
+
+/**
+ * ASA 9.x documents SHA-2 (sha256/384/512) as IKEv2 options only: its IKEv1
+ * policy takes "hash sha|md5" and its IKEv1 transform sets esp-sha-hmac or
+ * esp-md5-hmac (Cisco's FMC/CDO data models list the same: IKEv1 hash SHA or
+ * MD5, DH groups up to 14; groups 19-24 are rejected for IKEv1).
+ */
+const ASA_IKEV1_SHA2_HINT = 'the ASA offers SHA-2 integrity with IKEv2 only: set ike_version 2 on this peer, or use a SHA-1 proposal such as aes256-sha1-modp2048';
+const ASA_IKEV1_DH_GROUPS = [1, 2, 5, 14];
+
 /** Cisco ASA names: IKEv2 policy / ipsec-proposal, IKEv1 policy / transform-set. */
 export const asaNames = {
   ikev2Encryption(c: Cipher, t: Transforms, path: string): string {
@@ -235,9 +246,15 @@ export const asaNames = {
     if (c.mode === '3des') return '3des';
     return unsupported('Cisco ASA', `${c.mode === 'gcm' ? 'AES-GCM' : 'ChaCha20-Poly1305'} with IKEv1`, t, path, 'use IKEv2 or AES-CBC');
   },
+  /** IKEv1 policy hash: sha or md5 only; the ASA documents SHA-2 for IKEv2 alone. */
   ikev1Hash(h: Hash, t: Transforms, path: string): string {
     if (h === 'aesxcbc') unsupported('Cisco ASA', 'AES-XCBC with IKEv1', t, path);
-    return h === 'sha1' ? 'sha' : h;
+    if (h !== 'sha1' && h !== 'md5') unsupported('Cisco ASA', `${HASH_LABEL[h]} with IKEv1`, t, path, ASA_IKEV1_SHA2_HINT);
+    return h === 'sha1' ? 'sha' : 'md5';
+  },
+  ikev1Group(group: number, t: Transforms, path: string): number {
+    if (!ASA_IKEV1_DH_GROUPS.includes(group)) unsupported('Cisco ASA', `DH group ${group} with IKEv1`, t, path, `its IKEv1 policies take groups ${ASA_IKEV1_DH_GROUPS.join(', ')}; use IKEv2 for ECP groups`);
+    return group;
   },
   /** IKEv1 transform-set: esp-aes-256 esp-sha256-hmac */
   ikev1EspEncryption(c: Cipher, t: Transforms, path: string): string {
@@ -245,9 +262,11 @@ export const asaNames = {
     if (c.mode === '3des') return 'esp-3des';
     return unsupported('Cisco ASA', `${c.mode === 'gcm' ? 'AES-GCM' : 'ChaCha20-Poly1305'} in an IKEv1 transform set`, t, path, 'use IKEv2 or AES-CBC');
   },
+  /** IKEv1 transform set: esp-sha-hmac or esp-md5-hmac only (esp-sha256-hmac is IOS spelling, not ASA). */
   ikev1EspIntegrity(h: Hash, t: Transforms, path: string): string {
     if (h === 'aesxcbc') unsupported('Cisco ASA', 'AES-XCBC in an IKEv1 transform set', t, path);
-    return { md5: 'esp-md5-hmac', sha1: 'esp-sha-hmac', sha256: 'esp-sha256-hmac', sha384: 'esp-sha384-hmac', sha512: 'esp-sha512-hmac' }[h];
+    if (h !== 'sha1' && h !== 'md5') unsupported('Cisco ASA', `${HASH_LABEL[h]} in an IKEv1 transform set`, t, path, ASA_IKEV1_SHA2_HINT);
+    return h === 'sha1' ? 'esp-sha-hmac' : 'esp-md5-hmac';
   },
 };
 
