@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../appliance/model/schema.js';
 import { SystemCommandRunner } from '../../appliance/platform/command-runner.js';
 import { CharonProcess } from '../../appliance/subsystems/vpn/charon-process.js';
-import { generateRemoteConfig } from '../../appliance/subsystems/vpn/remote-config/index.js';
+import { generateRemoteConfig, type RemoteConfigParams } from '../../appliance/subsystems/vpn/remote-config/index.js';
 import { CHARON_TOOLS, requireTools } from './support/tools.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -31,7 +31,7 @@ function peerDoc(peer: Record<string, unknown>): Config {
   };
 }
 
-const CASES: Record<string, Config> = {
+const CASES: Record<string, Config | { doc: Config; params: RemoteConfigParams }> = {
   'IKEv2 GCM with FQDN ids': peerDoc({
     name: 'dc1', remote: '198.18.1.2', auth: { method: 'psk', psk: PSK }, local_id: 'junction.example.com', remote_id: 'onprem.example.com',
     ike_proposals: ['aes256gcm16-prfsha384-ecp384'],
@@ -49,6 +49,16 @@ const CASES: Record<string, Config> = {
       { name: 'mgmt', local_subnets: ['10.1.0.10/32'], remote_subnets: ['192.168.99.0/24'], start_action: 'none', dpd_action: 'clear' },
     ],
   }),
+  'two tunnels with the reqid parameter': {
+    params: { reqid: 500 },
+    doc: peerDoc({
+      name: 'fitted', remote: '198.51.100.8', auth: { method: 'psk', psk: PSK },
+      tunnels: [
+        { name: 'a', local_subnets: ['10.1.0.0/24'], remote_subnets: ['192.168.70.0/24'] },
+        { name: 'b', local_subnets: ['10.2.0.0/24'], remote_subnets: ['192.168.71.0/24'] },
+      ],
+    }),
+  },
 };
 
 describe.skipIf(!!skipReason)('generated swanctl.conf loads into a stock charon', () => {
@@ -70,14 +80,15 @@ describe.skipIf(!!skipReason)('generated swanctl.conf loads into a stock charon'
     if (stateRoot) rmSync(stateRoot, { recursive: true, force: true });
   });
 
-  for (const [name, doc] of Object.entries(CASES)) {
+  for (const [name, entry] of Object.entries(CASES)) {
     it(name, async () => {
+      const { doc, params } = 'doc' in entry ? entry : { doc: entry, params: {} };
       const peer = doc.vpn!.peers[0]!;
       // swanctl reads credentials from directories next to the file; give it empty ones
       const dir = path.join(stateRoot, peer.name);
       for (const sub of ['x509', 'x509ca', 'x509ocsp', 'x509aa', 'x509ac', 'x509crl', 'pubkey', 'private', 'rsa', 'ecdsa', 'bliss', 'pkcs8', 'pkcs12']) mkdirSync(path.join(dir, sub), { recursive: true });
       const file = path.join(dir, 'swanctl.conf');
-      writeFileSync(file, generateRemoteConfig(doc, peer.name, 'strongswan'), { mode: 0o600 });
+      writeFileSync(file, generateRemoteConfig(doc, peer.name, 'strongswan', { params }), { mode: 0o600 });
       const load = await swanctl('--load-all', '--noprompt', '--file', file);
       const output = load.stdout + load.stderr;
       expect(load.code, output).toBe(0);
