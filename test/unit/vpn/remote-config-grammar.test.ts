@@ -17,6 +17,7 @@ import { checkFortios } from '../../support/vendor-grammar/fortios.js';
 import { checkLibreswan } from '../../support/vendor-grammar/libreswan.js';
 import { checkPanos } from '../../support/vendor-grammar/panos.js';
 import { checkPfsense } from '../../support/vendor-grammar/pfsense.js';
+import { checkSwanctl } from '../../support/vendor-grammar/swanctl.js';
 import type { GrammarProblem } from '../../support/vendor-grammar/common.js';
 import { GOLDEN_CASES, gcmPeer, longNamesPeer, readGolden, type GoldenCase } from './fixtures/remote-config/cases.js';
 
@@ -41,12 +42,12 @@ function check(c: GoldenCase, text: string): GrammarProblem[] {
     case 'libreswan':
       return checkLibreswan(text, p.version === 5 ? 5 : 4);
     case 'strongswan':
-      return []; // loaded into a real charon by test/lab/vpn-remote-config-swanctl.test.ts
+      return checkSwanctl(text); // and loaded into a real charon by test/lab/vpn-remote-config-swanctl.test.ts
   }
 }
 
 describe('every golden case passes its vendor\'s syntax model', () => {
-  for (const c of GOLDEN_CASES.filter((x) => x.format !== 'strongswan')) {
+  for (const c of GOLDEN_CASES) {
     it(`${c.name} as ${c.format}`, () => expect(messages(check(c, readGolden(c)))).toEqual([]));
   }
 });
@@ -104,6 +105,12 @@ describe('the models are strict enough to fail the pre-fix output', () => {
     const now = readGolden(GOLDEN_CASES.find((c) => c.name === 'multi' && c.format === 'pfsense')!);
     expect(messages(checkPfsense(now, running))).toEqual([]);
     expect(messages(checkPfsense('<ipsec><phase1><ikeid>1</ikeid><bogus>x</bogus></phase1></ipsec>')).join('\n')).toMatch(/<phase1\/bogus> is not an element/);
+  });
+
+  it('strongSwan: a key outside its section or a value outside its set is refused', () => {
+    const good = readGolden(GOLDEN_CASES.find((c) => c.name === 'gcm' && c.format === 'strongswan')!);
+    expect(messages(checkSwanctl(good.replace('    version = 2\n', '    version = 2\n    start_action = none\n'))).join('\n')).toMatch(/connections.junction-dc1: no key "start_action"/);
+    expect(messages(checkSwanctl(good.replace('dpd_action = restart', 'dpd_action = hold'))).join('\n')).toMatch(/dpd_action is one of clear, trap, restart/);
   });
 
   it('Libreswan 5: ikev2= and dpdaction= of the 4.x output are refused; the 5.x variant passes', () => {
