@@ -24,8 +24,9 @@ const algList = (pattern: RegExp, what: string): Check => (v) => only(v.split(',
 
 const COMMON: Record<string, Check> = {
   authby: oneOf('secret', 'rsasig', 'ecdsa', 'rsa-sha2', 'null', 'never'),
-  left: (v) => only(isIpv4(v) || v.includes(':'), 'is an address'),
-  right: (v) => only(isIpv4(v) || v.includes(':'), 'is an address'),
+  // an address, or a DNS name resolved when the connection loads
+  left: (v) => only(isIpv4(v) || v.includes(':') || /^[A-Za-z0-9.-]+$/.test(v), 'is an address or a DNS name'),
+  right: (v) => only(isIpv4(v) || v.includes(':') || /^[A-Za-z0-9.-]+$/.test(v), 'is an address or a DNS name'),
   leftid: ID,
   rightid: ID,
   leftcert: (v) => only(/^\S+$/.test(v), 'is a nickname'),

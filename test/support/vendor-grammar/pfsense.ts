@@ -52,8 +52,9 @@ const ELEMENTS: Record<string, Check | undefined> = {
   'phase1/descr': any,
   'phase1/nat_traversal': oneOf('on', 'force'),
   'phase1/mobike': oneOf('on', 'off'),
-  'phase1/dpd_delay': int(1, 3600),
-  'phase1/dpd_maxfail': int(1, 100),
+  // pfSense checks only that these are whole numbers (is_numericint)
+  'phase1/dpd_delay': int(1, 2147483647),
+  'phase1/dpd_maxfail': int(1, 2147483647),
   phase2: undefined,
   'phase2/ikeid': int(1, 65535),
   'phase2/uniqid': (v) => only(/^[A-Za-z0-9]+$/.test(v), 'is letters and digits'),

@@ -11,7 +11,7 @@
 // traffic.
 import { RemoteConfigError } from './errors.js';
 import { header, idKind, subnetAndMask, type RemoteSite } from './model.js';
-import { derivedNumber, shortName, type RenderContext } from './params.js';
+import { derivedNumber, RemoteConfigParamError, shortName, type RenderContext } from './params.js';
 import { asaNames as N, checkDhGroups, ikePrfs, isAead, type Transforms } from './transforms.js';
 
 const uniq = <T>(values: T[]): T[] => [...new Set(values)];
@@ -95,9 +95,15 @@ function assumptions(site: RemoteSite, p: AsaPlan, policies: number, ctx: Render
   return lines;
 }
 
+/** Numbers counted up from a parameter must stay within 1-65535. */
+function checkRoom(param: 'crypto_map_seq' | 'ike_policy_priority', first: number, count: number, what: string): void {
+  if (first + count - 1 > 65535) throw new RemoteConfigParamError(param, `"${param}" ${first} leaves no room for ${count} ${what} below 65536`);
+}
+
 export function renderCiscoAsa(site: RemoteSite, ctx: RenderContext): string {
   const { peerPath } = ctx;
   const p = plan(site, ctx);
+  checkRoom('crypto_map_seq', p.firstSeq, site.tunnels.length, 'crypto map entries');
   const P = site.peerName.toUpperCase();
   const psk = site.auth.method === 'psk' ? site.auth.psk : undefined;
   const trustpoint = asaName(`JUNCTION-${P}`);
@@ -111,6 +117,7 @@ export function renderCiscoAsa(site: RemoteSite, ctx: RenderContext): string {
     site.ike.forEach((t, i) => ikePolicies.push(...ikev1PolicyBodies(t, site.ikeRekeyTimeS, auth, `${peerPath}/ike_proposals/${i}`)));
   }
 
+  checkRoom('ike_policy_priority', p.firstPriority, ikePolicies.length, `crypto ikev${site.ikeVersion} policies`);
   const lines = [...header(site, '!', 'Cisco ASA'), ...assumptions(site, p, ikePolicies.length, ctx)];
   if (idKind(site.localId) !== 'address') {
     lines.push(`! Junction expects this gateway's IKE identity "${site.localId}": the ASA sends its hostname/DN only with`, '! "crypto isakmp identity hostname" (or auto with certificates), a global setting.');

@@ -36,6 +36,9 @@ const integer = (min: number, max: number) => (raw: string) => {
   return value >= min && value <= max ? value : { error: `must be an integer from ${min} to ${max}` };
 };
 
+/** Highest reqid written: below 2^31, for tools that print reqids as signed numbers. */
+export const REQID_LIMIT = 2_147_483_647;
+
 const ASA_NAMEIF = text(/^[A-Za-z][A-Za-z0-9_.-]{0,47}$/, 'an ASA interface name (nameif): a letter, then letters, digits, "_", "." or "-", at most 48 characters');
 const ASA_OBJECT = text(/^[A-Za-z][A-Za-z0-9_.-]{0,63}$/, 'an ASA object name: a letter, then letters, digits, "_", "." or "-", at most 64 characters');
 const PANOS_NAME = text(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,30}$/, 'a PAN-OS name: letters, digits, "_", "." or "-", at most 31 characters, no spaces');
@@ -60,7 +63,7 @@ export const REMOTE_CONFIG_PARAMS = {
   virtual_router: { formats: ['paloalto'], description: 'virtual router holding the tunnel interfaces and static routes (default default)', parse: PANOS_NAME },
   interface: { formats: ['pfsense'], description: 'pfSense interface holding this gateway\'s address (default wan)', parse: text(/^[a-z][a-z0-9_]{0,15}$/, 'a pfSense interface id such as wan or opt1') },
   ikeid: { formats: ['pfsense'], description: 'ikeid of the phase 1 (default derived from the peer)', parse: integer(1, 65535) },
-  reqid: { formats: ['pfsense', 'strongswan'], description: 'reqid of the first phase 2 / CHILD_SA (counting up; default derived from the peer)', parse: integer(1, 2_147_483_647) },
+  reqid: { formats: ['pfsense', 'strongswan'], description: 'reqid of the first phase 2 / CHILD_SA (counting up; default derived from the peer)', parse: integer(1, REQID_LIMIT) },
   version: { formats: ['libreswan'], description: 'Libreswan major version: 4 (ikev2=, dpdaction=) or 5 (keyexchange=, no dpdaction); default 4', parse: (raw) => (raw === '4' || raw === '5' ? Number(raw) : { error: 'must be 4 or 5' }) },
 } as const satisfies Record<string, ParamSpec>;
 

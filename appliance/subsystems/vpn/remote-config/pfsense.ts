@@ -6,7 +6,7 @@
 // itself; a pasted fragment must not reuse numbers already in config.xml,
 // so both come from parameters or are derived from the peer.
 import { header, idKind, selectorPairs, type RemoteSite } from './model.js';
-import { derivedNumber, type RenderContext } from './params.js';
+import { derivedNumber, RemoteConfigParamError, REQID_LIMIT, type RenderContext } from './params.js';
 import { checkDhGroups, ikePrfs, isAead, pfsenseNames as N } from './transforms.js';
 
 const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
@@ -24,6 +24,7 @@ export function renderPfsense(site: RemoteSite, ctx: RenderContext): string {
   let reqid = params.reqid ?? derivedNumber(`${seed} reqid`, 1000, 60000);
   const phase2Count = site.tunnels.reduce((n, t) => n + selectorPairs(t).length, 0);
   const iface = params.interface ?? 'wan';
+  if (reqid + phase2Count - 1 > REQID_LIMIT) throw new RemoteConfigParamError('reqid', `"reqid" ${reqid} leaves no room for ${phase2Count} phase 2 entries below ${REQID_LIMIT + 1}`);
   const comment = [
     ...header(site, '', 'pfSense config.xml').map((l) => l.trim()),
     'Assumed in config.xml (change with the query parameter named):',

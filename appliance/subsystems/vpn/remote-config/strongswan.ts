@@ -2,7 +2,7 @@
 // Proposals stay in strongSwan syntax; `swanctl --load-all --file <file>`
 // loads it into a stock charon (test/unit/vpn/remote-config-swanctl.test.ts).
 import { header, type RemoteSite } from './model.js';
-import type { RenderContext } from './params.js';
+import { RemoteConfigParamError, REQID_LIMIT, type RenderContext } from './params.js';
 
 /** A swanctl.conf value: bare when plain, else double-quoted. */
 function value(v: string): string {
@@ -26,6 +26,9 @@ export function renderStrongswan(site: RemoteSite, ctx: RenderContext): string {
   const conn = `junction-${site.peerName}`;
   // reqid parameter: the first tunnel's, counting up; else each tunnel's derived one (model.ts)
   const first = ctx.params.reqid;
+  if (first !== undefined && first + site.tunnels.length - 1 > REQID_LIMIT) {
+    throw new RemoteConfigParamError('reqid', `"reqid" ${first} leaves no room for ${site.tunnels.length} tunnels below ${REQID_LIMIT + 1}`);
+  }
   const reqidOf = (ti: number) => (first === undefined ? site.tunnels[ti]!.reqid : first + ti);
   const auth = site.auth.method === 'psk' ? 'psk' : 'pubkey';
   const lines = [
