@@ -53,6 +53,7 @@ export function renderLibreswan(site: RemoteSite, ctx: RenderContext): string {
   const lines = [
     ...header(site, '#', `Libreswan ${v5 ? '5.x' : '4.x'} ipsec.conf`),
     `# Written for Libreswan ${v5 ? '5.x (keyexchange=, no dpdaction=)' : '4.x (ikev2=, dpdaction=)'}; pass version=${v5 ? 4 : 5} for Libreswan ${v5 ? '4.x' : '5.x'}.`,
+    `# Assumed: this host holds ${site.localAddress} (left=) and no conn here is named junction-${site.peerName}-*.`,
     ...(v5 && site.ikeVersion === 1 ? ['# Libreswan 5 drops IKEv1 packets unless /etc/ipsec.conf has "ikev1-policy=accept" under "config setup".'] : []),
     `# /etc/ipsec.d/junction-${site.peerName}.conf`,
   ];

@@ -34,6 +34,7 @@ export function renderStrongswan(site: RemoteSite, ctx: RenderContext): string {
   const lines = [
     ...header(site, '#', 'strongSwan swanctl.conf'),
     `# Load with: swanctl --load-all (as /etc/swanctl/conf.d/${conn}.conf) or swanctl --load-all --file <this file>`,
+    `# Assumed: this host holds ${site.localAddress} and no connection here is named ${conn}.`,
     ...(site.auth.method === 'cert'
       ? [
           `# Put this gateway's certificate in /etc/swanctl/x509/${conn}.pem and its key in /etc/swanctl/private/,`,
