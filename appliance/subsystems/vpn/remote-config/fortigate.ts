@@ -21,7 +21,8 @@ export const FORTIGATE_PHASE2_MAX = 35;
 
 /**
  * The phase 1 name of every peer of a document: the peer name when it fits
- * in 15 characters, else its first 10 characters and a 4-hex hash. Names
+ * in 15 characters, else its first 10 characters (a trailing "-" dropped)
+ * and a 4-hex hash of the whole name (shortName). Names
  * that fit are taken first, then the long ones in sorted order, each moving
  * to the next hash when its name is taken, so the result depends only on the
  * set of peer names and no two peers share one.
@@ -77,7 +78,7 @@ const LOCALID_TYPE = { address: 'address', fqdn: 'fqdn', email: 'user-fqdn', dn:
 
 export function renderFortigate(site: RemoteSite, ctx: RenderContext): string {
   const { peerPath } = ctx;
-  const p1 = fortigatePhase1Names(ctx.peerNames.includes(site.peerName) ? ctx.peerNames : [...ctx.peerNames, site.peerName]).get(site.peerName)!;
+  const p1 = fortigatePhase1Names(ctx.peerNames).get(site.peerName)!;
   const wan = ctx.params.wan_interface ?? 'wan1';
   site.ike.forEach((t, i) => {
     checkDhGroups('fortigate', t, `${peerPath}/ike_proposals/${i}`);

@@ -9,9 +9,8 @@
 // without a zone. Legacy routing engine (virtual-router), not the advanced
 // one (logical-router).
 import { header, idKind, selectorPairs, type RemoteSite } from './model.js';
-import { derivedNumber, shortName, type RenderContext } from './params.js';
+import { derivedNumber, RemoteConfigParamError, shortName, type RenderContext } from './params.js';
 import { checkDhGroups, ikePrfs, isAead, paloaltoNames as N } from './transforms.js';
-import { RemoteConfigParamError } from './params.js';
 
 const uniq = <T>(values: T[]): T[] => [...new Set(values)];
 const q = (s: string): string => (/^[A-Za-z0-9@._:/-]+$/.test(s) ? s : `"${s.replace(/"/g, '\\"')}"`);
