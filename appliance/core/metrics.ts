@@ -46,7 +46,6 @@ export class MetricsService {
   private readonly commits = new Counter({ name: 'junction_commits_total', help: 'Commits that reached apply, by source (api, rollback) and outcome (applied, failed: rolled back)', labelNames: ['source', 'outcome'], registers: [this.live] });
   private readonly commitSeconds = new Histogram({ name: 'junction_commit_duration_seconds', help: 'How long a commit took from apply to stored, failed ones (with their rollback) included', labelNames: ['outcome'], buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers: [this.live] });
   private readonly reverts = new Counter({ name: 'junction_commit_reverts_total', help: 'Unconfirmed commits reverted (confirm timeout or cancel)', registers: [this.live] });
-  private readonly age = new Gauge({ name: 'junction_metrics_age_seconds', help: 'Age of the kernel and daemon readings in this answer (they are cached for up to the configured max age)', registers: [this.live] });
 
   constructor(
     private readonly subsystems: ReadonlyArray<Pick<Subsystem, 'name' | 'metrics'>>,
@@ -77,13 +76,23 @@ export class MetricsService {
     }
     const { at, text } = this.cache;
     const collected = await text;
-    this.age.set((Date.now() - at) / 1000);
-    return collected + (await this.live.metrics());
+    return collected + (await this.live.metrics()) + (await this.current(at).metrics());
+  }
+
+  /** What the core knows without asking anyone, as of now: the revision, a pending confirm, the age of the reading. */
+  private current(collectedAt: number): Registry {
+    const registry = new Registry();
+    const { revision, pendingConfirm } = this.context();
+    const gauge = (name: string, help: string, value: number) => new Gauge({ name, help, registers: [registry] }).set(value);
+    if (revision !== null) gauge('junction_revision', 'The revision running now (absent before the first commit)', revision);
+    gauge('junction_commit_pending_confirm', 'Whether a commit awaits confirmation (1) or not (0)', pendingConfirm ? 1 : 0);
+    gauge('junction_metrics_age_seconds', 'Age of the kernel and daemon readings in this answer (they are reused for up to the configured max age)', (Date.now() - collectedAt) / 1000);
+    return registry;
   }
 
   private async collect(): Promise<string> {
     const started = performance.now();
-    const { config, revision, pendingConfirm } = this.context();
+    const { config } = this.context();
     const results = await Promise.all(this.subsystems.filter((s) => s.metrics).map(async (s) => ({ subsystem: s.name, families: await withTimeout(s.metrics!(config), COLLECT_TIMEOUT_MS).catch((error: Error) => {
       this.options.log?.warn('metrics: a subsystem could not be read', { subsystem: s.name, error: error.message });
       return undefined;
@@ -116,8 +125,6 @@ export class MetricsService {
     const core: MetricFamily[] = [
       { name: 'junction_metrics_collector_up', help: "Whether a subsystem's metrics could be read in this collection (1) or not (0: its families are missing)", type: 'gauge', labelNames: ['subsystem'], samples: results.map((r) => ({ labels: { subsystem: r.subsystem }, value: r.families ? 1 : 0 })) },
       { name: 'junction_metrics_collect_duration_seconds', help: 'How long reading the kernel and daemons took for this collection', type: 'gauge', labelNames: [], samples: [{ value: (performance.now() - started) / 1000 }] },
-      { name: 'junction_revision', help: 'The revision running now (absent before the first commit)', type: 'gauge', labelNames: [], samples: revision === null ? [] : [{ value: revision }] },
-      { name: 'junction_commit_pending_confirm', help: 'Whether a commit awaits confirmation (1) or not (0)', type: 'gauge', labelNames: [], samples: [{ value: pendingConfirm ? 1 : 0 }] },
     ];
     core.forEach(fill);
     return registry.metrics();
