@@ -45,6 +45,7 @@ export class MetricsService {
   private readonly live = new Registry();
   private readonly commits = new Counter({ name: 'junction_commits_total', help: 'Commits that reached apply, by source (api, rollback) and outcome (applied, failed: rolled back)', labelNames: ['source', 'outcome'], registers: [this.live] });
   private readonly commitSeconds = new Histogram({ name: 'junction_commit_duration_seconds', help: 'How long a commit took from apply to stored, failed ones (with their rollback) included', labelNames: ['outcome'], buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers: [this.live] });
+  private readonly collections = new Counter({ name: 'junction_metrics_collections_total', help: 'Readings of the kernel and daemons for /metrics (at most one per max age, however often it is scraped)', registers: [this.live] });
   private readonly reverts = new Counter({ name: 'junction_commit_reverts_total', help: 'Unconfirmed commits reverted (confirm timeout or cancel)', registers: [this.live] });
 
   constructor(
@@ -68,6 +69,7 @@ export class MetricsService {
   async exposition(): Promise<string> {
     const now = Date.now();
     if (!this.cache || (this.cache.done && now - this.cache.at > this.maxAgeS * 1000)) {
+      this.collections.inc();
       const collection: Collection = { at: now, done: false, text: this.collect() };
       this.cache = collection;
       collection.text.then(() => (collection.done = true), () => {

@@ -79,12 +79,14 @@ describe('the metrics exposition', () => {
     const cached = parseExposition(await service.exposition());
     expect(reads).toBe(1);
     expect(cached.value('junction_conntrack_entries')).toBe(1);
+    expect(cached.value('junction_metrics_collections_total')).toBe(1);
     expect(cached.value('junction_metrics_age_seconds')).toBeGreaterThanOrEqual(0.1);
     expect(cached.value('junction_metrics_age_seconds')).toBeLessThanOrEqual(1);
     await sleep(1000);
     const fresh = parseExposition(await service.exposition());
     expect(reads).toBe(2);
     expect(fresh.value('junction_conntrack_entries')).toBe(2);
+    expect(fresh.value('junction_metrics_collections_total')).toBe(2);
     expect(fresh.value('junction_metrics_age_seconds')).toBeLessThan(1);
   });
 
