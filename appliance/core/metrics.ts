@@ -2,7 +2,7 @@
 // `metrics()`, core/metric-samples.ts) and the core's own (commits, the
 // revision, build info) into Prometheus text with prom-client. Scrapes
 // must not load the kernel and daemons in proportion to their rate, so a
-// collection is reused until it is older than maxAgeMs (one at a time;
+// collection is reused until it is older than maxAgeS (one at a time;
 // concurrent scrapes share it), and the age of what is served is itself a
 // metric. A subsystem that fails or hangs costs only its own families
 // (junction_metrics_collector_up says which).
@@ -41,7 +41,7 @@ export class MetricsService {
   readonly contentType = new Registry().contentType;
   readonly maxAgeS: number;
   private cache: Collection | undefined;
-  /** kept across collections: fed by events (commits), or computed per scrape (the age) */
+  /** kept across collections, fed by events: commits, collections, build info */
   private readonly live = new Registry();
   private readonly commits = new Counter({ name: 'junction_commits_total', help: 'Commits that reached apply, by source (api, rollback) and outcome (applied, failed: rolled back)', labelNames: ['source', 'outcome'], registers: [this.live] });
   private readonly commitSeconds = new Histogram({ name: 'junction_commit_duration_seconds', help: 'How long a commit took from apply to stored, failed ones (with their rollback) included', labelNames: ['outcome'], buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers: [this.live] });
