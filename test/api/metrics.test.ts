@@ -40,7 +40,7 @@ describe('GET /metrics', () => {
     for (const from of ['192.0.2.9', '::ffff:192.0.2.14', '2001:db8::5']) expect((await scrape({ from })).statusCode, from).toBe(200);
   });
 
-  it('refuses everyone else without a token, and a wrong token even from the allow-list is no better than none elsewhere', async () => {
+  it('refuses everyone else without a token or with a wrong one', async () => {
     for (const from of ['192.0.2.16', '198.51.100.7', '2001:db8:0:1::5']) {
       const response = await scrape({ from });
       expect(response.statusCode, from).toBe(401);

@@ -138,6 +138,7 @@ describe.skipIf(!root.isRoot)('GET /metrics in the lab', () => {
         await new Promise((r) => setTimeout(r, 500));
         after = await scrape();
       }
+      console.log(`one reading of the kernel and daemons took ${after.value('junction_metrics_collect_duration_seconds')} s`);
       console.log(`vpc0 received ${vpc0In(after) - vpc0In(before)} bytes; rule a-to-db +${rulePackets(after) - rulePackets(before)} packets; a-to-b default +${defaultPackets(after) - defaultPackets(before)}; NAT vpcs-out +${natPackets(after) - natPackets(before)}`);
       expect(vpc0In(after)).toBeGreaterThan(vpc0In(before));
       expect(rulePackets(after)).toBeGreaterThanOrEqual(rulePackets(before) + 5); // one new connection each (replies are established)
