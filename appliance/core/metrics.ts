@@ -112,26 +112,41 @@ export class MetricsService {
       families.set(spec.name, { spec, metric });
       return metric;
     };
-    const fill = (family: MetricFamily) => {
+    const fill = async (family: MetricFamily) => {
       // prom-client shows an unset metric without labels as 0: a reading that failed must be absent instead
       if (!family.labelNames.length && !family.samples.length) return;
       const metric = declare(family);
-      for (const { labels = {}, value } of family.samples) {
+      for (const [i, { labels = {}, value }] of family.samples.entries()) {
+        if (i % YIELD_EVERY === YIELD_EVERY - 1) await letOthersRun();
         if (!Number.isFinite(value)) continue;
         if (metric instanceof Counter) metric.inc(labels, value);
         else metric.set(labels, value);
       }
     };
     Object.values(SHARED_FAMILIES).forEach(declare);
-    for (const { families: contributed } of results) contributed?.forEach(fill);
+    for (const { families: contributed } of results) for (const family of contributed ?? []) await fill(family);
     const core: MetricFamily[] = [
       { name: 'junction_metrics_collector_up', help: "Whether a subsystem's metrics could be read in this collection (1) or not (0: its families are missing)", type: 'gauge', labelNames: ['subsystem'], samples: results.map((r) => ({ labels: { subsystem: r.subsystem }, value: r.families ? 1 : 0 })) },
       { name: 'junction_metrics_collect_duration_seconds', help: 'How long reading the kernel and daemons took for this collection', type: 'gauge', labelNames: [], samples: [{ value: (performance.now() - started) / 1000 }] },
     ];
-    core.forEach(fill);
-    return registry.metrics();
+    for (const family of core) await fill(family);
+    // family by family, as registry.metrics() would join them, letting requests in between
+    const texts: string[] = [];
+    for (const name of families.keys()) {
+      texts.push(await registry.getSingleMetricAsString(name));
+      await letOthersRun();
+    }
+    return `${texts.join('\n\n')}\n`;
   }
 }
+
+/**
+ * Formatting is synchronous CPU work (100k firewall rules: 200k series, over
+ * a second on a small machine): it is done in slices, and API requests are
+ * served between them.
+ */
+const YIELD_EVERY = 10_000;
+const letOthersRun = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
