@@ -90,6 +90,24 @@ describe('the metrics exposition', () => {
     expect(fresh.value('junction_metrics_age_seconds')).toBeLessThan(1);
   });
 
+  it('lets other work run while it formats a large reading (100k rules are 200k series)', async () => {
+    const samples = Array.from({ length: 30_000 }, (_, i) => ({ labels: { policy: 'p', rule: `r${i}` }, value: i }));
+    const service = new MetricsService([
+      { name: 'big', metrics: async () => [family({ name: 'junction_firewall_rule_packets_total', help: 'x', type: 'counter', labelNames: ['policy', 'rule'] }, samples)] },
+    ], () => ({ revision: 1, pendingConfirm: false }), { build: { version: 'v' } });
+    let finished = false;
+    const answered: boolean[] = [];
+    const reading = service.exposition().then((text) => {
+      finished = true;
+      return text;
+    });
+    // what an API request would be: work queued behind the formatting
+    for (let i = 0; i < 3; i++) setImmediate(() => answered.push(!finished));
+    const m = parseExposition(await reading);
+    expect(answered).toEqual([true, true, true]);
+    expect(m.all('junction_firewall_rule_packets_total')).toHaveLength(30_000);
+  });
+
   it('counts commits by source and outcome, their durations, and reverts', async () => {
     const service = new MetricsService([], () => ({ revision: 3, pendingConfirm: true }), { build: { version: 'v' } });
     service.noteCommit({ source: 'api', ok: true, seconds: 0.3, revert: false });
