@@ -15,6 +15,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** routes that answer without a token */
     public?: boolean;
+    /** a route outside /v1 that needs a token all the same, except from where this lets a request through (GET /metrics and its scrape allow-list) */
+    tokenUnless?: (request: FastifyRequest) => boolean;
     /** where a request body sits in the config document, for error paths */
     documentPath?: (request: FastifyRequest) => string;
   }
@@ -41,7 +43,8 @@ export function registerAuth(app: FastifyInstance, store: Store, limiter = new L
     // Decide by the route that matched, not the raw URL: the router decodes
     // percent-escapes, so "/%761/config" reaches the /v1/config handler.
     const route = request.routeOptions.url ?? request.url;
-    if (!route.startsWith('/v1/') || request.routeOptions.config?.public) return;
+    const tokenUnless = request.routeOptions.config?.tokenUnless;
+    if (tokenUnless ? tokenUnless(request) : !route.startsWith('/v1/') || request.routeOptions.config?.public) return;
     const header = request.headers.authorization ?? '';
     const match = /^Bearer\s+(\S+)$/i.exec(header);
     if (!match) throw new HttpError(401, 'unauthorized', 'missing bearer token (Authorization: Bearer <token>)', '(headers)/authorization');

@@ -5,6 +5,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Reconciler, CommitOutcome } from '../appliance/core/reconciler.js';
 import type { PendingConfirm, Revision, Store } from '../appliance/core/store.js';
 import type { StatusService } from '../appliance/core/status.js';
+import type { MetricsService } from '../appliance/core/metrics.js';
 import type { VpnControl } from '../appliance/subsystems/vpn/control.js';
 import type { BgpControl } from '../appliance/subsystems/bgp/control.js';
 import type { FirewallLog } from '../appliance/subsystems/firewall/log-reader.js';
@@ -25,6 +26,8 @@ export interface ApiContext {
   bgp?: BgpControl;
   /** reads the firewall's packet log (absent in unit tests) */
   firewallLog?: FirewallLog;
+  /** GET /metrics (absent: no such route) and the networks that may scrape it without a token */
+  metrics?: { service: MetricsService; allow: string[] };
   /** where 5xx answers are logged (default: a JSON logger on stderr, component "api") */
   log?: Logger;
 }

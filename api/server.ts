@@ -20,6 +20,7 @@ import vpnPlugin from './plugins/vpn.js';
 import bgpPlugin from './plugins/bgp.js';
 import firewallLogPlugin from './plugins/firewall-log.js';
 import vpnRemoteConfigPlugin from './plugins/vpn-remote-config.js';
+import metricsPlugin from './plugins/metrics.js';
 
 export interface ServerOptions {
   /** fastify's own request log (off in tests); 5xx answers are logged through ctx.log either way */
@@ -70,5 +71,6 @@ export async function buildServer(ctx: ApiContext, options: ServerOptions = {}):
   await app.register(vpnPlugin, ctx);
   await app.register(bgpPlugin, ctx);
   await app.register(vpnRemoteConfigPlugin, ctx);
+  await app.register(metricsPlugin, ctx);
   return app;
 }

@@ -50,6 +50,8 @@ export interface CommitRequest {
   dryRun?: boolean;
   /** revert by itself unless confirmed within this many seconds */
   confirmTimeoutS?: number;
+  /** the unconfirmed revision this commit reverts (set by revertUnconfirmed) */
+  revertOf?: number;
 }
 
 /** A change that cannot start now (e.g. a commit awaits confirmation). */
@@ -89,6 +91,8 @@ export class CommitFailed extends Error {
 type Artifacts = Map<string, unknown>;
 
 export type CommittedListener = (revision: RevisionSummary, config: Config) => void;
+/** One commit that reached apply (dry runs and rejected documents do not), for GET /metrics; revert: it reverted an unconfirmed commit. */
+export type CommitAttempt = { source: Revision['source']; ok: boolean; seconds: number; revert: boolean };
 
 export interface ReconcileReport {
   revision: number | null;
@@ -109,6 +113,9 @@ export class Reconciler {
     this.committedListeners.push(listener);
   }
 
+  private readonly attemptListeners: Array<(attempt: CommitAttempt) => void> = [];
+  /** Called after every commit that reached apply, applied or failed. */
+  onCommitAttempt = (listener: (attempt: CommitAttempt) => void) => void this.attemptListeners.push(listener);
   /** One change at a time: commits, edits, rollbacks and reconciles are serialized. */
   private readonly queue = new SerialQueue();
   private reconcileTimer: NodeJS.Timeout | undefined;
@@ -210,6 +217,7 @@ export class Reconciler {
       for (const subsystem of this.subsystems) problems.push(...((await subsystem.check?.(artifacts.get(subsystem.name), config)) ?? []));
       if (problems.length) throw new ConfigRejected('check', problems);
       if (request.dryRun) return { dryRun: true, plan, warnings };
+      const started = performance.now(), attempted = (ok: boolean) => this.attemptListeners.forEach((l) => l({ source: request.source, ok, seconds: (performance.now() - started) / 1000, revert: request.revertOf !== undefined }));
       try {
         const parent = this.store.currentRevisionId();
         const actions = await this.applyAll(artifacts, { confirmTimeoutS: request.confirmTimeoutS });
@@ -222,9 +230,11 @@ export class Reconciler {
         this.log.info('committed revision', { revision: revision.id, author: request.author, source: request.source });
         const { document: _document, ...summary } = revision;
         for (const listener of this.committedListeners) listener(summary, config);
+        attempted(true);
         return { dryRun: false, plan, warnings, revision: summary, actions, ...(request.confirmTimeoutS ? { pendingConfirm: this.store.pendingConfirm() } : {}) };
       } catch (error) {
         this.store.audit({ actor: request.author, action: `commit (${request.source})`, revision: null, outcome: 'failed', detail: (error as Error).message });
+        attempted(false);
         throw error;
       }
     }
@@ -274,7 +284,7 @@ export class Reconciler {
       const target = pending.revertTo === null ? undefined : this.store.revision(pending.revertTo);
       this.log.warn('reverting unconfirmed commit', { revision, revertTo: pending.revertTo, author });
       const document = target?.document ?? { interfaces: [], zones: [] };
-      return this.commitNow({ document, author, comment: `revert of unconfirmed revision ${revision}`, source: 'rollback' });
+      return this.commitNow({ document, author, comment: `revert of unconfirmed revision ${revision}`, source: 'rollback', revertOf: revision });
     });
   }
 

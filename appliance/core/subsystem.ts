@@ -7,6 +7,7 @@ import type { Config } from '../model/schema.js';
 import type { Problem } from '../model/problems.js';
 import type { Capabilities } from '../platform/capabilities.js';
 import type { SelfService, TunnelOnly, ZoneMember } from '../../rules/index.js';
+import type { MetricFamily } from './metric-samples.js';
 
 export interface Subsystem<Artifact = unknown> {
   readonly name: string;
@@ -49,6 +50,12 @@ export interface Subsystem<Artifact = unknown> {
    * Status never changes anything.
    */
   statusReport?(config: Config | undefined): Promise<Record<string, unknown>>;
+  /**
+   * Its part of GET /metrics: counters and gauges read from the kernel or
+   * its daemon, the config only naming what is found (core/metric-samples.ts;
+   * core/metrics.ts caches and formats them). Reads only.
+   */
+  metrics?(config: Config | undefined): Promise<MetricFamily[]>;
   /**
    * The pending commit was confirmed. Drivers whose daemon has its own
    * commit-confirm (BIRD's `configure timeout`) make it permanent here.

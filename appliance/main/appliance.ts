@@ -5,6 +5,8 @@
 import { Store } from '../core/store.js';
 import { Reconciler } from '../core/reconciler.js';
 import { StatusService } from '../core/status.js';
+import { MetricsService } from '../core/metrics.js';
+import { junctionVersion } from './build-info.js';
 import { VpnSubsystem } from '../subsystems/vpn/index.js';
 import { BgpSubsystem } from '../subsystems/bgp/index.js';
 import type { Subsystem } from '../core/subsystem.js';
@@ -20,6 +22,8 @@ export interface Appliance {
   store: Store;
   reconciler: Reconciler;
   status: StatusService;
+  /** GET /metrics: the subsystems' metrics and the commits', cached */
+  metrics: MetricsService;
   subsystems: Subsystem[];
   /** the IPsec subsystem: status, initiate/terminate, events */
   vpn: VpnSubsystem;
@@ -38,6 +42,8 @@ export interface ApplianceOptions {
   dhcpClients?: DhcpClients;
   /** the NFLOG reader (a real process); without it, logging rules log nowhere readable */
   firewallLog?: FirewallLog;
+  /** how long GET /metrics reuses a reading of the kernel and daemons (default DEFAULT_METRICS_MAX_AGE_S) */
+  metricsMaxAgeS?: number;
 }
 
 export function createAppliance(options: ApplianceOptions): Appliance {
@@ -54,7 +60,13 @@ export function createAppliance(options: ApplianceOptions): Appliance {
     capabilities: options.capabilities,
     reconcile: reconciler.lastReconcile,
   }));
-  return { store, reconciler, status, subsystems, vpn, bgp, close: () => {
+  const metrics = new MetricsService(subsystems, () => ({
+    config: reconciler.currentConfig(),
+    revision: store.currentRevisionId(),
+    pendingConfirm: reconciler.pendingConfirm() !== undefined,
+  }), { maxAgeS: options.metricsMaxAgeS, build: { version: junctionVersion() }, log: options.log });
+  reconciler.onCommitAttempt((attempt) => metrics.noteCommit(attempt));
+  return { store, reconciler, status, metrics, subsystems, vpn, bgp, close: () => {
       reconciler.close();
       store.close();
     },

@@ -10,10 +10,16 @@ const CLIENT_OPTIONS = `client options:
 
 const COMMANDS: Record<string, string> = {
   serve: `usage: junction serve [--state-dir DIR] [--listen HOST:PORT] [--stop-daemons]
+                     [--metrics-allow CIDR[,CIDR]] [--metrics-max-age S]
 
 Runs the appliance (as root, in its network namespace): the store, the kernel
 and daemon programming, and the REST API on HOST:PORT (default 0.0.0.0:8080)
 and on DIR/api.sock (root only). DIR defaults to /var/lib/junction.
+
+GET /metrics (Prometheus text) needs a token of any scope, except from the
+addresses in --metrics-allow (a Prometheus server's). Kernel and daemon
+readings are reused for up to S seconds (default 5), however often it is
+scraped.
 
 On start it adopts the daemons (charon, bird, ulogd, udhcpc) an earlier
 Junction left running when they are healthy and run the current revision,

@@ -7,10 +7,11 @@ import { apiRequest, targetFromStateDir, type ApiTarget } from './api-client.js'
 import { exitQuietlyOnBrokenPipe, safeJson, visible } from './cli-output.js';
 import { chooseStateDir, DEFAULT_STATE_DIR } from './state-dir.js';
 import { commandHelp } from './cli-help.js';
+import { parsePrefix } from '../model/ip.js';
 
 const USAGE = `usage: junction <command> [options]
 
-  serve   [--state-dir DIR] [--listen HOST:PORT] [--stop-daemons]
+  serve   [--state-dir DIR] [--listen HOST:PORT] [--stop-daemons] [--metrics-allow CIDR[,CIDR]] [--metrics-max-age S]
                                                    run the appliance (as root, in its network namespace);
                                                    stopping it leaves the data plane and daemons running
   restart                                          restart Junction hitlessly (the daemons are adopted)
@@ -112,6 +113,8 @@ async function main(argv: string[]): Promise<void> {
       json: { type: 'boolean' },
       'confirm-timeout': { type: 'string' },
       'stop-daemons': { type: 'boolean' },
+      'metrics-allow': { type: 'string' },
+      'metrics-max-age': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -120,7 +123,12 @@ async function main(argv: string[]): Promise<void> {
     case 'serve': {
       const [host, port] = ((values.listen as string) ?? '0.0.0.0:8080').split(/:(?=[0-9]+$)/);
       const { serve } = await import('./serve.js'); // the appliance itself: only `serve` loads it
-      return serve({ stateDir: (values['state-dir'] as string) ?? DEFAULT_STATE_DIR, host, port: Number(port ?? 8080), stopDaemons: !!values['stop-daemons'] });
+      const metricsAllow = ((values['metrics-allow'] as string | undefined) ?? '').split(',').map((c) => c.trim()).filter(Boolean);
+      const badCidr = metricsAllow.find((cidr) => !parsePrefix(cidr));
+      if (badCidr !== undefined) fail(`--metrics-allow: not an address or CIDR: ${visible(badCidr)}`);
+      const maxAge = values['metrics-max-age'] === undefined ? undefined : Number(values['metrics-max-age']);
+      if (maxAge !== undefined && !(maxAge >= 0 && maxAge <= 3600)) fail('--metrics-max-age: seconds from 0 to 3600');
+      return serve({ stateDir: (values['state-dir'] as string) ?? DEFAULT_STATE_DIR, host, port: Number(port ?? 8080), stopDaemons: !!values['stop-daemons'], metricsAllow, metricsMaxAgeS: maxAge });
     }
     case 'down':
     case 'restart': {

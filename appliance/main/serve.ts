@@ -27,6 +27,10 @@ export interface ServeOptions {
   port: number;
   /** SIGTERM/SIGINT stop the daemons too (default: they keep running for the next Junction) */
   stopDaemons?: boolean;
+  /** networks that may read GET /metrics without a token */
+  metricsAllow?: string[];
+  /** how long GET /metrics reuses a reading of the kernel and daemons */
+  metricsMaxAgeS?: number;
 }
 
 const DEFAULT_RECONCILE_S = 30;
@@ -50,7 +54,7 @@ export async function serve(options: ServeOptions): Promise<void> {
   }
   const dhcpClients = new DhcpClients(options.stateDir, log);
   const firewallLog = new FirewallLog(options.stateDir, log);
-  const appliance = createAppliance({ stateDir: options.stateDir, runner, capabilities, log, apiPort: options.port, dhcpClients, firewallLog });
+  const appliance = createAppliance({ stateDir: options.stateDir, runner, capabilities, log, apiPort: options.port, dhcpClients, firewallLog, metricsMaxAgeS: options.metricsMaxAgeS });
   const { store, reconciler, status } = appliance;
   const failClosed = await failClosedUntilApplied(runner, reconciler, options.port, log);
 
@@ -78,6 +82,7 @@ export async function serve(options: ServeOptions): Promise<void> {
     firewallLog,
     vpn: appliance.vpn,
     bgp: appliance.bgp,
+    metrics: { service: appliance.metrics, allow: options.metricsAllow ?? [] },
   })]);
   log.info('boot', { revision: boot.revision, repaired: Object.keys(boot.repaired), errors: boot.errors });
   await failClosed.afterBoot(boot);

@@ -16,6 +16,8 @@ import { BgpConfiguration, type BgpConfigurationOptions } from './config.js';
 import { BgpActions, mapped, type BgpControl } from './control.js';
 import { describeBgp, renderBgp, type BgpArtifact } from './render.js';
 import type { LearnedRoute, RouteQuery } from './routes.js';
+import { BgpMetrics } from './metrics.js';
+import type { MetricFamily } from '../../core/metric-samples.js';
 import { BgpState, type BgpStateOptions, type BgpStatus } from './status.js';
 import { verifyBgpConfig } from './verify.js';
 
@@ -35,6 +37,7 @@ export class BgpSubsystem implements Subsystem<BgpArtifact>, BgpControl {
   private readonly configuration: BgpConfiguration;
   private readonly state: BgpState;
   private readonly actions: BgpActions;
+  private readonly metricsState = new BgpMetrics();
 
   constructor(options: BgpSubsystemOptions) {
     this.configuration = new BgpConfiguration(options);
@@ -82,6 +85,10 @@ export class BgpSubsystem implements Subsystem<BgpArtifact>, BgpControl {
 
   status(): Promise<BgpStatus> {
     return mapped(() => this.state.status());
+  }
+
+  async metrics(): Promise<MetricFamily[]> {
+    return this.metricsState.families(await this.state.status());
   }
 
   routes(query: RouteQuery & { limit?: number }): Promise<LearnedRoute[]> {

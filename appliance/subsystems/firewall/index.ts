@@ -15,6 +15,8 @@ import { loggingWanted, type FirewallLog } from './log-reader.js';
 import { contentLines, tableContent, type TableContent } from './content.js';
 import { nftTransaction, type NftTransaction } from './delta.js';
 import { firewallStatus } from './status.js';
+import { firewallMetrics } from './metrics.js';
+import type { MetricFamily } from '../../core/metric-samples.js';
 
 /** Junction's table is in the inet family (rules/nft-json.ts). */
 const TABLE_FAMILY = 'inet';
@@ -78,6 +80,12 @@ export class FirewallSubsystem implements Subsystem<FirewallArtifact> {
   /** rule counters by rule id and policy, and conntrack's fill */
   statusReport(config: Config | undefined): Promise<Record<string, unknown>> {
     return firewallStatus(this.runner, config);
+  }
+
+  /** rule, policy-default and NAT counters, conntrack, the log reader */
+  metrics(config: Config | undefined): Promise<MetricFamily[]> {
+    const log = this.firewallLog;
+    return firewallMetrics(this.runner, config, log && config && loggingWanted(config) ? { running: log.running, restarts: log.restarts } : undefined);
   }
 
   /** verify and render both need the compiled ruleset; compile each document once. */

@@ -121,6 +121,11 @@ export class FirewallLog {
     return this.reader?.running ?? false;
   }
 
+  /** restarts after a crash since this reader was started (GET /metrics) */
+  get restarts(): number {
+    return this.reader?.restarts ?? 0;
+  }
+
   drift(wanted: boolean): string[] {
     if (wanted && !this.running) return ['firewall log reader (ulogd) is not running'];
     if (!wanted && this.running) return ['firewall log reader runs but no rule logs'];

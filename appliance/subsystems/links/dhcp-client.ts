@@ -60,6 +60,11 @@ export class DhcpClients {
     return [...this.clients.entries()].filter(([, c]) => c.running).map(([name]) => name);
   }
 
+  /** Each client's state, for GET /metrics. */
+  states(): Array<{ interface: string; running: boolean; restarts: number }> {
+    return [...this.clients.entries()].map(([name, c]) => ({ interface: name, running: c.running, restarts: c.restarts }));
+  }
+
   lease(iface: string): DhcpLease | undefined {
     try {
       return JSON.parse(readFileSync(join(this.dir, `${iface}.json`), 'utf8')) as DhcpLease;

@@ -9,6 +9,8 @@ import type { FirewallNeeds, Subsystem } from '../../core/subsystem.js';
 import { dhcpClientSelfServices } from './self-services.js';
 import type { DhcpClients } from './dhcp-client.js';
 import { interfacesStatus } from './status.js';
+import { linksMetrics } from './metrics.js';
+import type { MetricFamily } from '../../core/metric-samples.js';
 import { FORWARDING_SYSCTLS } from './sysctls.js';
 import { Sysctls } from '../../platform/sysctls.js';
 
@@ -83,6 +85,10 @@ export class LinksSubsystem implements Subsystem<LinksArtifact> {
 
   statusReport(config: Config | undefined): Promise<Record<string, unknown>> {
     return interfacesStatus(this.runner, config, (iface) => this.dhcp?.lease(iface));
+  }
+
+  metrics(): Promise<MetricFamily[]> {
+    return linksMetrics(this.runner, this.dhcp?.states());
   }
 
   constructor(

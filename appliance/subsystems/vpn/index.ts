@@ -18,6 +18,8 @@ import { VpnActions, type VpnControl } from './control.js';
 import { describeVpn, renderVpn, vpnTunnelOnly, vpnZoneMembers, type VpnArtifact } from './render.js';
 import { vpnStatus, type VpnEvent, type VpnStatus } from './status.js';
 import { verifyVpn } from './verify.js';
+import { VpnMetrics } from './metrics.js';
+import type { MetricFamily } from '../../core/metric-samples.js';
 
 export type { VpnArtifact } from './render.js';
 export type { VpnControl } from './control.js';
@@ -35,10 +37,12 @@ export class VpnSubsystem implements Subsystem<VpnArtifact>, VpnControl {
   }
   private readonly configuration: VpnConfiguration;
   private readonly actions: VpnActions;
+  private readonly metricsState = new VpnMetrics();
 
   constructor(options: VpnSubsystemOptions) {
     this.configuration = new VpnConfiguration(options);
     this.actions = new VpnActions(this.configuration.charon, () => this.configuration.applied);
+    this.configuration.events.onEvent((event) => this.metricsState.noteEvent(event));
   }
 
   verify(config: Config, capabilities: Capabilities): Problem[] {
@@ -77,6 +81,10 @@ export class VpnSubsystem implements Subsystem<VpnArtifact>, VpnControl {
 
   status(): Promise<VpnStatus> {
     return vpnStatus(this.configuration.applied, this.configuration.charon, this.configuration.events);
+  }
+
+  async metrics(): Promise<MetricFamily[]> {
+    return this.metricsState.families(await this.status());
   }
 
   initiate(peer: string, tunnel: string, timeoutMs?: number): Promise<boolean> {
