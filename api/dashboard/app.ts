@@ -6,7 +6,7 @@
 import { get, request, session, whenUnauthorized } from './api.js';
 import { html } from './html.js';
 import { byId, errorHtml, listenForActions, onAction, onRefreshRequest, render, requestRefresh, type View } from './dom.js';
-import { whenCommitted } from './change.js';
+import { closeChangePanel, whenCommitted } from './change.js';
 import { interfacesView } from './view-interfaces.js';
 import { firewallView } from './view-firewall.js';
 import { natView } from './view-nat.js';
@@ -53,6 +53,7 @@ async function navigate(): Promise<void> {
   const view = VIEWS.find((v) => `#${v.id}` === location.hash) ?? VIEWS[0]!;
   current?.unmount?.();
   current = view;
+  closeChangePanel();
   for (const link of document.querySelectorAll<HTMLElement>('#nav a')) link.classList.toggle('active', link.dataset.view === view.id);
   document.title = `Junction · ${view.title}`;
   render(byId('view-static'), html``);

@@ -27,8 +27,11 @@ export function whenCommitted(listener: () => void): void {
 }
 
 const panel = () => byId('change-panel');
+/** ETag "7" -> 7, for reading */
+const revisionOf = (etag: string | null) => (etag ? etag.replace(/^W\/|"/g, '') : '(none)');
 
-function close(): void {
+/** Closes the panel (a plan not committed is dropped: nothing was applied). */
+export function closeChangePanel(): void {
   staged = undefined;
   panel().hidden = true;
   render(panel(), html``);
@@ -44,7 +47,7 @@ export async function stage(change: Change, notice?: SafeHtml): Promise<void> {
     const answer = await request<CommitAnswer>(change.method, change.path, { body: change.body, query: { dry_run: 'true' } });
     staged = { change, etag: answer.etag };
     render(target, html`<h2>Plan: ${change.label}</h2>${notice}
-      <p class="muted">Planned on revision ${answer.etag ?? '(none)'}: nothing is applied until you commit.</p>
+      <p class="muted">Planned on revision ${revisionOf(answer.etag)}: nothing is applied until you commit.</p>
       ${planHtml(answer.body.plan, answer.body.warnings)}
       <form id="commit-form" class="inline">
         ${change.takesComment ? html`<label>Comment <input name="comment" maxlength="256" autocomplete="off"></label>` : ''}
@@ -52,7 +55,7 @@ export async function stage(change: Change, notice?: SafeHtml): Promise<void> {
         <button type="submit" id="commit-button" class="primary">Commit</button>
         <button type="button" id="discard-button">Discard</button>
       </form>`);
-    byId('discard-button').addEventListener('click', close);
+    byId('discard-button').addEventListener('click', closeChangePanel);
     byId<HTMLFormElement>('commit-form').addEventListener('submit', (event) => {
       event.preventDefault();
       void commit(new FormData(event.target as HTMLFormElement));
@@ -60,7 +63,7 @@ export async function stage(change: Change, notice?: SafeHtml): Promise<void> {
   } catch (error) {
     staged = undefined;
     render(target, html`<h2>Plan: ${change.label}</h2>${errorHtml(error)}<button type="button" id="discard-button">Close</button>`);
-    byId('discard-button').addEventListener('click', close);
+    byId('discard-button').addEventListener('click', closeChangePanel);
   }
 }
 
@@ -78,7 +81,7 @@ async function commit(form: FormData): Promise<void> {
     });
     staged = undefined;
     render(panel(), html`<h2>${change.label}</h2>${commitResultHtml(answer.body)}<button type="button" id="discard-button">Close</button>`);
-    byId('discard-button').addEventListener('click', close);
+    byId('discard-button').addEventListener('click', closeChangePanel);
     afterCommit();
   } catch (error) {
     if (error instanceof ApiError && error.status === 412) {
@@ -87,6 +90,6 @@ async function commit(form: FormData): Promise<void> {
       return;
     }
     render(panel(), html`<h2>${change.label}</h2>${errorHtml(error)}<button type="button" id="discard-button">Close</button>`);
-    byId('discard-button').addEventListener('click', close);
+    byId('discard-button').addEventListener('click', closeChangePanel);
   }
 }

@@ -104,7 +104,7 @@ export const vpnView: View = {
         const r = rates.update(`vpn:${peer.name}/${t.name}`, at, { in: t.bytes_in, out: t.bytes_out });
         return html`<tr data-tunnel="${t.name}" data-state="${t.state}">
           <td><strong>${t.name}</strong></td><td class="tunnel-state">${badge(t.state)}</td><td>${formatTime(t.established_at)}</td><td>${formatTime(t.last_rekey)}</td>
-          <td class="num">${formatBitRate(r.in)}</td><td class="num">${formatBitRate(r.out)}</td>
+          <td class="num in-rate">${formatBitRate(r.in)}</td><td class="num out-rate">${formatBitRate(r.out)}</td>
           <td class="num">${formatBytes(t.bytes_in)} / ${formatBytes(t.bytes_out)}</td><td class="num">${formatCount(t.packets_in)} / ${formatCount(t.packets_out)}</td>
           <td>${t.sas[0]?.algorithms ?? ''}</td>
           <td><button type="button" data-action="tunnel-initiate" data-peer="${peer.name}" data-tunnel="${t.name}">Initiate</button>

@@ -93,6 +93,6 @@ describe('the page under its own policy', () => {
     expect(PAGE).not.toMatch(/\son[a-z]+=/i);
     const urls = [...PAGE.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]);
     expect(urls.length).toBeGreaterThan(0);
-    for (const url of urls) expect(url).toMatch(/^\/dashboard\/[a-z-]+\.(js|css)$/);
+    for (const url of urls) expect(url).toMatch(/^\/dashboard\/[a-z-]+\.(js|css|svg)$/);
   });
 });
