@@ -3,7 +3,7 @@
 // for a GET under /v1/dhcp whose path names leases, and shows what that
 // returns as a table. Without one, or with no dhcp section in the
 // document, it says "not configured".
-import { ApiError, get } from './api.js';
+import { ApiError, get, session } from './api.js';
 import { html } from './html.js';
 import type { View } from './dom.js';
 
@@ -11,7 +11,8 @@ let leasesPath: Promise<string | undefined> | undefined;
 
 /** The API's lease endpoint, from its OpenAPI description (read once). */
 function findLeasesPath(): Promise<string | undefined> {
-  leasesPath ??= fetch('/docs/json', { cache: 'no-store' })
+  // with the token, in case the API description ever needs one; a refusal here only means "no DHCP shown"
+  leasesPath ??= fetch('/docs/json', { cache: 'no-store', headers: { authorization: `Bearer ${session.token() ?? ''}` } })
     .then((r) => (r.ok ? r.json() : { paths: {} }))
     .then((openapi: { paths?: Record<string, Record<string, unknown>> }) =>
       Object.entries(openapi.paths ?? {}).find(([path, ops]) => path.startsWith('/v1/dhcp') && /lease/i.test(path) && !path.includes('{') && ops.get)?.[0])

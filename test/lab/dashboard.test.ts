@@ -5,8 +5,9 @@
 // Junction on 127.0.0.1:8080 there, so nothing goes from the root namespace
 // to a lab address. Covers: login with a token (kept out of the URL), live
 // interface rates, adding a rule with the plan shown before the commit
-// (then commit-confirm), a tunnel going down and up from the page, BGP
-// neighbors and routes, DHCP, a revision's diff, a rollback, that names
+// (then commit-confirm) and a refused one, a tunnel going down and up from
+// the page with its throughput, BGP neighbors and routes, NAT, DHCP, a merge
+// patch's plan, a revision's diff, a rollback, that names
 // from users are escaped, and that the page runs under its CSP. Screenshots
 // go to test-artifacts/dashboard/.
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -87,6 +88,7 @@ describe.skipIf(!root.isRoot)('dashboard in headless Chromium (lab)', () => {
 
   async function shot(name: string): Promise<void> {
     const file = path.join(ARTIFACTS, `${String(shots.length + 1).padStart(2, '0')}-${name}.png`);
+    await page.evaluate(() => window.scrollTo(0, 0)); // the sticky header would cover what is scrolled to
     await page.screenshot({ path: file, fullPage: true });
     shots.push(file);
   }
@@ -181,8 +183,16 @@ describe.skipIf(!root.isRoot)('dashboard in headless Chromium (lab)', () => {
     await page.selectOption('#add-rule-form select[name=policy]', 'a-to-b');
     await page.fill('#add-rule-form input[name=id]', 'a-to-web');
     await page.fill('#add-rule-form input[name=destination]', vpcs.b.hosts.b2);
-    await page.fill('#add-rule-form input[name=services]', 'tcp/80, tcp/443');
     await page.fill('#add-rule-form input[name=comment]', XSS);
+    // bad input first: the API's problem, with its document path, shows in the panel and nothing is applied
+    await page.fill('#add-rule-form input[name=services]', 'tcp/99999');
+    await page.click('#add-rule-form button[type=submit]');
+    await page.waitForSelector('#change-panel .error');
+    const refusal = await page.textContent('#change-panel .error');
+    expect(refusal).toMatch(/^4\d\d /);
+    expect(refusal).toContain('/firewall/policies/0/rules/1');
+    await shot('rule-refused');
+    await page.fill('#add-rule-form input[name=services]', 'tcp/80, tcp/443');
     await page.click('#add-rule-form button[type=submit]');
     await page.waitForSelector('#change-panel .plan');
     const plan = await page.textContent('#change-panel');
@@ -255,6 +265,26 @@ describe.skipIf(!root.isRoot)('dashboard in headless Chromium (lab)', () => {
     await shot('dhcp');
   });
 
+  it('plans a merge patch from the Edit view, and Discard applies nothing', async () => {
+    const before = await currentRevision();
+    await open('edit', '#patch-form');
+    await page.fill('#patch-form textarea', '{"system": ');
+    await page.click('#patch-form button[type=submit]');
+    await page.waitForSelector('#patch-error:not([hidden])');
+    expect(await page.textContent('#patch-error')).toMatch(/not JSON/);
+    await page.fill('#patch-form textarea', '{"system": {"reconcile_interval_s": 45}}');
+    await page.click('#patch-form button[type=submit]');
+    await page.waitForSelector('#change-panel .plan');
+    const row = await page.textContent('#change-panel table.config-diff');
+    expect(row).toContain('/system/reconcile_interval_s');
+    expect(row).toMatch(/30\s*45/);
+    await shot('patch-plan');
+    await page.click('#discard-button');
+    await page.waitForSelector('#change-panel', { state: 'hidden' });
+    expect(await currentRevision()).toBe(before);
+    expect((await api('GET', '/v1/config')).body.system.reconcile_interval_s).toBe(30);
+  });
+
   it("shows a revision's config diff, and rolls back with the plan first", async () => {
     const withRule = await currentRevision();
     const target = withRule - 1;
@@ -283,6 +313,9 @@ describe.skipIf(!root.isRoot)('dashboard in headless Chromium (lab)', () => {
 
   it('ran without script errors or CSP violations, and only the wrong token got an HTTP error', () => {
     expect(consoleProblems).toEqual([]);
-    expect(failedRequests).toEqual(['401 GET /v1/commit']);
+    // the wrong token at login, and the refused rule's dry run
+    expect(failedRequests).toHaveLength(2);
+    expect(failedRequests[0]).toBe('401 GET /v1/commit');
+    expect(failedRequests[1]).toMatch(/^4\d\d POST \/v1\/firewall\/policies\/a-to-b\/rules$/);
   });
 });
