@@ -77,6 +77,7 @@ describe.skipIf(!root.isRoot)('dashboard in headless Chromium (lab)', () => {
   let page: Page;
   const consoleProblems: string[] = [];
   const failedRequests: string[] = [];
+  const requestedPaths = new Set<string>();
   const shots: string[] = [];
 
   const api = (method: string, url: string, body?: unknown) => junction.api(method, url, body);
@@ -130,6 +131,7 @@ describe.skipIf(!root.isRoot)('dashboard in headless Chromium (lab)', () => {
     page.on('console', (m) => {
       if ((m.type() === 'error' && !m.text().startsWith('Failed to load resource')) || /Content.Security.Policy|Refused to/i.test(m.text())) consoleProblems.push(m.text());
     });
+    page.on('request', (r) => requestedPaths.add(new URL(r.url()).pathname));
     page.on('response', (r) => {
       if (r.status() >= 400) failedRequests.push(`${r.status()} ${r.request().method()} ${new URL(r.url()).pathname}`);
     });
@@ -227,7 +229,7 @@ describe.skipIf(!root.isRoot)('dashboard in headless Chromium (lab)', () => {
     expect(await page.textContent('tr[data-rule="a-to-db"] .hits')).toMatch(/^\d/);
   });
 
-  it('watches the tunnel go down and up as the operator terminates and initiates it from the page', async () => {
+  it('watches the tunnel go down and up: from its buttons, with throughput, and when the API is used elsewhere', async () => {
     await open('vpn', 'tr[data-tunnel="lan"][data-state="up"]');
     await shot('tunnel-up');
     await page.click('tr[data-tunnel="lan"] [data-action="tunnel-terminate"]');
@@ -249,6 +251,17 @@ describe.skipIf(!root.isRoot)('dashboard in headless Chromium (lab)', () => {
     expect((await traffic).received).toBeGreaterThan(0);
     console.log(`[dashboard] tunnel lan while a1 pinged the on-prem LAN host: out ${out}, in ${into}`);
     await shot('tunnel-up-again-with-traffic');
+
+    // changes the page did not make show too (event stream and poll): terminate and initiate through the API
+    expect(requestedPaths.has('/v1/vpn/events')).toBe(true); // the view follows charon's event stream
+    const terminated = await api('POST', '/v1/vpn/peers/onprem/tunnels/lan/terminate');
+    expect(terminated.status, terminated.text).toBe(200);
+    const sentAt = Date.now();
+    await page.waitForSelector('tr[data-tunnel="lan"][data-state="down"]', { timeout: 20_000 });
+    console.log(`[dashboard] a terminate through the API showed on the page after ${Date.now() - sentAt} ms (poll every 2000 ms, plus the event stream)`);
+    const initiated = await api('POST', '/v1/vpn/peers/onprem/tunnels/lan/initiate');
+    expect(initiated.status, initiated.text).toBe(200);
+    await page.waitForSelector('tr[data-tunnel="lan"][data-state="up"]', { timeout: 20_000 });
   });
 
   it('shows the BGP neighbor with its routes, NAT, and DHCP as not configured when the API has none', async () => {

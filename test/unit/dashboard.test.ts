@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { escapeHtml, html, SafeHtml } from '../../api/dashboard/html.js';
 import { RateTracker, formatBitRate, formatBytes, formatDuration } from '../../api/dashboard/format.js';
+import { apiPath } from '../../api/dashboard/api.js';
 import { commitResultHtml, configChangesHtml, planHtml, type Plan } from '../../api/dashboard/plan.js';
 
 const ATTACK = `<img src=x onerror=alert(1)>"'\`&`;
@@ -26,6 +27,13 @@ describe('html escaping', () => {
     expect(html`${forged}`.text).toBe('[object Object]');
     expect(html`${['<a>', html`<b>`]}`.text).toBe('&lt;a&gt;<b>');
     expect(html`${null}${undefined}${false}${0}`.text).toBe('0');
+  });
+});
+
+describe('API paths', () => {
+  it('percent-encodes the names put into a path, so a name cannot add segments or a query', () => {
+    expect(apiPath`/v1/vpn/peers/${'a/b?x=1#f'}/tunnels/${'t 1'}/initiate`).toBe('/v1/vpn/peers/a%2Fb%3Fx%3D1%23f/tunnels/t%201/initiate');
+    expect(apiPath`/v1/revisions/${7}/diff`).toBe('/v1/revisions/7/diff');
   });
 });
 
