@@ -1,12 +1,23 @@
 // The few DOM helpers the views share: the one place HTML enters the page
-// (render, which takes only SafeHtml), buttons wired by data-action through
+// (render, which takes only SafeHtml, through a Trusted Types policy), buttons wired by data-action through
 // one delegated listener (so live tables can be redrawn every poll without
 // re-binding), and the View shape the app navigates between.
 import { html, type SafeHtml } from './html.js';
 import { ApiError } from './api.js';
 
+/**
+ * Where the browser enforces Trusted Types (the CSP requires them), this
+ * policy is the only way to assign HTML: any other innerHTML in the page
+ * throws. Its input is always SafeHtml's text (render below).
+ */
+interface HtmlPolicy {
+  createHTML(text: string): unknown;
+}
+const trustedTypes = (globalThis as { trustedTypes?: { createPolicy(name: string, rules: { createHTML(text: string): string }): HtmlPolicy } }).trustedTypes;
+const htmlPolicy: HtmlPolicy | undefined = trustedTypes?.createPolicy('dashboard', { createHTML: (text) => text });
+
 export function render(target: Element, content: SafeHtml): void {
-  target.innerHTML = content.text;
+  target.innerHTML = (htmlPolicy ? htmlPolicy.createHTML(content.text) : content.text) as string;
 }
 
 export function byId<T extends HTMLElement = HTMLElement>(id: string): T {
@@ -70,6 +81,6 @@ export function errorHtml(error: unknown): SafeHtml {
 /** A state word as a coloured badge; the class comes from a fixed list, never from the data. */
 export function badge(state: string | undefined): SafeHtml {
   const s = (state ?? 'unknown').toLowerCase();
-  const tone = ['up', 'established', 'installed', 'unknown-up'].includes(s) ? 'good' : ['down', 'idle', 'failed', 'stalled'].includes(s) ? 'bad' : 'neutral';
+  const tone = ['up', 'established', 'installed'].includes(s) ? 'good' : ['down', 'idle', 'failed', 'stalled'].includes(s) ? 'bad' : 'neutral';
   return html`<span class="badge ${tone}">${state ?? 'unknown'}</span>`;
 }

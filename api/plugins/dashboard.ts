@@ -3,7 +3,8 @@
 // page holds no data and needs no token; everything it shows it fetches
 // from the public /v1 API with the token the operator types in, so the
 // files are served without auth, with a strict Content-Security-Policy (own
-// scripts and styles only, no inline code, no framing, no form posts).
+// scripts and styles only, no inline code, no framing, no form posts, and
+// HTML assigned only through the dashboard's Trusted Types policy).
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { readdirSync, readFileSync } from 'node:fs';
 import { extname, join } from 'node:path';
@@ -22,6 +23,9 @@ export const DASHBOARD_CSP = [
   "base-uri 'none'",
   "form-action 'none'",
   "frame-ancestors 'none'",
+  // HTML reaches the page only through the dashboard's one policy (api/dashboard/dom.ts)
+  "require-trusted-types-for 'script'",
+  'trusted-types dashboard',
 ].join('; ');
 
 const MEDIA_TYPES: Record<string, string> = {

@@ -49,6 +49,7 @@ describe('dashboard files', () => {
     expect(DASHBOARD_CSP).toContain("script-src 'self'");
     expect(DASHBOARD_CSP).not.toContain('unsafe-inline');
     expect(DASHBOARD_CSP).toContain("frame-ancestors 'none'");
+    expect(DASHBOARD_CSP).toContain("require-trusted-types-for 'script'");
   });
 
   it('serves nothing but the page, scripts and styles of its directory', async () => {

@@ -324,11 +324,21 @@ describe.skipIf(!root.isRoot)('dashboard in headless Chromium (lab)', () => {
     await shot('rolled-back');
   });
 
-  it('ran without script errors or CSP violations, and only the wrong token got an HTTP error', () => {
+  it('ran without script errors, CSP violations or HTTP errors but the two expected; Trusted Types are enforced', async () => {
     expect(consoleProblems).toEqual([]);
     // the wrong token at login, and the refused rule's dry run
     expect(failedRequests).toHaveLength(2);
     expect(failedRequests[0]).toBe('401 GET /v1/commit');
     expect(failedRequests[1]).toMatch(/^4\d\d POST \/v1\/firewall\/policies\/a-to-b\/rules$/);
+    // and the browser enforces the Trusted Types part: HTML assigned outside the dashboard's policy is refused
+    const sink = await page.evaluate(() => {
+      try {
+        document.createElement('div').innerHTML = '<b>x</b>';
+        return 'assigned';
+      } catch (error) {
+        return String(error);
+      }
+    });
+    expect(sink).toMatch(/TrustedHTML/);
   });
 });
