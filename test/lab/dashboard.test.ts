@@ -227,6 +227,14 @@ describe.skipIf(!root.isRoot)('dashboard in headless Chromium (lab)', () => {
     expect(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss)).toBeUndefined();
     // each rule's hit counter is on the page
     expect(await page.textContent('tr[data-rule="a-to-db"] .hits')).toMatch(/^\d/);
+
+    // a delete plans too, and Discard leaves the rule
+    await page.click('tr[data-rule="a-to-web"] [data-action="delete-rule"]');
+    await page.waitForSelector('#change-panel .plan');
+    expect(await page.textContent('#change-panel table.config-diff')).toContain('/firewall/policies/0/rules/1');
+    await page.click('#discard-button');
+    await page.waitForSelector('#change-panel', { state: 'hidden' });
+    expect(await rulesOf('a-to-b')).toEqual(['a-to-db', 'a-to-web']);
   });
 
   it('watches the tunnel go down and up: from its buttons, with throughput, and when the API is used elsewhere', async () => {
