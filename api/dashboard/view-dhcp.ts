@@ -9,19 +9,23 @@ import type { View } from './dom.js';
 
 let leasesPath: Promise<string | undefined> | undefined;
 
+/** A GET under /v1/dhcp that names leases and takes no path parameter, from an OpenAPI document. */
+export function leasesPathIn(openapi: { paths?: Record<string, Record<string, unknown>> }): string | undefined {
+  return Object.entries(openapi.paths ?? {}).find(([path, ops]) => path.startsWith('/v1/dhcp') && /lease/i.test(path) && !path.includes('{') && ops.get)?.[0];
+}
+
 /** The API's lease endpoint, from its OpenAPI description (read once). */
 function findLeasesPath(): Promise<string | undefined> {
   // with the token, in case the API description ever needs one; a refusal here only means "no DHCP shown"
   leasesPath ??= fetch('/docs/json', { cache: 'no-store', headers: { authorization: `Bearer ${session.token() ?? ''}` } })
     .then((r) => (r.ok ? r.json() : { paths: {} }))
-    .then((openapi: { paths?: Record<string, Record<string, unknown>> }) =>
-      Object.entries(openapi.paths ?? {}).find(([path, ops]) => path.startsWith('/v1/dhcp') && /lease/i.test(path) && !path.includes('{') && ops.get)?.[0])
+    .then(leasesPathIn)
     .catch(() => undefined);
   return leasesPath;
 }
 
 /** The list in an answer: the body itself, or its first array-valued field (leases, items, ...). */
-function rowsOf(body: unknown): Array<Record<string, unknown>> {
+export function rowsOf(body: unknown): Array<Record<string, unknown>> {
   if (Array.isArray(body)) return body;
   if (body && typeof body === 'object') {
     const list = Object.values(body).find(Array.isArray);

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { escapeHtml, html, SafeHtml } from '../../api/dashboard/html.js';
 import { RateTracker, formatBitRate, formatBytes, formatDuration } from '../../api/dashboard/format.js';
 import { apiPath } from '../../api/dashboard/api.js';
+import { leasesPathIn, rowsOf } from '../../api/dashboard/view-dhcp.js';
 import { commitResultHtml, configChangesHtml, planHtml, type Plan } from '../../api/dashboard/plan.js';
 
 const ATTACK = `<img src=x onerror=alert(1)>"'\`&`;
@@ -34,6 +35,24 @@ describe('API paths', () => {
   it('percent-encodes the names put into a path, so a name cannot add segments or a query', () => {
     expect(apiPath`/v1/vpn/peers/${'a/b?x=1#f'}/tunnels/${'t 1'}/initiate`).toBe('/v1/vpn/peers/a%2Fb%3Fx%3D1%23f/tunnels/t%201/initiate');
     expect(apiPath`/v1/revisions/${7}/diff`).toBe('/v1/revisions/7/diff');
+  });
+});
+
+describe('DHCP discovery', () => {
+  it('finds a lease list under /v1/dhcp in the API description, or nothing', () => {
+    const paths = { '/v1/status': { get: {} }, '/v1/dhcp/reservations/{mac}': { get: {} }, '/v1/dhcp/leases': { get: {} } };
+    expect(leasesPathIn({ paths })).toBe('/v1/dhcp/leases');
+    expect(leasesPathIn({ paths: { '/v1/dhcp/leases': { delete: {} } } })).toBeUndefined();
+    expect(leasesPathIn({ paths: { '/v1/status': { get: {} } } })).toBeUndefined();
+    expect(leasesPathIn({})).toBeUndefined();
+  });
+
+  it('takes the rows from the body or its first list', () => {
+    const lease = { mac: '02:00:00:00:00:01', address: '10.1.0.50' };
+    expect(rowsOf({ leases: [lease] })).toEqual([lease]);
+    expect(rowsOf([lease])).toEqual([lease]);
+    expect(rowsOf({ count: 0 })).toEqual([]);
+    expect(rowsOf(null)).toEqual([]);
   });
 });
 
