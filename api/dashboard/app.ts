@@ -30,6 +30,9 @@ function showLogin(message?: string): void {
   current = undefined;
   if (poll !== undefined) clearInterval(poll);
   poll = undefined;
+  // nothing read with the old token stays in the page
+  closeChangePanel();
+  for (const id of ['view-static', 'view-live', 'poll-error', 'confirm-banner']) render(byId(id), html``);
   byId('shell').hidden = true;
   byId('login').hidden = false;
   const problem = byId('login-error');

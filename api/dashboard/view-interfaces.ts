@@ -1,6 +1,7 @@
 // Interfaces with live rates: GET /v1/status gives each kernel interface's
 // byte and packet counters and when they were read; the rates are the
-// difference between two polls. Also conntrack's fill and the hostname.
+// difference between two polls. Also conntrack's fill, the hostname, and
+// what the machine lacks (capabilities.missing, as `junction doctor` says).
 import { get } from './api.js';
 import { html } from './html.js';
 import { badge, type View } from './dom.js';
@@ -31,7 +32,9 @@ export const interfacesView: View = {
     const interfaces: InterfaceStatus[] = status.interfaces ?? [];
     rates.keepOnly(interfaces.map((i) => `if:${i.name}`), 'if:');
     const conntrack = status.conntrack ?? {};
-    return html`<p class="facts">Host <strong>${status.system?.hostname ?? '–'}</strong> · revision ${status.revision ?? 'none'}
+    const missing: Array<{ id: string; message: string }> = status.capabilities?.missing ?? [];
+    return html`${missing.length ? html`<ul class="warnings" id="missing-requirements">${missing.map((m) => html`<li><code>${m.id}</code> ${m.message}</li>`)}</ul>` : ''}
+    <p class="facts">Host <strong>${status.system?.hostname ?? '–'}</strong> · revision ${status.revision ?? 'none'}
       · conntrack ${formatCount(conntrack.count ?? undefined)} of ${formatCount(conntrack.max ?? undefined)}</p>
     <table class="data" id="interfaces-table">
       <thead><tr><th>interface</th><th>state</th><th>role / zone</th><th>addresses</th><th>MTU</th>

@@ -338,6 +338,11 @@ describe.skipIf(!root.isRoot)('dashboard in headless Chromium (lab)', () => {
     expect(failedRequests).toHaveLength(2);
     expect(failedRequests[0]).toBe('401 GET /v1/commit');
     expect(failedRequests[1]).toMatch(/^4\d\d POST \/v1\/firewall\/policies\/a-to-b\/rules$/);
+    // logging out forgets the token and what was read with it
+    await page.click('[data-action="logout"]');
+    await page.waitForSelector('#login:not([hidden])');
+    expect(await page.evaluate(() => sessionStorage.getItem('junction.token'))).toBeNull();
+    expect((await page.textContent('#view-live'))?.trim()).toBe('');
     // and the browser enforces the Trusted Types part: HTML assigned outside the dashboard's policy is refused
     const sink = await page.evaluate(() => {
       try {
