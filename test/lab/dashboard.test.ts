@@ -18,7 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { addressing } from '../lab-kit/topology.js';
-import { ping } from '../lab-kit/traffic.js';
+import { ping, tcpConnect } from '../lab-kit/traffic.js';
 import { waitFor } from '../lab-kit/wait.js';
 import { CharonProcess } from '../../appliance/subsystems/vpn/charon-process.js';
 import { requireRoot, uniquePrefix, withLab } from './support/lab-fixture.js';
@@ -225,8 +225,15 @@ describe.skipIf(!root.isRoot)('dashboard in headless Chromium (lab)', () => {
     expect(await page.textContent('tr[data-rule="a-to-web"]')).toContain(XSS);
     expect(await page.locator('img[src="x"]').count()).toBe(0);
     expect(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss)).toBeUndefined();
-    // each rule's hit counter is on the page
-    expect(await page.textContent('tr[data-rule="a-to-db"] .hits')).toMatch(/^\d/);
+    // each rule's hit counter is on the page, and moves with traffic the rule accepts
+    const hitsBefore = Number(await page.textContent('tr[data-rule="a-to-db"] .hits'));
+    expect(hitsBefore).toBeGreaterThanOrEqual(0);
+    await tcpConnect(lab(), 'a1', vpcs.b.hosts.b1, 5432, 1500); // the SYN counts, whether b1 listens or not
+    const hitsAfter = await waitFor('a-to-db hits on the page', async () => {
+      const n = Number(await page.textContent('tr[data-rule="a-to-db"] .hits'));
+      return n > hitsBefore ? n : undefined;
+    }, 10_000, 250);
+    console.log(`[dashboard] rule a-to-db hits on the page: ${hitsBefore} -> ${hitsAfter} after one connection attempt from a1 to b1:5432`);
 
     // a delete plans too, and Discard leaves the rule
     await page.click('tr[data-rule="a-to-web"] [data-action="delete-rule"]');
