@@ -1,6 +1,6 @@
 // NAT as the document has it: egress (masquerade/SNAT), port forwards and
 // 1:1 NAT, each with a delete button that goes through the plan panel.
-import { get } from './api.js';
+import { apiPath, get } from './api.js';
 import { html, type SafeHtml } from './html.js';
 import { onAction, type View } from './dom.js';
 import { stage } from './change.js';
@@ -14,7 +14,7 @@ onAction('delete-nat', (button) => {
   const { kind, id } = button.dataset as { kind: keyof typeof KINDS; id: string };
   const segment = KINDS[kind];
   if (!segment) return;
-  return stage({ label: `delete NAT ${segment} entry ${id}`, method: 'DELETE', path: `/v1/nat/${segment}/${encodeURIComponent(id)}`, takesComment: true });
+  return stage({ label: `delete NAT ${segment} entry ${id}`, method: 'DELETE', path: apiPath`/v1/nat/${segment}/${id}`, takesComment: true });
 });
 
 function table(kind: keyof typeof KINDS, entries: Entry[], columns: Array<[string, (e: Entry) => unknown]>): SafeHtml {
