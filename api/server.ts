@@ -1,6 +1,7 @@
 // The REST API: fastify with one plugin per resource, JSON Schema
 // validation, depth-bounded body parsers, OpenAPI at /docs, bearer-token
-// auth with a failed-login limit, and one error handler.
+// auth with a failed-login limit, one error handler, and the web dashboard
+// at / (static files; it reads and writes only through /v1).
 import Fastify, { type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -21,12 +22,15 @@ import bgpPlugin from './plugins/bgp.js';
 import firewallLogPlugin from './plugins/firewall-log.js';
 import vpnRemoteConfigPlugin from './plugins/vpn-remote-config.js';
 import metricsPlugin from './plugins/metrics.js';
+import dashboardPlugin from './plugins/dashboard.js';
 
 export interface ServerOptions {
   /** fastify's own request log (off in tests); 5xx answers are logged through ctx.log either way */
   logger?: boolean;
   /** failed-login limits per source (defaults: DEFAULT_LOGIN_LIMITS) */
   loginLimits?: LoginLimiterOptions;
+  /** the compiled dashboard's directory (default: the build's, next to the plugin) */
+  dashboardDir?: string;
 }
 
 export async function buildServer(ctx: ApiContext, options: ServerOptions = {}): Promise<FastifyInstance> {
@@ -72,5 +76,6 @@ export async function buildServer(ctx: ApiContext, options: ServerOptions = {}):
   await app.register(bgpPlugin, ctx);
   await app.register(vpnRemoteConfigPlugin, ctx);
   await app.register(metricsPlugin, ctx);
+  await app.register(dashboardPlugin, { dir: options.dashboardDir });
   return app;
 }

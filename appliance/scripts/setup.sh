@@ -21,10 +21,11 @@ runtime=(iproute2 procps nftables conntrack busybox ulogd2 ulogd2-json
   libcharon-extra-plugins strongswan-swanctl bird2 util-linux mount)
 # What the tests, the lab and the benchmarks run besides: certificates
 # (openssl), traffic (iperf3, ping, tcpdump), a DHCP server for the DHCP
-# client test (dnsmasq). swanctl (the on-prem side) loads a built-in plugin
+# client test (dnsmasq), a headless browser for the dashboard test
+# (chromium, driven by playwright-core). swanctl (the on-prem side) loads a built-in plugin
 # list that includes libstrongswan-extra-plugins' and says "failed to load"
 # for each one missing.
-tests=(openssl iperf3 iputils-ping tcpdump dnsmasq libstrongswan-extra-plugins)
+tests=(openssl iperf3 iputils-ping tcpdump dnsmasq libstrongswan-extra-plugins chromium)
 # What `npm ci` needs to compile better-sqlite3 where no prebuilt binary can
 # be downloaded.
 build=(python3 make g++)
@@ -68,7 +69,7 @@ npm run --silent build
 
 # The tests' own programs, by command: a package that installed without
 # them would otherwise surface as a confusing test failure.
-for tool in openssl iperf3 ping tcpdump dnsmasq swanctl ss; do
+for tool in openssl iperf3 ping tcpdump dnsmasq swanctl ss chromium; do
   command -v "$tool" >/dev/null || { echo "setup: FAILED: $tool is missing after installing ${packages[*]}" >&2; exit 1; }
 done
 

@@ -40,6 +40,7 @@ mkdir -p "$opt/bin" "$stage/DEBIAN" "$stage/usr/bin" "$stage/lib/systemd/system"
 cp package.json "$opt/"
 # A clean compile of the product alone (dist/ may hold files of deleted sources).
 node_modules/.bin/tsc -p tsconfig.json --outDir "$opt/dist" --sourceMap false
+bash appliance/scripts/build-dashboard.sh "$opt/dist"
 # Production modules only: every lockfile entry not marked dev (or devOptional).
 node -e '
   const lock = require("./package-lock.json");
