@@ -7,6 +7,7 @@ import type { PendingConfirm, Revision, Store } from '../appliance/core/store.js
 import type { StatusService } from '../appliance/core/status.js';
 import type { VpnControl } from '../appliance/subsystems/vpn/control.js';
 import type { BgpControl } from '../appliance/subsystems/bgp/control.js';
+import type { DhcpControl } from '../appliance/subsystems/dhcp/index.js';
 import type { FirewallLog } from '../appliance/subsystems/firewall/log-reader.js';
 import { emptyConfig, type Config } from '../appliance/model/schema.js';
 import { redactSecrets } from '../appliance/model/secrets.js';
@@ -23,6 +24,8 @@ export interface ApiContext {
   vpn?: VpnControl;
   /** the BGP subsystem (status, learned routes, neighbor resets); absent in tests without one */
   bgp?: BgpControl;
+  /** the DHCP subsystem (leases); absent in tests without one */
+  dhcp?: DhcpControl;
   /** reads the firewall's packet log (absent in unit tests) */
   firewallLog?: FirewallLog;
   /** where 5xx answers are logged (default: a JSON logger on stderr, component "api") */
