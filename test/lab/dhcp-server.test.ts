@@ -110,7 +110,7 @@ describe.skipIf(!root.isRoot)('DHCP server and DNS forwarder for VPC hosts', () 
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('the plan showed dnsmasq lines, and the firewall opens DHCP and DNS on vpc0 only', async () => {
+  it('the plan showed dnsmasq lines; the firewall opens DHCP and DNS on vpc0 only, where alone dnsmasq listens for DNS', async () => {
     expect(planLines).toEqual(expect.arrayContaining(['dnsmasq: interface=vpc0', 'dnsmasq: dhcp-option=tag:vpc0,option:mtu,9000', `dnsmasq: server=${internet.host}`, `dnsmasq: dhcp-host=${RESERVED_MAC},${RESERVED_ADDRESS},a2,3600`]));
     expect(planLines.filter((l) => l.includes('vpc1'))).toEqual([]);
     const ruleset = (await lab().exec('router', ['nft', 'list', 'chain', 'inet', 'junction', 'input'], { check: true })).stdout;
@@ -120,6 +120,13 @@ describe.skipIf(!root.isRoot)('DHCP server and DNS forwarder for VPC hosts', () 
     expect(dhcpRules[0]).toContain('"vpc0"');
     expect(dnsRules).toHaveLength(2);
     for (const rule of [...dhcpRules, ...dnsRules]) expect(rule).not.toContain('vpc1');
+    // dnsmasq's DNS sockets: vpc0's addresses only (its IPv4 one and its
+    // link-local IPv6 one), not vpc1's, not lo's, not the wildcard
+    for (const proto of ['-lnu', '-lnt']) {
+      const sockets = (await lab().exec('router', ['ss', '-H', proto, 'sport = :53'], { check: true })).stdout.trim().split('\n').map((l) => l.trim().split(/\s+/)[3]);
+      expect(sockets, `ss ${proto}`).toContain(`${vpcs.a.gateway}:53`);
+      for (const socket of sockets) expect(socket === `${vpcs.a.gateway}:53` || socket!.endsWith('%vpc0:53'), `ss ${proto}: ${socket}`).toBe(true);
+    }
   });
 
   it('a VPC host gets an address in the range, the gateway, MTU 9000, DNS and domain; a reserved MAC its reserved address; vpc1 gets nothing', async () => {
