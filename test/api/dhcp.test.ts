@@ -95,11 +95,17 @@ describe('/v1/dhcp', () => {
     expect(reserved.json().plan.subsystems.find((s: { subsystem: string }) => s.subsystem === 'dhcp').add).toEqual(['dnsmasq: dhcp-host=02:00:00:00:0a:02,10.1.0.50,3600']);
     expect(reserved.json().actions.dhcp).toEqual(['restart dnsmasq (pid 5001 -> 5002): its configuration changed']);
 
+    expect((await call('GET', '/v1/dhcp/servers/vpc0/reservations/02:00:00:00:0a:02')).json()).toEqual({ mac: '02:00:00:00:0a:02', address: '10.1.0.50' });
+    const moved = await call('PUT', '/v1/dhcp/servers/vpc0/reservations/02:00:00:00:0a:02', { mac: '02:00:00:00:0a:02', address: '10.1.0.51' });
+    expect(moved.json().plan.subsystems.find((s: { subsystem: string }) => s.subsystem === 'dhcp')).toMatchObject({
+      add: ['dnsmasq: dhcp-host=02:00:00:00:0a:02,10.1.0.51,3600'], remove: ['dnsmasq: dhcp-host=02:00:00:00:0a:02,10.1.0.50,3600'],
+    });
+
     const fwd = await call('PUT', '/v1/dhcp/dns-forwarder', { upstream_servers: ['198.18.0.2'] });
     expect(fwd.statusCode, fwd.body).toBe(200);
     expect(readFileSync(conf, 'utf8')).toContain('server=198.18.0.2\n');
     expect(readFileSync(conf, 'utf8')).toContain('dhcp-option=tag:vpc0,option:dns-server,10.1.0.1\n');
-    expect((await call('GET', '/v1/dhcp')).json()).toMatchObject({ servers: [{ interface: 'vpc0', reservations: [{ mac: '02:00:00:00:0a:02' }] }], dns_forwarder: { upstream_servers: ['198.18.0.2'] } });
+    expect((await call('GET', '/v1/dhcp')).json()).toMatchObject({ servers: [{ interface: 'vpc0', reservations: [{ mac: '02:00:00:00:0a:02', address: '10.1.0.51' }] }], dns_forwarder: { upstream_servers: ['198.18.0.2'] } });
 
     const gone = await call('DELETE', '/v1/dhcp');
     expect(gone.json().actions.dhcp).toEqual(['stop dnsmasq (no interface served)']);
