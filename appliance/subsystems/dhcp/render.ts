@@ -1,10 +1,14 @@
 // The dhcp section rendered as one dnsmasq configuration (pure): one
 // dnsmasq serves every interface that has DHCP or DNS on, bound to exactly
-// those interfaces (bind-interfaces, interface= lines, never lo), reading no
+// those interfaces (interface= lines, never lo), reading no
 // /etc/hosts and no /etc/resolv.conf unless asked. Options are tagged with
 // the interface name (dnsmasq sets that tag on every request), so each VPC
 // gets its own gateway, DNS servers, domain and MTU. Servers are rendered
 // in interface order, so reordering the document changes nothing.
+// bind-dynamic rather than bind-interfaces: dnsmasq binds each served
+// interface's own addresses as with bind-interfaces, and also those that
+// appear later (a VPC NIC re-attached, an address added by links), where
+// bind-interfaces would keep serving DNS on none of them until a restart.
 // Paths of the lease and pid files are not in the file but on dnsmasq's
 // command line (dnsmasq-process.ts): the rendering depends on the document
 // only, and the plan shows exactly the lines dnsmasq reads.
@@ -55,7 +59,7 @@ function globalLines(section: DhcpSection, dns: boolean): string[] {
   const forwarder = section.dns_forwarder;
   const lines = [
     'no-hosts',
-    'bind-interfaces',
+    'bind-dynamic',
     'except-interface=lo',
     'dhcp-authoritative',
   ];

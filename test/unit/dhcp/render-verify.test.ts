@@ -99,7 +99,7 @@ describe('dhcp render', () => {
     expect(artifact).toMatchObject({ active: true, dhcpInterfaces: ['vpc0'], dnsInterfaces: ['vpc0', 'vpc1'], subnets: [{ interface: 'vpc0', network: '10.1.0.0/24' }] });
     expect(artifact.text.split('\n').slice(1)).toEqual([
       'no-hosts',
-      'bind-interfaces',
+      'bind-dynamic',
       'except-interface=lo',
       'dhcp-authoritative',
       'port=53',
