@@ -7,7 +7,8 @@
 // by asking an upstream resolver (a second dnsmasq in the lab's internet
 // namespace), and answers b1 on neither router address (vpc1's has no
 // socket, and vpc0's is reachable from vpc1 only through the firewall,
-// which opens DNS on vpc0 alone). A restart of Junction adopts dnsmasq.
+// which opens DNS on vpc0 alone). Reconcile repairs a hand-edited
+// dnsmasq.conf; a killed dnsmasq comes back; a restart of Junction adopts it.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +18,7 @@ import type { LabRole } from '../lab-kit/topology.js';
 import { requireRoot, uniquePrefix, withLab } from './support/lab-fixture.js';
 import { startJunction, type RunningJunction } from './support/junction.js';
 import { requireTools } from './support/tools.js';
+import { waitFor } from '../lab-kit/wait.js';
 
 const root = requireRoot();
 requireTools('dhcp-server', root.isRoot, [{ program: 'dnsmasq', pkg: 'dnsmasq-base' }, { program: 'busybox', pkg: 'busybox' }]);
@@ -168,6 +170,25 @@ describe.skipIf(!root.isRoot)('DHCP server and DNS forwarder for VPC hosts', () 
       expect(await lookup('b1', server), `b1 got a DNS answer from ${server}`).toBeUndefined();
       expect(await inputDrops()).toBeGreaterThan(dropsBefore);
     }
+  });
+
+  it('reconcile repairs a hand-edited dnsmasq.conf by content; a killed dnsmasq is restarted and answers again', async () => {
+    const file = join(junction.stateDir, 'dnsmasq', 'dnsmasq.conf');
+    const rendered = readFileSync(file, 'utf8');
+    writeFileSync(file, `${rendered}interface=vpc1\n`);
+    const report = await junction.api('POST', '/v1/reconcile');
+    expect(report.status, report.text).toBe(200);
+    expect(report.body.repaired.dhcp).toEqual([expect.stringContaining('dnsmasq.conf differs from the rendering: - dnsmasq: interface=vpc1')]);
+    expect(readFileSync(file, 'utf8')).toBe(rendered);
+
+    const before = (await junction.api('GET', '/v1/status')).body.dhcp.dnsmasq;
+    process.kill(before.pid, 'SIGKILL');
+    const after = await waitFor('dnsmasq restarted by its supervisor', async () => {
+      const dnsmasq = (await junction.api('GET', '/v1/status')).body.dhcp.dnsmasq;
+      return dnsmasq.running && dnsmasq.pid !== before.pid ? dnsmasq : undefined;
+    }, 15_000, 200);
+    expect(after.restarts).toBe(before.restarts + 1);
+    expect(await lookup('a1', vpcs.a.gateway)).toContain(UPSTREAM_ANSWER);
   });
 
   it('a restart of Junction adopts dnsmasq: same pid, leases kept, still answering', async () => {
