@@ -136,6 +136,8 @@ export class DhcpConfiguration implements DhcpRunning {
       this.appliedArtifact = desired;
       return actions;
     }
+    // a dnsmasq that died and that its supervisor is still restarting: end that supervision first, so one dnsmasq runs
+    if (this.current && this.current.pid === undefined) await this.stopDnsmasq();
     const running = this.current?.pid;
     if (running && this.runningText === desired.text && readText(this.configFile) === desired.text) {
       this.appliedArtifact = desired;

@@ -24,6 +24,7 @@ describe('DhcpConfiguration', () => {
   let pid: number | undefined;
   let adoptable: number | undefined;
   let starts: number;
+  let stops: number;
 
   const make = () => {
     const fake: DnsmasqDaemon = {
@@ -31,7 +32,7 @@ describe('DhcpConfiguration', () => {
       restarts: 0, origin: undefined, files: dnsmasqPaths(join(stateDir, 'dnsmasq')),
       adopt: async () => (pid = adoptable),
       start: async () => { starts++; pid = 7000 + starts; return pid; },
-      stop: async () => { pid = undefined; },
+      stop: async () => { stops++; pid = undefined; },
       detach: () => undefined,
       recentLog: () => [],
     };
@@ -43,6 +44,7 @@ describe('DhcpConfiguration', () => {
     pid = undefined;
     adoptable = undefined;
     starts = 0;
+    stops = 0;
   });
   afterEach(() => rmSync(stateDir, { recursive: true, force: true }));
 
@@ -80,6 +82,16 @@ describe('DhcpConfiguration', () => {
     expect(await next.apply(desired)).toEqual([]);
     expect({ pid, starts }).toEqual({ pid: 7001, starts: 1 });
     expect(await next.drift(desired)).toEqual([]);
+  });
+
+  it('a dnsmasq that died is stopped (its supervision ended) before one is started again', async () => {
+    const dhcp = make();
+    const desired = renderDhcp(config());
+    await dhcp.apply(desired);
+    pid = undefined; // died; its supervisor is between restarts
+    expect(await dhcp.drift(desired)).toEqual(['dnsmasq is not running while the dhcp section serves interfaces']);
+    expect(await dhcp.apply(desired)).toEqual(['start dnsmasq (pid 7002)']);
+    expect({ stops, starts }).toEqual({ stops: 1, starts: 2 });
   });
 
   it('stops dnsmasq when no interface is served, and says when it runs without a section', async () => {
