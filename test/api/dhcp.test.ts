@@ -143,14 +143,14 @@ describe('/v1/dhcp', () => {
     expect(readFileSync(join(stateDir, 'dnsmasq', 'dnsmasq.conf'), 'utf8')).toBe(`${before}dhcp-host=02:00:00:00:0a:02,10.1.0.50,3600\n`);
   });
 
-  it('a rendering dnsmasq refuses is a 500 that names /dhcp and leaves the running dnsmasq and its file alone', async () => {
+  it('a rendering dnsmasq refuses is a 500 that names the server whose line it refused, and leaves the running dnsmasq and its file alone', async () => {
     expect((await call('POST', '/v1/dhcp/servers', vpc0)).statusCode).toBe(201);
     const conf = join(stateDir, 'dnsmasq', 'dnsmasq.conf');
     const before = readFileSync(conf, 'utf8');
     runner.on((c) => c.program === 'dnsmasq', () => ({ code: 1, stderr: 'dnsmasq: bad option at line 12 of dnsmasq.conf.new\n' }));
     const refused = await call('PUT', '/v1/dhcp/servers/vpc0', { ...vpc0, lease_time_s: 600 });
     expect(refused.statusCode).toBe(500);
-    expect(refused.json()).toMatchObject({ error: 'apply_failed', problems: [{ path: '/dhcp', message: expect.stringContaining('bad option at line 12') }] });
+    expect(refused.json()).toMatchObject({ error: 'apply_failed', problems: [{ path: '/dhcp/servers/0', message: expect.stringContaining('bad option at line 12') }] });
     expect({ starts, pid }).toEqual({ starts: 1, pid: 5001 });
     expect(readFileSync(conf, 'utf8')).toBe(before);
     expect((await call('GET', '/v1/dhcp/servers/vpc0')).json().lease_time_s).toBeUndefined();

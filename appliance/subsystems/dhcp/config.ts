@@ -19,7 +19,7 @@ import { reapStaleProcess, waitUntilGone } from '../../platform/stale-process.js
 import { firstLine } from '../../platform/requirements.js';
 import { ApplyFailed } from '../../core/subsystem.js';
 import { DnsmasqProcess, type DnsmasqProcessOptions } from './dnsmasq-process.js';
-import { describeDhcp, inactiveDhcpArtifact, type DhcpArtifact } from './render.js';
+import { describeDhcp, inactiveDhcpArtifact, pathOfDnsmasqError, type DhcpArtifact } from './render.js';
 
 /** What the subsystem needs of a supervised dnsmasq (DnsmasqProcess). */
 export type DnsmasqDaemon = Pick<DnsmasqProcess, 'pid' | 'restarts' | 'origin' | 'adopt' | 'start' | 'stop' | 'detach' | 'recentLog' | 'files'>;
@@ -144,12 +144,12 @@ export class DhcpConfiguration implements DhcpRunning {
       return actions;
     }
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
-    await this.install(desired.text);
+    await this.install(desired);
     if (running && this.runningText === desired.text) {
       actions.push('rewrite dnsmasq.conf (dnsmasq already runs this configuration)');
     } else {
       if (running) await this.stopDnsmasq();
-      const pid = await this.startDnsmasq(desired.text);
+      const pid = await this.startDnsmasq(desired);
       actions.push(running ? `restart dnsmasq (pid ${running} -> ${pid}): its configuration changed` : `start dnsmasq (pid ${pid})`);
     }
     this.appliedArtifact = desired;
@@ -157,13 +157,13 @@ export class DhcpConfiguration implements DhcpRunning {
   }
 
   /** Writes the file through `dnsmasq --test` first: a rendering dnsmasq refuses never replaces the running one. */
-  private async install(text: string): Promise<void> {
+  private async install(desired: DhcpArtifact): Promise<void> {
     const candidate = `${this.configFile}.new`;
-    writeFileSync(candidate, text, { mode: 0o600 });
+    writeFileSync(candidate, desired.text, { mode: 0o600 });
     const result = await this.options.runner.run('dnsmasq', ['--test', `--conf-file=${candidate}`], { timeoutMs: 10_000 });
     if (result.code !== 0) {
       const why = result.code === 127 ? 'dnsmasq is not installed' : firstLine(result.stderr || result.stdout, `exit ${result.code}`);
-      throw new ApplyFailed('dhcp', `dnsmasq rejected the rendered configuration: ${why}`, '/dhcp');
+      throw new ApplyFailed('dhcp', `dnsmasq rejected the rendered configuration: ${why}`, pathOfDnsmasqError(desired, why));
     }
     renameSync(candidate, this.configFile);
   }
@@ -193,20 +193,20 @@ export class DhcpConfiguration implements DhcpRunning {
     this.options.log.info('dhcp: adopted the dnsmasq an earlier Junction left running', { pid });
   }
 
-  private async startDnsmasq(text: string): Promise<number> {
+  private async startDnsmasq(desired: DhcpArtifact): Promise<number> {
     const dnsmasq = this.pending ?? this.launchDnsmasq();
     this.pending = undefined;
     this.current = dnsmasq;
     try {
       const pid = await dnsmasq.start();
-      this.runningText = text;
+      this.runningText = desired.text;
       const replaced = dnsmasq.origin?.reason;
       this.options.log.info('dhcp: dnsmasq started', { pid, config: this.configFile, ...(replaced ? { replaced } : {}) });
       return pid;
     } catch (error) {
       this.current = undefined;
       this.runningText = '';
-      throw new ApplyFailed('dhcp', (error as Error).message, '/dhcp');
+      throw new ApplyFailed('dhcp', (error as Error).message, pathOfDnsmasqError(desired, (error as Error).message));
     }
   }
 

@@ -27,17 +27,19 @@ export interface DhcpArtifact {
   dnsInterfaces: string[];
   /** the subnets DHCP serves, by interface: leases map to their interface through these (not in the plan: the text says it) */
   subnets: Array<{ interface: string; network: string }>;
+  /** the document path of each served interface's server, to name it when dnsmasq refuses its lines */
+  paths: Record<string, string>;
 }
 
-export const inactiveDhcpArtifact = (): DhcpArtifact => ({ active: false, text: '', dhcpInterfaces: [], dnsInterfaces: [], subnets: [] });
+export const inactiveDhcpArtifact = (): DhcpArtifact => ({ active: false, text: '', dhcpInterfaces: [], dnsInterfaces: [], subnets: [], paths: {} });
 
 const HEADER = '# dnsmasq configuration rendered by Junction from the dhcp section; edits are overwritten';
 
 export function renderDhcp(config: Config): DhcpArtifact {
   const section = config.dhcp;
   if (!section) return inactiveDhcpArtifact();
-  const served = [...section.servers]
-    .map((server) => ({ server, ...serves(server, section) }))
+  const served = section.servers
+    .map((server, index) => ({ server, path: `/dhcp/servers/${index}`, ...serves(server, section) }))
     .filter((s) => s.dhcp || s.dns)
     .sort((a, b) => a.server.interface.localeCompare(b.server.interface));
   if (!served.length) return inactiveDhcpArtifact();
@@ -51,7 +53,8 @@ export function renderDhcp(config: Config): DhcpArtifact {
     else lines.push(...serverLines(config, server, dns));
   }
   const subnets = dhcpInterfaces.flatMap((name) => interfaceSubnets(config, name).map((s) => ({ interface: name, network: formatPrefix(s) })));
-  return { active: true, text: `${lines.join('\n')}\n`, dhcpInterfaces, dnsInterfaces, subnets };
+  const paths = Object.fromEntries(served.map((s) => [s.server.interface, s.path]));
+  return { active: true, text: `${lines.join('\n')}\n`, dhcpInterfaces, dnsInterfaces, subnets, paths };
 }
 
 /** Lines that hold for the whole dnsmasq: where it listens, where it forwards. */
@@ -103,6 +106,23 @@ function serverLines(config: Config, server: DhcpServer, dns: boolean): string[]
 function primarySubnet(subnets: ServedSubnet[], server: DhcpServer): ServedSubnet | undefined {
   const first = server.ranges?.[0];
   return (first && subnetHolding(subnets, first.start)) ?? subnets[0];
+}
+
+/**
+ * The document path behind a dnsmasq error: the server whose lines hold the
+ * line it names ("bad dhcp-range at line 14 of ..."), or whose interface it
+ * names; else the section.
+ */
+export function pathOfDnsmasqError(artifact: DhcpArtifact, message: string): string {
+  const line = /at line (\d+) of/.exec(message);
+  if (line) {
+    const before = artifact.text.split('\n').slice(0, Number(line[1])).reverse();
+    const owner = before.find((l) => l.startsWith('interface='))?.slice('interface='.length);
+    if (owner && artifact.paths[owner]) return artifact.paths[owner];
+  }
+  const words = message.split(/[^A-Za-z0-9_.-]+/);
+  const named = Object.keys(artifact.paths).find((name) => words.includes(name));
+  return named ? artifact.paths[named]! : '/dhcp';
 }
 
 /** The plan lines: every line dnsmasq reads, by content (the file's order is the interfaces' order, which renders stable). */

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Config } from '../../../appliance/model/schema.js';
 import { verifyDhcpConfig } from '../../../appliance/subsystems/dhcp/verify.js';
-import { describeDhcp, renderDhcp } from '../../../appliance/subsystems/dhcp/render.js';
+import { describeDhcp, pathOfDnsmasqError, renderDhcp } from '../../../appliance/subsystems/dhcp/render.js';
 import { dhcpSelfServices } from '../../../appliance/subsystems/dhcp/self-services.js';
 import type { DhcpSection } from '../../../appliance/subsystems/dhcp/schema.js';
 
@@ -147,5 +147,16 @@ describe('dhcp render', () => {
     expect(renderDhcp(doc({ ...section, servers: [...section.servers].reverse() })).text).toBe(a.text);
     expect(renderDhcp(doc({ servers: [{ ...vpc0, enabled: false }] }))).toMatchObject({ active: false, text: '' });
     expect(describeDhcp(renderDhcp(doc(undefined)))).toEqual([]);
+  });
+
+  it('maps a dnsmasq error to the server whose line or interface it names', () => {
+    const artifact = renderDhcp(doc({ dns_forwarder: { upstream_servers: ['198.18.0.2'] }, servers: [{ interface: 'vpc1', dhcp: false }, vpc0] }));
+    const lines = artifact.text.split('\n');
+    const rangeLine = lines.findIndex((l) => l.startsWith('dhcp-range=')) + 1;
+    expect(pathOfDnsmasqError(artifact, `dnsmasq: bad dhcp-range at line ${rangeLine} of /x/dnsmasq.conf.new`)).toBe('/dhcp/servers/1');
+    expect(pathOfDnsmasqError(artifact, `dnsmasq: bad option at line ${lines.indexOf('no-dhcp-interface=vpc1') + 1} of f`)).toBe('/dhcp/servers/0');
+    expect(pathOfDnsmasqError(artifact, 'dnsmasq: failed to create listening socket for port 53 on vpc0: Address in use')).toBe('/dhcp/servers/1');
+    expect(pathOfDnsmasqError(artifact, 'dnsmasq: bad option at line 3 of f')).toBe('/dhcp');
+    expect(pathOfDnsmasqError(artifact, 'dnsmasq: out of memory')).toBe('/dhcp');
   });
 });
