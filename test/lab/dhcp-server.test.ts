@@ -8,7 +8,8 @@
 // namespace), and answers b1 on neither router address (vpc1's has no
 // socket, and vpc0's is reachable from vpc1 only through the firewall,
 // which opens DNS on vpc0 alone). Reconcile repairs a hand-edited
-// dnsmasq.conf; a killed dnsmasq comes back; a restart of Junction adopts it.
+// dnsmasq.conf; a killed dnsmasq comes back; a restart of Junction adopts it;
+// dnsmasq --test accepts every generated section that verify accepts.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +20,13 @@ import { requireRoot, uniquePrefix, withLab } from './support/lab-fixture.js';
 import { startJunction, type RunningJunction } from './support/junction.js';
 import { requireTools } from './support/tools.js';
 import { waitFor } from '../lab-kit/wait.js';
+import fc from 'fast-check';
+import { SystemCommandRunner } from '../../appliance/platform/command-runner.js';
+import type { Config } from '../../appliance/model/schema.js';
+import { renderDhcp } from '../../appliance/subsystems/dhcp/render.js';
+import { verifyDhcpConfig } from '../../appliance/subsystems/dhcp/verify.js';
+import { DEFAULT_FUZZ_SEED } from '../support/config-arbitraries.js';
+import { dhcpDocument } from '../support/dhcp-arbitraries.js';
 
 const root = requireRoot();
 requireTools('dhcp-server', root.isRoot, [{ program: 'dnsmasq', pkg: 'dnsmasq-base' }, { program: 'busybox', pkg: 'busybox' }]);
@@ -189,6 +197,24 @@ describe.skipIf(!root.isRoot)('DHCP server and DNS forwarder for VPC hosts', () 
     }, 15_000, 200);
     expect(after.restarts).toBe(before.restarts + 1);
     expect(await lookup('a1', vpcs.a.gateway)).toContain(UPSTREAM_ANSWER);
+  });
+
+  it('dnsmasq --test accepts every rendering verify accepts (generated sections)', async () => {
+    const runner = new SystemCommandRunner();
+    const texts = new Set<string>();
+    for (const doc of fc.sample(dhcpDocument, { numRuns: 400, seed: DEFAULT_FUZZ_SEED })) {
+      const config = doc as unknown as Config;
+      if (verifyDhcpConfig(config).some((p) => p.severity !== 'warning')) continue;
+      const artifact = renderDhcp(config);
+      if (artifact.active) texts.add(artifact.text);
+    }
+    expect(texts.size).toBeGreaterThan(20);
+    const file = join(dir, 'generated.conf');
+    for (const text of texts) {
+      writeFileSync(file, text);
+      const result = await runner.run('dnsmasq', ['--test', `--conf-file=${file}`], { timeoutMs: 10_000 });
+      expect(result.code, `${result.stderr}\n${text}`).toBe(0);
+    }
   });
 
   it('a restart of Junction adopts dnsmasq: same pid, leases kept, still answering', async () => {
