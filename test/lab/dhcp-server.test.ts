@@ -9,7 +9,8 @@
 // socket, and vpc0's is reachable from vpc1 only through the firewall,
 // which opens DNS on vpc0 alone). Reconcile repairs a hand-edited
 // dnsmasq.conf; a killed dnsmasq comes back; a restart of Junction adopts it;
-// dnsmasq --test accepts every generated section that verify accepts.
+// dnsmasq --test accepts every generated section that verify accepts;
+// `junction down` stops it, with Junction running or not.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +21,9 @@ import { requireRoot, uniquePrefix, withLab } from './support/lab-fixture.js';
 import { startJunction, type RunningJunction } from './support/junction.js';
 import { requireTools } from './support/tools.js';
 import { waitFor } from '../lab-kit/wait.js';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { processGone } from '../../appliance/platform/stale-process.js';
 import fc from 'fast-check';
 import { SystemCommandRunner } from '../../appliance/platform/command-runner.js';
 import type { Config } from '../../appliance/model/schema.js';
@@ -29,6 +33,7 @@ import { DEFAULT_FUZZ_SEED } from '../support/config-arbitraries.js';
 import { dhcpDocument } from '../support/dhcp-arbitraries.js';
 
 const root = requireRoot();
+const CLI = fileURLToPath(new URL('../../dist/appliance/cli.js', import.meta.url));
 requireTools('dhcp-server', root.isRoot, [{ program: 'dnsmasq', pkg: 'dnsmasq-base' }, { program: 'busybox', pkg: 'busybox' }]);
 const { internet, ccnn, vpcs } = addressing;
 
@@ -226,5 +231,23 @@ describe.skipIf(!root.isRoot)('DHCP server and DNS forwarder for VPC hosts', () 
     expect(status.dnsmasq).toMatchObject({ running: true, pid: before, origin: { how: 'adopted' } });
     expect(status.leases).toHaveLength(2);
     expect(await lookup('a1', vpcs.a.gateway)).toContain(UPSTREAM_ANSWER);
+  });
+
+  it('a full stop (junction down) stops dnsmasq; without Junction, down ends a dnsmasq left behind', async () => {
+    const pid = (await junction.api('GET', '/v1/status')).body.dhcp.dnsmasq.pid as number;
+    const down = spawnSync(process.execPath, [CLI, 'down', '--state-dir', junction.stateDir], { encoding: 'utf8', timeout: 60_000 });
+    expect(down.status, down.stderr).toBe(0);
+    expect(processGone(pid)).toBe(true);
+
+    // a Junction killed outright leaves its dnsmasq; `junction down` finds it by its pid file
+    junction = await startJunction(lab(), { stateDir: junction.stateDir });
+    const next = await waitFor('dnsmasq started again', async () => (await junction.api('GET', '/v1/status')).body.dhcp?.dnsmasq?.pid as number | undefined);
+    junction.process.kill('SIGKILL');
+    await junction.process.exited;
+    expect(processGone(next)).toBe(false);
+    const reaped = spawnSync(process.execPath, [CLI, 'down', '--state-dir', junction.stateDir], { encoding: 'utf8', timeout: 60_000 });
+    expect(reaped.status, reaped.stderr).toBe(0);
+    expect(reaped.stdout).toContain(`ended pid ${next}`);
+    expect(processGone(next)).toBe(true);
   });
 });
