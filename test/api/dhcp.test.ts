@@ -3,7 +3,7 @@
 // document path and nothing applied, the plan showing dnsmasq's lines, a
 // changed rendering restarting dnsmasq after `dnsmasq --test`, and leases
 // read from the lease file. No daemon is started.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -153,6 +153,7 @@ describe('/v1/dhcp', () => {
     expect(refused.json()).toMatchObject({ error: 'apply_failed', problems: [{ path: '/dhcp/servers/0', message: expect.stringContaining('bad option at line 12') }] });
     expect({ starts, pid }).toEqual({ starts: 1, pid: 5001 });
     expect(readFileSync(conf, 'utf8')).toBe(before);
+    expect(existsSync(`${conf}.new`)).toBe(false);
     expect((await call('GET', '/v1/dhcp/servers/vpc0')).json().lease_time_s).toBeUndefined();
   });
 

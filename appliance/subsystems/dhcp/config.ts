@@ -9,7 +9,7 @@
 // runs, so a restart of Junction restarts nothing that matches. Drift
 // compares content: the file on disk and the file dnsmasq was started with,
 // against the rendering.
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { CommandRunner } from '../../platform/command-runner.js';
@@ -162,6 +162,7 @@ export class DhcpConfiguration implements DhcpRunning {
     writeFileSync(candidate, desired.text, { mode: 0o600 });
     const result = await this.options.runner.run('dnsmasq', ['--test', `--conf-file=${candidate}`], { timeoutMs: 10_000 });
     if (result.code !== 0) {
+      rmSync(candidate, { force: true });
       const why = result.code === 127 ? 'dnsmasq is not installed' : firstLine(result.stderr || result.stdout, `exit ${result.code}`);
       throw new ApplyFailed('dhcp', `dnsmasq rejected the rendered configuration: ${why}`, pathOfDnsmasqError(desired, why));
     }
