@@ -85,6 +85,13 @@ describe.skipIf(!root.isRoot)('DHCP server and DNS forwarder for VPC hosts', () 
     return Object.fromEntries(text.split('\n').filter((l) => l.includes('=')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
   }
 
+  /** the address the API lists for a host's MAC */
+  async function leaseOf(host: LabRole): Promise<string> {
+    const mac = JSON.parse((await lab().exec(host, ['ip', '-j', 'link', 'show', 'eth0'], { check: true })).stdout)[0].address;
+    const leases = (await junction.api('GET', '/v1/dhcp/leases')).body.leases as Array<{ mac: string; address: string }>;
+    return leases.find((l) => l.mac === mac)!.address;
+  }
+
   /** busybox nslookup from a host to a server, bounded; the answer's text, or undefined when none came. */
   async function lookup(host: LabRole, server: string): Promise<string | undefined> {
     const result = await lab().exec(host, ['timeout', '6', 'busybox', 'nslookup', '-type=a', UPSTREAM_NAME, server], { timeoutMs: 10_000 });
@@ -231,6 +238,21 @@ describe.skipIf(!root.isRoot)('DHCP server and DNS forwarder for VPC hosts', () 
     expect(status.dnsmasq).toMatchObject({ running: true, pid: before, origin: { how: 'adopted' } });
     expect(status.leases).toHaveLength(2);
     expect(await lookup('a1', vpcs.a.gateway)).toContain(UPSTREAM_ANSWER);
+  });
+
+  it('a changed server restarts dnsmasq (after dnsmasq --test); a host renewing keeps its address and gets the new lease time', async () => {
+    const before = await leaseOf('a1');
+    const started = performance.now();
+    const put = await junction.api('PUT', '/v1/dhcp/servers/vpc0', { ...config.dhcp.servers[0], lease_time_s: 600 });
+    const commitMs = Math.round(performance.now() - started);
+    expect(put.status, put.text).toBe(200);
+    expect(put.body.plan.subsystems.find((p: { subsystem: string }) => p.subsystem === 'dhcp').add).toContain('dnsmasq: dhcp-range=10.1.0.100,10.1.0.150,255.255.255.0,600');
+    expect(put.body.actions.dhcp).toEqual([expect.stringMatching(/^restart dnsmasq \(pid \d+ -> \d+\): its configuration changed$/)]);
+    const clientStarted = performance.now();
+    const renewed = await dhcpClient('a1');
+    const leaseMs = Math.round(performance.now() - clientStarted);
+    expect(renewed).toMatchObject({ ip: before, lease: '600' });
+    console.log(`[dhcp-server] commit that restarts dnsmasq: ${commitMs} ms; udhcpc discover to bound: ${leaseMs} ms`);
   });
 
   it('a full stop (junction down) stops dnsmasq; without Junction, down ends a dnsmasq left behind', async () => {
