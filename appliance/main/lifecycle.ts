@@ -39,10 +39,11 @@ function daemonPidFiles(stateDir: string): Array<{ path: string; marker: string 
   } catch {
     /* no DHCP clients */
   }
+  const dnsmasq = dnsmasqPaths(join(stateDir, 'dnsmasq'));
   return [
     { path: join(stateDir, 'charon', 'charon.pid'), marker: charonPaths(join(stateDir, 'charon')).conf },
     { path: join(stateDir, 'bird', 'bird.supervised.pid'), marker: join(stateDir, 'bird', 'bird.conf') },
-    { path: dnsmasqPaths(join(stateDir, 'dnsmasq')).supervisedPidFile, marker: dnsmasqPaths(join(stateDir, 'dnsmasq')).configFile },
+    { path: dnsmasq.supervisedPidFile, marker: dnsmasq.configFile },
     { path: join(stateDir, 'firewall-log', 'ulogd.pid'), marker: join(stateDir, 'firewall-log', 'ulogd.conf') },
     ...leases.map((f) => ({ path: join(dhcp, f), marker: join(dhcp, 'lease.sh') })),
   ];
