@@ -8,6 +8,7 @@ import type { StatusService } from '../appliance/core/status.js';
 import type { MetricsService } from '../appliance/core/metrics.js';
 import type { VpnControl } from '../appliance/subsystems/vpn/control.js';
 import type { BgpControl } from '../appliance/subsystems/bgp/control.js';
+import type { DhcpControl } from '../appliance/subsystems/dhcp/index.js';
 import type { FirewallLog } from '../appliance/subsystems/firewall/log-reader.js';
 import { emptyConfig, type Config } from '../appliance/model/schema.js';
 import { redactSecrets } from '../appliance/model/secrets.js';
@@ -24,6 +25,8 @@ export interface ApiContext {
   vpn?: VpnControl;
   /** the BGP subsystem (status, learned routes, neighbor resets); absent in tests without one */
   bgp?: BgpControl;
+  /** the DHCP subsystem (leases); absent in tests without one */
+  dhcp?: DhcpControl;
   /** reads the firewall's packet log (absent in unit tests) */
   firewallLog?: FirewallLog;
   /** GET /metrics (absent: no such route) and the networks that may scrape it without a token */

@@ -19,6 +19,7 @@ import systemPlugin from './plugins/system.js';
 import commitPlugin from './plugins/commit.js';
 import vpnPlugin from './plugins/vpn.js';
 import bgpPlugin from './plugins/bgp.js';
+import dhcpPlugin from './plugins/dhcp.js';
 import firewallLogPlugin from './plugins/firewall-log.js';
 import vpnRemoteConfigPlugin from './plugins/vpn-remote-config.js';
 import metricsPlugin from './plugins/metrics.js';
@@ -74,6 +75,7 @@ export async function buildServer(ctx: ApiContext, options: ServerOptions = {}):
   await app.register(resourcesPlugin, ctx);
   await app.register(vpnPlugin, ctx);
   await app.register(bgpPlugin, ctx);
+  await app.register(dhcpPlugin, ctx);
   await app.register(vpnRemoteConfigPlugin, ctx);
   await app.register(metricsPlugin, ctx);
   await app.register(dashboardPlugin, { dir: options.dashboardDir });

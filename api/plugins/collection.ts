@@ -19,7 +19,8 @@ export interface CollectionSpec {
   tag: string;
   /** what one item is called in messages */
   noun: string;
-  key: 'id' | 'name';
+  /** the field that names an item in the list and in the item's URL (id, name; interface and mac for DHCP servers and reservations) */
+  key: string;
   item: TSchema;
   /** the list inside the document; undefined when its parent does not exist */
   list(doc: Config, params: Params): Item[] | undefined;

@@ -9,6 +9,7 @@ import { MetricsService } from '../core/metrics.js';
 import { junctionVersion } from './build-info.js';
 import { VpnSubsystem } from '../subsystems/vpn/index.js';
 import { BgpSubsystem } from '../subsystems/bgp/index.js';
+import { DhcpSubsystem } from '../subsystems/dhcp/index.js';
 import type { Subsystem } from '../core/subsystem.js';
 import { SUBSYSTEMS, firewallNeedsOf } from './subsystems.js';
 import type { Config } from '../model/schema.js';
@@ -29,6 +30,8 @@ export interface Appliance {
   vpn: VpnSubsystem;
   /** the BGP subsystem (bird): status, learned routes, neighbor resets */
   bgp: BgpSubsystem;
+  /** the DHCP subsystem (dnsmasq): leases */
+  dhcp: DhcpSubsystem;
   close(): void;
 }
 
@@ -53,6 +56,7 @@ export function createAppliance(options: ApplianceOptions): Appliance {
   subsystems.push(...SUBSYSTEMS.map((registered) => registered.create({ ...options, firewallNeeds })));
   const vpn = only(subsystems, VpnSubsystem);
   const bgp = only(subsystems, BgpSubsystem);
+  const dhcp = only(subsystems, DhcpSubsystem);
   const reconciler = new Reconciler(store, subsystems, options.capabilities, options.log);
   const status = new StatusService(subsystems, () => ({
     config: reconciler.currentConfig(),
@@ -66,14 +70,14 @@ export function createAppliance(options: ApplianceOptions): Appliance {
     pendingConfirm: reconciler.pendingConfirm() !== undefined,
   }), { maxAgeS: options.metricsMaxAgeS, build: { version: junctionVersion() }, log: options.log });
   reconciler.onCommitAttempt((attempt) => metrics.noteCommit(attempt));
-  return { store, reconciler, status, metrics, subsystems, vpn, bgp, close: () => {
+  return { store, reconciler, status, metrics, subsystems, vpn, bgp, dhcp, close: () => {
       reconciler.close();
       store.close();
     },
   };
 }
 
-/** The one subsystem of this class in the list (the API talks to vpn and bgp directly). */
+/** The one subsystem of this class in the list (the API talks to vpn, bgp and dhcp directly). */
 function only<T extends Subsystem>(subsystems: Subsystem[], kind: new (...args: never[]) => T): T {
   const found = subsystems.filter((s): s is T => s instanceof kind);
   if (found.length !== 1) throw new Error(`expected one ${kind.name} among the subsystems, found ${found.length}`);

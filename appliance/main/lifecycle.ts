@@ -8,6 +8,7 @@ import { openSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { processArgs, processGone, reapStaleProcess, waitUntilGone } from '../platform/stale-process.js';
 import { charonPaths } from '../subsystems/vpn/strongswan-conf.js';
+import { dnsmasqPaths } from '../subsystems/dhcp/dnsmasq-process.js';
 import { apiRequest, targetFromStateDir } from './api-client.js';
 
 /** The signal `junction down` sends to serve: stop Junction and every daemon it runs. */
@@ -38,9 +39,11 @@ function daemonPidFiles(stateDir: string): Array<{ path: string; marker: string 
   } catch {
     /* no DHCP clients */
   }
+  const dnsmasq = dnsmasqPaths(join(stateDir, 'dnsmasq'));
   return [
     { path: join(stateDir, 'charon', 'charon.pid'), marker: charonPaths(join(stateDir, 'charon')).conf },
     { path: join(stateDir, 'bird', 'bird.supervised.pid'), marker: join(stateDir, 'bird', 'bird.conf') },
+    { path: dnsmasq.supervisedPidFile, marker: dnsmasq.configFile },
     { path: join(stateDir, 'firewall-log', 'ulogd.pid'), marker: join(stateDir, 'firewall-log', 'ulogd.conf') },
     ...leases.map((f) => ({ path: join(dhcp, f), marker: join(dhcp, 'lease.sh') })),
   ];

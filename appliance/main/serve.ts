@@ -5,7 +5,7 @@
 // a root-only Unix socket in the state directory. Until a revision is in
 // the kernel, forwarding is dropped (fail-closed). A clean stop (SIGTERM,
 // SIGINT) leaves the data plane alone: the kernel state and charon, bird,
-// ulogd and the DHCP clients keep running for the next Junction. A full
+// dnsmasq, ulogd and the DHCP clients keep running for the next Junction. A full
 // stop (--stop-daemons, or SIGUSR2 from `junction down`) stops the daemons
 // too.
 import { createServer, type Server } from 'node:http';
@@ -83,6 +83,7 @@ export async function serve(options: ServeOptions): Promise<void> {
     vpn: appliance.vpn,
     bgp: appliance.bgp,
     metrics: { service: appliance.metrics, allow: options.metricsAllow ?? [] },
+    dhcp: appliance.dhcp,
   })]);
   log.info('boot', { revision: boot.revision, repaired: Object.keys(boot.repaired), errors: boot.errors });
   await failClosed.afterBoot(boot);
@@ -104,19 +105,21 @@ export async function serve(options: ServeOptions): Promise<void> {
   const stop = async (signal: string, full: boolean) => {
     if (stopping) return;
     stopping = true;
-    if (full) log.info('stopping Junction and its daemons (charon, bird, ulogd, DHCP clients)', { signal });
-    else log.info('stopping; the kernel, charon, bird, ulogd and the DHCP clients keep running with the current revision', { signal });
+    if (full) log.info('stopping Junction and its daemons (charon, bird, dnsmasq, ulogd, DHCP clients)', { signal });
+    else log.info('stopping; the kernel, charon, bird, dnsmasq, ulogd and the DHCP clients keep running with the current revision', { signal });
     await stopNotifying();
     unixServer.close();
     await app.close();
     if (full) {
       await appliance.vpn.close();
       await appliance.bgp.close();
+      await appliance.dhcp.close();
       await firewallLog.stop();
       await dhcpClients.stopAll();
     } else {
       await appliance.vpn.detach();
       await appliance.bgp.detach();
+      await appliance.dhcp.detach();
       firewallLog.detach();
       dhcpClients.detachAll();
     }

@@ -3,7 +3,8 @@
 // the system settings; links before routes (next hops need addresses); the
 // VPN once addresses exist; BGP after links and routes (sessions on the dx
 // links need their addresses, and bird's kernel routes, proto bird metric
-// 2000, sit beside the static ones, proto 77); the firewall last: it opens
+// 2000, sit beside the static ones, proto 77); DHCP and DNS for VPC hosts
+// once the VPC interfaces have their addresses (dnsmasq binds to them); the firewall last: it opens
 // what the others ask for (FirewallNeeds) from the same document, and if
 // its apply fails everything before it is rolled back with it.
 import type { FirewallNeeds, Subsystem } from '../core/subsystem.js';
@@ -26,6 +27,8 @@ import { vpnRequirements } from '../subsystems/vpn/requirements.js';
 import { BgpSubsystem } from '../subsystems/bgp/index.js';
 import { bgpRequirements } from '../subsystems/bgp/requirements.js';
 import { BGP_REQUIRED_SYSCTLS } from '../subsystems/bgp/render.js';
+import { DhcpSubsystem } from '../subsystems/dhcp/index.js';
+import { dhcpRequirements } from '../subsystems/dhcp/requirements.js';
 import { FirewallSubsystem } from '../subsystems/firewall/index.js';
 import { firewallRequirements } from '../subsystems/firewall/requirements.js';
 
@@ -58,6 +61,7 @@ export const SUBSYSTEMS: RegisteredSubsystem[] = [
   { create: (d) => new RoutesSubsystem(d.runner), requirements: routesRequirements },
   { create: (d) => new VpnSubsystem({ runner: d.runner, stateDir: d.stateDir, log: d.log }), requirements: vpnRequirements },
   { create: (d) => new BgpSubsystem({ runner: d.runner, stateDir: d.stateDir, log: d.log, tcpMd5: () => d.capabilities.tcpMd5 }), requirements: bgpRequirements, sysctls: BGP_REQUIRED_SYSCTLS },
+  { create: (d) => new DhcpSubsystem({ runner: d.runner, stateDir: d.stateDir, log: d.log }), requirements: dhcpRequirements },
   { create: (d) => new FirewallSubsystem(d.runner, d.stateDir, () => d.apiPort, d.firewallLog, d.firewallNeeds), requirements: firewallRequirements },
 ];
 

@@ -18,7 +18,7 @@ fi
 # What Junction runs (see appliance/subsystems/*/requirements.ts):
 runtime=(iproute2 procps nftables conntrack busybox ulogd2 ulogd2-json
   strongswan-charon strongswan-libcharon libstrongswan libstrongswan-standard-plugins
-  libcharon-extra-plugins strongswan-swanctl bird2 util-linux mount)
+  libcharon-extra-plugins strongswan-swanctl bird2 dnsmasq-base util-linux mount)
 # What the tests, the lab and the benchmarks run besides: certificates
 # (openssl), traffic (iperf3, ping, tcpdump), a DHCP server for the DHCP
 # client test (dnsmasq), a headless browser for the dashboard test

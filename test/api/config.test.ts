@@ -21,7 +21,7 @@ describe('/v1/config', () => {
     const body = response.json();
     expect(body).toMatchObject({ dry_run: false, changed: true, revision: { id: 1, parent: null, author: 'token:test-admin', comment: 'demo', source: 'api' } });
     const plan = Object.fromEntries(body.plan.subsystems.map((s: { subsystem: string }) => [s.subsystem, s]));
-    expect(Object.keys(plan)).toEqual(['system', 'links', 'routes', 'vpn', 'bgp', 'firewall']);
+    expect(Object.keys(plan)).toEqual(['system', 'links', 'routes', 'vpn', 'bgp', 'dhcp', 'firewall']);
     // applied or, where Junction shares the machine's UTS namespace, said not to be
     expect(plan.system.add).toEqual([expect.stringMatching(/^hostname junction-lab( \(not applied: .*\))?$/)]);
     expect(plan.links.add).toContain('address 10.1.0.1/24 on vpc0');
@@ -210,7 +210,7 @@ describe('/v1/config', () => {
     const body = second.json();
     expect(body.revision).toMatchObject({ id: 2, parent: 1 });
     expect(body.changed).toBe(false);
-    expect(body.actions).toEqual({ system: [], links: [], routes: [], vpn: [], bgp: [], firewall: [] });
+    expect(body.actions).toEqual({ system: [], links: [], routes: [], vpn: [], bgp: [], dhcp: [], firewall: [] });
     for (const s of body.plan.subsystems) expect(s).toMatchObject({ add: [], remove: [], reordered: false });
     const transcript = h.transcriptSince(from);
     expect(mutating(transcript)).toEqual([]);

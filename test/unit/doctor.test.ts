@@ -190,7 +190,7 @@ describe('subsystem checks', () => {
 
 describe('layering', () => {
   it('every subsystem declares its requirements to the composition root', () => {
-    expect(SUBSYSTEM_REQUIREMENTS.map((d) => d.subsystem)).toEqual(['platform', 'links', 'routes', 'vpn', 'bgp', 'firewall']);
+    expect(SUBSYSTEM_REQUIREMENTS.map((d) => d.subsystem)).toEqual(['platform', 'links', 'routes', 'vpn', 'bgp', 'dhcp', 'firewall']);
   });
 
   it('platform imports no subsystem (the probes come from the composition root)', () => {
