@@ -14,6 +14,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parseExposition } from '../support/prometheus-text.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addressing } from '../lab-kit/topology.js';
 import type { LabRole } from '../lab-kit/topology.js';
@@ -177,6 +178,13 @@ describe.skipIf(!root.isRoot)('DHCP server and DNS forwarder for VPC hosts', () 
     const status = await junction.api('GET', '/v1/status');
     expect(status.body.dhcp).toMatchObject({ dnsmasq: { running: true }, dhcp_interfaces: ['vpc0'], dns_interfaces: ['vpc0'] });
     expect(status.body.dhcp.leases.map((l: { address: string }) => l.address).sort()).toEqual([a1!.ip, RESERVED_ADDRESS].sort());
+    // and in GET /metrics, for the Grafana board (a fresh reading: the cache may predate the leases)
+    const metrics = await waitFor('two vpc0 leases in /metrics', async () => {
+      const m = parseExposition((await junction.api('GET', '/metrics')).text);
+      return m.value('junction_dhcp_leases', { interface: 'vpc0' }) === 2 && m;
+    }, 15_000, 500);
+    expect(metrics.value('junction_daemon_up', { daemon: 'dnsmasq' })).toBe(1);
+    expect(metrics.value('junction_dhcp_pool_size', { interface: 'vpc0' })).toBeGreaterThan(0);
   });
 
   it('the forwarder answers a host on vpc0 from the upstream resolver, and a host on vpc1 on neither address', async () => {

@@ -16,6 +16,8 @@ import { describeDhcp, renderDhcp, type DhcpArtifact } from './render.js';
 import { dhcpSelfServices } from './self-services.js';
 import { dhcpStatus, readLeases, type DhcpStatus } from './status.js';
 import type { DhcpLease } from './leases.js';
+import { dhcpFamilies } from './metrics.js';
+import type { MetricFamily } from '../../core/metric-samples.js';
 import { verifyDhcpConfig } from './verify.js';
 
 export type { DhcpArtifact } from './render.js';
@@ -68,6 +70,11 @@ export class DhcpSubsystem implements Subsystem<DhcpArtifact>, DhcpControl {
   async statusReport(config: Config | undefined): Promise<Record<string, unknown>> {
     if (!config?.dhcp && !this.configuration.dnsmasq?.pid) return {};
     return { dhcp: await this.status() };
+  }
+
+  async metrics(config: Config | undefined): Promise<MetricFamily[]> {
+    if (!config?.dhcp && !this.configuration.dnsmasq?.pid) return [];
+    return dhcpFamilies(config, await this.status());
   }
 
   status(): Promise<DhcpStatus> {
