@@ -26,6 +26,7 @@ const DESCRIPTION = [
 
 export default async function vpnRemoteConfigPlugin(app: FastifyInstance, ctx: ApiContext) {
   app.get('/v1/vpn/peers/:name/remote-config', {
+    config: { scope: 'admin' }, // a GET, but it can return the pre-shared key
     schema: {
       tags: ['vpn'],
       summary: 'Configuration for the on-prem gateway of an IKE peer (contains the PSK unless include_secret=false; admin token required)',
@@ -56,9 +57,6 @@ export default async function vpnRemoteConfigPlugin(app: FastifyInstance, ctx: A
       },
     },
   }, async (request, reply) => {
-    if (request.token?.scope !== 'admin') {
-      throw new HttpError(403, 'forbidden', `token "${request.token?.name ?? '?'}" is read-only; the remote config can contain the pre-shared key, so it needs an admin token`);
-    }
     const { name } = request.params as { name: string };
     const query = request.query as { format: string; include_secret?: string };
     if (!isRemoteConfigFormat(query.format)) throw new HttpError(400, 'invalid_request', `unknown format "${query.format}"`, '(querystring)/format');
