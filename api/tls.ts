@@ -1,7 +1,9 @@
 // HTTPS for the TCP API listener: a certificate and key from files
 // (`serve --tls-cert/--tls-key`), or one Junction makes for itself on first
 // start (`--tls-self-signed`, kept in <state-dir>/tls and reused, so its
-// fingerprint stays what clients pinned). The listener looks at the first
+// fingerprint stays what clients pinned, until the box has a name or an
+// address the certificate does not carry: a fresh box gets its addresses
+// with its first commit, and then the certificate is made again). The listener looks at the first
 // byte of each connection: a TLS handshake goes to HTTPS; anything else is
 // plain HTTP and gets one 400 `tls_required` answer naming the https URL,
 // then the connection closes. It is refused, not redirected: by the time a
@@ -96,8 +98,9 @@ const names = (x509: X509Certificate, name: string) => (isIP(name) ? x509.checkI
 
 /**
  * The self-signed certificate in <stateDir>/tls: reused while it parses,
- * matches its key and has not expired (its fingerprint is what clients
- * pinned); made anew, saying why, otherwise.
+ * matches its key, has not expired and names every name and address the box
+ * has now (its fingerprint is what clients pinned); made anew, saying why,
+ * otherwise. Addresses the box no longer has do not count: no churn.
  */
 export function selfSignedTls(stateDir: string, listenHost: string, log: Logger): TlsMaterial {
   const dir = join(stateDir, 'tls');
@@ -109,17 +112,15 @@ export function selfSignedTls(stateDir: string, listenHost: string, log: Logger)
     try {
       chmodSync(keyFile, 0o600);
       const { x509, ...existing } = material(certFile, keyFile, true);
-      if (Date.parse(x509.validTo) - Date.now() > 86_400_000) {
-        const missing = wanted.filter((n) => !names(x509, n));
-        if (missing.length) log.warn('the self-signed certificate does not name all of this box\'s names; delete the tls directory and restart to make a new one (its fingerprint changes)', { missing, dir });
-        return existing;
-      }
-      reason = `it expires ${x509.validTo}`;
+      const missing = wanted.filter((n) => !names(x509, n));
+      if (Date.parse(x509.validTo) - Date.now() <= 86_400_000) reason = `it expires ${x509.validTo}`;
+      else if (missing.length) reason = `it does not name ${missing.join(', ')}`;
+      else return existing;
     } catch (error) {
       reason = (error as Error).message;
     }
   }
-  log.info('making a self-signed TLS certificate', { reason, names: wanted, days: SELF_SIGNED_DAYS });
+  log.info('making a self-signed TLS certificate (a new fingerprint)', { reason, names: wanted, days: SELF_SIGNED_DAYS });
   const made = createSelfSignedCertificate({ commonName: hostname(), names: wanted, days: SELF_SIGNED_DAYS });
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   chmodSync(dir, 0o700);
@@ -152,6 +153,8 @@ export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void
 export interface TlsOnlyServer {
   /** the listening socket: listen() on it */
   server: Server;
+  /** serves this certificate from the next handshake on (open connections keep theirs) */
+  replaceCertificate(tls: TlsMaterial): void;
   /** stops listening and closes every open connection (HTTPS keep-alive ones too) */
   close(): void;
 }
@@ -173,6 +176,7 @@ export function createTlsOnlyServer(handler: RequestHandler, tls: TlsMaterial): 
   });
   return {
     server: front,
+    replaceCertificate: (next) => https.setSecureContext({ cert: next.cert, key: next.key }),
     close: () => {
       front.close();
       https.closeAllConnections();

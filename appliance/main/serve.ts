@@ -110,6 +110,20 @@ export async function serve(options: ServeOptions): Promise<void> {
       server.server.listen(options.port, options.host, resolve);
     });
     tlsServer = server;
+    // A commit can give the box an address the self-signed certificate lacks (a fresh box gets all of them so).
+    if (tls.selfSigned) {
+      reconciler.onCommitted(() => {
+        try {
+          const next = selfSignedTls(options.stateDir, options.host, log);
+          if (next.fingerprint256 === tls!.fingerprint256) return;
+          tls = next;
+          server.replaceCertificate(next);
+          log.info('TLS', { cert: next.certFile, self_signed: true, fingerprint_sha256: next.fingerprint256 });
+        } catch (error) {
+          log.error('could not renew the self-signed certificate; the old one stays', { error: String((error as Error).message) });
+        }
+      });
+    }
   } else {
     await app.listen({ host: options.host, port: options.port });
   }
