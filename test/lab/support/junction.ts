@@ -18,10 +18,11 @@ export interface RunningJunction {
 }
 
 /** ownUts: in a UTS namespace of its own (`unshare --uts`), where Junction may set the hostname, as the lab kit runs it */
-export async function startJunction(lab: Lab, options: { stateDir?: string; env?: Record<string, string>; ownUts?: boolean } = {}): Promise<RunningJunction> {
+/** listen: serve's --listen (default 127.0.0.1:8080); serveArgs: more serve options (e.g. --tls-self-signed) */
+export async function startJunction(lab: Lab, options: { stateDir?: string; env?: Record<string, string>; ownUts?: boolean; listen?: string; serveArgs?: string[] } = {}): Promise<RunningJunction> {
   const stateDir = options.stateDir ?? mkdtempSync(join(tmpdir(), 'junction-test-'));
   const env = Object.entries(options.env ?? {}).map(([k, v]) => `${k}=${v}`);
-  const child = lab.spawn('router', [...(options.ownUts ? ['unshare', '--uts'] : []), 'env', ...env, process.execPath, CLI, 'serve', '--state-dir', stateDir, '--listen', '127.0.0.1:8080'], {
+  const child = lab.spawn('router', [...(options.ownUts ? ['unshare', '--uts'] : []), 'env', ...env, process.execPath, CLI, 'serve', '--state-dir', stateDir, '--listen', options.listen ?? '127.0.0.1:8080', ...(options.serveArgs ?? [])], {
     logFile: join(stateDir, 'junction.log'),
   });
   await waitForApi(stateDir);
