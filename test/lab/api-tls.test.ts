@@ -5,9 +5,11 @@
 // commit gives the box its ccnn0 address, and served with the fingerprint
 // the log shows; plain HTTP on the port gets 400 tls_required; the Unix
 // socket stays plain; `junction token` over HTTPS makes an operate token
-// that can reconcile but not commit; a restart reuses the certificate.
+// that can reconcile but not commit; a restart reuses the certificate; an
+// operator's certificate (openssl req) is served as given, and a key that is
+// not the certificate's stops serve before it touches anything.
 import { X509Certificate } from 'node:crypto';
-import { readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -32,8 +34,8 @@ describe.skipIf(!root.isRoot)('HTTPS on the API port, plain on the Unix socket',
   const lab = withLab({ prefix }, root.isRoot);
   let junction: RunningJunction;
   let certFile: string;
-  const start = async (stateDir?: string) => {
-    junction = await startJunction(lab(), { listen: `0.0.0.0:${PORT}`, serveArgs: ['--tls-self-signed'], ...(stateDir ? { stateDir } : {}) });
+  const start = async (stateDir?: string, serveArgs = ['--tls-self-signed']) => {
+    junction = await startJunction(lab(), { listen: `0.0.0.0:${PORT}`, serveArgs, ...(stateDir ? { stateDir } : {}) });
     certFile = join(junction.stateDir, 'tls', 'self-signed.crt');
   };
   /** curl in the ccnn namespace: the API's clients come from there */
@@ -111,5 +113,39 @@ describe.skipIf(!root.isRoot)('HTTPS on the API port, plain on the Unix socket',
     expect(new X509Certificate(readFileSync(certFile)).fingerprint256).toBe(before);
     const health = await curl('--cacert', certFile, url('/v1/health'));
     expect(health.code, health.stderr).toBe(0);
+  });
+
+  it('serves an operator\'s certificate and key (--tls-cert/--tls-key) as given', async () => {
+    const stateDir = junction.stateDir;
+    const dir = join(stateDir, 'operator');
+    mkdirSync(dir, { mode: 0o700 });
+    const [crt, key] = [join(dir, 'api.crt'), join(dir, 'api.key')];
+    const made = await lab().exec('router', ['openssl', 'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', crt, '-days', '2',
+      '-subj', '/CN=junction.test', '-addext', `subjectAltName=DNS:junction.test,IP:${addressing.ccnn.router}`]);
+    expect(made.code, made.stderr).toBe(0);
+    await junction.stop();
+    await start(stateDir, ['--tls-cert', crt, '--tls-key', key]);
+    const fingerprint = new X509Certificate(readFileSync(crt)).fingerprint256;
+    expect(loggedFingerprints(stateDir).at(-1)).toBe(fingerprint);
+    const health = await curl('--cacert', crt, url('/v1/health'));
+    expect(health.code, health.stderr).toBe(0);
+    const byName = await curl('--cacert', crt, '--resolve', `junction.test:${PORT}:${addressing.ccnn.router}`, `https://junction.test:${PORT}/v1/health`);
+    expect(byName.code, byName.stderr).toBe(0);
+  });
+
+  it('a key that is not the certificate\'s: serve says so and exits 1 before it touches anything', async () => {
+    const stateDir = junction.stateDir;
+    await junction.stop();
+    const before = (await lab().exec('router', ['nft', 'list', 'ruleset'], { check: true })).stdout;
+    const wrongKey = join(stateDir, 'tls', 'self-signed.key');
+    const child = lab().spawn('router', [process.execPath, CLI, 'serve', '--state-dir', stateDir, '--listen', `0.0.0.0:${PORT}`, '--tls-cert', join(stateDir, 'operator', 'api.crt'), '--tls-key', wrongKey], {
+      logFile: join(stateDir, 'refused.log'),
+    });
+    const code = await Promise.race([child.exited, new Promise<number>((r) => setTimeout(() => r(-1), 30_000))]);
+    child.kill('SIGKILL');
+    expect(code).toBe(1);
+    expect(readFileSync(join(stateDir, 'refused.log'), 'utf8')).toContain(`cannot serve HTTPS: the key ${wrongKey} does not belong to the certificate`);
+    expect((await lab().exec('router', ['nft', 'list', 'ruleset'], { check: true })).stdout).toBe(before);
+    await start(stateDir); // for afterAll
   });
 });
