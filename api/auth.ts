@@ -84,9 +84,10 @@ function recordAccess(app: FastifyInstance): void {
     for (const method of methods) table.push({ method, url: route.url, access: declared ?? defaultAccess(method, route.url), declared: declared !== undefined });
     // A HEAD route shares its GET's schema object: describe it once.
     if (accesses.size === 1 && route.schema && !route.schema.hide && !(route.schema as { description?: string }).description?.startsWith('Access:')) {
-      const help = ACCESS_HELP[[...accesses][0]];
-      const described = route.schema as { description?: string };
-      described.description = described.description ? `${help}\n\n${described.description}` : help;
+      const access = [...accesses][0];
+      const described = route.schema as { description?: string; security?: unknown[] };
+      described.description = described.description ? `${ACCESS_HELP[access]}\n\n${described.description}` : ACCESS_HELP[access];
+      if (access === 'public') described.security = []; // OpenAPI: no bearer token for this one
     }
   });
 }

@@ -121,11 +121,13 @@ describe('every route requires the scope it is expected to', () => {
   });
 
   it('the OpenAPI document says for each operation which token it needs', async () => {
-    const spec = (await h.app.inject({ method: 'GET', url: '/docs/json' })).json() as { paths: Record<string, Record<string, { description?: string }>> };
+    const spec = (await h.app.inject({ method: 'GET', url: '/docs/json' })).json() as { paths: Record<string, Record<string, { description?: string; security?: unknown[] }>> };
     expect(spec.paths['/v1/reconcile'].post.description).toMatch(/^Access: an operate or admin token\./);
     expect(spec.paths['/v1/config'].put.description).toMatch(/^Access: an admin token\./);
     expect(spec.paths['/v1/config'].get.description).toMatch(/^Access: a token of any scope/);
     expect(spec.paths['/v1/health'].get.description).toBe('Access: no token needed.');
+    expect(spec.paths['/v1/health'].get.security).toEqual([]);
+    expect(spec.paths['/v1/config'].get.security).toBeUndefined(); // the document's default: bearer
     for (const [url, operations] of Object.entries(spec.paths)) {
       for (const [method, operation] of Object.entries(operations)) expect(operation.description, `${method} ${url}`).toMatch(/^Access: /);
     }
