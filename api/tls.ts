@@ -184,3 +184,37 @@ export function createTlsOnlyServer(handler: RequestHandler, tls: TlsMaterial): 
     },
   };
 }
+
+export interface ListenTlsOptions {
+  host: string;
+  port: number;
+  stateDir: string;
+  log: Logger;
+  /** calls back after each commit: a self-signed certificate then follows the box's addresses */
+  onCommitted: (callback: () => void) => void;
+}
+
+/** Serves `handler` over HTTPS on host:port, logging the certificate's fingerprint (and every new one). */
+export async function listenTls(handler: RequestHandler, tls: TlsMaterial, options: ListenTlsOptions): Promise<TlsOnlyServer> {
+  const { log } = options;
+  log.info('TLS', { cert: tls.certFile, self_signed: tls.selfSigned, fingerprint_sha256: tls.fingerprint256 });
+  const server = createTlsOnlyServer(handler, tls);
+  await new Promise<void>((resolve, reject) => {
+    server.server.once('error', reject);
+    server.server.listen(options.port, options.host, resolve);
+  });
+  if (!tls.selfSigned) return server;
+  let current = tls;
+  options.onCommitted(() => {
+    try {
+      const next = selfSignedTls(options.stateDir, options.host, log);
+      if (next.fingerprint256 === current.fingerprint256) return;
+      current = next;
+      server.replaceCertificate(next);
+      log.info('TLS', { cert: next.certFile, self_signed: true, fingerprint_sha256: next.fingerprint256 });
+    } catch (error) {
+      log.error('could not make a new self-signed certificate; the old one stays', { error: String((error as Error).message) });
+    }
+  });
+  return server;
+}

@@ -21,7 +21,7 @@ import { FirewallLog } from '../subsystems/firewall/log-reader.js';
 import { failClosedUntilApplied } from '../subsystems/firewall/fail-closed.js';
 import { notifySystemd } from './systemd-notify.js';
 import { FULL_STOP_SIGNAL } from './lifecycle.js';
-import { createTlsOnlyServer, loadTlsFiles, selfSignedTls, TlsSetupError, type TlsMaterial, type TlsOnlyServer } from '../../api/tls.js';
+import { listenTls, loadTlsFiles, selfSignedTls, TlsSetupError, type TlsMaterial, type TlsOnlyServer } from '../../api/tls.js';
 
 export interface ServeOptions {
   stateDir: string;
@@ -102,28 +102,8 @@ export async function serve(options: ServeOptions): Promise<void> {
   if (options.tls && !tls) tls = tlsOrExit(() => selfSignedTls(options.stateDir, options.host, log));
   let tlsServer: TlsOnlyServer | undefined;
   if (tls) {
-    log.info('TLS', { cert: tls.certFile, self_signed: tls.selfSigned, fingerprint_sha256: tls.fingerprint256 });
     await app.ready();
-    const server = createTlsOnlyServer((req, res) => app.routing(req, res), tls);
-    await new Promise<void>((resolve, reject) => {
-      server.server.once('error', reject);
-      server.server.listen(options.port, options.host, resolve);
-    });
-    tlsServer = server;
-    // A commit can give the box an address the self-signed certificate lacks (a fresh box gets all of them so).
-    if (tls.selfSigned) {
-      reconciler.onCommitted(() => {
-        try {
-          const next = selfSignedTls(options.stateDir, options.host, log);
-          if (next.fingerprint256 === tls!.fingerprint256) return;
-          tls = next;
-          server.replaceCertificate(next);
-          log.info('TLS', { cert: next.certFile, self_signed: true, fingerprint_sha256: next.fingerprint256 });
-        } catch (error) {
-          log.error('could not renew the self-signed certificate; the old one stays', { error: String((error as Error).message) });
-        }
-      });
-    }
+    tlsServer = await listenTls((req, res) => app.routing(req, res), tls, { ...options, log, onCommitted: (renew) => reconciler.onCommitted(renew) });
   } else {
     await app.listen({ host: options.host, port: options.port });
   }
