@@ -10,14 +10,13 @@
 // redirect could be sent the client has already put its bearer token on
 // the wire in clear, and a redirect that "works" would hide that.
 // The Unix socket is not served here; it stays plain HTTP (root-only file).
-import { X509Certificate, createPrivateKey } from 'node:crypto';
+import { X509Certificate, createPrivateKey, randomUUID } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { createServer as createNetServer, isIP, type Server, type Socket } from 'node:net';
 import { hostname, networkInterfaces } from 'node:os';
 import { join } from 'node:path';
-import { randomUUID } from 'node:crypto';
 import type { Logger } from '../appliance/platform/log.js';
 import { createSelfSignedCertificate } from './self-signed-cert.js';
 
@@ -94,7 +93,7 @@ export function selfSignedNames(listenHost: string): string[] {
 }
 
 /** Whether a certificate is valid for a name or address. */
-const names = (x509: X509Certificate, name: string) => (isIP(name) ? x509.checkIP(name) !== undefined : x509.checkHost(name) !== undefined);
+const covers = (x509: X509Certificate, name: string) => (isIP(name) ? x509.checkIP(name) !== undefined : x509.checkHost(name) !== undefined);
 
 /**
  * The self-signed certificate in <stateDir>/tls: reused while it parses,
@@ -112,7 +111,7 @@ export function selfSignedTls(stateDir: string, listenHost: string, log: Logger)
     try {
       chmodSync(keyFile, 0o600);
       const { x509, ...existing } = material(certFile, keyFile, true);
-      const missing = wanted.filter((n) => !names(x509, n));
+      const missing = wanted.filter((n) => !covers(x509, n));
       if (Date.parse(x509.validTo) - Date.now() <= 86_400_000) reason = `it expires ${x509.validTo}`;
       else if (missing.length) reason = `it does not name ${missing.join(', ')}`;
       else return existing;
