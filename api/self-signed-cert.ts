@@ -84,8 +84,10 @@ export function createSelfSignedCertificate(options: SelfSignedOptions): { cert:
   const now = options.now ?? new Date();
   const ecdsaWithSha256 = sequence(oid('1.2.840.10045.4.3.2'));
   const name = sequence(set(sequence(oid('2.5.4.3'), utf8(options.commonName))));
+  // Positive and minimal (DER): a first byte of 0x00 followed by one below
+  // 0x80 is "illegal padding" to a parser, so the top bits are fixed at 01.
   const serial = randomBytes(16);
-  serial[0] &= 0x7f;
+  serial[0] = (serial[0] & 0x3f) | 0x40;
   const altNames = options.names.map((n) => (isIP(n) ? tlv(0x87, ipBytes(n)) : tlv(0x82, Buffer.from(n, 'ascii'))));
   const extensions = sequence(
     sequence(oid('2.5.29.17'), octetString(sequence(...altNames))),
