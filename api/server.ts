@@ -16,6 +16,7 @@ import configPlugin from './plugins/config.js';
 import revisionsPlugin from './plugins/revisions.js';
 import resourcesPlugin from './plugins/resources.js';
 import systemPlugin from './plugins/system.js';
+import tokensPlugin from './plugins/tokens.js';
 import commitPlugin from './plugins/commit.js';
 import vpnPlugin from './plugins/vpn.js';
 import bgpPlugin from './plugins/bgp.js';
@@ -46,6 +47,8 @@ export async function buildServer(ctx: ApiContext, options: ServerOptions = {}):
     },
   });
   registerBodyParsers(app);
+  // First, so that every route (the OpenAPI UI's too) is in its access table.
+  registerAuth(app, ctx.store, new LoginLimiter(options.loginLimits ?? DEFAULT_LOGIN_LIMITS));
 
   await app.register(swagger, {
     openapi: {
@@ -57,6 +60,7 @@ export async function buildServer(ctx: ApiContext, options: ServerOptions = {}):
           'Concurrency: every read of the document or a part of it answers with ETag: "<revision>". Writes are serialized; each reads, edits and commits the document as one step, so concurrent writes never lose each other. ' + IF_MATCH_HELP,
           'Errors: every 4xx and 5xx is {error, message, problems: [{path, message}], request_id}; a path is a document path, "(querystring)/name" or "(headers)/name". A 5xx is logged under its request_id.',
           'Bodies nest at most 64 levels deep. Failed logins are limited per source address (429 with Retry-After) and recorded in the audit log.',
+          'Tokens have a scope: read (every GET), operate (VPN initiate/terminate, BGP reset/soft-reset, commit confirm/cancel, reconcile) or admin (everything). Each operation says which it needs ("Access: ..."); a token below it gets 403, an expired token 401 token_expired.',
         ].join('\n\n'),
       },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
@@ -66,8 +70,8 @@ export async function buildServer(ctx: ApiContext, options: ServerOptions = {}):
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
   registerErrorHandler(app, ctx.log);
-  registerAuth(app, ctx.store, new LoginLimiter(options.loginLimits ?? DEFAULT_LOGIN_LIMITS));
   await app.register(systemPlugin, ctx);
+  await app.register(tokensPlugin, ctx);
   await app.register(configPlugin, ctx);
   await app.register(revisionsPlugin, ctx);
   await app.register(commitPlugin, ctx);

@@ -118,6 +118,7 @@ export default async function bgpPlugin(app: FastifyInstance, ctx: ApiContext) {
   });
 
   app.post('/v1/bgp/neighbors/:id/reset', {
+    config: { scope: 'operate' },
     schema: { tags: ['bgp'], summary: 'Hard reset: close the session and open it again', params: IdParams, response: { 200: ControlResponse, 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse, 502: ErrorResponse, 504: ErrorResponse } },
   }, async (request) => {
     const { id } = request.params as { id: string };
@@ -125,6 +126,7 @@ export default async function bgpPlugin(app: FastifyInstance, ctx: ApiContext) {
   });
 
   app.post('/v1/bgp/neighbors/:id/soft-reset', {
+    config: { scope: 'operate' },
     schema: {
       tags: ['bgp'],
       summary: 'Soft reset: run the filters again (route refresh in, re-send out) without closing the session',

@@ -10,10 +10,12 @@ export default async function commitPlugin(app: FastifyInstance, ctx: ApiContext
   }, async () => ({ pending_confirm: pendingConfirmStatus(ctx.reconciler.pendingConfirm()) }));
 
   app.post('/v1/commit/confirm', {
+    config: { scope: 'operate' },
     schema: { tags: ['config'], summary: 'Confirm the pending commit: it stays', response: { 401: ErrorResponse, 403: ErrorResponse, 409: ErrorResponse } },
   }, async (request) => ({ confirmed: pendingConfirmStatus(await ctx.reconciler.confirm(actor(request))) }));
 
   app.post('/v1/commit/cancel', {
+    config: { scope: 'operate' },
     schema: { tags: ['config'], summary: 'Revert the pending commit now', response: { 200: CommitResponse, 401: ErrorResponse, 403: ErrorResponse, 409: ErrorResponse } },
   }, async (request) => {
     const pending = ctx.reconciler.pendingConfirm();

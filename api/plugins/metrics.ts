@@ -29,7 +29,7 @@ export default async function metricsPlugin(app: FastifyInstance, ctx: ApiContex
   const { service } = ctx.metrics;
   const allowed = scrapeAllowList(ctx.metrics.allow);
   app.get('/metrics', {
-    config: { tokenUnless: (request: FastifyRequest) => fromAllowedScraper(request, allowed) },
+    config: { scope: 'read', tokenUnless: (request: FastifyRequest) => fromAllowedScraper(request, allowed) },
     schema: {
       tags: ['system'],
       summary: `Prometheus metrics (text format 0.0.4): interfaces, rule and NAT counters, conntrack, tunnels, BGP neighbors, daemons, commits. Any token, or none from a --metrics-allow address. Kernel and daemon readings are cached for up to ${service.maxAgeS} s (junction_metrics_age_seconds).`,

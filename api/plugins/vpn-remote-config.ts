@@ -56,6 +56,7 @@ function asParamRequest<T>(run: () => T): T {
 
 export default async function vpnRemoteConfigPlugin(app: FastifyInstance, ctx: ApiContext) {
   app.get('/v1/vpn/peers/:name/remote-config', {
+    config: { scope: 'admin' }, // a GET, but it can return the pre-shared key
     schema: {
       tags: ['vpn'],
       summary: 'Configuration for the on-prem gateway of an IKE peer (contains the PSK unless include_secret=false; admin token required)',
@@ -87,9 +88,6 @@ export default async function vpnRemoteConfigPlugin(app: FastifyInstance, ctx: A
       },
     },
   }, async (request, reply) => {
-    if (request.token?.scope !== 'admin') {
-      throw new HttpError(403, 'forbidden', `token "${request.token?.name ?? '?'}" is read-only; the remote config can contain the pre-shared key, so it needs an admin token`);
-    }
     const { name } = request.params as { name: string };
     const { format: formatParam, include_secret: includeSecretParam, ...given } = request.query as Record<string, string | undefined> & { format: string };
     if (!isRemoteConfigFormat(formatParam)) throw new HttpError(400, 'invalid_request', `unknown format "${formatParam}"`, '(querystring)/format');

@@ -91,6 +91,7 @@ export default async function vpnPlugin(app: FastifyInstance, ctx: ApiContext) {
   /** POST /v1/vpn/peers/{peer}/tunnels/{tunnel}/<action>: the tunnel from the path, an optional timeout, charon's answers as HTTP codes. */
   const tunnelControl = (action: string, summary: string, run: (peer: string, tunnel: string, timeoutMs?: number) => Promise<Item>) =>
     app.post(`/v1/vpn/peers/:peer/tunnels/:tunnel/${action}`, {
+      config: { scope: 'operate' },
       schema: {
         tags: ['vpn'],
         summary,

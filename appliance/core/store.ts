@@ -2,10 +2,12 @@
 // pointer to the running one, API tokens (hashed) and an audit log. The
 // database holds secrets, so the file is created readable by root only.
 import Database from 'better-sqlite3';
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../model/schema.js';
+import { TokenTable, type TokenInfo, type TokenScope } from './tokens.js';
+
+export type { TokenInfo, TokenScope } from './tokens.js';
 
 export interface Revision {
   id: number;
@@ -29,16 +31,6 @@ export interface PendingConfirm {
   author: string;
 }
 
-export type TokenScope = 'admin' | 'read';
-
-export interface TokenInfo {
-  id: string;
-  name: string;
-  scope: TokenScope;
-  createdAt: string;
-  lastUsedAt: string | null;
-}
-
 export interface AuditEntry {
   at: string;
   actor: string;
@@ -59,14 +51,6 @@ create table if not exists revisions (
   document text not null
 );
 create table if not exists meta (key text primary key, value text not null);
-create table if not exists tokens (
-  id text primary key,
-  name text not null,
-  scope text not null,
-  hash text not null unique,
-  created_at text not null,
-  last_used_at text
-);
 create table if not exists audit (
   id integer primary key,
   at text not null,
@@ -81,10 +65,9 @@ create table if not exists audit (
 /** The most audit entries one read returns. */
 export const MAX_AUDIT_ENTRIES = 1000;
 
-const hashToken = (secret: string) => createHash('sha256').update(secret).digest('hex');
-
 export class Store {
   private readonly db: Database.Database;
+  private readonly tokenTable: TokenTable;
 
   constructor(readonly stateDir: string) {
     if (!existsSync(stateDir)) mkdirSync(stateDir, { recursive: true, mode: 0o700 });
@@ -95,6 +78,7 @@ export class Store {
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
     this.db.exec(SCHEMA);
+    this.tokenTable = new TokenTable(this.db);
   }
 
   close(): void {
@@ -176,39 +160,27 @@ export class Store {
     else this.db.prepare(`insert into meta (key, value) values ('pending_confirm', ?) on conflict(key) do update set value = excluded.value`).run(JSON.stringify(pending));
   }
 
-  // Tokens: only a hash is stored; the secret is shown once, at creation.
+  // Tokens (core/tokens.ts): only a hash is stored; the secret is shown once, at creation.
 
-  createToken(name: string, scope: TokenScope): { token: string; info: TokenInfo } {
-    const secret = `jct_${randomBytes(24).toString('base64url')}`;
-    const id = randomBytes(6).toString('hex');
-    const createdAt = new Date().toISOString();
-    this.db.prepare(`insert into tokens (id, name, scope, hash, created_at) values (?, ?, ?, ?, ?)`).run(id, name, scope, hashToken(secret), createdAt);
-    return { token: secret, info: { id, name, scope, createdAt, lastUsedAt: null } };
+  createToken(name: string, scope: TokenScope, expiresAt: string | null = null): { token: string; info: TokenInfo } {
+    return this.tokenTable.create(name, scope, expiresAt);
   }
 
+  /** The token a secret belongs to, expired or not (see tokenExpired). */
   authenticate(secret: string): TokenInfo | undefined {
-    const hash = hashToken(secret);
-    const row = this.db.prepare(`select * from tokens where hash = ?`).get(hash) as Record<string, string> | undefined;
-    if (!row || !timingSafeEqual(Buffer.from(row.hash), Buffer.from(hash))) return undefined;
-    const now = new Date().toISOString();
-    // Touch at most once a minute: authentication is on the hot read path.
-    if (!row.last_used_at || Date.parse(now) - Date.parse(row.last_used_at) > 60_000) {
-      this.db.prepare(`update tokens set last_used_at = ? where id = ?`).run(now, row.id);
-    }
-    return { id: row.id, name: row.name, scope: row.scope as TokenScope, createdAt: row.created_at, lastUsedAt: now };
+    return this.tokenTable.authenticate(secret);
   }
 
   tokens(): TokenInfo[] {
-    const rows = this.db.prepare(`select id, name, scope, created_at, last_used_at from tokens order by created_at`).all() as Record<string, string | null>[];
-    return rows.map((r) => ({ id: String(r.id), name: String(r.name), scope: r.scope as TokenScope, createdAt: String(r.created_at), lastUsedAt: r.last_used_at }));
+    return this.tokenTable.list();
   }
 
   deleteToken(id: string): boolean {
-    return this.db.prepare(`delete from tokens where id = ?`).run(id).changes > 0;
+    return this.tokenTable.delete(id);
   }
 
   tokenCount(): number {
-    return (this.db.prepare(`select count(*) as n from tokens`).get() as { n: number }).n;
+    return this.tokenTable.count();
   }
 
   audit(entry: Omit<AuditEntry, 'at'>): void {

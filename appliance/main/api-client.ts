@@ -1,7 +1,8 @@
 // A small client for Junction's REST API, over the Unix socket in the state
 // directory (the default: it needs no network, and the file is root-only)
-// or over TCP. The CLI and the lab tests use it.
+// or over TCP, HTTP or HTTPS. The CLI and the lab tests use it.
 import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -10,6 +11,8 @@ export interface ApiTarget {
   socketPath?: string;
   url?: string;
   token?: string;
+  /** PEM certificate(s) to trust for an https url (e.g. a self-signed one) instead of the system's CAs */
+  ca?: string;
 }
 
 export interface ApiResponse<T = unknown> {
@@ -45,13 +48,16 @@ export function apiRequest<T = unknown>(
     headers['content-length'] = String(Buffer.byteLength(payload));
   }
   const base = target.url ? new URL(target.url) : undefined;
+  const https = !target.socketPath && base?.protocol === 'https:';
+  const send = https ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
-    const req = httpRequest(
+    const req = send(
       {
         method,
         path,
         headers,
-        ...(target.socketPath ? { socketPath: target.socketPath } : { host: base!.hostname, port: base!.port || 80 }),
+        ...(target.socketPath ? { socketPath: target.socketPath } : { host: base!.hostname.replace(/^\[|\]$/g, ''), port: base!.port || (https ? 443 : 80) }),
+        ...(https && target.ca ? { ca: target.ca } : {}),
         timeout: options.timeoutMs ?? 300_000,
       },
       (res) => {

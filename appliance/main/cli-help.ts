@@ -6,11 +6,14 @@ const CLIENT_OPTIONS = `client options:
                     Without it: /var/lib/junction, or the namespace lab's state dir when exactly
                     one lab runs and /var/lib/junction does not answer (said on stderr)
   --api URL --token TOKEN (or JUNCTION_TOKEN)   use TCP instead of the Unix socket
+  --ca FILE (or JUNCTION_CA)   trust this certificate for an https:// URL, e.g. the
+                    self-signed one in DIR/tls/self-signed.crt (instead of the system's CAs)
   --json            print the server's answer as JSON`;
 
 const COMMANDS: Record<string, string> = {
   serve: `usage: junction serve [--state-dir DIR] [--listen HOST:PORT] [--stop-daemons]
                      [--metrics-allow CIDR[,CIDR]] [--metrics-max-age S]
+                     [--tls-cert FILE --tls-key FILE | --tls-self-signed]
 
 Runs the appliance (as root, in its network namespace): the store, the kernel
 and daemon programming, and the REST API on HOST:PORT (default 0.0.0.0:8080)
@@ -26,7 +29,16 @@ Junction left running when they are healthy and run the current revision,
 and replaces them, saying why in its log, when not. SIGTERM or SIGINT stop
 Junction alone: the kernel state and the daemons keep forwarding, so a
 restart or an upgrade is hitless. With --stop-daemons they stop the daemons
-too; SIGUSR2 (what \`junction down\` sends) always does.`,
+too; SIGUSR2 (what \`junction down\` sends) always does.
+
+HTTPS: --tls-cert FILE --tls-key FILE (PEM, unencrypted key) serve the TCP
+API over TLS. --tls-self-signed makes a certificate on first start in
+DIR/tls (self-signed.crt, and self-signed.key readable by root only) naming
+the host name, localhost and the listen address (every address of the box
+when listening on 0.0.0.0), and reuses it on later starts; the log says its
+SHA-256 fingerprint. Plain HTTP on the TLS port is refused with 400
+tls_required naming the https URL (not redirected: the request, and its
+token, already crossed the network in clear). The Unix socket stays plain.`,
   restart: `usage: junction restart [--state-dir DIR]
 
 Restarts \`junction serve\` hitlessly: SIGTERM to the running one (the
@@ -62,6 +74,17 @@ conntrack entries, and notes on what this platform cannot do.`,
   revisions: `usage: junction revisions
 
 Lists the revisions (* marks the current one): id, time, author, source, comment.`,
+  token: `usage: junction token create NAME [--scope read|operate|admin] [--expires-in 30d]
+       junction token list
+       junction token revoke NAME
+
+API tokens (needs an admin token; the Unix socket's DIR/api-token is one).
+create prints the new token's secret once, alone on stdout, and what it is
+on stderr. Scopes: read (every GET), operate (also VPN initiate/terminate,
+BGP reset/soft-reset, commit confirm/cancel, reconcile), admin (everything;
+default read). --expires-in takes 30d, 12h, 90m or 3600s; an expired token
+gets 401 token_expired. list shows name, scope, expiry, last use and id,
+never a secret. revoke NAME revokes that token now.`,
   rollback: `usage: junction rollback REVISION
 
 Makes an old revision current again, as a new commit, and prints what changed.`,

@@ -8,10 +8,13 @@ import { exitQuietlyOnBrokenPipe, safeJson, visible } from './cli-output.js';
 import { chooseStateDir, DEFAULT_STATE_DIR } from './state-dir.js';
 import { commandHelp } from './cli-help.js';
 import { parsePrefix } from '../model/ip.js';
+import { tokenCommand } from './cli-tokens.js';
 
 const USAGE = `usage: junction <command> [options]
 
-  serve   [--state-dir DIR] [--listen HOST:PORT] [--stop-daemons] [--metrics-allow CIDR[,CIDR]] [--metrics-max-age S]
+  serve   [--state-dir DIR] [--listen HOST:PORT] [--stop-daemons]
+          [--tls-cert FILE --tls-key FILE | --tls-self-signed]
+          [--metrics-allow CIDR[,CIDR]] [--metrics-max-age S]
                                                    run the appliance (as root, in its network namespace);
                                                    stopping it leaves the data plane and daemons running
   restart                                          restart Junction hitlessly (the daemons are adopted)
@@ -26,10 +29,13 @@ const USAGE = `usage: junction <command> [options]
   status                                           interfaces, routes, counters, conntrack
   revisions                                        list revisions
   rollback REVISION                                make an old revision current again
+  token   create NAME [--scope read|operate|admin] [--expires-in 30d] | list | revoke NAME
+                                                   API tokens (the secret is shown once, at create)
 
 client options: --state-dir DIR (default /var/lib/junction, or the namespace lab's when only one runs;
                 uses DIR/api.sock and DIR/api-token)
-                --api URL --token TOKEN (or JUNCTION_TOKEN) to use TCP instead
+                --api URL --token TOKEN (or JUNCTION_TOKEN) to use TCP instead;
+                --ca FILE (or JUNCTION_CA) trusts that certificate for an https:// URL
 junction COMMAND --help                            what one command does`;
 
 function fail(message: string): never {
@@ -39,7 +45,8 @@ function fail(message: string): never {
 
 async function targetOf(values: Record<string, unknown>): Promise<ApiTarget> {
   const token = (values.token as string | undefined) ?? process.env.JUNCTION_TOKEN;
-  if (values.api) return { url: values.api as string, token };
+  const caFile = (values.ca as string | undefined) ?? process.env.JUNCTION_CA;
+  if (values.api) return { url: values.api as string, token, ...(caFile ? { ca: readFileSync(caFile, 'utf8') } : {}) };
   if (values['state-dir']) return targetFromStateDir(values['state-dir'] as string, token);
   return targetFromStateDir(await chooseStateDirOrFail(), token);
 }
@@ -115,6 +122,12 @@ async function main(argv: string[]): Promise<void> {
       'stop-daemons': { type: 'boolean' },
       'metrics-allow': { type: 'string' },
       'metrics-max-age': { type: 'string' },
+      'tls-cert': { type: 'string' },
+      'tls-key': { type: 'string' },
+      'tls-self-signed': { type: 'boolean' },
+      ca: { type: 'string' },
+      scope: { type: 'string' },
+      'expires-in': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -122,6 +135,10 @@ async function main(argv: string[]): Promise<void> {
   switch (command) {
     case 'serve': {
       const [host, port] = ((values.listen as string) ?? '0.0.0.0:8080').split(/:(?=[0-9]+$)/);
+      const [certFile, keyFile, selfSigned] = [values['tls-cert'] as string | undefined, values['tls-key'] as string | undefined, !!values['tls-self-signed']];
+      if (!certFile !== !keyFile) fail('--tls-cert and --tls-key go together');
+      if (selfSigned && certFile) fail('--tls-self-signed or --tls-cert/--tls-key, not both');
+      const tls = certFile && keyFile ? { certFile, keyFile } : selfSigned ? { selfSigned: true as const } : undefined;
       const { serve } = await import('./serve.js'); // the appliance itself: only `serve` loads it
       const metricsAllow = ((values['metrics-allow'] as string | undefined) ?? '').split(',').map((c) => c.trim()).filter(Boolean);
       const badCidr = metricsAllow.find((cidr) => !parsePrefix(cidr));
@@ -129,6 +146,7 @@ async function main(argv: string[]): Promise<void> {
       const maxAge = values['metrics-max-age'] === undefined ? undefined : Number(values['metrics-max-age']);
       if (maxAge !== undefined && !(maxAge >= 0 && maxAge <= 3600)) fail('--metrics-max-age: seconds from 0 to 3600');
       return serve({ stateDir: (values['state-dir'] as string) ?? DEFAULT_STATE_DIR, host, port: Number(port ?? 8080), stopDaemons: !!values['stop-daemons'], metricsAllow, metricsMaxAgeS: maxAge });
+      return serve({ stateDir: (values['state-dir'] as string) ?? DEFAULT_STATE_DIR, host, port: Number(port ?? 8080), stopDaemons: !!values['stop-daemons'], ...(tls ? { tls } : {}) });
     }
     case 'down':
     case 'restart': {
@@ -199,6 +217,14 @@ async function main(argv: string[]): Promise<void> {
       if (command === 'cancel') printPlan(result as Parameters<typeof printPlan>[0]);
       else process.stdout.write(`confirmed revision ${visible((result as { confirmed: { revision: number } }).confirmed.revision)}\n`);
       return;
+    }
+    case 'token': {
+      const target = targetOf(values);
+      return tokenCommand((method, path, body) => call(target, method, path, body), fail, positionals, {
+        scope: values.scope as string | undefined,
+        expiresIn: values['expires-in'] as string | undefined,
+        json: !!values.json,
+      });
     }
     case 'lab':
       return fail('the namespace lab is a development tool of the source tree: run `npm run lab` (or `npm run lab:restart`, `npm run lab:down`) in a checkout');

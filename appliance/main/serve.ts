@@ -1,8 +1,9 @@
 // `junction serve`: the appliance process. Checks the machine (the same
 // checks as `junction doctor`), opens the store, re-applies the current
 // revision (adopting the daemons an earlier Junction left running, so a
-// restart changes nothing that matches), then serves the API on TCP and on
-// a root-only Unix socket in the state directory. Until a revision is in
+// restart changes nothing that matches), then serves the API on TCP (HTTPS
+// with --tls-cert/--tls-key or --tls-self-signed, see api/tls.ts) and on a
+// root-only Unix socket in the state directory (always plain HTTP). Until a revision is in
 // the kernel, forwarding is dropped (fail-closed). A clean stop (SIGTERM,
 // SIGINT) leaves the data plane alone: the kernel state and charon, bird,
 // dnsmasq, ulogd and the DHCP clients keep running for the next Junction. A full
@@ -20,6 +21,7 @@ import { FirewallLog } from '../subsystems/firewall/log-reader.js';
 import { failClosedUntilApplied } from '../subsystems/firewall/fail-closed.js';
 import { notifySystemd } from './systemd-notify.js';
 import { FULL_STOP_SIGNAL } from './lifecycle.js';
+import { listenTls, loadTlsFiles, selfSignedTls, TlsSetupError, type TlsMaterial, type TlsOnlyServer } from '../../api/tls.js';
 
 export interface ServeOptions {
   stateDir: string;
@@ -31,6 +33,8 @@ export interface ServeOptions {
   metricsAllow?: string[];
   /** how long GET /metrics reuses a reading of the kernel and daemons */
   metricsMaxAgeS?: number;
+  /** HTTPS on the TCP listener: from files, or a self-signed certificate kept in the state dir */
+  tls?: { certFile: string; keyFile: string } | { selfSigned: true };
 }
 
 const DEFAULT_RECONCILE_S = 30;
@@ -52,6 +56,19 @@ export async function serve(options: ServeOptions): Promise<void> {
     log.error('cannot serve: a core requirement is missing (see above; run `junction doctor`)');
     process.exit(1);
   }
+  // Files given by the operator are checked before anything is touched; a
+  // self-signed certificate is made after boot, when the addresses it names are up.
+  const tlsOrExit = (load: () => TlsMaterial): TlsMaterial => {
+    try {
+      return load();
+    } catch (error) {
+      if (!(error instanceof TlsSetupError)) throw error;
+      log.error(`cannot serve HTTPS: ${error.message}`);
+      process.exit(1);
+    }
+  };
+  const tlsFiles = options.tls && 'certFile' in options.tls ? options.tls : undefined;
+  let tls = tlsFiles ? tlsOrExit(() => loadTlsFiles(tlsFiles.certFile, tlsFiles.keyFile, log)) : undefined;
   const dhcpClients = new DhcpClients(options.stateDir, log);
   const firewallLog = new FirewallLog(options.stateDir, log);
   const appliance = createAppliance({ stateDir: options.stateDir, runner, capabilities, log, apiPort: options.port, dhcpClients, firewallLog, metricsMaxAgeS: options.metricsMaxAgeS });
@@ -88,7 +105,14 @@ export async function serve(options: ServeOptions): Promise<void> {
   log.info('boot', { revision: boot.revision, repaired: Object.keys(boot.repaired), errors: boot.errors });
   await failClosed.afterBoot(boot);
   arm(reconciler.currentConfig()?.system?.reconcile_interval_s);
-  await app.listen({ host: options.host, port: options.port });
+  if (options.tls && !tls) tls = tlsOrExit(() => selfSignedTls(options.stateDir, options.host, log));
+  let tlsServer: TlsOnlyServer | undefined;
+  if (tls) {
+    await app.ready();
+    tlsServer = await listenTls((req, res) => app.routing(req, res), tls, { ...options, log, onCommitted: (renew) => reconciler.onCommitted(renew) });
+  } else {
+    await app.listen({ host: options.host, port: options.port });
+  }
 
   const socketPath = join(options.stateDir, 'api.sock');
   if (existsSync(socketPath)) unlinkSync(socketPath);
@@ -98,7 +122,7 @@ export async function serve(options: ServeOptions): Promise<void> {
   const pidFile = join(options.stateDir, 'junction.pid');
   writeFileSync(pidFile, `${process.pid}\n`);
   // since the process started: what a restart costs the API
-  log.info('serving', { listen: `${options.host}:${options.port}`, socket: socketPath, revision: store.currentRevisionId(), startup_s: Math.round(performance.now()) / 1000 });
+  log.info('serving', { listen: `${tls ? 'https' : 'http'}://${options.host.includes(':') ? `[${options.host}]` : options.host}:${options.port}`, socket: socketPath, revision: store.currentRevisionId(), startup_s: Math.round(performance.now()) / 1000 });
   const stopNotifying = notifySystemd(async () => (await app.inject({ method: 'GET', url: '/v1/health' })).statusCode === 200);
 
   let stopping = false;
@@ -109,6 +133,7 @@ export async function serve(options: ServeOptions): Promise<void> {
     else log.info('stopping; the kernel, charon, bird, dnsmasq, ulogd and the DHCP clients keep running with the current revision', { signal });
     await stopNotifying();
     unixServer.close();
+    tlsServer?.close();
     await app.close();
     if (full) {
       await appliance.vpn.close();

@@ -2,6 +2,7 @@
 // running in its router namespace and the demo configuration applied.
 // `lab up` on a running lab keeps it (state, revisions, token); `lab restart`
 // restarts Junction alone, on the same state directory.
+import { X509Certificate } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -46,7 +47,7 @@ const isLabJunction = (argv: readonly string[]) => argv.includes(CLI) && argv.in
  * `system.hostname` would rename this machine.
  */
 function startJunction(lab: Lab, stateDir: string): LabProcess {
-  const argv = ['unshare', '--uts', process.execPath, CLI, 'serve', '--state-dir', stateDir, '--listen', `0.0.0.0:${LAB_API_PORT}`];
+  const argv = ['unshare', '--uts', process.execPath, CLI, 'serve', '--state-dir', stateDir, '--listen', `0.0.0.0:${LAB_API_PORT}`, '--tls-self-signed'];
   return lab.spawn('router', argv, { logFile: join(stateDir, 'junction.log') });
 }
 
@@ -124,20 +125,26 @@ export async function labRestart(options: { prefix?: string }): Promise<void> {
 function printBanner(lab: Lab, stateDir: string, pid: number): void {
   const token = readFileSync(join(stateDir, 'api-token'), 'utf8').trim();
   const ns = lab.nsName('router');
+  const cert = join(stateDir, 'tls', 'self-signed.crt');
+  const fingerprint = new X509Certificate(readFileSync(cert)).fingerprint256;
   process.stdout.write(`
 Junction is running in network namespace ${ns} (pid ${pid}, in a UTS namespace of its own).
 
-  API token   ${token}
-  API socket  ${join(stateDir, 'api.sock')}   (reachable from this machine; no lab traffic leaves a namespace)
-  API in lab  http://100.64.0.2:${LAB_API_PORT}/v1  and http://127.0.0.1:${LAB_API_PORT}/v1 inside ${ns}
-  OpenAPI     http://127.0.0.1:${LAB_API_PORT}/docs inside ${ns}
+  API token   ${token}   (admin; junction token create NAME --scope read|operate makes more)
+  API socket  ${join(stateDir, 'api.sock')}   (plain HTTP, root only, reachable from this machine; no lab traffic leaves a namespace)
+  API in lab  https://100.64.0.2:${LAB_API_PORT}/v1 from ${lab.nsName('ccnn')}, and https://127.0.0.1:${LAB_API_PORT}/v1 inside ${ns}
+              (HTTPS only: plain http:// on that port is refused with 400 tls_required)
+  TLS cert    ${cert}   (self-signed; trust it with curl --cacert / junction --ca)
+              SHA-256 ${fingerprint}
+  OpenAPI     https://127.0.0.1:${LAB_API_PORT}/docs inside ${ns}
   log         ${join(stateDir, 'junction.log')}
 
 Try:
   curl -s --unix-socket ${join(stateDir, 'api.sock')} -H "Authorization: Bearer ${token}" http://junction/v1/status
   node ${CLI} status          # finds this lab's state dir by itself while it is the only lab
   ip netns exec ${lab.nsName('a1')} ping -c 2 198.18.0.2        # VPC a -> internet, NATed
-  ip netns exec ${lab.nsName('router')} curl -s -H "Authorization: Bearer ${token}" http://127.0.0.1:${LAB_API_PORT}/v1/config?format=yaml
+  ip netns exec ${lab.nsName('ccnn')} curl -s --cacert ${cert} -H "Authorization: Bearer ${token}" https://100.64.0.2:${LAB_API_PORT}/v1/config?format=yaml
+  ip netns exec ${lab.nsName('ccnn')} node ${CLI} token list --api https://100.64.0.2:${LAB_API_PORT} --ca ${cert} --token ${token}
 
 Restart Junction alone (the lab stays):  npm run lab:restart
 Stop everything:                         npm run lab:down

@@ -154,6 +154,8 @@ export interface Harness {
   kernel: FakeKernel;
   log: ReturnType<typeof memoryLogger>;
   admin: string;
+  /** an operate token: VPN/BGP control, commit confirm/cancel, reconcile */
+  operator: string;
   reader: string;
   stateDir: string;
   /** Authorization header for a token (admin by default) */
@@ -169,12 +171,13 @@ export async function startHarness(): Promise<Harness> {
   const runner = new RecordingCommandRunner().on(() => true, (c) => kernel.handle(c));
   const log = memoryLogger();
   const appliance = createAppliance({ stateDir, runner, capabilities: NO_CAPABILITIES, log });
-  const app = await buildServer({ reconciler: appliance.reconciler, store: appliance.store, status: appliance.status, log });
+  const app = await buildServer({ reconciler: appliance.reconciler, store: appliance.store, status: appliance.status, log, metrics: { service: appliance.metrics, allow: [] } });
   await app.ready();
   const admin = appliance.store.createToken('test-admin', 'admin').token;
+  const operator = appliance.store.createToken('test-operator', 'operate').token;
   const reader = appliance.store.createToken('test-reader', 'read').token;
   return {
-    app, appliance, runner, kernel, log, admin, reader, stateDir,
+    app, appliance, runner, kernel, log, admin, operator, reader, stateDir,
     auth: (token = admin) => ({ authorization: `Bearer ${token}` }),
     transcriptSince: (from) => runner.transcript().slice(from),
     close: async () => {

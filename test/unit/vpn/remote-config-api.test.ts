@@ -34,7 +34,7 @@ const DOC: Config = {
   },
 };
 
-const token = (name: string, scope: 'admin' | 'read'): TokenInfo => ({ id: name, name, scope: scope as TokenInfo['scope'], createdAt: '', lastUsedAt: null });
+const token = (name: string, scope: 'admin' | 'read'): TokenInfo => ({ id: name, name, scope: scope as TokenInfo['scope'], createdAt: '', lastUsedAt: null, expiresAt: null });
 
 describe('GET /v1/vpn/peers/{name}/remote-config', () => {
   let app: FastifyInstance;

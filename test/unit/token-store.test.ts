@@ -1,0 +1,62 @@
+// The tokens table of a database an older Junction wrote (no expires_at,
+// scopes admin and read only) opens in place: every token keeps working
+// with the scope it had and never expires; new tokens can expire.
+import { afterEach, describe, expect, it } from 'vitest';
+import Database from 'better-sqlite3';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Store } from '../../appliance/core/store.js';
+import { scopeCovers, tokenExpired } from '../../appliance/core/tokens.js';
+
+const OLD_TOKENS = `create table tokens (
+  id text primary key, name text not null, scope text not null, hash text not null unique,
+  created_at text not null, last_used_at text
+);`;
+
+const hash = (secret: string) => createHash('sha256').update(secret).digest('hex');
+
+describe('token store', () => {
+  const dirs: string[] = [];
+  const stateDir = () => {
+    const dir = mkdtempSync(join(tmpdir(), 'junction-token-store-'));
+    dirs.push(dir);
+    return dir;
+  };
+  afterEach(() => {
+    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('migrates an old tokens table: existing tokens keep their scope and do not expire', () => {
+    const dir = stateDir();
+    const old = new Database(join(dir, 'junction.db'));
+    old.exec(OLD_TOKENS);
+    old.prepare(`insert into tokens values (?, ?, ?, ?, ?, ?)`).run('a1', 'bootstrap', 'admin', hash('jct_old-admin'), '2026-01-01T00:00:00.000Z', null);
+    old.prepare(`insert into tokens values (?, ?, ?, ?, ?, ?)`).run('r1', 'grafana', 'read', hash('jct_old-read'), '2026-01-02T00:00:00.000Z', '2026-02-01T00:00:00.000Z');
+    old.close();
+
+    const store = new Store(dir);
+    expect(store.authenticate('jct_old-admin')).toMatchObject({ id: 'a1', name: 'bootstrap', scope: 'admin', expiresAt: null });
+    expect(store.authenticate('jct_old-read')).toMatchObject({ id: 'r1', name: 'grafana', scope: 'read', expiresAt: null });
+    expect(store.tokens().map((t) => [t.name, t.scope, t.expiresAt])).toEqual([['bootstrap', 'admin', null], ['grafana', 'read', null]]);
+    const { token } = store.createToken('noc', 'operate', '2030-01-01T00:00:00.000Z');
+    expect(store.authenticate(token)).toMatchObject({ scope: 'operate', expiresAt: '2030-01-01T00:00:00.000Z' });
+    store.close();
+    // Opening it again (now current) changes nothing.
+    const again = new Store(dir);
+    expect(again.tokens().map((t) => t.name)).toEqual(['bootstrap', 'grafana', 'noc']);
+    again.close();
+  });
+
+  it('orders scopes read < operate < admin, and expires at expires_at', () => {
+    expect(scopeCovers('admin', 'operate')).toBe(true);
+    expect(scopeCovers('operate', 'operate')).toBe(true);
+    expect(scopeCovers('operate', 'admin')).toBe(false);
+    expect(scopeCovers('read', 'operate')).toBe(false);
+    const token = { id: 'x', name: 'x', scope: 'read' as const, createdAt: '', lastUsedAt: null, expiresAt: '2026-06-01T00:00:00.000Z' };
+    expect(tokenExpired(token, Date.parse('2026-05-31T23:59:59.999Z'))).toBe(false);
+    expect(tokenExpired(token, Date.parse('2026-06-01T00:00:00.000Z'))).toBe(true);
+    expect(tokenExpired({ ...token, expiresAt: null }, Date.parse('2100-01-01T00:00:00.000Z'))).toBe(false);
+  });
+});
