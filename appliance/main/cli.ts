@@ -145,8 +145,7 @@ async function main(argv: string[]): Promise<void> {
       if (badCidr !== undefined) fail(`--metrics-allow: not an address or CIDR: ${visible(badCidr)}`);
       const maxAge = values['metrics-max-age'] === undefined ? undefined : Number(values['metrics-max-age']);
       if (maxAge !== undefined && !(maxAge >= 0 && maxAge <= 3600)) fail('--metrics-max-age: seconds from 0 to 3600');
-      return serve({ stateDir: (values['state-dir'] as string) ?? DEFAULT_STATE_DIR, host, port: Number(port ?? 8080), stopDaemons: !!values['stop-daemons'], metricsAllow, metricsMaxAgeS: maxAge });
-      return serve({ stateDir: (values['state-dir'] as string) ?? DEFAULT_STATE_DIR, host, port: Number(port ?? 8080), stopDaemons: !!values['stop-daemons'], ...(tls ? { tls } : {}) });
+      return serve({ stateDir: (values['state-dir'] as string) ?? DEFAULT_STATE_DIR, host, port: Number(port ?? 8080), stopDaemons: !!values['stop-daemons'], metricsAllow, metricsMaxAgeS: maxAge, ...(tls ? { tls } : {}) });
     }
     case 'down':
     case 'restart': {
