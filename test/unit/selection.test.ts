@@ -135,8 +135,8 @@ describe('binding the document to kernel names', () => {
     expect(bound.nat?.port_forwards?.[0].interface).toBe('eth0');
     expect(bound.nat?.one_to_one?.[0].interface).toBe('eth0');
     expect(bound.routes?.static[0].interface).toBe('net1');
-    expect(bound.vpn.peers[0].local_interface).toBe('eth0');
-    expect(bound.bgp.neighbors[0].interface).toBe('net2');
+    expect(bound.vpn?.peers[0].local_interface).toBe('eth0');
+    expect(bound.bgp?.neighbors[0].interface).toBe('net2');
     // the stored document is untouched, and untouched sections are shared, not copied
     expect(config.nat?.egress?.[0].interface).toBe('ccnn');
     expect(bound.zones).toBe(config.zones);
