@@ -138,7 +138,6 @@ listen() { dc -d "$1" iperf3 -s -1 -p "$2" --logfile "/tmp/iperf-$2.log" >/dev/n
 peer_was() { dc "$1" grep -q "Accepted connection from $3," "/tmp/iperf-$2.log"; }
 connect() { dc "$1" timeout 5 iperf3 -c "$2" -p "$3" -t 1 -J; }
 check "the API's health over the socket (the image's HEALTHCHECK)" podman healthcheck run "$(docker-compose -p "$project" ps -q router)"
-check "the entrypoint named the interfaces by subnet" dc router sh -c 'ip -br addr | grep -q "^ccnn0.*100.64.0.2/24" && ip -br addr | grep -q "^vpc0.*10.1.0.1/24" && ip -br addr | grep -q "^vpc1.*10.2.0.1/24"'
 check "no revision: the fail-closed table is in place" dc router nft list table inet junction_fail_closed
 # a1 -> b1 crosses only the router (both VPCs are its own, and b1 routes back
 # through it), and the runtime turned forwarding on: only the table stops it.
@@ -157,6 +156,14 @@ refuse "after that restart a1 does not reach b1" dc a1 ping -c 1 -W 2 10.2.0.11
 
 step "junction apply -f /etc/junction/lab.yaml"
 check "the lab configuration commits" dc router junction apply -f /etc/junction/lab.yaml
+# The runtime named them eth0.. in an order of its own; the configuration selected them by subnet.
+check "status: each role on the ethN that has its subnet" dc router sh -c '
+  junction status --json > /tmp/status.json &&
+  for role in ccnn0:100.64.0.2/24 vpc0:10.1.0.1/24 vpc1:10.2.0.1/24; do
+    node -e "const [n, a] = process.argv[1].split(\":\"); const s = require(\"/tmp/status.json\");
+      const i = s.interfaces.find((x) => x.configured_name === n);
+      if (!i || !/^eth[0-9]$/.test(i.name) || !i.addresses.includes(a) || !i.selected_by.startsWith(\"subnet \")) { console.error(JSON.stringify(i)); process.exit(1); }" "$role" || exit 1
+  done'
 listen inet 9000
 check "NAT egress: a1 reaches the internet host" connect a1 198.18.0.2 9000
 check "NAT egress: the internet host saw the router's CCNN address" peer_was inet 9000 100.64.0.2
