@@ -85,4 +85,25 @@ describe('interfaces selected by MAC, index or subnet', () => {
     expect(again.json().plan.changed).toBe(false);
     expect(mutating(h.transcriptSince(from))).toEqual([]);
   });
+
+  it('a NIC that moved: reconcile renders the revision onto the interface that now matches', async () => {
+    // the MAC that selects vpc-a now belongs to a new interface (a VF re-attached under another name)
+    h.kernel.links.set('vpc2', { ifname: 'vpc2', mtu: 1500, flags: ['UP'], addr_info: [], ...{ ifindex: 5, address: '52:54:00:00:00:21', link_type: 'ether' } } as never);
+    Object.assign(h.kernel.links.get('vpc0')!, { address: '52:54:00:00:00:99' });
+    const from = h.runner.commands.length;
+    const report = (await h.app.inject({ method: 'POST', url: '/v1/reconcile', headers: h.auth() })).json();
+    expect(report.errors).toEqual({});
+    expect(mutating(h.transcriptSince(from))).toEqual(expect.arrayContaining(['ip link set dev vpc2 mtu 9000', 'ip addr add 10.1.0.1/24 dev vpc2']));
+    expect(JSON.stringify(h.kernel.table)).toContain('"vpc2"');
+    const status = (await h.app.inject({ method: 'GET', url: '/v1/status', headers: h.auth() })).json();
+    expect(status.interfaces.find((i: { name: string }) => i.name === 'vpc2')).toMatchObject({ configured_name: 'vpc-a', selected_by: 'mac 52:54:00:00:00:21' });
+  });
+
+  it('a match that breaks later is reported by reconcile, and the last selection stays', async () => {
+    h.kernel.links.delete('vpc2');
+    const from = h.runner.commands.length;
+    const report = (await h.app.inject({ method: 'POST', url: '/v1/reconcile', headers: h.auth() })).json();
+    expect(report.errors.interfaces).toMatch(/\/interfaces\/1\/match: no interface has mac 52:54:00:00:00:21/);
+    expect(mutating(h.transcriptSince(from)).filter((l) => l.includes('vpc0'))).toEqual([]);
+  });
 });
