@@ -36,8 +36,10 @@ fi
 
 project=junction-images-$$
 work=$(mktemp -d /tmp/junction-images.XXXXXX)
-# Tags of this run's own (the build cache is shared; a tag never is), which
-# compose.yaml takes from the environment.
+# Tags of this run's own, which compose.yaml takes from the environment: a
+# run that builds other code at the same time cannot swap them. Each build
+# is also tagged :latest, which keeps its layers as the next run's cache
+# (removing an image's last tag would delete them).
 export ROUTER_IMAGE=localhost/junction:$project HOST_IMAGE=localhost/junction-lab-host:$project ONPREM_IMAGE=localhost/junction-lab-onprem:$project
 export CONTAINERS_CONF=$work/containers.conf
 cat > "$CONTAINERS_CONF" <<'CONF'
@@ -69,7 +71,8 @@ cleanup() {
   for c in $(podman ps -a --format '{{.Names}}' | grep "^${project}[_-]"); do podman rm -f -t 2 "$c" >/dev/null 2>&1; done
   for n in $(podman network ls --format '{{.Name}}' | grep "^${project}_"); do podman network rm -f "$n" >/dev/null 2>&1; done
   for v in $(podman volume ls --format '{{.Name}}' | grep "^${project}_"); do podman volume rm -f "$v" >/dev/null 2>&1; done
-  podman rmi "$ROUTER_IMAGE" "$HOST_IMAGE" "$ONPREM_IMAGE" >/dev/null 2>&1
+  # this run's tags only: the images stay, as :latest, for the next run's cache
+  for tag in "$ROUTER_IMAGE" "$HOST_IMAGE" "$ONPREM_IMAGE"; do podman untag "$tag" "$tag" >/dev/null 2>&1; done
   left=$( (podman ps -a --format '{{.Names}}'; podman network ls --format '{{.Name}}'; podman volume ls --format '{{.Name}}') | grep -c "^${project}[_-]")
   [ "$left" = 0 ] || echo "test:images: cleanup left $left containers/networks/volumes of $project" >&2
   rm -rf "$work"
@@ -112,13 +115,13 @@ fi
 # OCI images drop HEALTHCHECK).
 t0=$(date +%s)
 step "building images/router"
-podman build -q --pull=never --format docker -f images/router/Dockerfile -t "$ROUTER_IMAGE" . >/dev/null
+podman build -q --pull=never --format docker -f images/router/Dockerfile -t "$ROUTER_IMAGE" -t localhost/junction:latest . >/dev/null
 t1=$(date +%s)
 step "building images/host"
-podman build -q --pull=never --format docker -t "$HOST_IMAGE" images/host >/dev/null
+podman build -q --pull=never --format docker -t "$HOST_IMAGE" -t localhost/junction-lab-host:latest images/host >/dev/null
 t2=$(date +%s)
 step "building images/onprem"
-podman build -q --pull=never --format docker -t "$ONPREM_IMAGE" images/onprem >/dev/null
+podman build -q --pull=never --format docker -t "$ONPREM_IMAGE" -t localhost/junction-lab-onprem:latest images/onprem >/dev/null
 t2b=$(date +%s)
 echo "test:images: router image $((t1 - t0)) s, host image $((t2 - t1)) s, on-prem image $((t2b - t2)) s; router $(podman image inspect "$ROUTER_IMAGE" --format '{{.Size}}' | awk '{ printf "%d MB", $1 / 1e6 }')"
 
