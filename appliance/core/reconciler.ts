@@ -41,7 +41,9 @@ export class Reconciler {
 
   /**
    * Called after every revision that is applied and stored, whatever made it:
-   * the API, a rollback, a cancel or the confirm timer's revert.
+   * the API, a rollback, a cancel or the confirm timer's revert; and when a
+   * reconcile first applies the stored revision that boot could not (its
+   * interfaces could not be selected yet), so the fail-closed ruleset goes.
    */
   onCommitted(listener: CommittedListener): void {
     this.committedListeners.push(listener);
@@ -255,6 +257,7 @@ export class Reconciler {
       const current = this.store.currentRevision();
       const report: ReconcileReport = { revision: current?.id ?? null, repaired: {}, errors: {} };
       if (!current) return report;
+      const firstApply = !this.running;
       const running = await this.reselect(current.document, report);
       if (!running) {
         this.lastReconcile = { ...report, at: new Date().toISOString() };
@@ -275,6 +278,11 @@ export class Reconciler {
           report.errors[subsystem.name] = (error as Error).message;
           this.log.error('reconcile failed', { subsystem: subsystem.name, error: (error as Error).message });
         }
+      }
+      // Boot could not apply this revision (its interfaces were not there): now it runs, as after a commit.
+      if (firstApply && !Object.keys(report.errors).length) {
+        const { document, ...summary } = current;
+        for (const listener of this.committedListeners) listener(summary, document);
       }
       this.lastReconcile = { ...report, at: new Date().toISOString() };
       return report;

@@ -5,6 +5,9 @@
 // the document path with nothing changed.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mutating, startHarness, type Harness } from './support/harness.js';
+import { createAppliance } from '../../appliance/main/appliance.js';
+import { NO_CAPABILITIES } from '../../appliance/platform/capabilities.js';
+import { memoryLogger } from '../support/memory-logger.js';
 
 describe('interfaces selected by MAC, index or subnet', () => {
   let h: Harness;
@@ -105,5 +108,29 @@ describe('interfaces selected by MAC, index or subnet', () => {
     const report = (await h.app.inject({ method: 'POST', url: '/v1/reconcile', headers: h.auth() })).json();
     expect(report.errors.interfaces).toMatch(/\/interfaces\/1\/match: no interface has mac 52:54:00:00:00:21/);
     expect(mutating(h.transcriptSince(from)).filter((l) => l.includes('vpc0'))).toEqual([]);
+  });
+
+  it('a restart whose interfaces are not there applies nothing; the reconcile that finds them applies it as a commit would', async () => {
+    // a new process on the same state dir: the MAC that selects vpc-a is on no interface now
+    const restarted = createAppliance({ stateDir: h.stateDir, runner: h.runner, capabilities: NO_CAPABILITIES, log: memoryLogger() });
+    const committed: number[] = [];
+    restarted.reconciler.onCommitted((revision) => committed.push(revision.id));
+    try {
+      const from = h.runner.commands.length;
+      const boot = await restarted.reconciler.boot();
+      expect(boot.errors.interfaces).toMatch(/\/interfaces\/1\/match: no interface has mac 52:54:00:00:00:21/);
+      expect(boot.errors.firewall).toBe('not applied: the interfaces could not be selected');
+      expect(mutating(h.transcriptSince(from))).toEqual([]);
+      expect(restarted.reconciler.runningConfig()).toBeUndefined();
+      // the NIC shows up (late attach): the periodic reconcile selects it and applies
+      h.kernel.links.set('vpc3', { ifname: 'vpc3', mtu: 1500, flags: ['UP'], addr_info: [], ...{ ifindex: 6, address: '52:54:00:00:00:21', link_type: 'ether' } } as never);
+      const report = await restarted.reconciler.reconcile();
+      expect(report.errors).toEqual({});
+      expect(mutating(h.transcriptSince(from))).toEqual(expect.arrayContaining(['ip addr add 10.1.0.1/24 dev vpc3']));
+      expect(committed).toEqual([report.revision]);
+      expect(restarted.reconciler.runningConfig()?.interfaces[1].name).toBe('vpc3');
+    } finally {
+      restarted.close();
+    }
   });
 });
