@@ -1,113 +1,49 @@
 // The commit pipeline: validate, verify, render, plan, apply (with rollback),
 // and the level-based reconcile loop that repairs drift. Every change to the
 // box, from the API, the CLI or at boot, goes through this one class.
-import { emptyConfig, type Config } from '../model/schema.js';
+import type { TSchema } from '@sinclair/typebox';
+import { documentSchema, emptyConfig, type Config } from '../model/schema.js';
 import { documentValidator, type Validator } from '../model/validate.js';
+import { sameBindings, selectAndBind, type InterfaceBinding, type KernelInterface } from '../model/selection.js';
 import { verifyConfig } from '../model/verify.js';
 import { ConfigRejected, isWarning, uniqueProblems, type Problem } from '../model/problems.js';
 import { restoreSecrets } from '../model/secrets.js';
-import { redactedDiff, type DocumentChange } from '../model/diff.js';
+import { planChange, type Plan } from './plan.js';
 import type { Capabilities } from '../platform/capabilities.js';
 import { ApplyFailed, type Subsystem } from './subsystem.js';
-import type { Store, Revision, RevisionSummary, PendingConfirm } from './store.js';
+import type { Store, PendingConfirm } from './store.js';
 import type { Logger } from '../platform/log.js';
 import { SerialQueue } from '../platform/serial-queue.js';
 
-/** Kernel-level lines shown per subsystem and config changes shown per plan; the counts are always exact. */
-export const PLAN_LINES = 200;
+import { CommitConflict, CommitFailed, type CommitAttempt, type CommitOutcome, type CommitRequest, type CommittedListener, type ReconcileReport } from './commit.js';
 
-/** What one subsystem's apply would change, by content (its describe() lines). */
-export interface SubsystemPlan {
-  subsystem: string;
-  /** lines the new artifact has and the running one lacks (the first PLAN_LINES) */
-  add: string[];
-  /** lines the running artifact has and the new one lacks (the first PLAN_LINES) */
-  remove: string[];
-  /** same lines, different order (rule order within a chain, route order) */
-  reordered: boolean;
-  /** exact number of added and removed lines */
-  added: number;
-  removed: number;
-  /** add or remove was cut to PLAN_LINES */
-  truncated: boolean;
-}
-
-export interface Plan {
-  /** applying would change the kernel or a daemon: some subsystem adds, removes or reorders */
-  changed: boolean;
-  /** config level: which objects change, old -> new, by document path; secrets masked (the first PLAN_LINES) */
-  config: DocumentChange[];
-  /** kernel level, per subsystem */
-  subsystems: SubsystemPlan[];
-  counts: { configChanges: number; added: number; removed: number };
-}
-
-export interface CommitRequest {
-  document: unknown;
-  author: string;
-  comment?: string;
-  source: Revision['source'];
-  dryRun?: boolean;
-  /** revert by itself unless confirmed within this many seconds */
-  confirmTimeoutS?: number;
-  /** the unconfirmed revision this commit reverts (set by revertUnconfirmed) */
-  revertOf?: number;
-}
-
-/** A change that cannot start now (e.g. a commit awaits confirmation). */
-export class CommitConflict extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'CommitConflict';
-  }
-}
-
-export interface CommitOutcome {
-  dryRun: boolean;
-  plan: Plan;
-  revision?: RevisionSummary;
-  /** commands run per subsystem (empty when the kernel already matched) */
-  actions?: Record<string, string[]>;
-  /** set when this commit reverts unless confirmed */
-  pendingConfirm?: PendingConfirm;
-  /** verify's warnings: accepted, but the operator should know (e.g. a port forward shadows the API) */
-  warnings: Problem[];
-}
-
-/** An apply that failed and was rolled back (or, if `rolledBack` is false, could not be). */
-export class CommitFailed extends Error {
-  constructor(
-    readonly subsystem: string,
-    message: string,
-    readonly path: string | undefined,
-    readonly rolledBack: boolean,
-    readonly rollbackErrors: string[],
-  ) {
-    super(message);
-    this.name = 'CommitFailed';
-  }
-}
+// The types the pipeline speaks live in plan.ts and commit.ts; importers keep one path.
+export { PLAN_LINES, type Plan, type SubsystemPlan } from './plan.js';
+export { CommitConflict, CommitFailed, type CommitAttempt, type CommitOutcome, type CommitRequest, type CommittedListener, type ReconcileReport } from './commit.js';
 
 type Artifacts = Map<string, unknown>;
 
-export type CommittedListener = (revision: RevisionSummary, config: Config) => void;
-/** One commit that reached apply (dry runs and rejected documents do not), for GET /metrics; revert: it reverted an unconfirmed commit. */
-export type CommitAttempt = { source: Revision['source']; ok: boolean; seconds: number; revert: boolean };
-
-export interface ReconcileReport {
-  revision: number | null;
-  repaired: Record<string, string[]>;
-  errors: Record<string, string>;
+/** A document made ready to apply: checked, bound to this system's interfaces, rendered. */
+interface Prepared {
+  /** the document as stored (the document's own interface names) */
+  config: Config;
+  /** the same with kernel interface names: what the subsystems verified and rendered */
+  bound: Config;
+  bindings: InterfaceBinding[];
+  artifacts: Artifacts;
+  warnings: Problem[];
 }
 
 export class Reconciler {
-  /** Artifacts of the revision that is running now. */
-  private running: Artifacts | undefined;
+  /** The revision that is running now: its artifacts, and the document and interfaces they were rendered from. */
+  private running: Prepared | undefined;
   private readonly committedListeners: CommittedListener[] = [];
 
   /**
    * Called after every revision that is applied and stored, whatever made it:
-   * the API, a rollback, a cancel or the confirm timer's revert.
+   * the API, a rollback, a cancel or the confirm timer's revert; and when a
+   * reconcile first applies the stored revision that boot could not (its
+   * interfaces could not be selected yet), so the fail-closed ruleset goes.
    */
   onCommitted(listener: CommittedListener): void {
     this.committedListeners.push(listener);
@@ -122,6 +58,8 @@ export class Reconciler {
   lastReconcile: (ReconcileReport & { at: string }) | undefined;
   /** validate: the core sections plus the sections the subsystems declare */
   private readonly validate: Validator;
+  /** the same schema, for binding interface references to kernel names */
+  private readonly schema: TSchema;
 
   constructor(
     private readonly store: Store,
@@ -129,58 +67,58 @@ export class Reconciler {
     readonly capabilities: Capabilities,
     private readonly log: Logger,
   ) {
-    this.validate = documentValidator(Object.fromEntries(subsystems.flatMap((d) => (d.schemaSection ? [[d.schemaSection.key, d.schemaSection.schema]] : []))));
+    const sections = Object.fromEntries(subsystems.flatMap((d) => (d.schemaSection ? [[d.schemaSection.key, d.schemaSection.schema]] : [])));
+    this.validate = documentValidator(sections);
+    this.schema = documentSchema(sections);
   }
 
-  /** validate + verify + render, with masked secrets filled in from the running revision. */
-  prepare(document: unknown): { config: Config; artifacts: Artifacts; warnings: Problem[] } {
+  /** The kernel's interfaces, from the subsystem that reads them (links); none without one (unit tests). */
+  private async kernelInterfaces(): Promise<KernelInterface[] | undefined> {
+    return this.subsystems.find((s) => s.kernelInterfaces)?.kernelInterfaces?.();
+  }
+
+  /**
+   * validate + select interfaces + verify + render, with masked secrets
+   * filled in from the running revision. With `kernel` (what the system has,
+   * read just before), a match that finds no interface or several, or a name
+   * the kernel lacks, is a `check` problem (422) naming /interfaces/N, and
+   * nothing is applied. Without it the names are rendered as they are.
+   */
+  prepare(document: unknown, kernel?: KernelInterface[]): Prepared {
     const current = this.store.currentRevision();
     const restored = restoreSecrets(document, current?.document ?? {});
     if (restored.unresolved.length) {
       throw new ConfigRejected('validate', restored.unresolved.map((path) => ({ path, message: 'a masked secret can only be kept when the same object already has one; send the value' })));
     }
     const config = this.validate(restored.value);
+    const { bound, bindings, problems: selection } = selectAndBind(this.schema, config, kernel);
+    // The document's own checks on its own names; the subsystems' on what they will render.
     const found: Problem[] = [...verifyConfig(config)];
-    for (const subsystem of this.subsystems) found.push(...subsystem.verify(config, this.capabilities));
+    for (const subsystem of this.subsystems) found.push(...subsystem.verify(bound, this.capabilities));
     const problems = uniqueProblems(found);
     const errors = problems.filter((p) => !isWarning(p));
     if (errors.length) throw new ConfigRejected('verify', errors);
-    const artifacts: Artifacts = new Map(this.subsystems.map((d) => [d.name, d.render(config, this.capabilities)]));
-    return { config, artifacts, warnings: problems.filter(isWarning) };
+    if (selection.length) throw new ConfigRejected('check', selection);
+    const artifacts: Artifacts = new Map(this.subsystems.map((d) => [d.name, d.render(bound, this.capabilities)]));
+    return { config, bound, bindings, artifacts, warnings: problems.filter(isWarning) };
   }
 
-  /**
-   * The two-level plan: the document diff (config) and, per subsystem, the
-   * difference of the describe() lines of the running and the new artifact.
-   * Set-based, so O(n) in the lines (a 100k-rule table has 200k of them).
-   */
+  /** The two-level plan (core/plan.ts) of going from `before` to `after`. */
   plan(before: Artifacts | undefined, after: Artifacts, documents?: { before: unknown; after: unknown }): Plan {
-    const subsystems = this.subsystems.map((subsystem): SubsystemPlan => {
-      const old = before?.has(subsystem.name) ? subsystem.describe(before.get(subsystem.name)) : [];
-      const next = subsystem.describe(after.get(subsystem.name));
-      const oldSet = new Set(old);
-      const nextSet = new Set(next);
-      const add = next.filter((l) => !oldSet.has(l));
-      const remove = old.filter((l) => !nextSet.has(l));
-      const reordered = !add.length && !remove.length && (old.length !== next.length || old.some((line, i) => line !== next[i]));
-      return {
-        subsystem: subsystem.name, add: add.slice(0, PLAN_LINES), remove: remove.slice(0, PLAN_LINES), reordered,
-        added: add.length, removed: remove.length, truncated: add.length > PLAN_LINES || remove.length > PLAN_LINES,
-      };
-    });
-    const config = documents ? redactedDiff(documents.before ?? {}, documents.after) : [];
-    return {
-      changed: subsystems.some((s) => s.added || s.removed || s.reordered),
-      config: config.slice(0, PLAN_LINES),
-      subsystems,
-      counts: { configChanges: config.length, added: subsystems.reduce((n, s) => n + s.added, 0), removed: subsystems.reduce((n, s) => n + s.removed, 0) },
-    };
+    return planChange(this.subsystems, before, after, documents);
   }
 
-  private runningArtifacts(): Artifacts | undefined {
-    if (this.running) return this.running;
+  /** What runs now, for the plan's "before": nothing when the stored revision could not be applied here. */
+  private async runningArtifacts(): Promise<Artifacts | undefined> {
+    if (this.running) return this.running.artifacts;
     const current = this.store.currentRevision();
-    return current ? this.prepare(current.document).artifacts : undefined;
+    if (!current) return undefined;
+    try {
+      return this.prepare(current.document, await this.kernelInterfaces()).artifacts;
+    } catch (error) {
+      if (error instanceof ConfigRejected) return undefined;
+      throw error;
+    }
   }
 
   commit(request: CommitRequest): Promise<CommitOutcome> {
@@ -211,10 +149,11 @@ export class Reconciler {
       if (request.confirmTimeoutS && this.store.currentRevisionId() === null) {
         throw new CommitConflict('the first commit cannot wait for confirmation: there is no earlier revision to return to');
       }
-      const { config, artifacts, warnings } = this.prepare(request.document);
-      const plan = this.plan(this.runningArtifacts(), artifacts, { before: this.store.currentRevision()?.document, after: config });
+      const prepared = this.prepare(request.document, await this.kernelInterfaces());
+      const { config, bound, artifacts, warnings } = prepared;
+      const plan = this.plan(await this.runningArtifacts(), artifacts, { before: this.store.currentRevision()?.document, after: config });
       const problems: Problem[] = [];
-      for (const subsystem of this.subsystems) problems.push(...((await subsystem.check?.(artifacts.get(subsystem.name), config)) ?? []));
+      for (const subsystem of this.subsystems) problems.push(...((await subsystem.check?.(artifacts.get(subsystem.name), bound)) ?? []));
       if (problems.length) throw new ConfigRejected('check', problems);
       if (request.dryRun) return { dryRun: true, plan, warnings };
       const started = performance.now(), attempted = (ok: boolean) => this.attemptListeners.forEach((l) => l({ source: request.source, ok, seconds: (performance.now() - started) / 1000, revert: request.revertOf !== undefined }));
@@ -222,7 +161,7 @@ export class Reconciler {
         const parent = this.store.currentRevisionId();
         const actions = await this.applyAll(artifacts, { confirmTimeoutS: request.confirmTimeoutS });
         const revision = this.store.commitRevision(config, { author: request.author, comment: request.comment ?? '', source: request.source });
-        this.running = artifacts;
+        this.running = prepared;
         if (request.confirmTimeoutS) {
           this.armConfirm({ revision: revision.id, revertTo: parent, deadline: new Date(Date.now() + request.confirmTimeoutS * 1000).toISOString(), author: request.author });
         }
@@ -324,10 +263,14 @@ export class Reconciler {
       const current = this.store.currentRevision();
       const report: ReconcileReport = { revision: current?.id ?? null, repaired: {}, errors: {} };
       if (!current) return report;
-      const artifacts = this.running ?? this.prepare(current.document).artifacts;
-      this.running = artifacts;
+      const firstApply = !this.running;
+      const running = await this.reselect(current.document, report);
+      if (!running) {
+        this.lastReconcile = { ...report, at: new Date().toISOString() };
+        return report;
+      }
       for (const subsystem of this.subsystems) {
-        const desired = artifacts.get(subsystem.name);
+        const desired = running.artifacts.get(subsystem.name);
         try {
           const drift = await subsystem.drift(desired);
           if (drift.length === 0) continue;
@@ -342,9 +285,39 @@ export class Reconciler {
           this.log.error('reconcile failed', { subsystem: subsystem.name, error: (error as Error).message });
         }
       }
+      // Boot could not apply this revision (its interfaces were not there): now it runs, as after a commit.
+      if (firstApply && !Object.keys(report.errors).length) {
+        const { document, ...summary } = current;
+        for (const listener of this.committedListeners) listener(summary, document);
+      }
       this.lastReconcile = { ...report, at: new Date().toISOString() };
       return report;
     });
+  }
+
+  /**
+   * The revision to hold the system to, with the interfaces selected again:
+   * a NIC that moved (another kernel name or MAC for a role) re-renders
+   * every subsystem onto it; one that cannot be selected now is reported
+   * under `interfaces` and the last good selection is kept. Before any
+   * selection succeeded (a boot that found none), this is the retry.
+   */
+  private async reselect(document: Config, report: ReconcileReport): Promise<Prepared | undefined> {
+    try {
+      const kernel = await this.kernelInterfaces();
+      if (this.running) {
+        const { bindings, problems } = selectAndBind(this.schema, this.running.config, kernel);
+        if (problems.length) throw new ConfigRejected('check', problems);
+        if (sameBindings(bindings, this.running.bindings)) return this.running;
+        this.log.warn('interfaces moved: rendering the revision onto them', { interfaces: bindings.map((b) => `${b.name} -> ${b.kernel}`) });
+      }
+      this.running = this.prepare(document, kernel);
+    } catch (error) {
+      if (!(error instanceof ConfigRejected)) throw error;
+      report.errors.interfaces = error.message;
+      this.log.error('cannot select the interfaces', { error: error.message });
+    }
+    return this.running;
   }
 
   /**
@@ -356,8 +329,22 @@ export class Reconciler {
     const current = this.store.currentRevision();
     if (!current) return { revision: null, repaired: {}, errors: {} };
     const report = await this.queue.run(async () => {
-      const { artifacts } = this.prepare(current.document);
       const report: ReconcileReport = { revision: current.id, repaired: {}, errors: {} };
+      let prepared: Prepared;
+      try {
+        prepared = this.prepare(current.document, await this.kernelInterfaces());
+      } catch (error) {
+        if (!(error instanceof ConfigRejected)) throw error;
+        // A role whose NIC is missing or ambiguous: applying would build the
+        // firewall on the wrong interface. Nothing is applied (a fail-closed
+        // ruleset stays); the periodic reconcile tries again.
+        report.errors.interfaces = error.message;
+        for (const subsystem of this.subsystems) report.errors[subsystem.name] = 'not applied: the interfaces could not be selected';
+        this.log.error('boot cannot select the interfaces: nothing applied', { error: error.message });
+        this.lastReconcile = { ...report, at: new Date().toISOString() };
+        return report;
+      }
+      const { artifacts } = prepared;
       for (const subsystem of this.subsystems) {
         try {
           const actions = await subsystem.apply(artifacts.get(subsystem.name));
@@ -367,7 +354,7 @@ export class Reconciler {
           this.log.error('boot apply failed', { subsystem: subsystem.name, error: (error as Error).message });
         }
       }
-      this.running = artifacts;
+      this.running = prepared;
       this.lastReconcile = { ...report, at: new Date().toISOString() };
       return report;
     });
@@ -396,5 +383,14 @@ export class Reconciler {
 
   currentConfig(): Config | undefined {
     return this.store.currentRevision()?.document;
+  }
+
+  /**
+   * The running revision as the subsystems see it: kernel interface names,
+   * and on each interface selected by match its document name and criteria
+   * (for status). Undefined until a revision is applied.
+   */
+  runningConfig(): Config | undefined {
+    return this.running?.bound;
   }
 }

@@ -6,6 +6,7 @@ import type { TSchema } from '@sinclair/typebox';
 import type { Config } from '../model/schema.js';
 import type { Problem } from '../model/problems.js';
 import type { Capabilities } from '../platform/capabilities.js';
+import type { KernelInterface } from '../model/selection.js';
 import type { SelfService, TunnelOnly, ZoneMember } from '../../rules/index.js';
 import type { MetricFamily } from './metric-samples.js';
 
@@ -20,7 +21,14 @@ export interface Subsystem<Artifact = unknown> {
    * subsystems ask for, so one place answers "why is port X open?".
    */
   firewallNeeds?(config: Config, capabilities: Capabilities): FirewallNeeds;
-  /** Meaning checks this subsystem owns; pure. */
+  /**
+   * The kernel's interfaces (links only): the reconciler selects the ones the
+   * document picks by match and rewrites the document to kernel names
+   * before verify and render (model/selection.ts), so no subsystem ever
+   * sees a name the kernel does not have.
+   */
+  kernelInterfaces?(): Promise<KernelInterface[]>;
+  /** Meaning checks this subsystem owns, on the document with kernel names; pure. */
   verify(config: Config, capabilities: Capabilities): Problem[];
   /** The artifact this subsystem would run; pure and deterministic. */
   render(config: Config, capabilities: Capabilities): Artifact;

@@ -59,7 +59,8 @@ export function createAppliance(options: ApplianceOptions): Appliance {
   const dhcp = only(subsystems, DhcpSubsystem);
   const reconciler = new Reconciler(store, subsystems, options.capabilities, options.log);
   const status = new StatusService(subsystems, () => ({
-    config: reconciler.currentConfig(),
+    // with kernel interface names, as the subsystems rendered it (the stored document until one is applied)
+    config: reconciler.runningConfig() ?? reconciler.currentConfig(),
     revision: store.currentRevisionId(),
     capabilities: options.capabilities,
     reconcile: reconciler.lastReconcile,

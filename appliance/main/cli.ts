@@ -182,7 +182,7 @@ async function main(argv: string[]): Promise<void> {
     case 'status': {
       const status = (await call(targetOf(values), 'GET', '/v1/status')) as {
         revision: number | null;
-        interfaces: Array<{ name: string; state: string; mtu: number; addresses: string[]; role?: string; zone?: string }>;
+        interfaces: Array<{ name: string; configured_name?: string; selected_by?: string; state: string; mtu: number; addresses: string[]; role?: string; zone?: string }>;
         firewall: { rules: Array<{ id: string; packets: number; bytes: number }> };
         conntrack: { count: number | null };
         capabilities: { notes: string[] };
@@ -190,7 +190,8 @@ async function main(argv: string[]): Promise<void> {
       if (values.json) return void process.stdout.write(`${safeJson(status)}\n`);
       process.stdout.write(`revision ${visible(status.revision ?? 'none')}, conntrack entries ${visible(status.conntrack.count ?? 'n/a')}\n`);
       for (const i of status.interfaces) {
-        process.stdout.write(`  ${visible(i.name).padEnd(10)} ${visible(i.role ?? '-').padEnd(5)} ${visible(i.zone ?? '-').padEnd(10)} ${visible(i.state).padEnd(8)} mtu ${visible(i.mtu)} ${i.addresses.map(visible).join(' ')}\n`);
+        const selected = i.configured_name && i.configured_name !== i.name ? ` (${visible(i.configured_name)} by ${visible(i.selected_by ?? '?')})` : '';
+        process.stdout.write(`  ${visible(i.name).padEnd(10)} ${visible(i.role ?? '-').padEnd(5)} ${visible(i.zone ?? '-').padEnd(10)} ${visible(i.state).padEnd(8)} mtu ${visible(i.mtu)} ${i.addresses.map(visible).join(' ')}${selected}\n`);
       }
       for (const r of status.firewall.rules) process.stdout.write(`  rule ${visible(r.id)}: ${visible(r.packets)} packets, ${visible(r.bytes)} bytes\n`);
       for (const n of status.capabilities.notes) process.stdout.write(`  note: ${visible(n)}\n`);

@@ -12,7 +12,18 @@ export const Id = Type.String({
   pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,47}$',
   description: 'object id: letters, digits, "_", "." and "-", at most 48 characters',
 });
-export const IfName = Type.String({ pattern: '^[A-Za-z0-9_.-]{1,15}$', description: 'kernel interface name' });
+/**
+ * Marks a schema field that names an interface of the document. Where an
+ * interface is selected by `match`, its name is the document's own and the
+ * kernel's differs: bindInterfaces (model/selection.ts) rewrites every field
+ * carrying this mark to the kernel name before anything is rendered. A
+ * symbol, so it never shows in the JSON Schema or OpenAPI.
+ */
+export const INTERFACE_REFERENCE = Symbol.for('junction.interface-reference');
+const IF_NAME_PATTERN = '^[A-Za-z0-9_.-]{1,15}$';
+/** A field that names an interface of the document (marked: see INTERFACE_REFERENCE). */
+export const interfaceReference = (description: string) => Type.String({ pattern: IF_NAME_PATTERN, description, [INTERFACE_REFERENCE]: true });
+export const IfName = interfaceReference('interface name: the kernel name, or the name given to an interface selected by match');
 /** Address with prefix length, the way an interface carries it: "10.1.0.1/24". */
 export const InterfaceAddress = Type.String({ pattern: '^[0-9a-fA-F:.]+/[0-9]{1,3}$', description: 'address/prefix, e.g. 10.1.0.1/24' });
 /** A network: "10.1.0.0/24". */

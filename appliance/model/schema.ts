@@ -2,16 +2,36 @@
 // Every API resource is a view of a part of it. The schemas here are the
 // shape check ("validate"); meaning across objects is checked in verify.ts.
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
-import { Name, Id, IfName, InterfaceAddress, AddressLiteral, IpAddress, Port, PortOrRange, Comment } from './primitives.js';
+import { Name, Id, IfName, InterfaceAddress, AddressLiteral, IpAddress, Network, Port, PortOrRange, Comment } from './primitives.js';
 
 export const InterfaceRole = Type.Union(
   [Type.Literal('ccnn'), Type.Literal('vpc'), Type.Literal('vpn'), Type.Literal('dx')],
   { description: 'ccnn: the cloud pod network (egress side); vpc: an L2 VPC; vpn: tunnel side; dx: Direct Connect link' },
 );
 
+/**
+ * Selects the kernel interface by what the platform promises instead of by
+ * its kernel name (a Pod's or Virtual Server's names are not known in
+ * advance). Every given criterion must hold, and exactly one interface must
+ * meet them all. Candidates are the interfaces a runtime or the platform
+ * attaches: physical NICs (SR-IOV VFs, virtio), veth, macvlan and ipvlan,
+ * never loopback, bridges, tunnels or the VPN's TUN device. How `index`
+ * counts and what it means on a Virtual Server and in a Pod:
+ * model/selection.ts.
+ */
+export const InterfaceMatch = Type.Object(
+  {
+    mac: Type.Optional(Type.String({ pattern: '^[0-9A-Fa-f]{2}([:-][0-9A-Fa-f]{2}){5}$', description: 'the MAC address, octets separated by ":" or "-"' })),
+    index: Type.Optional(Type.Integer({ minimum: 0, maximum: 63, description: 'position (from 0) among the candidates in kernel ifindex order, i.e. attach order: on a Virtual Server 0 is the pod-network NIC and N the N-th entry of spec.network.vpcs' })),
+    subnet: Type.Optional(Type.String({ pattern: Network.pattern, description: 'the network an address already on the interface falls in (given by the runtime, the platform or an earlier apply)' })),
+  },
+  { additionalProperties: false, minProperties: 1 },
+);
+
 export const Interface = Type.Object(
   {
     name: IfName,
+    match: Type.Optional(InterfaceMatch),
     role: InterfaceRole,
     zone: Name,
     addresses: Type.Optional(Type.Array(InterfaceAddress, { maxItems: 64 })),
@@ -218,6 +238,7 @@ const CoreDocument = documentSchema();
 export type Config = Static<typeof CoreDocument> & Partial<SubsystemSections>;
 export type Interface = Static<typeof Interface>;
 export type InterfaceRole = Static<typeof InterfaceRole>;
+export type InterfaceMatch = Static<typeof InterfaceMatch>;
 export type Zone = Static<typeof Zone>;
 export type AddressObject = Static<typeof AddressObject>;
 export type ServiceObject = Static<typeof ServiceObject>;

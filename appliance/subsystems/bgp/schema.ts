@@ -3,7 +3,7 @@
 // Defaults follow the AWS Direct Connect profile: hold time
 // 90 s, BFD 300 ms x 3, graceful restart 120 s, TTL 1 (directly connected).
 import { Type, type Static } from '@sinclair/typebox';
-import { IfName as KernelIfName, IpAddress, IPv4Address, Network } from '../../model/primitives.js';
+import { interfaceReference, IpAddress, IPv4Address, Network } from '../../model/primitives.js';
 
 export const Asn = Type.Integer({ minimum: 1, maximum: 4294967295, description: 'autonomous system number (4-octet)' });
 
@@ -12,7 +12,7 @@ const NeighborId = Type.String({
   pattern: '^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$',
   description: 'neighbor id: letters, digits, "_" and "-", at most 32 characters',
 });
-const IfName = Type.String({ pattern: KernelIfName.pattern, description: 'kernel interface name (a dx-role interface)' });
+const IfName = interfaceReference('interface name (a dx-role interface)');
 const PrefixLength = Type.Integer({ minimum: 0, maximum: 128 });
 
 export const PrefixMatch = Type.Object(

@@ -1,6 +1,9 @@
 // Links: interface MTU, admin state, addresses and the forwarding sysctls.
 // Junction owns the addresses of every interface in the config (except
 // IPv6 link-local and DHCP-assigned ones) and nothing on other interfaces.
+// It also reads the kernel's interfaces for the reconciler to select those
+// the document picks by match (model/selection.ts): everything here, as in
+// every other subsystem, sees kernel names.
 import type { Config } from '../../model/schema.js';
 import type { Problem } from '../../model/problems.js';
 import { runChecked, type CommandRunner } from '../../platform/command-runner.js';
@@ -13,6 +16,8 @@ import { linksMetrics } from './metrics.js';
 import type { MetricFamily } from '../../core/metric-samples.js';
 import { FORWARDING_SYSCTLS } from './sysctls.js';
 import { Sysctls } from '../../platform/sysctls.js';
+import { verifyMatches, type BoundInterface, type KernelInterface, type Selected } from '../../model/selection.js';
+import { readKernelInterfaces } from './inventory.js';
 
 export interface LinkSpec {
   name: string;
@@ -20,6 +25,8 @@ export interface LinkSpec {
   /** "address/prefix", canonical text */
   addresses: string[];
   dhcp: boolean;
+  /** the document's name and the criteria, when match selected this interface */
+  selected?: Selected;
 }
 
 export interface LinksArtifact {
@@ -64,7 +71,7 @@ function natAddresses(config: Config): Map<string, string[]> {
 
 export function renderLinks(config: Config): LinksArtifact {
   const extra = natAddresses(config);
-  const links = config.interfaces.map((iface): LinkSpec => {
+  const links = (config.interfaces as BoundInterface[]).map((iface): LinkSpec => {
     const own = (iface.addresses ?? []).map(canonicalAddress);
     const hosts = (extra.get(iface.name) ?? []).filter((a) => !own.some((o) => o.split('/')[0] === a.split('/')[0]));
     return {
@@ -72,6 +79,7 @@ export function renderLinks(config: Config): LinksArtifact {
       ...(iface.mtu !== undefined ? { mtu: iface.mtu } : {}),
       addresses: [...new Set([...own, ...hosts])],
       dhcp: iface.dhcp === true,
+      ...(iface.selected ? { selected: iface.selected } : {}),
     };
   });
   return { links, sysctls: { ...FORWARDING_SYSCTLS } };
@@ -97,8 +105,13 @@ export class LinksSubsystem implements Subsystem<LinksArtifact> {
     private readonly sysctls: Sysctls = new Sysctls(runner),
   ) {}
 
-  verify(): Problem[] {
-    return [];
+  verify(config: Config): Problem[] {
+    return verifyMatches(config.interfaces);
+  }
+
+  /** The kernel's interfaces, for selection by match (the reconciler asks before it renders). */
+  kernelInterfaces(): Promise<KernelInterface[]> {
+    return readKernelInterfaces(this.runner);
   }
 
   render(config: Config): LinksArtifact {
@@ -110,6 +123,8 @@ export class LinksSubsystem implements Subsystem<LinksArtifact> {
     const lines: string[] = [];
     for (const link of artifact.links) {
       lines.push(`interface ${link.name} up${link.mtu ? ` mtu ${link.mtu}` : ''}${link.dhcp ? ' dhcp' : ''}`);
+      // Which NIC a role got: the MAC, not the criteria, so a new match that lands on the same NIC changes nothing.
+      if (link.selected) lines.push(`interface ${link.selected.as} -> ${link.name}${link.selected.mac ? ` (mac ${link.selected.mac})` : ''}`);
       // A DHCP link's addresses belong to its client: apply does not set them.
       if (!link.dhcp) for (const a of link.addresses) lines.push(`address ${a} on ${link.name}`);
     }
@@ -117,18 +132,11 @@ export class LinksSubsystem implements Subsystem<LinksArtifact> {
     return lines.sort();
   }
 
-  async check(desired: LinksArtifact, config: Config): Promise<Problem[]> {
-    const observed = await this.observe();
-    const problems = desired.links.flatMap((link): Problem[] => {
-      if (observed.has(link.name)) return [];
-      const index = config.interfaces.findIndex((i) => i.name === link.name);
-      const present = [...observed.keys()].filter((n) => n !== 'lo').join(', ');
-      return [{ path: `/interfaces/${index}/name`, message: `no interface "${link.name}" on this system (found: ${present || 'none'})` }];
-    });
+  /** A missing or ambiguous interface was found when the reconciler selected them; here: the sysctls. */
+  async check(desired: LinksArtifact): Promise<Problem[]> {
     // Before anything is applied: a container whose runtime did not set them cannot get them from us.
     const sysctls = await this.sysctls.unreachable(desired.sysctls);
-    if (sysctls) problems.push({ path: '/interfaces', message: sysctls });
-    return problems;
+    return sysctls ? [{ path: '/interfaces', message: sysctls }] : [];
   }
 
   async observe(): Promise<Map<string, ObservedLink>> {

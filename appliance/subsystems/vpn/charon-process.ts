@@ -43,9 +43,16 @@ function socketAccepts(socketPath: string): Promise<void> {
   });
 }
 
-/** exec at every step, so the pid the supervisor holds is charon's own */
+/**
+ * exec at every step, so the pid the supervisor holds is charon's own. A
+ * private /run where a mount namespace can be made (root on a host, where
+ * another charon may run: the lab's on-prem peer). A container has no
+ * CAP_SYS_ADMIN for that, and Junction's charon is the only one in it, so
+ * there it keeps the container's /run (charon removes a stale pid file).
+ */
 function charonCommand(charon: string, netns: string | undefined): { program: string; args: string[] } {
-  const inner = ['unshare', '-m', 'sh', '-c', `mount -t tmpfs tmpfs /run && exec "$0"`, charon];
+  const privateRun = `mount -t tmpfs tmpfs /run && exec "$0"`;
+  const inner = ['sh', '-c', `if unshare -m true 2>/dev/null; then exec unshare -m sh -c '${privateRun}' "$0"; else exec "$0"; fi`, charon];
   return netns ? { program: 'ip', args: ['netns', 'exec', netns, ...inner] } : { program: inner[0]!, args: inner.slice(1) };
 }
 

@@ -2,7 +2,7 @@
 // each, to an on-prem firewall) with their tunnels (CHILD_SAs), plus the
 // certificates they use. Shape only; meaning is checked in vpn/verify.ts.
 import { Type, type Static } from '@sinclair/typebox';
-import { IfName, IpAddress, Masked, Name, Network } from '../../model/primitives.js';
+import { interfaceReference, IpAddress, Masked, Name, Network } from '../../model/primitives.js';
 
 /** Peer and tunnel names become VICI connection/child names and nft comments. */
 const VpnName = Type.String({
@@ -61,7 +61,7 @@ export const IkePeer = Type.Object(
   {
     name: VpnName,
     remote: Remote,
-    local_interface: Type.Optional(Type.String({ pattern: IfName.pattern, description: 'interface whose address is the local endpoint (default: the ccnn interface)' })),
+    local_interface: Type.Optional(interfaceReference('interface whose address is the local endpoint (default: the ccnn interface)')),
     local_address: Type.Optional(IpAddress),
     ike_version: Type.Optional(Type.Union([Type.Literal(2), Type.Literal(1)], { description: 'default 2; 1 for legacy firewalls' })),
     auth: Type.Union([PskAuth, CertAuth]),

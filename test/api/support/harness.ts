@@ -51,7 +51,7 @@ export class FakeKernel {
     const a = c.args;
     const line = [c.program, ...a].join(' ');
     if (c.program === 'ip') {
-      if (line === 'ip -j addr show') return { stdout: JSON.stringify([...this.links.values()]) };
+      if (line === 'ip -j addr show' || line === 'ip -d -j addr show') return { stdout: JSON.stringify([...this.links.values()]) };
       if (a[0] === 'addr' && (a[1] === 'add' || a[1] === 'del')) {
         const link = this.links.get(a[4]);
         if (!link) return { code: 1, stderr: `Cannot find device "${a[4]}"` };

@@ -10,6 +10,11 @@ import { JUNCTION_SYSCTLS } from '../../../appliance/main/subsystems.js';
 import { addressing } from '../../lab-kit/topology.js';
 import { documentValidator } from '../../../appliance/model/validate.js';
 import { verifyConfig } from '../../../appliance/model/verify.js';
+import { verifyMatches } from '../../../appliance/model/selection.js';
+import { VpnSection } from '../../../appliance/subsystems/vpn/schema.js';
+import { BgpSection } from '../../../appliance/subsystems/bgp/schema.js';
+import { verifyVpn } from '../../../appliance/subsystems/vpn/verify.js';
+import { NO_CAPABILITIES } from '../../../appliance/platform/capabilities.js';
 
 const repo = (path: string) => fileURLToPath(new URL(`../../../${path}`, import.meta.url));
 const text = (path: string) => readFileSync(repo(path), 'utf8');
@@ -105,6 +110,12 @@ describe('compose.yaml', () => {
       expect(services[host].networks[`vpc-${vpc}`].ipv4_address).toBe(address);
       expect(services[host].environment.GATEWAY).toBe(addressing.vpcs[vpc].gateway);
     }
+    // the on-prem site: its LAN as the namespace lab's; its WAN on the internet segment
+    expect(subnet('onprem-lan')).toBe(addressing.onprem.lanSubnet);
+    expect(services.onprem.networks['onprem-lan'].ipv4_address).toBe(addressing.onprem.lanGateway);
+    expect(services.lan1.networks['onprem-lan'].ipv4_address).toBe(addressing.onprem.lanHost);
+    expect(services.lan1.environment.GATEWAY).toBe(addressing.onprem.lanGateway);
+    expect(services.onprem.environment.GATEWAY).toBe(addressing.internet.ccnnSide);
     // every network internal, the runtime's bridge off the lab's addresses
     for (const network of Object.values<any>(networks)) {
       expect(network.internal).toBe(true);
@@ -112,11 +123,23 @@ describe('compose.yaml', () => {
     }
   });
 
-  it('renames interfaces by subnet to the names its configuration uses, and that configuration is the demo', () => {
-    const selectors = Object.fromEntries(compose.services.router.environment.JUNCTION_INTERFACES.split(' ').map((e: string) => e.split('=')));
-    expect(selectors).toEqual({ ccnn0: `subnet:${addressing.ccnn.subnet}`, vpc0: `subnet:${addressing.vpcs.a.subnet}`, vpc1: `subnet:${addressing.vpcs.b.subnet}` });
+  it('selects the router interfaces by the subnets of its compose networks; its configuration is the demo plus the on-prem tunnel', () => {
+    expect(compose.services.router.environment?.JUNCTION_INTERFACES).toBeUndefined();
     const lab = yaml('deploy/compose/lab.yaml');
-    expect(lab.interfaces.map((i: { name: string }) => i.name).sort()).toEqual(Object.keys(selectors).sort());
+    const router = compose.services.router.networks;
+    for (const iface of lab.interfaces) {
+      // the network on which the runtime gives the router exactly this interface's address
+      const network = Object.keys(router).find((n) => iface.addresses.includes(`${router[n].ipv4_address}/24`));
+      expect(network, iface.name).toBeDefined();
+      expect(iface.match).toEqual({ subnet: compose.networks[network!].ipam.config[0].subnet });
+      delete iface.match;
+    }
+    // and the tunnel to the compose lab's on-prem site, which the namespace demo has not
+    expect(lab.vpn.peers[0]).toMatchObject({ name: 'onprem', remote: compose.services.onprem.networks.internet.ipv4_address });
+    expect(lab.vpn.peers[0].tunnels[0].remote_subnets).toEqual([compose.networks['onprem-lan'].ipam.config[0].subnet]);
+    delete lab.vpn;
+    lab.zones = lab.zones.filter((z: { name: string }) => z.name !== 'vpn');
+    lab.firewall.policies = lab.firewall.policies.filter((p: { to: string }) => p.to !== 'vpn');
     const demo = yaml('test/lab-kit/demo.yaml');
     delete demo.system.hostname;
     expect(lab).toEqual(demo);
@@ -195,7 +218,10 @@ describe('Virtual Server manifest', () => {
 
 describe('shipped configurations', () => {
   it.each(['deploy/compose/lab.yaml', 'deploy/debian/junction.yaml'])('%s validates and verifies', (path) => {
-    const config = documentValidator()(yaml(path));
+    // with the subsystems' sections (the compose lab has a vpn one), as the reconciler assembles them
+    const config = documentValidator({ vpn: VpnSection, bgp: BgpSection })(yaml(path));
     expect(verifyConfig(config)).toEqual([]);
+    expect(verifyVpn(config, NO_CAPABILITIES)).toEqual([]);
+    expect(verifyMatches(config.interfaces)).toEqual([]);
   });
 });

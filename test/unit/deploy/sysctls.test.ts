@@ -66,7 +66,7 @@ describe('links in a container', () => {
     const runner = kernel({ ...allSet, 'net.ipv4.ip_forward': '0' });
     const links = new LinksSubsystem(runner, undefined, new Sysctls(runner, async () => true));
     const config = { interfaces: [] } as never;
-    const problems = await links.check(renderLinks(config), config);
+    const problems = await links.check(renderLinks(config));
     expect(problems).toHaveLength(1);
     expect(problems[0].path).toBe('/interfaces');
     expect(problems[0].message).toContain('net.ipv4.ip_forward: "1"');
@@ -78,7 +78,7 @@ describe('links in a container', () => {
     const runner = kernel(allSet);
     const links = new LinksSubsystem(runner, undefined, new Sysctls(runner, async () => true));
     const config = { interfaces: [] } as never;
-    expect(await links.check(renderLinks(config), config)).toEqual([]);
+    expect(await links.check(renderLinks(config))).toEqual([]);
     expect(await links.apply(renderLinks(config))).toEqual([]);
   });
 });

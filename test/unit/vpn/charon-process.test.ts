@@ -73,7 +73,9 @@ describe('CharonProcess supervision (fake spawn)', () => {
     });
     await charon.start();
     expect(spawned[0]!.program).toBe('ip');
-    expect(spawned[0]!.args.slice(0, 6)).toEqual(['netns', 'exec', 'jn-test', 'unshare', '-m', 'sh']);
+    expect(spawned[0]!.args.slice(0, 5)).toEqual(['netns', 'exec', 'jn-test', 'sh', '-c']);
+    // a private /run through unshare where a mount namespace can be made, else the container's own
+    expect(spawned[0]!.args[5]).toMatch(/^if unshare -m true 2>\/dev\/null; then exec unshare -m sh -c 'mount -t tmpfs tmpfs \/run && exec "\$0"' "\$0"; else exec "\$0"; fi$/);
     expect(spawned[0]!.args.at(-1)).toBe('/usr/lib/ipsec/charon');
     expect(spawned[0]!.conf).toBe(path.join(stateDir, 'strongswan.conf'));
     expect(fs.readFileSync(charon.confPath, 'utf8')).toContain('kernel-libipsec');
