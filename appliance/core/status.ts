@@ -18,46 +18,64 @@ export const STATUS_REFRESH_AFTER_MS = 1000;
 /** No read is answered from a report older than this. */
 export const STATUS_MAX_AGE_MS = 3000;
 
-/** One collection: what the kernel and daemons had at collected_at. */
-interface Collected {
-  collected_at: string;
+/** The core's own figures, read at every answer. */
+interface Live {
   revision: number | null;
   capabilities: Capabilities;
   reconcile?: unknown;
-  /** each subsystem's own part (interfaces, routes, firewall, conntrack, ...) */
+}
+
+/** One collection: what the kernel and daemons had at collected_at (each subsystem's part). */
+interface Collected {
+  collected_at: string;
   [part: string]: unknown;
 }
 
-export interface StatusReport extends Collected {
+export interface StatusReport extends Collected, Live {
   /** how old the report was when this read was answered */
   cached_age_ms: number;
   /** the bound on cached_age_ms */
   max_age_ms: number;
 }
 
+interface Cached {
+  /** when the collection started */
+  at: number;
+  report: Collected;
+  /** the report as JSON, made at the first read that wants it */
+  json?: string;
+}
+
 export class StatusService {
-  /** the last complete report and when its collection started */
-  private cached: { at: number; report: Collected } | undefined;
+  /** the last complete report */
+  private cached: Cached | undefined;
   /** the collection under way, if any (one at a time) */
-  private collecting: Promise<{ at: number; report: Collected }> | undefined;
+  private collecting: Promise<Cached> | undefined;
   /** bumped by invalidate(): a collection started before it is not cached */
   private generation = 0;
 
   constructor(
     private readonly subsystems: Subsystem[],
-    private readonly context: () => { config?: Config; revision: number | null; capabilities: Capabilities; reconcile?: unknown },
+    private readonly context: () => { config?: Config } & Live,
     private readonly refreshAfterMs = STATUS_REFRESH_AFTER_MS,
     private readonly maxAgeMs = STATUS_MAX_AGE_MS,
   ) {}
 
   async report(): Promise<StatusReport> {
-    const cached = this.cached;
-    const age = cached ? Date.now() - cached.at : Infinity;
-    if (cached && age <= this.maxAgeMs) {
-      if (age > this.refreshAfterMs) this.refresh().catch(() => undefined);
-      return this.answer(cached);
-    }
-    return this.answer(await this.refresh());
+    const cached = await this.current();
+    return { ...cached.report, ...this.live(cached) };
+  }
+
+  /**
+   * The same report as JSON text, with `extra` fields added (the route's
+   * pending_confirm): the cached parts are serialized once per collection,
+   * not per read.
+   */
+  async reportJson(extra: Record<string, unknown> = {}): Promise<string> {
+    const cached = await this.current();
+    cached.json ??= JSON.stringify(cached.report);
+    const live = JSON.stringify({ ...this.live(cached), ...extra });
+    return `${live.slice(0, -1)},${cached.json.slice(1)}`;
   }
 
   /** Forget the cached report (after a commit the next read must be fresh). */
@@ -67,20 +85,32 @@ export class StatusService {
     this.generation++;
   }
 
-  /** The cached kernel and daemon parts; the core's own figures (revision, last reconcile) are read now. */
-  private answer(cached: { at: number; report: Collected }): StatusReport {
+  /** A report no older than maxAgeMs; one older than refreshAfterMs is refreshed in the background. */
+  private async current(): Promise<Cached> {
+    const cached = this.cached;
+    const age = cached ? Date.now() - cached.at : Infinity;
+    if (cached && age <= this.maxAgeMs) {
+      if (age > this.refreshAfterMs) this.refresh().catch(() => undefined);
+      return cached;
+    }
+    return this.refresh();
+  }
+
+  /** The core's own figures (revision, last reconcile) now, and the age of the cached parts. */
+  private live(cached: Cached): Live & { cached_age_ms: number; max_age_ms: number } {
     const { revision, capabilities, reconcile } = this.context();
-    return { ...cached.report, revision, capabilities, ...(reconcile ? { reconcile } : {}), cached_age_ms: Math.max(0, Date.now() - cached.at), max_age_ms: this.maxAgeMs };
+    return { revision, capabilities, ...(reconcile ? { reconcile } : {}), cached_age_ms: Math.max(0, Date.now() - cached.at), max_age_ms: this.maxAgeMs };
   }
 
   /** Collects once, shared by every read that waits meanwhile; caches the result unless invalidated since. */
-  private refresh(): Promise<{ at: number; report: Collected }> {
+  private refresh(): Promise<Cached> {
     if (this.collecting) return this.collecting;
     const generation = this.generation;
     const at = Date.now();
     const collecting = this.collect(at).then((report) => {
-      if (this.generation === generation) this.cached = { at, report };
-      return { at, report };
+      const cached = { at, report };
+      if (this.generation === generation) this.cached = cached;
+      return cached;
     }).finally(() => {
       if (this.collecting === collecting) this.collecting = undefined;
     });
@@ -89,14 +119,11 @@ export class StatusService {
   }
 
   private async collect(at: number): Promise<Collected> {
-    const { config, revision, capabilities, reconcile } = this.context();
+    const { config } = this.context();
     const parts = await Promise.all(this.subsystems.map((s) => s.statusReport?.(config) ?? {}));
-    return {
-      collected_at: new Date(at).toISOString(),
-      revision,
-      capabilities,
-      ...Object.assign({}, ...parts),
-      ...(reconcile ? { reconcile } : {}),
-    };
+    const report: Collected = { collected_at: new Date(at).toISOString(), ...Object.assign({}, ...parts) };
+    // the core's own figures are added at each answer; no part may shadow them
+    for (const key of ['revision', 'capabilities', 'reconcile', 'cached_age_ms', 'max_age_ms', 'pending_confirm']) delete report[key];
+    return report;
   }
 }

@@ -101,8 +101,19 @@ export class Store {
     this.db.close();
   }
 
+  /** Prepared once per SQL text: the token check and status run these on every request. */
+  private readonly statements = new Map<string, Database.Statement>();
+  private sql(text: string): Database.Statement {
+    let statement = this.statements.get(text);
+    if (!statement) {
+      statement = this.db.prepare(text);
+      this.statements.set(text, statement);
+    }
+    return statement;
+  }
+
   currentRevisionId(): number | null {
-    const row = this.db.prepare(`select value from meta where key = 'current_revision'`).get() as { value: string } | undefined;
+    const row = this.sql(`select value from meta where key = 'current_revision'`).get() as { value: string } | undefined;
     return row ? Number(row.value) : null;
   }
 
@@ -121,7 +132,7 @@ export class Store {
   private current: Revision | undefined;
 
   revision(id: number): Revision | undefined {
-    const row = this.db.prepare(`select * from revisions where id = ?`).get(id) as Record<string, unknown> | undefined;
+    const row = this.sql(`select * from revisions where id = ?`).get(id) as Record<string, unknown> | undefined;
     return row && this.toRevision(row);
   }
 
@@ -144,7 +155,7 @@ export class Store {
         .prepare(`insert into revisions (created_at, author, comment, source, parent, document) values (?, ?, ?, ?, ?, ?)`)
         .run(createdAt, meta.author, meta.comment, meta.source, parent, JSON.stringify(document));
       const id = Number(info.lastInsertRowid);
-      this.db.prepare(`insert into meta (key, value) values ('current_revision', ?) on conflict(key) do update set value = excluded.value`).run(String(id));
+      this.sql(`insert into meta (key, value) values ('current_revision', ?) on conflict(key) do update set value = excluded.value`).run(String(id));
       return id;
     });
     const id = insert();
@@ -167,13 +178,13 @@ export class Store {
   // A commit that must be confirmed before its deadline, or it is reverted.
 
   pendingConfirm(): PendingConfirm | undefined {
-    const row = this.db.prepare(`select value from meta where key = 'pending_confirm'`).get() as { value: string } | undefined;
+    const row = this.sql(`select value from meta where key = 'pending_confirm'`).get() as { value: string } | undefined;
     return row ? (JSON.parse(row.value) as PendingConfirm) : undefined;
   }
 
   setPendingConfirm(pending: PendingConfirm | undefined): void {
-    if (!pending) this.db.prepare(`delete from meta where key = 'pending_confirm'`).run();
-    else this.db.prepare(`insert into meta (key, value) values ('pending_confirm', ?) on conflict(key) do update set value = excluded.value`).run(JSON.stringify(pending));
+    if (!pending) this.sql(`delete from meta where key = 'pending_confirm'`).run();
+    else this.sql(`insert into meta (key, value) values ('pending_confirm', ?) on conflict(key) do update set value = excluded.value`).run(JSON.stringify(pending));
   }
 
   // Tokens: only a hash is stored; the secret is shown once, at creation.
@@ -182,33 +193,33 @@ export class Store {
     const secret = `jct_${randomBytes(24).toString('base64url')}`;
     const id = randomBytes(6).toString('hex');
     const createdAt = new Date().toISOString();
-    this.db.prepare(`insert into tokens (id, name, scope, hash, created_at) values (?, ?, ?, ?, ?)`).run(id, name, scope, hashToken(secret), createdAt);
+    this.sql(`insert into tokens (id, name, scope, hash, created_at) values (?, ?, ?, ?, ?)`).run(id, name, scope, hashToken(secret), createdAt);
     return { token: secret, info: { id, name, scope, createdAt, lastUsedAt: null } };
   }
 
   authenticate(secret: string): TokenInfo | undefined {
     const hash = hashToken(secret);
-    const row = this.db.prepare(`select * from tokens where hash = ?`).get(hash) as Record<string, string> | undefined;
+    const row = this.sql(`select * from tokens where hash = ?`).get(hash) as Record<string, string> | undefined;
     if (!row || !timingSafeEqual(Buffer.from(row.hash), Buffer.from(hash))) return undefined;
     const now = new Date().toISOString();
     // Touch at most once a minute: authentication is on the hot read path.
     if (!row.last_used_at || Date.parse(now) - Date.parse(row.last_used_at) > 60_000) {
-      this.db.prepare(`update tokens set last_used_at = ? where id = ?`).run(now, row.id);
+      this.sql(`update tokens set last_used_at = ? where id = ?`).run(now, row.id);
     }
     return { id: row.id, name: row.name, scope: row.scope as TokenScope, createdAt: row.created_at, lastUsedAt: now };
   }
 
   tokens(): TokenInfo[] {
-    const rows = this.db.prepare(`select id, name, scope, created_at, last_used_at from tokens order by created_at`).all() as Record<string, string | null>[];
+    const rows = this.sql(`select id, name, scope, created_at, last_used_at from tokens order by created_at`).all() as Record<string, string | null>[];
     return rows.map((r) => ({ id: String(r.id), name: String(r.name), scope: r.scope as TokenScope, createdAt: String(r.created_at), lastUsedAt: r.last_used_at }));
   }
 
   deleteToken(id: string): boolean {
-    return this.db.prepare(`delete from tokens where id = ?`).run(id).changes > 0;
+    return this.sql(`delete from tokens where id = ?`).run(id).changes > 0;
   }
 
   tokenCount(): number {
-    return (this.db.prepare(`select count(*) as n from tokens`).get() as { n: number }).n;
+    return (this.sql(`select count(*) as n from tokens`).get() as { n: number }).n;
   }
 
   audit(entry: Omit<AuditEntry, 'at'>): void {
@@ -220,6 +231,6 @@ export class Store {
   /** The newest entries, newest first; at most MAX_AUDIT_ENTRIES in one read. */
   auditLog(limit = 100): AuditEntry[] {
     const bounded = Math.min(Math.max(1, Math.trunc(limit)), MAX_AUDIT_ENTRIES);
-    return (this.db.prepare(`select at, actor, action, revision, outcome, detail from audit order by id desc limit ?`).all(bounded) as AuditEntry[]);
+    return (this.sql(`select at, actor, action, revision, outcome, detail from audit order by id desc limit ?`).all(bounded) as AuditEntry[]);
   }
 }

@@ -77,3 +77,16 @@ describe('status cache', () => {
     expect(state.collections).toBe(2);
   });
 });
+
+describe('status as JSON text', () => {
+  it('is the same report as report(), with the extra fields, and the cached parts are not re-collected', async () => {
+    const { state, subsystem } = counting();
+    const status = new StatusService([subsystem], () => ({ revision: 3, capabilities: NO_CAPABILITIES, reconcile: { repaired: {} } }));
+    const parsed = JSON.parse(await status.reportJson({ pending_confirm: null })) as Record<string, unknown>;
+    const { cached_age_ms: _a, ...report } = await status.report();
+    const { cached_age_ms: _b, ...rest } = parsed;
+    expect(rest).toEqual({ ...report, pending_confirm: null });
+    expect(rest).toMatchObject({ revision: 3, probe: { collection: 1 }, reconcile: { repaired: {} } });
+    expect(state.collections).toBe(1);
+  });
+});
