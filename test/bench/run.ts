@@ -19,6 +19,14 @@ const BENCHES: Record<string, { summary: string; run: () => Promise<number> }> =
     summary: 'kill -9 / SIGTERM + start of junction serve with TCP flows through NAT, an IPsec tunnel and a BGP route: API back, reconciled, lost flows, flaps, gaps',
     run: async () => (await import('./recovery.js')).runRecovery(),
   },
+  'rules-scale': {
+    summary: 'commit of 1k/10k/100k rules through the API, one rule added/deleted at 100k (vs nft -j -f of the same rendering)',
+    run: async () => (await import('./rules-scale.js')).runRulesScale(),
+  },
+  api: {
+    summary: 'GET /v1/status and small commits under autocannon at 32 connections (vs an empty fastify route)',
+    run: async () => (await import('./api.js')).runApi(),
+  },
   report: {
     summary: 'draw bench/results/*.json as bench/results/<name>.svg',
     run: async () => reportAll(),
