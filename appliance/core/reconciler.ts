@@ -6,41 +6,14 @@ import { documentValidator, type Validator } from '../model/validate.js';
 import { verifyConfig } from '../model/verify.js';
 import { ConfigRejected, isWarning, uniqueProblems, type Problem } from '../model/problems.js';
 import { restoreSecrets } from '../model/secrets.js';
-import { redactedDiff, type DocumentChange } from '../model/diff.js';
 import type { Capabilities } from '../platform/capabilities.js';
 import { ApplyFailed, type Subsystem } from './subsystem.js';
 import type { Store, Revision, RevisionSummary, PendingConfirm } from './store.js';
 import type { Logger } from '../platform/log.js';
 import { SerialQueue } from '../platform/serial-queue.js';
+import { computePlan, type Plan } from './plan.js';
 
-/** Kernel-level lines shown per subsystem and config changes shown per plan; the counts are always exact. */
-export const PLAN_LINES = 200;
-
-/** What one subsystem's apply would change, by content (its describe() lines). */
-export interface SubsystemPlan {
-  subsystem: string;
-  /** lines the new artifact has and the running one lacks (the first PLAN_LINES) */
-  add: string[];
-  /** lines the running artifact has and the new one lacks (the first PLAN_LINES) */
-  remove: string[];
-  /** same lines, different order (rule order within a chain, route order) */
-  reordered: boolean;
-  /** exact number of added and removed lines */
-  added: number;
-  removed: number;
-  /** add or remove was cut to PLAN_LINES */
-  truncated: boolean;
-}
-
-export interface Plan {
-  /** applying would change the kernel or a daemon: some subsystem adds, removes or reorders */
-  changed: boolean;
-  /** config level: which objects change, old -> new, by document path; secrets masked (the first PLAN_LINES) */
-  config: DocumentChange[];
-  /** kernel level, per subsystem */
-  subsystems: SubsystemPlan[];
-  counts: { configChanges: number; added: number; removed: number };
-}
+export { PLAN_LINES, type Plan, type SubsystemPlan } from './plan.js';
 
 export interface CommitRequest {
   document: unknown;
@@ -142,32 +115,9 @@ export class Reconciler {
     return { config, artifacts, warnings: problems.filter(isWarning) };
   }
 
-  /**
-   * The two-level plan: the document diff (config) and, per subsystem, the
-   * difference of the describe() lines of the running and the new artifact.
-   * Set-based, so O(n) in the lines (a 100k-rule table has 200k of them).
-   */
+  /** The two-level plan (core/plan.ts): the document diff and each subsystem's kernel-level lines. */
   plan(before: Artifacts | undefined, after: Artifacts, documents?: { before: unknown; after: unknown }): Plan {
-    const subsystems = this.subsystems.map((subsystem): SubsystemPlan => {
-      const old = before?.has(subsystem.name) ? subsystem.describe(before.get(subsystem.name)) : [];
-      const next = subsystem.describe(after.get(subsystem.name));
-      const oldSet = new Set(old);
-      const nextSet = new Set(next);
-      const add = next.filter((l) => !oldSet.has(l));
-      const remove = old.filter((l) => !nextSet.has(l));
-      const reordered = !add.length && !remove.length && (old.length !== next.length || old.some((line, i) => line !== next[i]));
-      return {
-        subsystem: subsystem.name, add: add.slice(0, PLAN_LINES), remove: remove.slice(0, PLAN_LINES), reordered,
-        added: add.length, removed: remove.length, truncated: add.length > PLAN_LINES || remove.length > PLAN_LINES,
-      };
-    });
-    const config = documents ? redactedDiff(documents.before ?? {}, documents.after) : [];
-    return {
-      changed: subsystems.some((s) => s.added || s.removed || s.reordered),
-      config: config.slice(0, PLAN_LINES),
-      subsystems,
-      counts: { configChanges: config.length, added: subsystems.reduce((n, s) => n + s.added, 0), removed: subsystems.reduce((n, s) => n + s.removed, 0) },
-    };
+    return computePlan(this.subsystems, before, after, documents);
   }
 
   private runningArtifacts(): Artifacts | undefined {
@@ -308,15 +258,34 @@ export class Reconciler {
     return actions;
   }
 
-  /** Compares the running system with the current revision and repairs what drifted. */
-  reconcile(): Promise<ReconcileReport> {
+  /**
+   * Compares the running system with the current revision and repairs what
+   * drifted. Reading the kernel and the daemons (seconds for a table of 100k
+   * elements) does not hold the commit queue: each subsystem is first
+   * compared outside it, and only one that drifted (or every one, if a commit
+   * came in between) is compared again and repaired inside it.
+   */
+  async reconcile(): Promise<ReconcileReport> {
+    const seen = await this.queue.run(async () => {
+      const current = this.store.currentRevision();
+      if (current) this.running ??= this.prepare(current.document).artifacts;
+      return current ? this.running : undefined;
+    });
+    const suspects = new Set<Subsystem>();
+    for (const subsystem of this.subsystems) {
+      if (!seen) break;
+      const drift = await subsystem.drift(seen.get(subsystem.name)).catch(() => ['drift check failed']);
+      if (drift.length) suspects.add(subsystem);
+    }
     return this.queue.run(async () => {
       const current = this.store.currentRevision();
       const report: ReconcileReport = { revision: current?.id ?? null, repaired: {}, errors: {} };
       if (!current) return report;
       const artifacts = this.running ?? this.prepare(current.document).artifacts;
       this.running = artifacts;
+      const recheckAll = artifacts !== seen;
       for (const subsystem of this.subsystems) {
+        if (!recheckAll && !suspects.has(subsystem)) continue;
         const desired = artifacts.get(subsystem.name);
         try {
           const drift = await subsystem.drift(desired);
