@@ -262,8 +262,10 @@ export class Reconciler {
    * Compares the running system with the current revision and repairs what
    * drifted. Reading the kernel and the daemons (seconds for a table of 100k
    * elements) does not hold the commit queue: each subsystem is first
-   * compared outside it, and only one that drifted (or every one, if a commit
-   * came in between) is compared again and repaired inside it.
+   * compared outside it, and only one that drifted is compared again (against
+   * the revision running then) and repaired inside it. A commit in between
+   * applied by content itself; drift that appears after the first look is
+   * found by the next reconcile.
    */
   async reconcile(): Promise<ReconcileReport> {
     const seen = await this.queue.run(async () => {
@@ -283,9 +285,8 @@ export class Reconciler {
       if (!current) return report;
       const artifacts = this.running ?? this.prepare(current.document).artifacts;
       this.running = artifacts;
-      const recheckAll = artifacts !== seen;
       for (const subsystem of this.subsystems) {
-        if (!recheckAll && !suspects.has(subsystem)) continue;
+        if (!suspects.has(subsystem)) continue;
         const desired = artifacts.get(subsystem.name);
         try {
           const drift = await subsystem.drift(desired);
