@@ -114,7 +114,7 @@ const KNOWN_BASELINES: Record<string, Record<string, string>> = {
   forward: { mbps_stateful_1: 'mbps_baseline_1', mbps_stateful_4: 'mbps_baseline_4', mbps_10k_1: 'mbps_baseline_1', mbps_10k_4: 'mbps_baseline_4' },
   ipsec: { mbps_junction_1: 'mbps_stock_1', mbps_junction_4: 'mbps_stock_4', tunnels1_s: 'stock_tunnels1_s', tunnels50_s: 'stock_tunnels50_s' },
   bgp: { install_s: 'hand_install_s', withdraw_s: 'hand_withdraw_s' },
-  'rules-scale': { commit100k_s: 'direct100k_s' },
+  'rules-scale': { commit100k_s: 'direct100k_s', single_p50_ms: 'direct_single_p50_ms' },
   api: { read_rps: 'empty_rps', read_p99_ms: 'empty_p99_ms' },
 };
 

@@ -150,7 +150,8 @@ export class FirewallSubsystem implements Subsystem<FirewallArtifact> {
       ? (kernel ? [`table ${TABLE_FAMILY} ${TABLE} exists but should not`] : [])
       : !kernel ? [`table ${TABLE_FAMILY} ${TABLE} is missing`] : contentDrift(contentLines(kernel), contentLines(contentOf(desired)));
     // The kernel is not what this process applied: the next apply lists its elements instead of assuming them.
-    if (table.length) this.appliedInPlace = false;
+    // (A look at an older revision, taken while a commit applied a newer one, says nothing about that.)
+    if (table.length && desired === this.lastApplied) this.appliedInPlace = false;
     return [...table, ...(this.firewallLog?.drift(desired.logging) ?? [])];
   }
 
