@@ -245,7 +245,8 @@ export function reportAll(): number {
   const index = [
     '# Benchmark results',
     '',
-    'Written by `npm run bench -- report` from the JSON files here (one per benchmark, the last run of each).',
+    'Written by `npm run bench -- report` from the JSON files here (one per benchmark, the last run of each);',
+    'the same command draws the charts next to them (`<name>.svg`, not committed: they are made from the JSON).',
     'See the README section "Benchmarks" for how to read them, and design/performance.md for the definitions.',
     '',
     '| bench | date | pass | figures against targets | chart |',
