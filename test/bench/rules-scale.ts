@@ -43,7 +43,7 @@ const SCALES = [1_000, 10_000, 100_000] as const;
 /** single-rule adds (and as many deletes) at 100k rules; BENCH_SINGLE_RUNS overrides, 3-200 */
 const SINGLE_RUNS = Math.min(Math.max(Number(process.env.BENCH_SINGLE_RUNS) || 8, 3), 200);
 const DIRECT_RUNS = 3;
-const DIRECT_SINGLE_RUNS = 4;
+const DIRECT_SINGLE_RUNS = SINGLE_RUNS;
 const POLICY = 'a-to-ccnn';
 const TARGETS = { commit100k_s: 2, single_p50_ms: 50, api_overhead_ratio: 1.5 };
 const WATCHDOG_MS = 10 * 60_000;
@@ -96,54 +96,26 @@ export async function runRulesScale(): Promise<number> {
     const status = await timedRequest(api, 'GET', '/v1/status');
     const capabilities = (status.body as { capabilities: Capabilities }).capabilities;
 
-    // ---- commits of 1k, 10k, 100k rules, each from the demo document ----
-    const commits: Record<number, { commitS: number; removeS: number; actions: string }> = {};
-    for (const n of SCALES) {
-      const document = tenKDocument(demo, n);
-      const commit = await timedRequest(api, 'PUT', `/v1/config?comment=bench%20rules-scale%3A%20${n}`, document);
-      const actions = ((commit.body as { actions?: { firewall?: string[] } }).actions?.firewall ?? []).join('; ');
-      log(`${n} rules committed in ${(commit.ms / 1000).toFixed(3)} s (${actions})`);
-      if (n === SCALES[SCALES.length - 1]) {
-        commits[n] = { commitS: commit.ms / 1000, removeS: NaN, actions };
-        break;
-      }
-      const back = await timedRequest(api, 'PUT', `/v1/config?comment=bench%20rules-scale%3A%20back%20to%20demo`, tenKDocument(demo, 1));
-      commits[n] = { commitS: commit.ms / 1000, removeS: back.ms / 1000, actions };
-      log(`back to one rule in ${(back.ms / 1000).toFixed(3)} s`);
-    }
-
-    // ---- single rule add / delete at 100k ----
-    const adds: number[] = [];
-    const deletes: number[] = [];
-    for (let i = 0; i < SINGLE_RUNS; i++) {
-      const rule = { id: `single-${i}`, action: 'drop', destination: [`192.0.2.${1 + (i % 250)}`], services: [`tcp/${20_000 + i}`] };
-      adds.push((await timedRequest(api, 'POST', `/v1/firewall/policies/${POLICY}/rules?position=0`, rule)).ms);
-      deletes.push((await timedRequest(api, 'DELETE', `/v1/firewall/policies/${POLICY}/rules/${rule.id}`)).ms);
-    }
-    const singles = [...adds, ...deletes];
-    log(`single rule: add p50 ${percentile(adds, 50).toFixed(1)} ms, delete p50 ${percentile(deletes, 50).toFixed(1)} ms`);
-
-    // ---- the baseline: nft -j -f of the same rendering into an empty namespace ----
+    // ---- the baseline's ruleset: what Junction renders for the 100k document, and a scratch namespace ----
     const top = SCALES[SCALES.length - 1];
     const batch = join(work, 'ruleset.json');
     writeFileSync(batch, JSON.stringify({ nftables: renderFirewall(tenKDocument(demo, top), capabilities, join(work, 'render')) }));
     const added = await runner.run('ip', ['netns', 'add', scratch]);
     if (added.code !== 0) throw new Error(`ip netns add ${scratch}: ${added.stderr.trim()}`);
     const direct: number[] = [];
-    for (let i = 0; i < DIRECT_RUNS; i++) {
+    /** nft -j -f of the whole rendering into the empty scratch namespace, timed */
+    const loadDirect = async () => {
       await runner.run('ip', ['netns', 'exec', scratch, 'nft', 'flush', 'ruleset']);
       const t0 = process.hrtime.bigint();
       const result = await runner.run('ip', ['netns', 'exec', scratch, 'nft', '-j', '-f', batch], { timeoutMs: 120_000 });
-      const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
       if (result.code !== 0) throw new Error(`nft -j -f of the rendering failed: ${result.stderr.slice(0, 500)}`);
-      direct.push(seconds);
-    }
-    const directS = median(direct);
-    log(`nft -j -f of the same ${top}-rule rendering: ${direct.map((s) => s.toFixed(3)).join(', ')} s`);
+      direct.push(Number(process.hrtime.bigint() - t0) / 1e9);
+    };
     const directSingle: number[] = [];
-    for (let i = 0; i < DIRECT_SINGLE_RUNS; i++) {
+    /** nft -j -f of one element add, then its delete, in the first verdict map of the loaded rendering, timed */
+    const elementDirect = async (i: number) => {
       for (const verb of ['add', 'delete'] as const) {
-        const element = [{ concat: [{ prefix: { addr: '0.0.0.0', len: 0 } }, `192.0.2.${200 + i}`, 6, 30_000 + i] }, 'rule_bench-0'];
+        const element = [{ concat: [{ prefix: { addr: '0.0.0.0', len: 0 } }, `192.0.2.${200 + (i % 50)}`, 6, 30_000 + i] }, 'rule_bench-0'];
         const file = join(work, `single-${verb}.json`);
         writeFileSync(file, JSON.stringify({ nftables: [{ [verb]: { element: { family: 'inet', table: 'junction', name: `m_${POLICY}_0`, elem: [verb === 'add' ? element : element[0]] } } }] }));
         const t0 = process.hrtime.bigint();
@@ -151,8 +123,39 @@ export async function runRulesScale(): Promise<number> {
         if (result.code !== 0) throw new Error(`nft -j -f of one element ${verb} failed: ${result.stderr.slice(0, 500)}`);
         directSingle.push(Number(process.hrtime.bigint() - t0) / 1e6);
       }
+    };
+
+    // ---- commits of 1k, 10k, 100k rules, each from the demo document; the baseline loads around the 100k one ----
+    const commits: Record<number, { commitS: number; removeS: number; actions: string }> = {};
+    for (const n of SCALES) {
+      const document = tenKDocument(demo, n);
+      if (n === top) await loadDirect();
+      const commit = await timedRequest(api, 'PUT', `/v1/config?comment=bench%20rules-scale%3A%20${n}`, document);
+      const actions = ((commit.body as { actions?: { firewall?: string[] } }).actions?.firewall ?? []).join('; ');
+      log(`${n} rules committed in ${(commit.ms / 1000).toFixed(3)} s (${actions})`);
+      if (n === top) {
+        commits[n] = { commitS: commit.ms / 1000, removeS: NaN, actions };
+        for (let i = 1; i < DIRECT_RUNS; i++) await loadDirect();
+        break;
+      }
+      const back = await timedRequest(api, 'PUT', `/v1/config?comment=bench%20rules-scale%3A%20back%20to%20demo`, tenKDocument(demo, 1));
+      commits[n] = { commitS: commit.ms / 1000, removeS: back.ms / 1000, actions };
+      log(`back to one rule in ${(back.ms / 1000).toFixed(3)} s`);
     }
-    log(`nft -j -f of one element add/delete at ${top} rules: p50 ${percentile(directSingle, 50).toFixed(1)} ms`);
+    const directS = median(direct);
+    log(`nft -j -f of the same ${top}-rule rendering: ${direct.map((v) => v.toFixed(3)).join(', ')} s`);
+
+    // ---- single rule add / delete at 100k, each pair next to the same change made by nft directly ----
+    const adds: number[] = [];
+    const deletes: number[] = [];
+    for (let i = 0; i < SINGLE_RUNS; i++) {
+      const rule = { id: `single-${i}`, action: 'drop', destination: [`192.0.2.${1 + (i % 250)}`], services: [`tcp/${20_000 + i}`] };
+      adds.push((await timedRequest(api, 'POST', `/v1/firewall/policies/${POLICY}/rules?position=0`, rule)).ms);
+      deletes.push((await timedRequest(api, 'DELETE', `/v1/firewall/policies/${POLICY}/rules/${rule.id}`)).ms);
+      if (i < DIRECT_SINGLE_RUNS) await elementDirect(i);
+    }
+    const singles = [...adds, ...deletes];
+    log(`single rule: add p50 ${percentile(adds, 50).toFixed(1)} ms, delete p50 ${percentile(deletes, 50).toFixed(1)} ms; nft directly: p50 ${percentile(directSingle, 50).toFixed(1)} ms`);
 
     const figures = {
       commit1k_s: round(commits[1_000]!.commitS, 3),
@@ -196,9 +199,9 @@ export async function runRulesScale(): Promise<number> {
       definitions: {
         commitN_s: 'PUT /v1/config over the Unix socket, demo document -> demo plus an N-rule policy, request to response (the kernel has it then)',
         single_ms: `with ${top} rules loaded: POST one rule at position 0 and DELETE it, ${SINGLE_RUNS} times; p50/p99 over all ${SINGLE_RUNS * 2} requests`,
-        direct100k_s: `median of ${DIRECT_RUNS}: nft -j -f of the same rendered ${top}-rule ruleset into an empty namespace`,
+        direct100k_s: `median of ${DIRECT_RUNS} (one right before the API commit, the others right after): nft -j -f of the same rendered ${top}-rule ruleset into an empty namespace`,
         api_overhead_ratio: 'commit100k_s / direct100k_s',
-        direct_single_p50_ms: `p50 of ${DIRECT_SINGLE_RUNS} adds and ${DIRECT_SINGLE_RUNS} deletes of one element of m_${POLICY}_0 by nft -j -f, with the ${top}-rule rendering loaded in the scratch namespace`,
+        direct_single_p50_ms: `p50 of ${DIRECT_SINGLE_RUNS} adds and ${DIRECT_SINGLE_RUNS} deletes of one element of m_${POLICY}_0 by nft -j -f, with the ${top}-rule rendering loaded in the scratch namespace, each pair right after an API pair`,
         single_overhead_ratio: 'single_p50_ms / direct_single_p50_ms',
       },
       details: {
