@@ -71,6 +71,19 @@ export function parseServiceLiteral(text: string): ServiceRange[] | string {
 const looksLikeName = (text: string) => /^[A-Za-z][A-Za-z0-9_.-]*$/.test(text) && !text.includes(':');
 
 /**
+ * Literals parsed once per process, not once per compile: a literal's ranges
+ * depend on its text alone, and a commit of one rule into a 100k-rule base
+ * compiles every rule again. Bounded: emptied when it reaches LITERAL_MEMO_MAX.
+ */
+const LITERAL_MEMO_MAX = 1_000_000;
+const literalMemo = new Map<string, IpRange[]>();
+const serviceLiteralMemo = new Map<string, ServiceRange[]>();
+function remember<T>(memo: Map<string, T>, key: string, value: T): void {
+  if (memo.size >= LITERAL_MEMO_MAX) memo.clear();
+  memo.set(key, value);
+}
+
+/**
  * Resolves names against one config document. Problems are collected (each
  * once, at the path where it is), and a failed name resolves to undefined.
  */
@@ -81,8 +94,8 @@ export class Resolver {
   private readonly addressMemo = new Map<string, IpRange[] | null>();
   private readonly serviceMemo = new Map<string, ServiceRange[] | null>();
   private readonly zoneIndex = new Map<string, number>();
-  private readonly literalMemo = new Map<string, IpRange[]>();
-  private readonly serviceLiteralMemo = new Map<string, ServiceRange[]>();
+  private readonly literalMemo = literalMemo;
+  private readonly serviceLiteralMemo = serviceLiteralMemo;
 
   constructor(private readonly config: Config) {
     config.objects?.addresses?.forEach((o, i) => this.addressIndex.set(o.name, i));
@@ -122,7 +135,7 @@ export class Resolver {
     const literal = parseAddressLiteral(ref);
     if (literal) {
       const ranges = [literal];
-      this.literalMemo.set(ref, ranges);
+      remember(this.literalMemo, ref, ranges);
       return ranges;
     }
     this.problem(path, looksLikeName(ref) ? `unknown address object "${ref}"` : reversedRange(ref, 'address') ?? `"${ref}" is not an address literal (address, network/prefix or first-last range)`);
@@ -146,7 +159,7 @@ export class Resolver {
     if (cached) return cached;
     const literal = parseServiceLiteral(ref);
     if (typeof literal !== 'string') {
-      this.serviceLiteralMemo.set(ref, literal);
+      remember(this.serviceLiteralMemo, ref, literal);
       return literal;
     }
     this.problem(path, looksLikeName(ref) && !ref.includes('/') && PROTOCOL_NUMBERS[ref] === undefined ? `unknown service object "${ref}"` : literal);

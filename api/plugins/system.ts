@@ -13,9 +13,10 @@ export default async function systemPlugin(app: FastifyInstance, ctx: ApiContext
     schema: {
       tags: ['system'],
       summary: 'Interfaces, addresses, routes, rule counters, conntrack, and the commit awaiting confirmation (pending_confirm, null when none)',
+      description: 'Read from the kernel and daemons at collected_at and served from a cache: cached_age_ms is the report\'s age, never above max_age_ms (3000); a commit or reconcile makes the next read fresh.',
       response: { 401: ErrorResponse },
     },
-  }, async () => ({ ...(await ctx.status.report()), pending_confirm: pendingConfirmStatus(ctx.reconciler.pendingConfirm()) }));
+  }, async (_request, reply) => reply.type('application/json; charset=utf-8').send(await ctx.status.reportJson({ pending_confirm: pendingConfirmStatus(ctx.reconciler.pendingConfirm()) })));
 
   app.post('/v1/reconcile', {
     config: { scope: 'operate' }, // repairs drift back to the current revision; changes no configuration

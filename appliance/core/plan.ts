@@ -1,7 +1,7 @@
-// The plan: what a commit would change, at two levels: the document's
-// objects (config, by path, secrets masked) and each subsystem's artifact by
-// content (its describe() lines, set-diffed). What dry-run shows and what
-// apply changes are the same thing.
+// The plan of a commit at two levels: the document diff (config: which
+// objects change, by document path, secrets masked) and, per subsystem, the
+// difference of the describe() lines of the running and the new artifact
+// (kernel: by content). What a dry run shows is exactly what apply changes.
 import { redactedDiff, type DocumentChange } from '../model/diff.js';
 import type { Subsystem } from './subsystem.js';
 
@@ -35,16 +35,29 @@ export interface Plan {
 }
 
 /**
- * The two-level plan: the document diff (config) and, per subsystem, the
- * difference of the describe() lines of the running and the new artifact.
+ * The Set of a describe() result, built once per result: subsystems return
+ * the same array for the same artifact, and the new artifact of one commit
+ * is the running one of the next (200k lines at 100k rules).
+ */
+const lineSets = new WeakMap<string[], Set<string>>();
+function lineSet(lines: string[]): Set<string> {
+  let set = lineSets.get(lines);
+  if (!set) {
+    set = new Set(lines);
+    lineSets.set(lines, set);
+  }
+  return set;
+}
+
+/**
  * Set-based, so O(n) in the lines (a 100k-rule table has 200k of them).
  */
-export function planChange(drivers: Subsystem[], before: Map<string, unknown> | undefined, after: Map<string, unknown>, documents?: { before: unknown; after: unknown }): Plan {
-  const subsystems = drivers.map((subsystem): SubsystemPlan => {
+export function computePlan(subsystems: Subsystem[], before: Map<string, unknown> | undefined, after: Map<string, unknown>, documents?: { before: unknown; after: unknown }): Plan {
+  const plans = subsystems.map((subsystem): SubsystemPlan => {
     const old = before?.has(subsystem.name) ? subsystem.describe(before.get(subsystem.name)) : [];
     const next = subsystem.describe(after.get(subsystem.name));
-    const oldSet = new Set(old);
-    const nextSet = new Set(next);
+    const oldSet = lineSet(old);
+    const nextSet = lineSet(next);
     const add = next.filter((l) => !oldSet.has(l));
     const remove = old.filter((l) => !nextSet.has(l));
     const reordered = !add.length && !remove.length && (old.length !== next.length || old.some((line, i) => line !== next[i]));
@@ -55,9 +68,9 @@ export function planChange(drivers: Subsystem[], before: Map<string, unknown> | 
   });
   const config = documents ? redactedDiff(documents.before ?? {}, documents.after) : [];
   return {
-    changed: subsystems.some((s) => s.added || s.removed || s.reordered),
+    changed: plans.some((s) => s.added || s.removed || s.reordered),
     config: config.slice(0, PLAN_LINES),
-    subsystems,
-    counts: { configChanges: config.length, added: subsystems.reduce((n, s) => n + s.added, 0), removed: subsystems.reduce((n, s) => n + s.removed, 0) },
+    subsystems: plans,
+    counts: { configChanges: config.length, added: plans.reduce((n, s) => n + s.added, 0), removed: plans.reduce((n, s) => n + s.removed, 0) },
   };
 }

@@ -8,12 +8,12 @@ import { sameBindings, selectAndBind, type InterfaceBinding, type KernelInterfac
 import { verifyConfig } from '../model/verify.js';
 import { ConfigRejected, isWarning, uniqueProblems, type Problem } from '../model/problems.js';
 import { restoreSecrets } from '../model/secrets.js';
-import { planChange, type Plan } from './plan.js';
 import type { Capabilities } from '../platform/capabilities.js';
 import { ApplyFailed, type Subsystem } from './subsystem.js';
 import type { Store, PendingConfirm } from './store.js';
 import type { Logger } from '../platform/log.js';
 import { SerialQueue } from '../platform/serial-queue.js';
+import { computePlan, type Plan } from './plan.js';
 
 import { CommitConflict, CommitFailed, type CommitAttempt, type CommitOutcome, type CommitRequest, type CommittedListener, type ReconcileReport } from './commit.js';
 
@@ -103,9 +103,9 @@ export class Reconciler {
     return { config, bound, bindings, artifacts, warnings: problems.filter(isWarning) };
   }
 
-  /** The two-level plan (core/plan.ts) of going from `before` to `after`. */
+  /** The two-level plan (core/plan.ts): the document diff and each subsystem's kernel-level lines. */
   plan(before: Artifacts | undefined, after: Artifacts, documents?: { before: unknown; after: unknown }): Plan {
-    return planChange(this.subsystems, before, after, documents);
+    return computePlan(this.subsystems, before, after, documents);
   }
 
   /** What runs now, for the plan's "before": nothing when the stored revision could not be applied here. */
@@ -257,8 +257,23 @@ export class Reconciler {
     return actions;
   }
 
-  /** Compares the running system with the current revision and repairs what drifted. */
-  reconcile(): Promise<ReconcileReport> {
+  /**
+   * Compares the running system with the current revision and repairs what
+   * drifted. Reading the kernel and the daemons (seconds for a table of 100k
+   * elements) does not hold the commit queue: each subsystem is first
+   * compared outside it, and only one that drifted is compared again (against
+   * the revision running then) and repaired inside it. When what runs
+   * changed in between (a commit, interfaces that moved), every subsystem is
+   * compared again inside; drift that appears after that is found next time.
+   */
+  async reconcile(): Promise<ReconcileReport> {
+    const seen = await this.queue.run(async () => this.running);
+    const suspects = new Set<Subsystem>();
+    for (const subsystem of this.subsystems) {
+      if (!seen) break;
+      const drift = await subsystem.drift(seen.artifacts.get(subsystem.name)).catch(() => ['drift check failed']);
+      if (drift.length) suspects.add(subsystem);
+    }
     return this.queue.run(async () => {
       const current = this.store.currentRevision();
       const report: ReconcileReport = { revision: current?.id ?? null, repaired: {}, errors: {} };
@@ -269,7 +284,9 @@ export class Reconciler {
         this.lastReconcile = { ...report, at: new Date().toISOString() };
         return report;
       }
+      const checkAll = running !== seen;
       for (const subsystem of this.subsystems) {
+        if (!checkAll && !suspects.has(subsystem)) continue;
         const desired = running.artifacts.get(subsystem.name);
         try {
           const drift = await subsystem.drift(desired);

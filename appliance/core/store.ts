@@ -85,8 +85,19 @@ export class Store {
     this.db.close();
   }
 
+  /** Prepared once per SQL text: the token check and status run these on every request. */
+  private readonly statements = new Map<string, Database.Statement>();
+  private sql(text: string): Database.Statement {
+    let statement = this.statements.get(text);
+    if (!statement) {
+      statement = this.db.prepare(text);
+      this.statements.set(text, statement);
+    }
+    return statement;
+  }
+
   currentRevisionId(): number | null {
-    const row = this.db.prepare(`select value from meta where key = 'current_revision'`).get() as { value: string } | undefined;
+    const row = this.sql(`select value from meta where key = 'current_revision'`).get() as { value: string } | undefined;
     return row ? Number(row.value) : null;
   }
 
@@ -105,7 +116,7 @@ export class Store {
   private current: Revision | undefined;
 
   revision(id: number): Revision | undefined {
-    const row = this.db.prepare(`select * from revisions where id = ?`).get(id) as Record<string, unknown> | undefined;
+    const row = this.sql(`select * from revisions where id = ?`).get(id) as Record<string, unknown> | undefined;
     return row && this.toRevision(row);
   }
 
@@ -128,7 +139,7 @@ export class Store {
         .prepare(`insert into revisions (created_at, author, comment, source, parent, document) values (?, ?, ?, ?, ?, ?)`)
         .run(createdAt, meta.author, meta.comment, meta.source, parent, JSON.stringify(document));
       const id = Number(info.lastInsertRowid);
-      this.db.prepare(`insert into meta (key, value) values ('current_revision', ?) on conflict(key) do update set value = excluded.value`).run(String(id));
+      this.sql(`insert into meta (key, value) values ('current_revision', ?) on conflict(key) do update set value = excluded.value`).run(String(id));
       return id;
     });
     const id = insert();
@@ -151,13 +162,13 @@ export class Store {
   // A commit that must be confirmed before its deadline, or it is reverted.
 
   pendingConfirm(): PendingConfirm | undefined {
-    const row = this.db.prepare(`select value from meta where key = 'pending_confirm'`).get() as { value: string } | undefined;
+    const row = this.sql(`select value from meta where key = 'pending_confirm'`).get() as { value: string } | undefined;
     return row ? (JSON.parse(row.value) as PendingConfirm) : undefined;
   }
 
   setPendingConfirm(pending: PendingConfirm | undefined): void {
-    if (!pending) this.db.prepare(`delete from meta where key = 'pending_confirm'`).run();
-    else this.db.prepare(`insert into meta (key, value) values ('pending_confirm', ?) on conflict(key) do update set value = excluded.value`).run(JSON.stringify(pending));
+    if (!pending) this.sql(`delete from meta where key = 'pending_confirm'`).run();
+    else this.sql(`insert into meta (key, value) values ('pending_confirm', ?) on conflict(key) do update set value = excluded.value`).run(JSON.stringify(pending));
   }
 
   // Tokens (core/tokens.ts): only a hash is stored; the secret is shown once, at creation.
@@ -192,6 +203,6 @@ export class Store {
   /** The newest entries, newest first; at most MAX_AUDIT_ENTRIES in one read. */
   auditLog(limit = 100): AuditEntry[] {
     const bounded = Math.min(Math.max(1, Math.trunc(limit)), MAX_AUDIT_ENTRIES);
-    return (this.db.prepare(`select at, actor, action, revision, outcome, detail from audit order by id desc limit ?`).all(bounded) as AuditEntry[]);
+    return (this.sql(`select at, actor, action, revision, outcome, detail from audit order by id desc limit ?`).all(bounded) as AuditEntry[]);
   }
 }

@@ -12,7 +12,7 @@
 import { createServer, type Server } from 'node:http';
 import { chmodSync, existsSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { SystemCommandRunner } from '../platform/command-runner.js';
+import { ThreadedCommandRunner } from '../platform/threaded-command-runner.js';
 import { checkMachine } from './requirements.js';
 import { createAppliance } from './appliance.js';
 import { createLogger } from '../platform/log.js';
@@ -45,7 +45,8 @@ export async function serve(options: ServeOptions): Promise<void> {
   const apiModule = import('../../api/server.js');
   const log = createLogger('junction');
   process.on('unhandledRejection', (reason) => log.error('unhandled rejection', { error: String((reason as Error)?.message ?? reason) }));
-  const runner = new SystemCommandRunner();
+  // commands start on a thread of their own: forking never stalls the API's requests
+  const runner = new ThreadedCommandRunner();
   const machine = await checkMachine(runner);
   const { capabilities } = machine;
   for (const note of capabilities.notes) log.warn('platform', { note });

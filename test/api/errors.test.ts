@@ -78,8 +78,8 @@ describe('one error shape', () => {
   });
 
   it('an unexpected error is a 500 that hides its internals; the log has them under the request id', async () => {
-    const report = h.appliance.status.report;
-    h.appliance.status.report = () => Promise.reject(new Error('status exploded at /secret/internal/path'));
+    const report = h.appliance.status.reportJson;
+    h.appliance.status.reportJson = () => Promise.reject(new Error('status exploded at /secret/internal/path'));
     try {
       const response = await h.app.inject({ method: 'GET', url: '/v1/status', headers: h.auth() });
       const body = expectOneShape(response, 500, 'internal', 'unexpected');
@@ -89,7 +89,7 @@ describe('one error shape', () => {
       expect(logged).toMatchObject({ level: 'error', status: 500, code: 'internal', error: 'status exploded at /secret/internal/path' });
       expect(logged.stack).toMatch(/status exploded/);
     } finally {
-      h.appliance.status.report = report;
+      h.appliance.status.reportJson = report;
     }
   });
 

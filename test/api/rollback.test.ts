@@ -45,7 +45,7 @@ describe('rollback of a failed apply', () => {
       // apply, in order: links, routes, firewall (which fails)
       'ip addr add 10.3.0.1/24 dev vpc1',
       'ip -4 route replace 192.168.0.0/16 via 10.3.0.254 metric 0 proto 77',
-      expect.stringMatching(/^nft -j -f .*ruleset\.json$/),
+      expect.stringMatching(/^nft -j -f .*ruleset\.json( -e)?$/),
       // undo, in reverse: the firewall already runs r1's ruleset, then routes, then links
       'ip -4 route del 192.168.0.0/16 metric 0 proto 77',
       'ip addr del 10.3.0.1/24 dev vpc1',

@@ -23,17 +23,17 @@
 // it exists), every run is bounded in time, the whole benchmark has a
 // watchdog, and both labs (with the Junction process the lab spawned) are
 // taken down in `finally`, on SIGINT/SIGTERM and by the watchdog.
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, release } from 'node:os';
 import { join } from 'node:path';
-import { parse as parseYaml } from 'yaml';
-import { apiRequest, targetFromStateDir, type ApiTarget } from '../../appliance/main/api-client.js';
-import { labStateDir, waitForApi } from '../lab-kit/command.js';
-import { Lab, type LabProcess } from '../lab-kit/lab.js';
+import { apiRequest, type ApiTarget } from '../../appliance/main/api-client.js';
+import { labStateDir } from '../lab-kit/command.js';
+import { Lab } from '../lab-kit/lab.js';
 import { addressing } from '../lab-kit/topology.js';
 import { iperf3Client, iperf3Server, ping, type Iperf3Server } from '../lab-kit/traffic.js';
 import { REPO_ROOT, emitResult, median, printTable, round, type Figure } from './report.js';
 import { guardBenchmark, tearDownLabs } from './guards.js';
+import { demoDocument, startLabJunction, type DemoDocument } from './lab-junction.js';
 
 const SECONDS = 4; // each iperf3 run
 /** runs per set-up and flow count (median of these); BENCH_FORWARD_ROUNDS overrides, 1-15 */
@@ -58,12 +58,6 @@ interface Sample {
 }
 
 const log = (message: string) => process.stderr.write(`[forward] ${message}\n`);
-
-interface DemoDocument {
-  firewall?: { policies: Array<Record<string, unknown>> };
-  nat?: { egress?: Array<Record<string, unknown>> };
-  [key: string]: unknown;
-}
 
 /**
  * The demo config plus a vpc-a -> ccnn policy of `count` rules. All but the
@@ -169,7 +163,6 @@ export async function runForward(): Promise<number> {
   const stateDir = labStateDir(junctionPrefix);
   const labs: Lab[] = [];
   const servers: Iperf3Server[] = [];
-  let junction: LabProcess | undefined;
 
   let cleaning: Promise<void> | undefined;
   const cleanup = () =>
@@ -196,24 +189,14 @@ export async function runForward(): Promise<number> {
     log(`lab ${junctionPrefix}: Junction in the router namespace`);
     const lab = await Lab.up({ prefix: junctionPrefix });
     labs.push(lab);
-    rmSync(stateDir, { recursive: true, force: true });
-    mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-    junction = lab.spawn('router', [process.execPath, cli, 'serve', '--state-dir', stateDir, '--listen', '127.0.0.1:8080'], {
-      logFile: join(stateDir, 'junction.log'),
-    });
-    const exitedEarly = junction.exited.then((code) => {
-      throw new Error(`Junction exited ${code} while starting; see ${join(stateDir, 'junction.log')}`);
-    });
-    exitedEarly.catch(() => undefined); // Junction ending later (at teardown) is no error
-    await Promise.race([waitForApi(stateDir, 30_000), exitedEarly]);
-    const api = targetFromStateDir(stateDir);
+    const { api } = await startLabJunction(lab, stateDir);
 
     const status = await apiRequest<{ capabilities?: { flowtable?: boolean; notes?: string[] } }>(api, 'GET', '/v1/status', undefined, { timeoutMs: 30_000 });
     const flowtable = status.body?.capabilities?.flowtable ?? null;
     log(`flowtables available: ${flowtable}`);
 
-    const demoYaml = readFileSync(join(REPO_ROOT, 'appliance', 'lab', 'demo.yaml'), 'utf8');
-    const demoCommit = await timedPut(api, demoYaml, 'application/yaml', 'bench forward: demo');
+    const demo = demoDocument();
+    const demoCommit = await timedPut(api, JSON.stringify(demo), 'application/json', 'bench forward: demo');
     if (demoCommit.status !== 200) throw new Error(`the demo config was refused (${demoCommit.status}): ${demoCommit.text}`);
     log(`demo config committed in ${demoCommit.seconds.toFixed(3)} s`);
     await mustReach(lab, 'stateful (demo config)');
@@ -226,7 +209,7 @@ export async function runForward(): Promise<number> {
     await interleaved(plain, lab, 'stateful', samples);
 
     // ---- 10,000 rules through the API ----
-    const tenK = tenKDocument(parseYaml(demoYaml) as DemoDocument, RULES);
+    const tenK = tenKDocument(demo, RULES);
     // compile and check only (no kernel, no revision): separates Junction's own work from the apply
     const tenKDry = await timedPut(api, JSON.stringify(tenK), 'application/json', `bench forward: ${RULES} rules (dry run)`, true);
     if (tenKDry.status !== 200) throw new Error(`the ${RULES}-rule config was refused (${tenKDry.status}): ${tenKDry.text.slice(0, 2000)}`);

@@ -105,11 +105,29 @@ function unitOf(key: string): string | undefined {
   return undefined;
 }
 
-/** Numeric top-level figures, one panel per unit so that each panel has one scale. */
-function panels(result: Record<string, unknown>): Array<{ title: string; bars: Array<[string, number]> }> {
+/**
+ * Which figure is measured against which baseline figure of the same run, per
+ * benchmark. A result may carry its own (`baselines: {figure: baseline}`);
+ * these are for results stored before that field existed.
+ */
+const KNOWN_BASELINES: Record<string, Record<string, string>> = {
+  forward: { mbps_stateful_1: 'mbps_baseline_1', mbps_stateful_4: 'mbps_baseline_4', mbps_10k_1: 'mbps_baseline_1', mbps_10k_4: 'mbps_baseline_4' },
+  ipsec: { mbps_junction_1: 'mbps_stock_1', mbps_junction_4: 'mbps_stock_4', tunnels1_s: 'stock_tunnels1_s', tunnels50_s: 'stock_tunnels50_s' },
+  bgp: { install_s: 'hand_install_s', withdraw_s: 'hand_withdraw_s' },
+  'rules-scale': { commit100k_s: 'direct100k_s', single_p50_ms: 'direct_single_p50_ms' },
+  api: { read_rps: 'empty_rps', read_p99_ms: 'empty_p99_ms' },
+};
+
+function baselinesOf(result: BenchResult): Array<[figure: string, baseline: string]> {
+  const declared = (result.baselines as Record<string, string> | undefined) ?? KNOWN_BASELINES[result.bench] ?? {};
+  return Object.entries(declared).filter(([f, b]) => typeof result[f] === 'number' && typeof result[b] === 'number');
+}
+
+/** Numeric top-level figures, one panel per unit so that each panel has one scale; `skip`: drawn elsewhere. */
+function panels(result: Record<string, unknown>, skip: Set<string>): Array<{ title: string; bars: Array<[string, number]> }> {
   const groups = new Map<string, Array<[string, number]>>();
   for (const [key, value] of Object.entries(result)) {
-    if (typeof value !== 'number' || !Number.isFinite(value)) continue;
+    if (skip.has(key) || typeof value !== 'number' || !Number.isFinite(value)) continue;
     const unit = unitOf(key);
     if (!unit) continue;
     if (!groups.has(unit)) groups.set(unit, []);
@@ -118,17 +136,27 @@ function panels(result: Record<string, unknown>): Array<{ title: string; bars: A
   return [...groups.entries()].map(([title, bars]) => ({ title, bars }));
 }
 
+/** Targets of results stored before they declared them (design/performance.md). */
+const KNOWN_TARGETS: Record<string, Record<string, { min?: number; max?: number }>> = {
+  recovery: { api_back_s: { max: 3 }, lost_flows: { max: 0 }, bgp_flaps: { max: 0 }, tunnel_flaps: { max: 0 } },
+};
+
+function targetsOf(result: Record<string, unknown>): Record<string, { min?: number; max?: number }> {
+  return (result.targets as Record<string, { min?: number; max?: number }> | undefined) ?? KNOWN_TARGETS[String(result.bench)] ?? {};
+}
+
 /** Targets a result declares (`targets: {ratio_10k: {min: 0.9}}`) are drawn as dashed lines. */
 function targetFor(result: Record<string, unknown>, key: string): number | undefined {
-  const targets = result.targets as Record<string, { min?: number; max?: number }> | undefined;
-  const t = targets?.[key];
+  const t = targetsOf(result)[key];
   return t?.min ?? t?.max;
 }
+
+const BASELINE_COLOUR = '#9a9a9a';
 
 export function renderSvg(result: BenchResult): string {
   const width = 760;
   const barH = 22;
-  const labelW = 170;
+  const labelW = 190;
   const valueW = 90;
   const plotW = width - labelW - valueW - 20;
   const parts: string[] = [];
@@ -138,30 +166,47 @@ export function renderSvg(result: BenchResult): string {
   parts.push(`<text x="${width - 10}" y="${y + 6}" font-size="16" text-anchor="end" fill="${result.pass ? '#2a7d2a' : '#b22222'}">${verdict}</text>`);
   y += 20;
   if (typeof result.date === 'string') {
-    parts.push(`<text x="10" y="${y + 6}" font-size="11" fill="#555">${esc(result.date)}</text>`);
+    parts.push(`<text x="10" y="${y + 6}" font-size="11" fill="#555">${esc(result.date)}; dashed red line: the target; grey: the baseline measured in the same run</text>`);
     y += 14;
   }
+  const bar = (key: string, value: number, scale: number, colour: string, target?: number) => {
+    const w = Math.max(1, Math.abs(value) * scale);
+    parts.push(`<text x="${labelW - 6}" y="${y + barH * 0.7}" font-size="12" text-anchor="end">${esc(key)}</text>`);
+    parts.push(`<rect x="${labelW}" y="${y + 3}" width="${w.toFixed(1)}" height="${barH - 6}" fill="${colour}"/>`);
+    parts.push(`<text x="${(labelW + w + 4).toFixed(1)}" y="${y + barH * 0.7}" font-size="12">${esc(fmt(value))}</text>`);
+    if (target !== undefined) {
+      const x = (labelW + target * scale).toFixed(1);
+      parts.push(`<line x1="${x}" y1="${y + 1}" x2="${x}" y2="${y + barH - 1}" stroke="#b22222" stroke-width="2" stroke-dasharray="3,2"/>`);
+    }
+    y += barH;
+  };
   const palette = ['#4c78a8', '#f58518', '#54a24b', '#e45756', '#72b7b2', '#b279a2'];
-  panels(result).forEach((panel, pi) => {
+  const pairs = baselinesOf(result);
+  if (pairs.length) {
+    y += 18;
+    parts.push(`<text x="10" y="${y}" font-size="14" font-weight="bold">Junction against its baseline (each pair on its own scale)</text>`);
+    y += 8;
+    for (const [figure, baseline] of pairs) {
+      const value = result[figure] as number;
+      const base = result[baseline] as number;
+      const target = targetFor(result, figure);
+      const scale = plotW / (Math.max(Math.abs(value), Math.abs(base), target ?? 0) || 1);
+      const top = y;
+      bar(figure, value, scale, palette[0]!, target);
+      bar(baseline, base, scale, BASELINE_COLOUR);
+      parts.push(`<line x1="${labelW}" y1="${top}" x2="${labelW}" y2="${y}" stroke="#333"/>`);
+      y += 4;
+    }
+  }
+  const drawn = new Set(pairs.flat());
+  panels(result, drawn).forEach((panel, pi) => {
     y += 18;
     parts.push(`<text x="10" y="${y}" font-size="14" font-weight="bold">${esc(panel.title)}</text>`);
     y += 8;
     const targets = panel.bars.map(([k]) => targetFor(result, k)).filter((t): t is number => t !== undefined);
-    const max = Math.max(...panel.bars.map(([, v]) => Math.abs(v)), ...targets) || 1;
-    const scale = plotW / max;
+    const scale = plotW / (Math.max(...panel.bars.map(([, v]) => Math.abs(v)), ...targets) || 1);
     const top = y;
-    for (const [key, value] of panel.bars) {
-      const w = Math.max(1, Math.abs(value) * scale);
-      parts.push(`<text x="${labelW - 6}" y="${y + barH * 0.7}" font-size="12" text-anchor="end">${esc(key)}</text>`);
-      parts.push(`<rect x="${labelW}" y="${y + 3}" width="${w.toFixed(1)}" height="${barH - 6}" fill="${palette[pi % palette.length]}"/>`);
-      parts.push(`<text x="${(labelW + w + 4).toFixed(1)}" y="${y + barH * 0.7}" font-size="12">${esc(fmt(value))}</text>`);
-      const t = targetFor(result, key);
-      if (t !== undefined) {
-        const x = (labelW + t * scale).toFixed(1);
-        parts.push(`<line x1="${x}" y1="${y + 1}" x2="${x}" y2="${y + barH - 1}" stroke="#b22222" stroke-width="2" stroke-dasharray="3,2"/>`);
-      }
-      y += barH;
-    }
+    for (const [key, value] of panel.bars) bar(key, value, scale, palette[(pi + 1) % palette.length]!, targetFor(result, key));
     parts.push(`<line x1="${labelW}" y1="${top}" x2="${labelW}" y2="${y}" stroke="#333"/>`);
   });
   y += 16;
@@ -174,7 +219,17 @@ export function renderSvg(result: BenchResult): string {
   ].join('\n');
 }
 
-/** `npm run bench -- report`: one SVG per bench/results/<name>.json. */
+/** One line per figure with a target: value, target, met or not (for the index). */
+function targetLines(result: BenchResult): string[] {
+  return Object.entries(targetsOf(result)).map(([key, t]) => {
+    const value = result[key];
+    const bound = t.min !== undefined ? `>= ${t.min}` : `<= ${t.max}`;
+    const met = typeof value === 'number' && (t.min === undefined || value >= t.min) && (t.max === undefined || value <= t.max);
+    return `${key} = ${typeof value === 'number' ? fmt(value) : String(value)} (target ${bound}${met ? '' : ', not met'})`;
+  });
+}
+
+/** `npm run bench -- report`: one SVG per bench/results/<name>.json, and bench/results/README.md linking them. */
 export function reportAll(): number {
   let files: string[];
   try {
@@ -187,6 +242,16 @@ export function reportAll(): number {
     return 1;
   }
   const rows: Figure[][] = [['result', 'pass', 'chart']];
+  const index = [
+    '# Benchmark results',
+    '',
+    'Written by `npm run bench -- report` from the JSON files here (one per benchmark, the last run of each);',
+    'the same command draws the charts next to them (`<name>.svg`, not committed: they are made from the JSON).',
+    'See the README section "Benchmarks" for how to read them, and design/performance.md for the definitions.',
+    '',
+    '| bench | date | pass | figures against targets | chart |',
+    '|---|---|---|---|---|',
+  ];
   for (const file of files) {
     const path = join(RESULTS_DIR, file);
     let result: BenchResult;
@@ -197,10 +262,12 @@ export function reportAll(): number {
       process.stderr.write(`skipping ${path}: ${(error as Error).message}\n`);
       continue;
     }
-    const svg = join(RESULTS_DIR, file.replace(/\.json$/, '.svg'));
-    writeFileSync(svg, renderSvg(result));
-    rows.push([result.bench, result.pass, svg]);
+    const svgName = file.replace(/\.json$/, '.svg');
+    writeFileSync(join(RESULTS_DIR, svgName), renderSvg(result));
+    rows.push([result.bench, result.pass, join(RESULTS_DIR, svgName)]);
+    index.push(`| [${result.bench}](${file}) | ${String(result.date ?? '-').slice(0, 10)} | ${result.pass ? 'yes' : '**no**'} | ${targetLines(result).join('<br>') || '-'} | [svg](${svgName}) |`);
   }
+  writeFileSync(join(RESULTS_DIR, 'README.md'), index.join('\n') + '\n');
   printTable('benchmark charts', rows);
   return 0;
 }

@@ -35,8 +35,13 @@ export class FakeNftTable {
     return JSON.stringify({ nftables: [{ metainfo: { json_schema_version: 1 } }, chain, ...rules] });
   }
 
-  /** One transaction; throws (and changes nothing) on a command the kernel would refuse. */
-  load(batch: { nftables: NftObject[] }): void {
+  /**
+   * One transaction; throws (and changes nothing) on a command the kernel
+   * would refuse. Returns what `nft -e` echoes: the commands, with the
+   * handles of the rules they added.
+   */
+  load(batch: { nftables: NftObject[] }): { nftables: NftObject[] } {
+    const echo: NftObject[] = [];
     let table = this.objects ? structuredClone(this.objects) : undefined;
     // names of the objects in the table, so that a 10k-counter batch stays linear
     const names = new Set((table ?? []).flatMap((o) => Object.entries(o).map(([k, v]) => `${k} ${String(v.name)}`)));
@@ -56,14 +61,17 @@ export class FakeNftTable {
       }
       if (!table) return fail('No such file or directory (no table)');
       const named = (k: string) => (names.has(`${k} ${spec.name}`) ? table!.findIndex((o) => o[k] && o[k].name === spec.name) : -1);
-      if (verb === 'add' && kind === 'rule') table.push({ rule: { ...spec, handle: this.nextHandle++ } });
-      else if (verb === 'insert' && kind === 'rule') {
+      if (verb === 'add' && kind === 'rule') {
+        table.push({ rule: { ...spec, handle: this.nextHandle } });
+        echo.push({ add: { rule: { ...spec, handle: this.nextHandle++ } } });
+      } else if (verb === 'insert' && kind === 'rule') {
         const { handle: before, ...rule } = spec;
         const at = before === undefined
           ? table.findIndex((o) => o.rule && o.rule.chain === spec.chain)
           : table.findIndex((o) => o.rule && o.rule.handle === before);
         if (before !== undefined && at < 0) fail('No such file or directory (rule handle)');
-        table.splice(at < 0 ? table.length : at, 0, { rule: { ...rule, handle: this.nextHandle++ } });
+        table.splice(at < 0 ? table.length : at, 0, { rule: { ...rule, handle: this.nextHandle } });
+        echo.push({ insert: { rule: { ...rule, handle: this.nextHandle++ } } });
       } else if (verb === 'delete' && kind === 'rule') {
         const at = table.findIndex((o) => o.rule && o.rule.chain === spec.chain && o.rule.handle === spec.handle);
         if (at < 0) fail('No such file or directory (rule handle)');
@@ -96,5 +104,6 @@ export class FakeNftTable {
       }
     });
     this.objects = table;
+    return { nftables: echo };
   }
 }

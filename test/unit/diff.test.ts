@@ -1,6 +1,6 @@
 // appliance/model/diff.ts: a structural diff that matches list items by id or name.
 import { describe, expect, it } from 'vitest';
-import { diffDocuments } from '../../appliance/model/diff.js';
+import { diffDocuments, sameJson } from '../../appliance/model/diff.js';
 
 describe('diffDocuments', () => {
   it('equal documents have no changes', () => {
@@ -68,5 +68,17 @@ describe('diffDocuments', () => {
       { op: 'add', path: '/interfaces', after: [] },
       { op: 'add', path: '/zones', after: [] },
     ]);
+  });
+});
+
+describe('sameJson', () => {
+  it('is JSON equality without serializing: key order and undefined values aside, any difference counts', () => {
+    expect(sameJson({ a: 1, b: [1, { c: 'x' }] }, { b: [1, { c: 'x' }], a: 1 })).toBe(true);
+    expect(sameJson({ a: 1, u: undefined }, { a: 1 })).toBe(true);
+    expect(sameJson({ a: 1 }, { a: 1, b: null })).toBe(false);
+    expect(sameJson({ a: [1, 2] }, { a: [2, 1] })).toBe(false);
+    expect(sameJson({ a: [1] }, { a: { 0: 1 } })).toBe(false);
+    expect(sameJson({ a: '1' }, { a: 1 })).toBe(false);
+    expect(sameJson(null, {})).toBe(false);
   });
 });

@@ -45,7 +45,7 @@ function wholeTable(ruleset: CompiledRuleset, kernel: TableContent | undefined, 
  * each wanted rule keeps the first unused kernel rule with the same content
  * after the last one kept. O(n) with a queue per content line.
  */
-function matchRules(have: RuleContent[], want: RuleContent[]): Array<number | undefined> {
+export function matchRules(have: RuleContent[], want: RuleContent[]): Array<number | undefined> {
   const byLine = new Map<string, number[]>();
   have.forEach((rule, i) => {
     const queue = byLine.get(rule.line);

@@ -12,8 +12,8 @@ import { compileRuleset, CompileError, TABLE, type CompiledRuleset } from '../..
 import { ApplyFailed, type FirewallNeeds, type Subsystem } from '../../core/subsystem.js';
 import { apiSelfService, shadowedSelfServices } from './shadowed-services.js';
 import { loggingWanted, type FirewallLog } from './log-reader.js';
-import { contentLines, tableContent, type TableContent } from './content.js';
-import { nftTransaction, type NftTransaction } from './delta.js';
+import { contentLines, tableContent, type RuleContent, type TableContent } from './content.js';
+import { matchRules, nftTransaction, type NftTransaction } from './delta.js';
 import { firewallStatus } from './status.js';
 import { firewallMetrics } from './metrics.js';
 import type { MetricFamily } from '../../core/metric-samples.js';
@@ -50,6 +50,11 @@ export function parseNftErrorIndex(stderr: string): number | undefined {
   const match = /command array at index (\d+)/i.exec(stderr);
   return match ? Number(match[1]) : undefined;
 }
+
+/** A delta batch up to this size is applied with `nft -e` (echo), which reports the added rules' handles. */
+const ECHO_MAX_BYTES = 256 * 1024;
+
+const sameRules = (a: RuleContent[], b: RuleContent[]) => a.length === b.length && a.every((rule, i) => rule.line === b[i].line);
 
 /** At most this many differing lines in a drift report; the counts say how many there are. */
 const DRIFT_LINES = 20;
@@ -158,7 +163,8 @@ export class FirewallSubsystem implements Subsystem<FirewallArtifact> {
       ? (kernel ? [`table ${TABLE_FAMILY} ${TABLE} exists but should not`] : [])
       : !kernel ? [`table ${TABLE_FAMILY} ${TABLE} is missing`] : contentDrift(contentLines(kernel), contentLines(contentOf(desired)));
     // The kernel is not what this process applied: the next apply lists its elements instead of assuming them.
-    if (table.length) this.appliedInPlace = false;
+    // (A look at an older revision, taken while a commit applied a newer one, says nothing about that.)
+    if (table.length && desired === this.lastApplied) this.appliedInPlace = false;
     return [...table, ...(this.firewallLog?.drift(desired.logging) ?? [])];
   }
 
@@ -177,6 +183,7 @@ export class FirewallSubsystem implements Subsystem<FirewallArtifact> {
       return (await this.kernelTable(true)) ? { nftables: desired.ruleset.nftables, origins: desired.ruleset.origins, whole: true, summary: `delete table ${TABLE_FAMILY} ${TABLE}` } : undefined;
     }
     const kernel = applied ? await this.assumedKernel(applied, contentOf(desired)) : await this.kernelTable(false);
+    this.transactionBase = kernel;
     const transaction = nftTransaction(kernel, contentOf(desired), desired.ruleset);
     // A whole-table replacement carries the counters' values over: those need a listing.
     if (applied && transaction?.whole) return this.transaction(desired, false);
@@ -192,7 +199,12 @@ export class FirewallSubsystem implements Subsystem<FirewallArtifact> {
     const kernel: TableContent = { ...applied, chains: listed.chains, rules: new Map(applied.rules), terse: false };
     for (const [chain, want] of desired.rules) {
       const have = applied.rules.get(chain);
-      if (!have || !listed.chains.has(chain) || (have.length === want.length && have.every((rule, i) => rule.line === want[i].line))) continue;
+      if (!have || !listed.chains.has(chain) || sameRules(have, want)) continue;
+      const known = this.knownRules.get(chain);
+      if (known && sameRules(known, have)) {
+        kernel.rules.set(chain, known);
+        continue;
+      }
       const result = await this.runner.run('nft', ['-j', 'list', 'chain', TABLE_FAMILY, TABLE, chain]);
       if (result.code !== 0) return this.kernelTable(false);
       kernel.rules.set(chain, tableContent((JSON.parse(result.stdout) as { nftables: unknown[] }).nftables).rules.get(chain) ?? []);
@@ -214,9 +226,15 @@ export class FirewallSubsystem implements Subsystem<FirewallArtifact> {
     await mkdir(dir, { recursive: true, mode: 0o700 });
     const file = join(dir, 'ruleset.json');
     for (let attempt = 0; ; attempt++) {
-      await writeFile(file, JSON.stringify({ nftables: transaction.nftables }), { mode: 0o600 });
-      const result = await this.runner.run('nft', ['-j', '-f', file]);
-      if (result.code === 0) break;
+      const text = JSON.stringify({ nftables: transaction.nftables });
+      await writeFile(file, text, { mode: 0o600 });
+      // A small delta echoes what it added: the new rules' handles, so the next delta need not list their chain.
+      const echo = !transaction.whole && text.length <= ECHO_MAX_BYTES;
+      const result = await this.runner.run('nft', ['-j', '-f', file, ...(echo ? ['-e'] : [])]);
+      if (result.code === 0) {
+        this.rememberHandles(desired, transaction.whole || !echo ? undefined : result.stdout);
+        break;
+      }
       // A delta built on the elements this process applied may meet elements changed by hand:
       // list them, and try once more if that gives a different transaction.
       if (attempt === 0 && assumedElements) {
@@ -235,6 +253,43 @@ export class FirewallSubsystem implements Subsystem<FirewallArtifact> {
     return [`nft -j -f ${file}: ${transaction.summary}`, ...inPlace()];
   }
 
+  /**
+   * Each chain's rules with their kernel handles after an echoed delta: the
+   * kept rules' handles from the transaction's base, the added ones' from
+   * nft's echo. Without an echo (a whole table, a big delta) they are unknown.
+   */
+  private rememberHandles(desired: FirewallArtifact, echoed: string | undefined): void {
+    const base = this.transactionBase;
+    const known = new Map<string, RuleContent[]>();
+    const added = new Map<string, number[]>();
+    try {
+      for (const command of echoed ? (JSON.parse(echoed) as { nftables: Array<Record<string, { rule?: { chain: string; handle?: number } }>> }).nftables : []) {
+        const rule = (command.add ?? command.insert)?.rule;
+        if (rule?.handle !== undefined) added.set(rule.chain, [...(added.get(rule.chain) ?? []), rule.handle]);
+      }
+    } catch {
+      added.clear();
+    }
+    for (const [chain, want] of echoed && base ? contentOf(desired).rules : []) {
+      const have = base!.chains.has(chain) ? (base!.rules.get(chain) ?? []) : [];
+      const kept = matchRules(have, want);
+      const handles = added.get(chain) ?? [];
+      if (sameRules(have, want)) {
+        // unchanged: the base's handles if it listed them, else what was known before
+        const before = have.every((rule) => rule.handle !== undefined) ? have : this.knownRules.get(chain);
+        if (before) known.set(chain, before);
+        continue;
+      }
+      if (kept.some((k) => k !== undefined && have[k].handle === undefined)) continue;
+      if (kept.filter((k) => k === undefined).length !== handles.length) continue;
+      known.set(chain, want.map((rule, j) => ({ ...rule, handle: kept[j] !== undefined ? have[kept[j]!].handle : handles.shift() })));
+    }
+    this.knownRules = known;
+  }
+
+  private knownRules = new Map<string, RuleContent[]>();
+  /** the kernel content the last transaction was computed from */
+  private transactionBase?: TableContent;
   private lastApplied?: FirewallArtifact;
   /** the kernel's set elements are the ones lastApplied has (no drift seen since) */
   private appliedInPlace = false;

@@ -104,12 +104,13 @@ export class FakeKernel {
         return listing === undefined ? { code: 1, stderr: 'Error: No such file or directory' } : { stdout: listing };
       }
       if (a[0] === '-j' && a[1] === '-f') {
+        const echo = a[3] === '-e';
         try {
-          this.nft.load(JSON.parse(readFileSync(a[2], 'utf8')) as { nftables: Array<Record<string, Record<string, unknown>>> });
+          const echoed = this.nft.load(JSON.parse(readFileSync(a[2], 'utf8')) as { nftables: Array<Record<string, Record<string, unknown>>> });
+          return echo ? { stdout: JSON.stringify(echoed) } : {};
         } catch (error) {
           return { code: 1, stderr: `${(error as Error).message}\n` };
         }
-        return {};
       }
     }
     return { code: 127, stderr: `fake kernel: no answer for "${line}"` };

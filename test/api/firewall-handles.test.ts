@@ -1,0 +1,50 @@
+// A small delta is applied with `nft -e` and the added rules' handles are
+// kept (issue 14): at 100k rules listing one chain costs nft seconds, so the
+// next delta that replaces a rule of that chain uses the known handles
+// instead. The kernel still ends up with exactly the revision's content, and
+// a handle made stale by hand is recovered from by listing. Fake kernel.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DEMO_YAML, startHarness, type Harness } from './support/harness.js';
+
+describe('firewall deltas with echoed handles', () => {
+  let h: Harness;
+  beforeEach(async () => {
+    h = await startHarness();
+    const put = await h.app.inject({ method: 'PUT', url: '/v1/config', headers: { ...h.auth(), 'content-type': 'application/yaml' }, payload: DEMO_YAML });
+    expect(put.statusCode, put.body).toBe(200);
+  });
+  afterEach(() => h.close());
+
+  // position 0 of a-to-b: the run's comment names its first rule, so the chain's rule is replaced
+  const addAtHead = async (id: string, port: number) => {
+    const response = await h.app.inject({
+      method: 'POST', url: '/v1/firewall/policies/a-to-b/rules?position=0', headers: h.auth(),
+      payload: { id, action: 'accept', destination: ['10.2.0.11'], services: [`tcp/${port}`] },
+    });
+    expect(response.statusCode, response.body).toBe(201);
+  };
+  const chainListings = (from: number) => h.transcriptSince(from).filter((l) => l.startsWith('nft -j list chain inet junction ')).length;
+  const reconcile = async () => (await h.app.inject({ method: 'POST', url: '/v1/reconcile', headers: h.auth() })).json() as { repaired: Record<string, string[]>; errors: Record<string, string> };
+
+  it('after an echoed delta the next one does not list the chain, and the kernel matches each revision', async () => {
+    let from = h.runner.commands.length;
+    await addAtHead('first', 1001); // after a whole-table apply the handles are unknown: listed once
+    expect(chainListings(from)).toBe(1);
+    expect(await reconcile()).toMatchObject({ repaired: {}, errors: {} });
+    for (const [id, port] of [['second', 1002], ['third', 1003]] as const) {
+      from = h.runner.commands.length;
+      await addAtHead(id, port);
+      expect(h.transcriptSince(from).filter((l) => /^nft -j -f .* -e$/.test(l))).toHaveLength(1);
+      expect(chainListings(from), `${id}: the chain was listed`).toBe(0);
+      expect(await reconcile()).toMatchObject({ repaired: {}, errors: {} });
+    }
+  });
+
+  it('a rule replaced by hand (new handle) makes the delta fail once, and the retry lists and succeeds', async () => {
+    await addAtHead('first', 1001);
+    const rules = h.kernel.nft.objects!.filter((o) => (o as { rule?: { chain: string } }).rule?.chain === 'pol_a-to-b') as Array<{ rule: { handle: number } }>;
+    rules[0]!.rule.handle = 9999; // as if deleted and added again by hand
+    await addAtHead('second', 1002);
+    expect(await reconcile()).toMatchObject({ repaired: {}, errors: {} });
+  });
+});
