@@ -249,7 +249,7 @@ describe.skipIf(!!skipReason)('IPsec site-to-site through junction serve (lab)',
   it('a connection loaded over VICI by hand with other settings is drift, and reconcile loads the configured one again', async () => {
     const doc = (await api('GET', '/v1/config')).body;
     const dataplane = (await status()).dataplane.dataplane;
-    const rendered = renderVpn(doc, { ...NO_CAPABILITIES, xfrmEsp: dataplane === 'kernel' }).connections.find((c) => c.name === 'onprem')!;
+    const rendered = renderVpn(doc, { ...NO_CAPABILITIES, xfrmEsp: dataplane === 'xfrm' }).connections.find((c) => c.name === 'onprem')!;
     const byHand = new ViciSection(rendered.config.entries.map(([key, value]) => [key, key === 'dpd_delay' ? '30s' : value]));
     const operator = await ViciClient.connect(charonPaths(path.join(junction.stateDir, 'charon')).socket);
     try {

@@ -104,13 +104,13 @@ const charonStarts: Requirement = {
   need: 'feature',
   what: "charon starts with Junction's plugin list and answers on VICI",
   packages: ['strongswan-charon', 'strongswan-swanctl', 'libstrongswan-standard-plugins', 'libcharon-extra-plugins'],
-  check: ({ runner, capabilities }) => checkCharonPlugins(runner, capabilities.xfrmEsp ? 'kernel' : 'libipsec'),
+  check: ({ runner, capabilities }) => checkCharonPlugins(runner, capabilities.xfrmEsp ? 'xfrm' : 'libipsec'),
 };
 
 /** XFRM ESP: add and delete a throwaway ESP state and XFRM interface (dataplane.ts). */
 const probeDataplane: CapabilityProbe = async (runner) => {
   const esp = await detectDataplane(runner);
-  const xfrmEsp = esp.dataplane === 'kernel';
+  const xfrmEsp = esp.dataplane === 'xfrm';
   return { xfrmEsp, notes: xfrmEsp ? [] : [`${esp.reason}; IPsec uses strongSwan kernel-libipsec (userspace ESP over a TUN device)`] };
 };
 

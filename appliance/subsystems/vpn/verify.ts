@@ -31,7 +31,7 @@ export function verifyVpn(config: Config, capabilities: Capabilities): Problem[]
   const add = (path: string, message: string) => problems.push({ path, message });
   const peers = vpn.peers;
 
-  if (vpn.dataplane === 'kernel' && !capabilities.xfrmEsp) {
+  if (vpn.dataplane === 'xfrm' && !capabilities.xfrmEsp) {
     add('/vpn/dataplane', 'the kernel data plane needs XFRM ESP, which this kernel does not have; use "auto" or "libipsec"');
   }
   if (peers.length) {
@@ -74,7 +74,7 @@ export function verifyVpn(config: Config, capabilities: Capabilities): Problem[]
   }
   // libipsec: charon routes each remote subnet into ipsec0 with a source
   // address taken from the local subnet, so that subnet must hold one of ours
-  const libipsec = vpn.dataplane === 'libipsec' || (vpn.dataplane !== 'kernel' && !capabilities.xfrmEsp);
+  const libipsec = vpn.dataplane === 'libipsec' || (vpn.dataplane !== 'xfrm' && !capabilities.xfrmEsp);
   const peerNames = new Map<string, number>();
   const remotes = new Map<string, number>();
   const remoteSubnets: Array<{ range: IpRange; path: string; peer: string }> = [];
