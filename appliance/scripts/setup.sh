@@ -32,6 +32,9 @@ tests=(openssl iperf3 iputils-ping tcpdump dnsmasq libstrongswan-extra-plugins)
 # What `npm ci` needs to compile better-sqlite3 where no prebuilt binary can
 # be downloaded.
 build=(python3 make g++)
+# --packages: what a machine that runs Junction and its tests needs (the
+# test:xfrm guest's root gets these).
+[ "${1:-}" = --packages ] && { echo "${runtime[*]} ${tests[*]}"; exit 0; }
 packages=("${runtime[@]}" "${tests[@]}" "${build[@]}")
 [ "$with_xfrm" = yes ] && packages+=(qemu-system-x86 debootstrap)
 missing=()

@@ -34,23 +34,12 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 cache=${CACHE:-/var/cache/junction-fresh}
-base=$cache/bookworm-minbase
 mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 mkdir -p "$cache/runs"
 
 # 1. The cached clean root, built once (about 70 s).
-if [ ! -f "$base/.junction-base-complete" ]; then
-  command -v debootstrap >/dev/null || apt-get install -y -qq --no-install-recommends debootstrap >/dev/null
-  echo "fresh-machine: debootstrap --variant=minbase bookworm (cached in $base)"
-  rm -rf "$base.tmp"
-  debootstrap --variant=minbase bookworm "$base.tmp" "$mirror" > "$cache/debootstrap.log" 2>&1 || {
-    tail -20 "$cache/debootstrap.log" >&2
-    exit 1
-  }
-  touch "$base.tmp/.junction-base-complete"
-  rm -rf "$base"
-  mv "$base.tmp" "$base"
-fi
+fresh_root_base "$cache" "$mirror"
+base=$FRESH_BASE
 
 # 2. This run's machine: a copy of the untouched root.
 run_id=$(date -u +%Y%m%dT%H%M%SZ)-$$

@@ -1,0 +1,56 @@
+#!/bin/sh
+# Runs inside the qemu guest (busybox init's sysinit, see init): the guest's
+# own mounts, then the VPN lab tests on the kernel data plane with
+# JUNCTION_EXPECT_DATAPLANE=xfrm, so that a silent fall back to libipsec
+# fails them, and (XFRM_BENCH=yes) the ipsec benchmark once for function.
+# Each step's output goes to the console (the host's serial log) and to
+# /xfrm/out/NAME.log; /xfrm/out/results gets "NAME EXIT SECONDS" per step.
+# Ends by powering the guest off, whatever happened.
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 TERM=dumb
+out=/xfrm/out
+mkdir -p $out
+mount -t tmpfs tmpfs /run
+mount -t tmpfs tmpfs /tmp
+mkdir -p /dev/pts /dev/shm
+mount -t devpts devpts /dev/pts
+mount -t tmpfs tmpfs /dev/shm
+hostname xfrm-guest
+ip link set lo up
+. /xfrm/env
+echo "xfrm-guest: kernel $(uname -r), node $(node --version), $(nproc) CPUs"
+
+step() {
+  name=$1 limit=$2
+  shift 2
+  echo "== xfrm-guest: $name (at most $limit s): $*"
+  start=$(date +%s)
+  timeout -k 10 "$limit" "$@" > "$out/$name.log" 2>&1 &
+  pid=$!
+  # the console shows the step's progress as it goes
+  tail -n +1 -f --pid=$pid "$out/$name.log" &
+  tailer=$!
+  wait $pid
+  rc=$?
+  wait $tailer
+  echo "$name $rc $(( $(date +%s) - start ))" >> $out/results
+  echo "== xfrm-guest: $name exit $rc after $(( $(date +%s) - start )) s"
+}
+
+cd /junction
+# the probe Junction itself runs (vpn/dataplane.ts): ESP state plus XFRM interface
+step probe 120 node --import tsx --input-type=module -e "
+  const { detectDataplane } = await import('./appliance/subsystems/vpn/dataplane.ts');
+  const { SystemCommandRunner } = await import('./appliance/platform/command-runner.ts');
+  const choice = await detectDataplane(new SystemCommandRunner());
+  console.log(JSON.stringify(choice));
+  if (choice.dataplane !== 'xfrm') process.exit(1);"
+for file in $XFRM_TESTS; do
+  step "$(basename "$file" .test.ts)" "$XFRM_TEST_LIMIT_S" env JUNCTION_EXPECT_DATAPLANE=xfrm \
+    node node_modules/vitest/vitest.mjs run --project lab --reporter verbose "$file"
+done
+if [ "$XFRM_BENCH" = yes ]; then
+  step bench-ipsec "$XFRM_BENCH_LIMIT_S" env BENCH_IPSEC_ROUNDS=1 node --import tsx test/bench/run.ts ipsec
+fi
+sync
+echo "xfrm-guest: done"
+echo o > /proc/sysrq-trigger
