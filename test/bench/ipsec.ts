@@ -368,7 +368,7 @@ export async function runIpsec(): Promise<number> {
           throw new Error(`Junction exited ${code} while starting; see ${join(junctionState, 'junction.log')}`);
         });
         exitedEarly.catch(() => undefined);
-        await Promise.race([waitForApi(junctionState, 30_000), exitedEarly]);
+        await Promise.race([waitForApi(junctionState, Number(process.env.JUNCTION_LAB_START_TIMEOUT_S || 30) * 1000), exitedEarly]);
         const api = targetFromStateDir(junctionState);
         const onprem = new CharonProcess({ stateDir: join(stateRoot, 'junction-onprem'), dataplane, netns: lab.assertNamespace('onprem') });
         charons.push(onprem);
