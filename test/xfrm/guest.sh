@@ -33,6 +33,15 @@ step() {
   rc=$?
   wait $tailer
   echo "$name $rc $(( $(date +%s) - start ))" >> $out/results
+  # Junction's and charon's logs of the step (the tests keep their state
+  # directories under JUNCTION_KEEP_LAB), for a failure's post-mortem
+  for dir in /tmp/junction-test-* /tmp/jnvpn-* /tmp/jnfc-* /tmp/junction-bench-ipsec-*; do
+    [ -d "$dir" ] || continue
+    find "$dir" -name '*.log' | while read -r f; do
+      install -D -m 644 "$f" "$out/$name-logs/$(basename "$dir")${f#"$dir"}"
+    done
+    rm -rf "$dir"
+  done
   echo "== xfrm-guest: $name exit $rc after $(( $(date +%s) - start )) s"
 }
 
@@ -46,14 +55,15 @@ step probe 120 node --import tsx --input-type=module -e "
   if (choice.dataplane !== 'xfrm') process.exit(1);"
 for file in $XFRM_TESTS; do
   # Everything runs 15-30x slower here (emulated CPU on a shared host): Junction
-  # takes 20-60 s to start instead of 2, so the start wait and vitest's
-  # per-test and per-hook limits are wider; the tests' own bounds on what they
-  # measure (recovery within 45 s, ...) are unchanged.
-  step "$(basename "$file" .test.ts)" "$XFRM_TEST_LIMIT_S" env JUNCTION_EXPECT_DATAPLANE=xfrm JUNCTION_LAB_START_TIMEOUT_S=180 \
-    node node_modules/vitest/vitest.mjs run --project lab --reporter verbose --testTimeout 600000 --hookTimeout 600000 "$file"
+  # takes a minute or more to start instead of 2 s, so the start wait and
+  # vitest's per-test and per-hook limits (test/xfrm/vitest.config.ts) are
+  # wider; the tests' own bounds on what they measure (recovery within 45 s,
+  # ...) are unchanged.
+  step "$(basename "$file" .test.ts)" "$XFRM_TEST_LIMIT_S" env JUNCTION_EXPECT_DATAPLANE=xfrm JUNCTION_LAB_START_TIMEOUT_S=180 JUNCTION_KEEP_LAB=1 \
+    node node_modules/vitest/vitest.mjs run --config test/xfrm/vitest.config.ts --reporter verbose "$file"
 done
 if [ "$XFRM_BENCH" = yes ]; then
-  step bench-ipsec "$XFRM_BENCH_LIMIT_S" env BENCH_IPSEC_ROUNDS=1 JUNCTION_LAB_START_TIMEOUT_S=180 node --import tsx test/bench/run.ts ipsec
+  step bench-ipsec "$XFRM_BENCH_LIMIT_S" env BENCH_IPSEC_ROUNDS=1 BENCH_IPSEC_KEEP_LOGS=1 JUNCTION_LAB_START_TIMEOUT_S=180 node --import tsx test/bench/run.ts ipsec
 fi
 sync
 echo "xfrm-guest: done"

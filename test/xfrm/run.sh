@@ -127,5 +127,10 @@ if [ "$bench" = yes ]; then
     failed=yes
   fi
 fi
-if [ "$failed" = yes ]; then echo "xfrm: FAILED"; exit 1; fi
+if [ "$failed" = yes ]; then
+  # the steps' logs (and Junction's and charon's) outlive the run's root
+  cp -a "$root/xfrm/out" "$run.out" 2>/dev/null && echo "xfrm: logs kept in $run.out"
+  echo "xfrm: FAILED"
+  exit 1
+fi
 echo "xfrm: PASSED: the VPN scenarios ran on the kernel data plane (dataplane xfrm)"
