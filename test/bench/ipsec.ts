@@ -414,6 +414,7 @@ export async function runIpsec(): Promise<number> {
       } catch (error) {
         junctionError = (error as Error).message;
         log(`junction leg failed: ${junctionError}`);
+        if (existsSync(join(junctionState, 'junction.log'))) log(`junction.log (tail):\n${readFileSync(join(junctionState, 'junction.log'), 'utf8').split('\n').slice(-8).join('\n').replace(PSK, '<psk>')}`);
         junction = undefined;
       }
     }

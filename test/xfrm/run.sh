@@ -10,8 +10,9 @@
 # serial log, which this prints as it goes. qemu is killed by its pid on any
 # exit and the run's root is removed.
 #
-# usage: sudo test/xfrm/run.sh [--bench] [--keep] [TEST_FILE ...]
+# usage: sudo test/xfrm/run.sh [--bench|--bench-only] [--keep] [TEST_FILE ...]
 #   --bench   also run `npm run bench -- ipsec` once in the guest (1 round, function only)
+#   --bench-only  that alone, no test files
 #   --keep    keep the run's root and serial log for a look
 #   TEST_FILE lab test files to run (default: vpn-site and vpn-fail-closed)
 # env: XFRM_TIMEOUT_S (whole guest run, default 2400), XFRM_TEST_LIMIT_S (per
@@ -23,18 +24,20 @@ repo=$(cd "$here/../.." && pwd)
 . "$here/guest-root.sh"
 
 bench=no
+bench_only=no
 keep=no
 tests=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --bench) bench=yes ;;
+    --bench-only) bench=yes; bench_only=yes ;;
     --keep) keep=yes ;;
     -*) echo "xfrm: unknown option $1" >&2; exit 2 ;;
     *) tests+=("$1") ;;
   esac
   shift
 done
-[ ${#tests[@]} -gt 0 ] || tests=(test/lab/vpn-site.test.ts test/lab/vpn-fail-closed.test.ts)
+[ ${#tests[@]} -gt 0 ] || [ "$bench_only" = yes ] || tests=(test/lab/vpn-site.test.ts test/lab/vpn-fail-closed.test.ts)
 [ "$(id -u)" = 0 ] || { echo "xfrm: needs root (debootstrap, chroot, 9p passthrough)" >&2; exit 2; }
 command -v qemu-system-x86_64 >/dev/null || { echo "xfrm: qemu-system-x86_64 is missing: run bash appliance/scripts/setup.sh --xfrm" >&2; exit 2; }
 [ -f "$repo/dist/appliance/cli.js" ] || { echo "xfrm: no build in $repo/dist: run npm run build" >&2; exit 2; }
