@@ -129,7 +129,11 @@ export function verifyVpn(config: Config, capabilities: Capabilities): Problem[]
       });
       if (libipsec) for (const key of TRAP_KEYS) if (tunnel[key] === 'trap') add(`${tbase}/${key}`, TRAP_ON_LIBIPSEC);
       if (tunnel.fail_closed === false) {
-        problems.push({ path: `${tbase}/fail_closed`, severity: 'warning', message: `while tunnel "${tunnel.name}" is down, traffic to ${tunnel.remote_subnets.join(', ')} follows the other routes (e.g. the default route out of NAT egress), unencrypted` });
+        // kernel data plane: Junction routes the remote subnets into xfrm0 whether or not the
+        // tunnel is up, and xfrm0 drops what no SA takes, so the opt-out changes nothing there
+        problems.push({ path: `${tbase}/fail_closed`, severity: 'warning', message: libipsec
+          ? `while tunnel "${tunnel.name}" is down, traffic to ${tunnel.remote_subnets.join(', ')} follows the other routes (e.g. the default route out of NAT egress), unencrypted`
+          : `has no effect on the kernel data plane (xfrm): traffic to ${tunnel.remote_subnets.join(', ')} is routed into the XFRM interface (xfrm0) and dropped there while tunnel "${tunnel.name}" is down` });
       }
       const local: IpRange[] = [];
       tunnel.local_subnets.forEach((text, j) => {

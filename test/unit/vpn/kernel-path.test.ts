@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { Config } from '../../../appliance/model/schema.js';
 import { NO_CAPABILITIES } from '../../../appliance/platform/capabilities.js';
 import { renderVpn } from '../../../appliance/subsystems/vpn/render.js';
+import { verifyVpn } from '../../../appliance/subsystems/vpn/verify.js';
 import { applyKernelPath, kernelPathDrift } from '../../../appliance/subsystems/vpn/kernel-path.js';
 import { FakeIpRoutes } from '../../support/fake-ip-routes.js';
 
@@ -79,5 +80,12 @@ describe('kernel data plane (xfrm): xfrm0 and its routes', () => {
     ]);
     expect(kernel.links.size).toBe(0);
     expect(kernel.routes).toEqual([]);
+  });
+
+  it('says that fail_closed: false changes nothing here: xfrm0 drops what no SA takes', () => {
+    const open = { ...peer, tunnels: [{ ...peer.tunnels[0], fail_closed: false }] };
+    expect(verifyVpn(doc([open]), XFRM)).toEqual(expect.arrayContaining([
+      { path: '/vpn/peers/0/tunnels/0/fail_closed', severity: 'warning', message: expect.stringContaining('has no effect on the kernel data plane (xfrm): traffic to 192.168.50.0/24 is routed into the XFRM interface') },
+    ]));
   });
 });
