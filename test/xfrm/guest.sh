@@ -14,6 +14,11 @@ mount -t tmpfs tmpfs /tmp
 mkdir -p /dev/pts /dev/shm
 mount -t devpts devpts /dev/pts
 mount -t tmpfs tmpfs /dev/shm
+# Unix sockets cannot be made on the 9p root (listen: ENXIO): Junction's
+# state directories (the lab kit's and the default one) live in tmpfs
+for dir in /var/lib/junction-lab /var/lib/junction; do
+  mkdir -p $dir && mount -t tmpfs -o mode=0700 tmpfs $dir
+done
 hostname xfrm-guest
 ip link set lo up
 . /xfrm/env
