@@ -54,6 +54,15 @@ export function firstLine(text: string, fallback: string): string {
 }
 
 /**
+ * How long one start-up/doctor probe may run before it counts as failed. It
+ * only keeps a hung program from hanging start-up: a working nft answers in
+ * milliseconds, but under an emulated CPU (qemu TCG, 15-30x slower: `npm run
+ * test:xfrm`) a first `nft -c` took more than 10 s, and a slow probe must not
+ * be reported as a missing feature.
+ */
+export const PROBE_TIMEOUT_MS = 60_000;
+
+/**
  * A requirement met when `program args` exits 0. Exit 127 is "not
  * installed" (the runner's answer when spawn fails with ENOENT).
  */
@@ -62,7 +71,7 @@ export function programRequirement(options: { id: string; need: Need; what: stri
   return {
     ...rest,
     async check({ runner }) {
-      const result = await runner.run(program, args, { timeoutMs: 10_000 });
+      const result = await runner.run(program, args, { timeoutMs: PROBE_TIMEOUT_MS });
       if (result.code === 0) return { ok: true, detail: `${program} ${args.join(' ')}: ok` };
       const why = result.code === 127 ? `${program} is not installed` : `${program} ${args.join(' ')} exited ${result.code}: ${firstLine(result.stderr || result.stdout, 'no output')}`;
       return { ok: false, detail: why };

@@ -4,6 +4,10 @@
 # `npm run lab` can call it every time.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+# --xfrm: also what `npm run test:xfrm` runs on the host (a full Debian kernel
+# under qemu TCG, test/xfrm/); the guest's own packages go into its root there.
+with_xfrm=no
+[ "${1:-}" = --xfrm ] && with_xfrm=yes
 
 if [ "$(id -u)" != 0 ]; then
   echo "setup: Junction programs the kernel and runs its lab in network namespaces; run as root." >&2
@@ -29,7 +33,11 @@ tests=(openssl iperf3 iputils-ping tcpdump dnsmasq libstrongswan-extra-plugins c
 # What `npm ci` needs to compile better-sqlite3 where no prebuilt binary can
 # be downloaded.
 build=(python3 make g++)
+# --packages: what a machine that runs Junction and its tests needs (the
+# test:xfrm guest's root gets these).
+[ "${1:-}" = --packages ] && { echo "${runtime[*]} ${tests[*]}"; exit 0; }
 packages=("${runtime[@]}" "${tests[@]}" "${build[@]}")
+[ "$with_xfrm" = yes ] && packages+=(qemu-system-x86 debootstrap)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -11,7 +11,7 @@
 //             loaded with a hand-written swanctl.conf by `swanctl --load-all`.
 //             Same data plane as Junction (detected: kernel XFRM or libipsec).
 //   stockfw   the stock lab again, with a hand-written stateful nftables
-//             ruleset loaded for its runs (HAND_FIREWALL): a firewall's cost
+//             ruleset loaded for its runs (handFirewallRules): a firewall's cost
 //             without Junction.
 //   junction  the real `junction serve` in the router namespace with the VPN
 //             peer committed through the API; the on-prem charon loads the
@@ -79,25 +79,32 @@ type Leg = 'plain' | 'stock' | 'stockfw' | 'junction';
  * The `stockfw` leg: the stock charons plus a hand-written stateful
  * ruleset of the kind any router in this position needs (established
  * first, VPC <-> tunnel only, IKE from the peer). It prices a firewall by
- * itself, so ratio_vs_stock_fw shows what Junction adds beyond one.
+ * itself, so ratio_vs_stock_fw shows what Junction adds beyond one. The
+ * tunnel is libipsec's TUN device (ESP inside UDP 4500); on the kernel data
+ * plane the stock charons use plain XFRM policies (no interface), so the
+ * tunnel is what leaves or arrived under an IPsec policy, and ESP is raw.
  */
-const HAND_FIREWALL = `table inet handfw {
+function handFirewallRules(dataplane: Dataplane): string {
+  const tunnel = dataplane === 'xfrm'
+    ? ['iifname "vpc0" oifname "ccnn0" rt ipsec exists accept', 'iifname "ccnn0" oifname "vpc0" meta ipsec exists accept']
+    : ['iifname "vpc0" oifname "ipsec0" accept', 'iifname "ipsec0" oifname "vpc0" accept'];
+  return `table inet handfw {
   chain forward {
     type filter hook forward priority filter; policy drop;
     ct state established,related accept
     ct state invalid drop
-    iifname "vpc0" oifname "ipsec0" accept
-    iifname "ipsec0" oifname "vpc0" accept
+    ${tunnel.join('\n    ')}
   }
   chain input {
     type filter hook input priority filter; policy drop;
     ct state established,related accept
     iif "lo" accept
     ip saddr ${ONPREM_WAN} udp dport { 500, 4500 } accept
-    icmp type echo-request accept
+    ${dataplane === 'xfrm' ? `ip saddr ${ONPREM_WAN} meta l4proto esp accept\n    ` : ''}icmp type echo-request accept
   }
 }
 `;
+}
 interface TuningRun { what: string; flows: string; mbps: number }
 interface Sample { leg: Leg; flows: number; round: number; mbps: number; retransmits: number | undefined; proposal?: string }
 
@@ -361,7 +368,7 @@ export async function runIpsec(): Promise<number> {
           throw new Error(`Junction exited ${code} while starting; see ${join(junctionState, 'junction.log')}`);
         });
         exitedEarly.catch(() => undefined);
-        await Promise.race([waitForApi(junctionState, 30_000), exitedEarly]);
+        await Promise.race([waitForApi(junctionState, Number(process.env.JUNCTION_LAB_START_TIMEOUT_S || 30) * 1000), exitedEarly]);
         const api = targetFromStateDir(junctionState);
         const onprem = new CharonProcess({ stateDir: join(stateRoot, 'junction-onprem'), dataplane, netns: lab.assertNamespace('onprem') });
         charons.push(onprem);
@@ -407,6 +414,7 @@ export async function runIpsec(): Promise<number> {
       } catch (error) {
         junctionError = (error as Error).message;
         log(`junction leg failed: ${junctionError}`);
+        if (existsSync(join(junctionState, 'junction.log'))) log(`junction.log (tail):\n${readFileSync(join(junctionState, 'junction.log'), 'utf8').split('\n').slice(-8).join('\n').replace(PSK, '<psk>')}`);
         junction = undefined;
       }
     }
@@ -414,7 +422,7 @@ export async function runIpsec(): Promise<number> {
     // ---- throughput, interleaved ----
     const legs: Array<[Leg, Lab]> = [['plain', plain], ['stock', stock], ['stockfw', stock], ...(junction ? [['junction', junction.lab] as [Leg, Lab]] : [])];
     const handFirewall = async (on: boolean) => {
-      if (on) await stock.exec('router', ['nft', '-f', '-'], { input: HAND_FIREWALL, check: true });
+      if (on) await stock.exec('router', ['nft', '-f', '-'], { input: handFirewallRules(dataplane), check: true });
       else await stock.exec('router', ['nft', 'delete', 'table', 'inet', 'handfw'], { check: true });
     };
     for (const lab of new Set(legs.map(([, l]) => l))) servers.push(await iperf3Server(lab, 'onprem-lan', { port: IPERF_PORT, lifetimeS: 900 }));
@@ -520,7 +528,7 @@ export async function runIpsec(): Promise<number> {
     for (const flows of FLOWS) tuneRows.push([`ESP ${ESP_PROPOSAL} (median above)`, flows, Math.round(med('stock', flows)!)]);
     for (const t of tuning) tuneRows.push([t.what, t.flows, Math.round(t.mbps)]);
     printTable('ipsec: tuning (stock charon, same data plane, single runs)', tuneRows);
-    const passKernel = dataplane === 'kernel' ? (bestJunction ?? 0) >= TARGET_KERNEL_MBPS : true;
+    const passKernel = dataplane === 'xfrm' ? (bestJunction ?? 0) >= TARGET_KERNEL_MBPS : true;
     const pass = ratioVsStock !== null && ratioVsStock >= TARGET_RATIO_VS_STOCK && junctionSetup50 !== null && junctionSetup50 < TARGET_TUNNELS50_S && passKernel;
     printTable('ipsec: summary', [
       ['figure', 'value'],
@@ -540,7 +548,7 @@ export async function runIpsec(): Promise<number> {
       ['stock IKE setup, 1 tunnel (s)', round(stockSetup1, 3)],
       [`stock IKE setup, ${SCALE} tunnels (s)`, round(stockSetup50, 3)],
       ['Junction leg', junctionError ? `not measured: ${junctionError.slice(0, 160)}` : 'measured'],
-      [`targets: ratio_vs_stock >= ${TARGET_RATIO_VS_STOCK}, tunnels50_s < ${TARGET_TUNNELS50_S}${dataplane === 'kernel' ? `, >= ${TARGET_KERNEL_MBPS} Mbit/s` : ''}`, pass ? 'pass' : 'FAIL'],
+      [`targets: ratio_vs_stock >= ${TARGET_RATIO_VS_STOCK}, tunnels50_s < ${TARGET_TUNNELS50_S}${dataplane === 'xfrm' ? `, >= ${TARGET_KERNEL_MBPS} Mbit/s` : ''}`, pass ? 'pass' : 'FAIL'],
     ]);
 
     guard.release();
@@ -577,7 +585,7 @@ export async function runIpsec(): Promise<number> {
       definitions: {
         mbps: 'best of the Junction 1- and 4-flow medians (iperf3 receiver throughput, Mbit/s)',
         ratio_vs_stock: 'geometric mean, over every round and both flow counts, of Junction Mbit/s / stock strongSwan Mbit/s for the two runs taken back to back (same data plane, same ESP proposal); ratio_vs_stock_ci95 is its 95 % interval',
-        ratio_vs_stock_fw: 'as ratio_vs_stock, against the stock charons plus a hand-written stateful nftables ruleset (HAND_FIREWALL): what Junction costs beyond having a firewall at all',
+        ratio_vs_stock_fw: 'as ratio_vs_stock, against the stock charons plus a hand-written stateful nftables ruleset (handFirewallRules): what Junction costs beyond having a firewall at all',
         ratio_of_medians_vs_stock: 'the earlier definition: mean over 1 and 4 flows of Junction median / stock median (unpaired)',
         ratio_vs_plain: 'geometric mean of paired Junction / plain routing runs (same hosts, same path, no tunnel)',
         tunnels1_s: 'Junction: PUT /v1/config adding a peer with 1 tunnel until its CHILD_SA is INSTALLED (seen by the on-prem charon)',
@@ -598,7 +606,7 @@ export async function runIpsec(): Promise<number> {
         loadavg_at_end: loadavg().map((l) => round(l, 2)),
         samples: samples.map((s) => ({ ...s, mbps: round(s.mbps, 1) })),
       },
-      targets: { ratio_vs_stock: { min: TARGET_RATIO_VS_STOCK }, tunnels50_s: { max: TARGET_TUNNELS50_S }, ...(dataplane === 'kernel' ? { mbps: { min: TARGET_KERNEL_MBPS } } : {}) },
+      targets: { ratio_vs_stock: { min: TARGET_RATIO_VS_STOCK }, tunnels50_s: { max: TARGET_TUNNELS50_S }, ...(dataplane === 'xfrm' ? { mbps: { min: TARGET_KERNEL_MBPS } } : {}) },
       pass,
     });
     return 0;

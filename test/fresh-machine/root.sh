@@ -2,12 +2,31 @@
 # made from a copy of the cached debootstrap minbase root, and a way to run
 # steps inside it in a chroot with a mount namespace of its own.
 #
+# fresh_root_base CACHE MIRROR     the cached clean root (built once, about
+#                                  70 s); sets FRESH_BASE
 # fresh_root_copy BASE ROOT KEEP   copy the untouched root; on exit, end what
 #                                  runs in it and remove it (unless KEEP=yes)
 # fresh_root_machine ROOT MIRROR   what a fresh machine has besides minbase
 # fresh_root_run ROOT STEPS [VAR=VALUE ...]
 #                                  bash -euo pipefail -c STEPS inside, with a
 #                                  clean environment plus the given variables
+
+fresh_root_base() {
+  local cache=$1 mirror=$2
+  FRESH_BASE=$cache/bookworm-minbase
+  [ -f "$FRESH_BASE/.junction-base-complete" ] && return 0
+  command -v debootstrap >/dev/null || apt-get install -y -qq --no-install-recommends debootstrap >/dev/null
+  echo "fresh-machine: debootstrap --variant=minbase bookworm (cached in $FRESH_BASE)" >&2
+  mkdir -p "$cache"
+  rm -rf "$FRESH_BASE.tmp"
+  debootstrap --variant=minbase bookworm "$FRESH_BASE.tmp" "$mirror" > "$cache/debootstrap.log" 2>&1 || {
+    tail -20 "$cache/debootstrap.log" >&2
+    return 1
+  }
+  touch "$FRESH_BASE.tmp/.junction-base-complete"
+  rm -rf "$FRESH_BASE"
+  mv "$FRESH_BASE.tmp" "$FRESH_BASE"
+}
 
 fresh_root_copy() {
   local base=$1

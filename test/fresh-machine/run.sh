@@ -38,7 +38,8 @@ mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 mkdir -p "$cache/runs"
 
 # 1. The cached clean root, built once (about 70 s).
-base=$(bash "$(dirname "$0")/cached-base.sh")
+fresh_root_base "$cache" "$mirror"
+base=$FRESH_BASE
 
 # 2. This run's machine: a copy of the untouched root.
 run_id=$(date -u +%Y%m%dT%H%M%SZ)-$$

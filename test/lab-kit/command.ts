@@ -25,7 +25,8 @@ export function labStateDir(prefix: string): string {
 
 
 /** Waits (bounded) until Junction answers on its Unix socket. */
-export async function waitForApi(stateDir: string, timeoutMs = 20_000): Promise<void> {
+// JUNCTION_LAB_START_TIMEOUT_S: test:xfrm's emulated guest (qemu TCG, 15-30x slower) needs longer to start Junction
+export async function waitForApi(stateDir: string, timeoutMs = Number(process.env.JUNCTION_LAB_START_TIMEOUT_S || 20) * 1000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (existsSync(join(stateDir, 'api.sock'))) {

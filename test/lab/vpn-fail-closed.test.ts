@@ -4,10 +4,11 @@
 // generates). While a tunnel is down (the on-prem gateway stopped and Junction
 // re-initiating; a start_action none tunnel never initiated), traffic from a
 // VPC to the tunnel's remote subnets must not leave the router anywhere but
-// the tunnel: tcpdump on every router interface but ipsec0 (outbound) and in
+// the tunnel: tcpdump on every router interface but the tunnel's (outbound) and in
 // the ccnn and internet namespaces sees nothing to those subnets. A tunnel
 // opted out (fail_closed: false) leaks exactly as the issue described, which
-// shows the captures do see such packets. `trap` is refused on libipsec.
+// shows the captures do see such packets. `trap` is refused on libipsec
+// (accepted on the kernel data plane, xfrm: npm run test:xfrm).
 // The same lab then checks what status says for real: why ESP is in UDP,
 // counters across a CHILD rekey, a NAT port change in front of Junction
 // (measured), and selectors the peer narrowed.
@@ -28,12 +29,16 @@ import { requireRoot, uniquePrefix, withLab } from './support/lab-fixture.js';
 import { startJunction, type RunningJunction } from './support/junction.js';
 import { waitFor } from './../lab-kit/wait.js';
 import { sleep } from '../../appliance/platform/sleep.js';
+import { labDataplane } from './support/dataplane.js';
 
 const root = requireRoot();
 const hasCharon = existsSync(DEFAULT_CHARON_BINARY) && existsSync('/usr/lib/ipsec/plugins/libstrongswan-vici.so') && spawnSync('sh', ['-c', 'command -v swanctl']).status === 0;
 const hasTcpdump = spawnSync('sh', ['-c', 'command -v tcpdump']).status === 0;
 const skipReason = !root.isRoot ? root.reason : !hasCharon ? 'charon, its vici plugin or swanctl is missing (strongswan-charon, strongswan-swanctl)' : !hasTcpdump ? 'tcpdump is missing' : '';
 if (skipReason) console.log(`[vpn-fail-closed] skipped: ${skipReason}`);
+// libipsec here; xfrm where the kernel has it (npm run test:xfrm)
+const plane = skipReason ? { dataplane: 'libipsec' as const, tunnelInterface: 'ipsec0' } : await labDataplane();
+const xfrm = plane.dataplane === 'xfrm';
 
 const { vpcs, onprem } = addressing;
 const PSK = 'vpn-fail-closed-lab-psk-0123456789';
@@ -92,7 +97,7 @@ describe.skipIf(!!skipReason)('fail-closed VPN subnets and honest status (lab)',
   async function captureLeaks(subnet: string, send: () => Promise<void>, ms = 6000): Promise<Record<string, string[]>> {
     const links = JSON.parse((await lab().exec('router', ['ip', '-j', 'link', 'show'], { check: true })).stdout) as Array<{ ifname: string }>;
     const places: Array<{ where: string; ns: LabRole; args: string[] }> = [
-      ...links.map((l) => l.ifname).filter((n) => n !== 'lo' && n !== 'ipsec0').map((n) => ({ where: `router ${n} (out)`, ns: 'router' as LabRole, args: ['-Q', 'out', '-i', n] })),
+      ...links.map((l) => l.ifname).filter((n) => n !== 'lo' && n !== plane.tunnelInterface).map((n) => ({ where: `router ${n} (out)`, ns: 'router' as LabRole, args: ['-Q', 'out', '-i', n] })),
       { where: 'ccnn (any)', ns: 'ccnn', args: ['-i', 'any'] },
       { where: 'inet (any)', ns: 'inet', args: ['-i', 'any'] },
     ];
@@ -112,7 +117,7 @@ describe.skipIf(!!skipReason)('fail-closed VPN subnets and honest status (lab)',
     junction = await startJunction(lab());
     const put = await api('PUT', '/v1/config?comment=base', baseDoc());
     expect(put.status, put.text).toBe(200);
-    onpremCharon = new CharonProcess({ stateDir: path.join(work, 'onprem-charon'), dataplane: 'libipsec', netns: lab().nsName('onprem') });
+    onpremCharon = new CharonProcess({ stateDir: path.join(work, 'onprem-charon'), dataplane: plane.dataplane, netns: lab().nsName('onprem') });
     await onpremCharon.start();
   });
 
@@ -152,9 +157,11 @@ describe.skipIf(!!skipReason)('fail-closed VPN subnets and honest status (lab)',
 
   it('the firewall alone holds when the unreachable route is deleted by hand (and reconcile puts the route back)', async () => {
     await lab().exec('router', ['ip', 'route', 'del', 'unreachable', onprem.lanSubnet, 'metric', '2147483647', 'proto', '78'], { check: true });
+    // kernel data plane: the route into xfrm0 too (a tunnel that is down drops there), so that only the firewall is left
+    if (xfrm) await lab().exec('router', ['ip', 'route', 'del', onprem.lanSubnet, 'dev', 'xfrm0', 'proto', '78'], { check: true });
     const counter = async () => {
       const listed = (await lab().exec('router', ['nft', 'list', 'chain', 'inet', 'junction', 'forward'], { check: true })).stdout;
-      return Number(/ip daddr @tunnel_only oifname != "ipsec0" counter packets (\d+)/.exec(listed)?.[1] ?? NaN);
+      return Number(new RegExp(`ip daddr @tunnel_only oifname != "${plane.tunnelInterface}" counter packets (\\d+)`).exec(listed)?.[1] ?? NaN);
     };
     const before = await counter();
     const leaks = await captureLeaks(onprem.lanSubnet, sendFrom('a1', onprem.lanHost));
@@ -165,7 +172,7 @@ describe.skipIf(!!skipReason)('fail-closed VPN subnets and honest status (lab)',
     expect((await lab().exec('router', ['ip', 'route', 'show', 'proto', '78'], { check: true })).stdout).toContain(`unreachable ${onprem.lanSubnet}`);
   });
 
-  it('a start_action none tunnel never initiated: zero packets; opted out (fail_closed: false) it leaks, with a warning', async () => {
+  it(`a start_action none tunnel never initiated: zero packets; opted out (fail_closed: false) ${xfrm ? 'still none on the kernel data plane, as its warning says' : 'it leaks, with a warning'}`, async () => {
     expect((await tunnel('idle'))?.state).toBe('down');
     const closed = await captureLeaks(IDLE_SUBNET, sendFrom('b1', IDLE_HOST));
     for (const [where, lines] of Object.entries(closed)) expect(lines, where).toEqual([]);
@@ -175,13 +182,28 @@ describe.skipIf(!!skipReason)('fail-closed VPN subnets and honest status (lab)',
     expect(JSON.stringify(open.body)).toContain('/vpn/peers/0/tunnels/1/fail_closed');
     const leaked = await captureLeaks(IDLE_SUBNET, async () => void (await ping(lab(), 'b1', IDLE_HOST, { count: 3, timeoutS: 3 })));
     console.log(`[vpn-fail-closed] opted out: ${leaked['router ccnn0 (out)']?.[0] ?? '(nothing)'}`);
-    // the leak the issue describes: masqueraded to the router's ccnn address, in clear
-    expect(leaked['router ccnn0 (out)']!.some((l) => l.includes(`${addressing.ccnn.router} > ${IDLE_HOST}: ICMP echo request`))).toBe(true);
+    if (xfrm) {
+      // the route into xfrm0 stays while the tunnel is down, and xfrm0 drops what no SA takes
+      expect(JSON.stringify(open.body)).toContain('has no effect on the kernel data plane');
+      for (const [where, lines] of Object.entries(leaked)) expect(lines, where).toEqual([]);
+    } else {
+      // the leak the issue describes: masqueraded to the router's ccnn address, in clear
+      expect(leaked['router ccnn0 (out)']!.some((l) => l.includes(`${addressing.ccnn.router} > ${IDLE_HOST}: ICMP echo request`))).toBe(true);
+    }
     const back = await api('PUT', '/v1/vpn/peers/onprem/tunnels/idle', idle);
     expect(back.status, back.text).toBe(200);
   });
 
-  it('start_action trap is refused on libipsec, naming the field; nothing changes', async () => {
+  it(xfrm ? 'start_action trap is accepted on the kernel data plane (xfrm): charon installs the trap policy' : 'start_action trap is refused on libipsec, naming the field; nothing changes', async () => {
+    if (xfrm) {
+      const res = await api('PUT', '/v1/vpn/peers/onprem/tunnels/idle', { ...idle, start_action: 'trap' });
+      expect(res.status, res.text).toBe(200);
+      const policies = (await lab().exec('router', ['ip', 'xfrm', 'policy', 'show', 'dst', IDLE_SUBNET], { check: true })).stdout;
+      expect(policies).toContain(`dst ${IDLE_SUBNET}`);
+      const back = await api('PUT', '/v1/vpn/peers/onprem/tunnels/idle', idle);
+      expect(back.status, back.text).toBe(200);
+      return;
+    }
     const revision = (await api('GET', '/v1/revisions')).body.current;
     const res = await api('PUT', '/v1/vpn/peers/onprem/tunnels/idle', { ...idle, start_action: 'trap' });
     expect(res.status, res.text).toBe(422);
@@ -198,11 +220,18 @@ describe.skipIf(!!skipReason)('fail-closed VPN subnets and honest status (lab)',
     expect((await tunnel('lan')).packets_out).toBeGreaterThan(0);
   });
 
-  it('status: UDP encapsulation said to come from libipsec (no NAT on this path); counters keep counting across a CHILD rekey', async () => {
+  it(`status: ${xfrm ? 'raw ESP' : 'UDP encapsulation said to come from libipsec'} (no NAT on this path); counters keep counting across a CHILD rekey`, async () => {
     const site = (await api('GET', '/v1/vpn/status')).body.peers[0];
-    // this side is not translated; the on-prem gateway (libipsec too) fakes NAT detection to get UDP encapsulation, so nat.remote says yes
-    expect(site).toMatchObject({ nat: { local: false, remote: true }, udp_encap: true, udp_encap_reason: 'libipsec' });
-    expect(site.peer_must_allow).toContain(`UDP 4500 from ${addressing.ccnn.router}`);
+    if (xfrm) {
+      // both gateways have kernel ESP and nothing translates: ESP goes raw, IP protocol 50
+      expect(site).toMatchObject({ nat: { local: false, remote: false }, udp_encap: false });
+      expect(site.udp_encap_reason).toBeUndefined();
+      expect(site.peer_must_allow).toContain(`ESP (IP protocol 50) from ${addressing.ccnn.router}`);
+    } else {
+      // this side is not translated; the on-prem gateway (libipsec too) fakes NAT detection to get UDP encapsulation, so nat.remote says yes
+      expect(site).toMatchObject({ nat: { local: false, remote: true }, udp_encap: true, udp_encap_reason: 'libipsec' });
+      expect(site.peer_must_allow).toContain(`UDP 4500 from ${addressing.ccnn.router}`);
+    }
     expect((await ping(lab(), 'a1', onprem.lanHost, { count: 5, timeoutS: 5 })).received).toBe(5);
     const before = await tunnel('lan');
     const rekey = await swanctl('--rekey', '--child', 'lan');
@@ -235,7 +264,7 @@ describe.skipIf(!!skipReason)('fail-closed VPN subnets and honest status (lab)',
         const site = (await api('GET', '/v1/vpn/status')).body.peers[0];
         return site.nat?.local && site.tunnels.find((t: any) => t.name === 'lan')?.state === 'up' ? site : undefined;
       }, 30_000, 300);
-      expect(natted.udp_encap_reason).toBe('libipsec');
+      expect(natted.udp_encap_reason).toBe(xfrm ? 'nat' : 'libipsec');
       // a steady ping from the VPC; then the NAT forgets its mappings and picks other ports
       const pinger = lab().exec('a1', ['ping', '-n', '-D', '-O', '-i', '0.1', '-W', '1', '-w', '16', onprem.lanHost], { timeoutMs: 30_000 });
       await sleep(2000);

@@ -27,6 +27,7 @@ import { waitFor } from './../lab-kit/wait.js';
 import { settledSaCounts } from './support/sa-counts.js';
 import { sleep } from '../../appliance/platform/sleep.js';
 import { CHARON_TOOLS, requireTools } from './support/tools.js';
+import { labDataplane } from './support/dataplane.js';
 
 const root = requireRoot();
 requireTools('vpn-site', root.isRoot, [
@@ -38,6 +39,11 @@ requireTools('vpn-site', root.isRoot, [
 ]);
 const skipReason = root.reason;
 if (skipReason) console.log(`[vpn-site] skipped: ${skipReason}`);
+// libipsec here; xfrm where the kernel has it (npm run test:xfrm)
+const plane = skipReason ? { dataplane: 'libipsec' as const, tunnelInterface: 'ipsec0' } : await labDataplane();
+const xfrm = plane.dataplane === 'xfrm';
+/** kernel data plane only: Junction routes each remote subnet into xfrm0 itself (libipsec: charon does, in table 220) */
+const tunnelRoutes = (verb: 'replace' | 'del', subnets: string[]) => (xfrm ? subnets.map((s) => `ip -4 route ${verb} ${s}${verb === 'replace' ? ' dev xfrm0' : ''} proto 78`) : []);
 
 const { vpcs, onprem } = addressing;
 const PSK = 'vpn-site-lab-psk-0123456789abcdef';
@@ -143,7 +149,7 @@ describe.skipIf(!!skipReason)('IPsec site-to-site through junction serve (lab)',
     junction = await startJunction(lab());
     const put = await api('PUT', '/v1/config?comment=base', baseDoc());
     expect(put.status, put.text).toBe(200);
-    onpremCharon = new CharonProcess({ stateDir: path.join(work, 'onprem-charon'), dataplane: 'libipsec', netns: lab().nsName('onprem'), restartBackoff: { initialMs: 200, maxMs: 1000 } });
+    onpremCharon = new CharonProcess({ stateDir: path.join(work, 'onprem-charon'), dataplane: plane.dataplane, netns: lab().nsName('onprem'), restartBackoff: { initialMs: 200, maxMs: 1000 } });
     await onpremCharon.start();
     // the on-prem site re-loads its own config when its charon comes back, like a real gateway at boot
     onpremCharon.onRestart(async () => {
@@ -183,11 +189,11 @@ describe.skipIf(!!skipReason)('IPsec site-to-site through junction serve (lab)',
     try {
       const post = await api('POST', '/v1/vpn/peers', pskPeer());
       expect(post.status, post.text).toBe(201);
-      expect(post.body.actions.vpn).toEqual(expect.arrayContaining(['start charon (libipsec)', 'load-shared psk-onprem (owners 100.64.0.2, 198.18.1.2)', 'load-conn onprem']));
+      expect(post.body.actions.vpn).toEqual(expect.arrayContaining([`start charon (${plane.dataplane})`, 'load-shared psk-onprem (owners 100.64.0.2, 198.18.1.2)', 'load-conn onprem']));
       await loadOnprem('onprem');
       const up = await bringUp('onprem', 'lan');
       const s = await status();
-      expect(s.dataplane).toMatchObject({ dataplane: 'libipsec', tunnel_interface: 'ipsec0', zone: 'vpn' });
+      expect(s.dataplane).toMatchObject({ dataplane: plane.dataplane, tunnel_interface: plane.tunnelInterface, zone: 'vpn' });
       const peer = s.peers[0];
       expect(peer).toMatchObject({ name: 'onprem', state: 'ESTABLISHED', ike_version: 2, remote_id: onprem.wan });
       expect(peer.algorithms).toMatch(/^AES_GCM_16-256\/PRF_HMAC_SHA2_384\/ECP_384$/);
@@ -249,7 +255,7 @@ describe.skipIf(!!skipReason)('IPsec site-to-site through junction serve (lab)',
   it('a connection loaded over VICI by hand with other settings is drift, and reconcile loads the configured one again', async () => {
     const doc = (await api('GET', '/v1/config')).body;
     const dataplane = (await status()).dataplane.dataplane;
-    const rendered = renderVpn(doc, { ...NO_CAPABILITIES, xfrmEsp: dataplane === 'kernel' }).connections.find((c) => c.name === 'onprem')!;
+    const rendered = renderVpn(doc, { ...NO_CAPABILITIES, xfrmEsp: dataplane === 'xfrm' }).connections.find((c) => c.name === 'onprem')!;
     const byHand = new ViciSection(rendered.config.entries.map(([key, value]) => [key, key === 'dpd_delay' ? '30s' : value]));
     const operator = await ViciClient.connect(charonPaths(path.join(junction.stateDir, 'charon')).socket);
     try {
@@ -270,6 +276,7 @@ describe.skipIf(!!skipReason)('IPsec site-to-site through junction serve (lab)',
     const post = await api('POST', '/v1/vpn/peers/onprem/tunnels', multi);
     expect(post.status, post.text).toBe(201);
     expect(post.body.actions.vpn).toEqual([
+      ...tunnelRoutes('replace', ['192.168.60.0/24', '192.168.61.0/24']),
       'ip -4 route replace unreachable 192.168.60.0/24 metric 2147483647 proto 78',
       'ip -4 route replace unreachable 192.168.61.0/24 metric 2147483647 proto 78',
       'load-conn onprem (tunnels updated in place: multi)',
@@ -290,7 +297,7 @@ describe.skipIf(!!skipReason)('IPsec site-to-site through junction serve (lab)',
     await sleep(1000);
     const put = await api('PUT', '/v1/vpn/peers/onprem/tunnels/multi', { ...multi, remote_subnets: ['192.168.60.0/24'] });
     expect(put.status, put.text).toBe(200);
-    expect(put.body.actions.vpn).toEqual(['ip -4 route del unreachable 192.168.61.0/24 metric 2147483647 proto 78', 'load-conn onprem (tunnels updated in place: multi)']);
+    expect(put.body.actions.vpn).toEqual([...tunnelRoutes('del', ['192.168.61.0/24']), 'ip -4 route del unreachable 192.168.61.0/24 metric 2147483647 proto 78', 'load-conn onprem (tunnels updated in place: multi)']);
     const result = await pinger;
     const m = /(\d+) packets transmitted, (\d+) received/.exec(result.stdout);
     expect(m && Number(m[2]), result.stdout).toBe(100);
@@ -518,7 +525,7 @@ describe.skipIf(!!skipReason)('IPsec site-to-site through junction serve (lab)',
       const run = await lab().exec('a1', ['iperf3', '-c', onprem.lanHost, '-t', '4', '-J'], { timeoutMs: 20_000 });
       const report = JSON.parse(run.stdout) as { end?: { sum_received?: { bits_per_second: number } } };
       const mbps = (report.end?.sum_received?.bits_per_second ?? 0) / 1e6;
-      console.log(`[vpn-site] iperf3 a1 -> onprem-lan through Junction's libipsec tunnel (IKEv1 AES-CBC-256/SHA-256): ${mbps.toFixed(0)} Mbit/s`);
+      console.log(`[vpn-site] iperf3 a1 -> onprem-lan through Junction's ${plane.dataplane} tunnel (IKEv1 AES-CBC-256/SHA-256): ${mbps.toFixed(0)} Mbit/s`);
     } finally {
       server.kill('SIGKILL');
     }
@@ -529,14 +536,17 @@ describe.skipIf(!!skipReason)('IPsec site-to-site through junction serve (lab)',
     expect(del.status, del.text).toBe(200);
     expect(del.body.actions.vpn).toEqual([
       'stop charon (no peers configured)',
-      // the fail-closed routes go with the last peer
+      // the tunnel routes and the fail-closed routes go with the last peer (and xfrm0)
+      ...tunnelRoutes('del', [onprem.lanSubnet]),
       'ip -4 route del unreachable 192.168.50.0/24 metric 2147483647 proto 78',
+      ...(xfrm ? ['ip link del xfrm0'] : []),
     ]);
     const s = await status();
     expect(s.charon.running).toBe(false);
     expect(s.peers).toEqual([]);
-    const routes = await lab().exec('router', ['ip', 'route', 'show', 'table', '220'], { check: false });
-    expect(routes.stdout).not.toContain('ipsec0');
+    const routes = await lab().exec('router', ['ip', 'route', 'show', 'table', 'all'], { check: true });
+    expect(routes.stdout).not.toContain(plane.tunnelInterface);
+    expect((await lab().exec('router', ['ip', 'link', 'show', 'type', 'xfrm'], { check: true })).stdout).toBe('');
   });
 });
 

@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { firstLine, type CapabilityProbe, type Requirement, type SubsystemRequirements } from '../../platform/requirements.js';
+import { firstLine, PROBE_TIMEOUT_MS, type CapabilityProbe, type Requirement, type SubsystemRequirements } from '../../platform/requirements.js';
 import { renderBirdConfig } from './render.js';
 import { probeTcpMd5 } from './md5-probe.js';
 
@@ -34,7 +34,7 @@ const birdParses: Requirement = {
     try {
       const file = path.join(dir, 'bird.conf');
       writeFileSync(file, sampleBirdConfig());
-      const result = await runner.run('bird', ['-p', '-c', file], { timeoutMs: 10_000 });
+      const result = await runner.run('bird', ['-p', '-c', file], { timeoutMs: PROBE_TIMEOUT_MS });
       if (result.code === 0) return { ok: true, detail: 'bird -p -c accepted a rendered configuration' };
       return { ok: false, detail: result.code === 127 ? 'bird is not installed' : `bird -p rejected a rendered configuration: ${firstLine(result.stderr || result.stdout, `exit ${result.code}`)}` };
     } finally {

@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CommandRunner } from '../../platform/command-runner.js';
-import { firstLine, programRequirement, type CapabilityProbe, type Requirement, type SubsystemRequirements } from '../../platform/requirements.js';
+import { firstLine, programRequirement, PROBE_TIMEOUT_MS, type CapabilityProbe, type Requirement, type SubsystemRequirements } from '../../platform/requirements.js';
 import { PLUGIN_DIR as ULOGD_PLUGIN_DIR } from './log-reader.js';
 
 /**
@@ -32,7 +32,7 @@ async function nftCheck(runner: CommandRunner, name: string, batch: string, json
   try {
     const file = join(dir, name);
     writeFileSync(file, batch);
-    return await runner.run('nft', ['-c', ...(json ? ['-j'] : []), '-f', file], { timeoutMs: 10_000 });
+    return await runner.run('nft', ['-c', ...(json ? ['-j'] : []), '-f', file], { timeoutMs: PROBE_TIMEOUT_MS });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -66,7 +66,7 @@ const ulogd: Requirement = {
   what: 'ulogd2 with the NFLOG and JSON plugins writes the firewall log',
   packages: ['ulogd2', 'ulogd2-json'],
   async check({ runner }) {
-    const version = await runner.run('ulogd', ['--version'], { timeoutMs: 5_000 });
+    const version = await runner.run('ulogd', ['--version'], { timeoutMs: PROBE_TIMEOUT_MS });
     if (version.code !== 0) return { ok: false, detail: version.code === 127 ? 'ulogd is not installed' : `ulogd --version exited ${version.code}` };
     const absent = ULOGD_PLUGINS.filter((p) => !existsSync(join(ULOGD_PLUGIN_DIR, p.file)));
     if (absent.length) return { ok: false, detail: `missing ${absent.map((p) => join(ULOGD_PLUGIN_DIR, p.file)).join(', ')}`, packages: [...new Set(absent.map((p) => p.pkg))] };

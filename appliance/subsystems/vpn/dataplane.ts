@@ -7,7 +7,8 @@
 import { randomBytes } from 'node:crypto';
 import type { CommandRunner } from '../../platform/command-runner.js';
 
-export type Dataplane = 'kernel' | 'libipsec';
+// "xfrm": ESP in the kernel (XFRM states and policies, an XFRM interface); "libipsec": ESP in charon over a TUN device.
+export type Dataplane = 'xfrm' | 'libipsec';
 
 export interface DataplaneChoice {
   dataplane: Dataplane;
@@ -44,7 +45,7 @@ export async function detectDataplane(runner: CommandRunner, options: DataplaneP
   const leftover = deleted.code === 0 ? '' : ` (probe SA ${spi} could not be deleted: ${deleted.stderr.trim()})`;
   const xfrmi = await probeXfrmInterface(runner, ip);
   if (!xfrmi.ok) return { dataplane: 'libipsec', reason: `kernel has XFRM ESP but no XFRM interfaces (${xfrmi.why})${leftover}` };
-  return { dataplane: 'kernel', reason: `kernel accepted an ESP state with cbc(aes)/hmac(sha256) and an XFRM interface${leftover}` };
+  return { dataplane: 'xfrm', reason: `kernel accepted an ESP state with cbc(aes)/hmac(sha256) and an XFRM interface${leftover}` };
 }
 
 async function probeXfrmInterface(runner: CommandRunner, ip: (args: string[]) => string[]): Promise<{ ok: boolean; why: string }> {

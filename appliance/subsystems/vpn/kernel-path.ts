@@ -5,7 +5,7 @@
 // show proto 78` lists. With libipsec, charon routes into its TUN device
 // itself (table 220, looked up before main). The xfrm0 part is only reached
 // where the kernel has XFRM ESP (verify refuses a forced kernel data plane
-// otherwise); not exercised on machines without XFRM.
+// otherwise); `npm run test:xfrm` runs it in a guest with such a kernel.
 import { runChecked, type CommandRunner } from '../../platform/command-runner.js';
 import { FAIL_CLOSED_METRIC, VPN_ROUTE_PROTO, XFRM_INTERFACE, type VpnArtifact } from './render.js';
 
@@ -31,6 +31,33 @@ async function ownedRoutes(runner: CommandRunner): Promise<OwnedRoute[]> {
   return out;
 }
 
+interface XfrmLink {
+  up: boolean;
+  kind?: string;
+  /** iproute2 prints it as hex text ("0x2a"), only when nonzero */
+  ifId?: number;
+  /** the underlying interface, by name */
+  link?: string;
+}
+
+async function readXfrmLink(runner: CommandRunner, name: string): Promise<XfrmLink | undefined> {
+  const shown = await runner.run('ip', ['-j', '-d', 'link', 'show', 'dev', name]);
+  if (shown.code !== 0 || !shown.stdout.trim()) return undefined;
+  const [l] = JSON.parse(shown.stdout) as Array<{ flags?: string[]; linkinfo?: { info_kind?: string; info_data?: { if_id?: string | number; link?: string } } }>;
+  if (!l) return undefined;
+  const data = l.linkinfo?.info_data;
+  return { up: !!l.flags?.includes('UP'), kind: l.linkinfo?.info_kind, ...(data?.if_id !== undefined ? { ifId: Number(data.if_id) } : {}), ...(data?.link ? { link: data.link } : {}) };
+}
+
+/** What differs between xfrm0 as it is and as configured; empty when it matches. */
+function xfrmLinkDifferences(have: XfrmLink, want: NonNullable<VpnArtifact['xfrmInterface']>): string[] {
+  const out: string[] = [];
+  if (have.kind !== 'xfrm') out.push(`${want.name} is not an XFRM interface (${have.kind ?? 'no kind'})`);
+  if (have.ifId !== undefined && have.ifId !== want.ifId) out.push(`${want.name} has if_id ${have.ifId}, configured ${want.ifId}`);
+  if (have.link !== undefined && have.link !== want.underlying) out.push(`${want.name} is on ${have.link}, configured ${want.underlying}`);
+  return out;
+}
+
 function wantedRoutes(desired: VpnArtifact): Array<{ key: string; args: string[]; text: string }> {
   const family = (dst: string) => (dst.includes(':') ? '-6' : '-4');
   return [
@@ -50,8 +77,12 @@ function wantedRoutes(desired: VpnArtifact): Array<{ key: string; args: string[]
 export async function kernelPathDrift(runner: CommandRunner, desired: VpnArtifact): Promise<string[]> {
   const drift: string[] = [];
   if (desired.xfrmInterface) {
-    const link = await runner.run('ip', ['-j', 'link', 'show', 'dev', desired.xfrmInterface.name]);
-    if (link.code !== 0) drift.push(`${desired.xfrmInterface.name} is missing`);
+    const have = await readXfrmLink(runner, desired.xfrmInterface.name);
+    if (!have) drift.push(`${desired.xfrmInterface.name} is missing`);
+    else {
+      drift.push(...xfrmLinkDifferences(have, desired.xfrmInterface));
+      if (!have.up) drift.push(`${desired.xfrmInterface.name} is down`);
+    }
   }
   const have = await ownedRoutes(runner);
   const haveKeys = new Set(have.map((r) => r.key));
@@ -70,11 +101,15 @@ export async function applyKernelPath(runner: CommandRunner, desired: VpnArtifac
   };
   const xfrm = desired.xfrmInterface;
   if (xfrm) {
-    const link = await runner.run('ip', ['-j', '-d', 'link', 'show', 'dev', xfrm.name]);
-    if (link.code !== 0) {
-      await run(['link', 'add', xfrm.name, 'type', 'xfrm', 'dev', xfrm.underlying, 'if_id', String(xfrm.ifId)]);
-      await run(['link', 'set', xfrm.name, 'up']);
+    let have = await readXfrmLink(runner, xfrm.name);
+    // another kind, if_id or underlying interface: made again (its routes go with it and are added below)
+    if (have && xfrmLinkDifferences(have, xfrm).length) {
+      await run(['link', 'del', xfrm.name]);
+      have = undefined;
     }
+    if (!have) await run(['link', 'add', xfrm.name, 'type', 'xfrm', 'dev', xfrm.underlying, 'if_id', String(xfrm.ifId)]);
+    // routes through a link that is down are refused ("Nexthop device is not up")
+    if (!have?.up) await run(['link', 'set', xfrm.name, 'up']);
   }
   const have = await ownedRoutes(runner);
   const haveKeys = new Set(have.map((r) => r.key));

@@ -105,14 +105,14 @@ export interface VpnArtifact {
 
 export function chooseDataplane(config: Config, capabilities: Capabilities): DataplaneDecision {
   const forced = config.vpn?.dataplane;
-  if (forced === 'kernel' || forced === 'libipsec') return { dataplane: forced, reason: `forced by /vpn/dataplane` };
+  if (forced === 'xfrm' || forced === 'libipsec') return { dataplane: forced, reason: `forced by /vpn/dataplane` };
   return capabilities.xfrmEsp
-    ? { dataplane: 'kernel', reason: 'auto: the kernel has XFRM ESP' }
+    ? { dataplane: 'xfrm', reason: 'auto: the kernel has XFRM ESP' }
     : { dataplane: 'libipsec', reason: 'auto: the kernel has no XFRM ESP; strongSwan kernel-libipsec does ESP in userspace' };
 }
 
 export function tunnelInterfaceFor(dataplane: Dataplane): string {
-  return dataplane === 'kernel' ? XFRM_INTERFACE : LIBIPSEC_INTERFACE;
+  return dataplane === 'xfrm' ? XFRM_INTERFACE : LIBIPSEC_INTERFACE;
 }
 
 const enabledPeers = (config: Config): Array<{ peer: IkePeer; index: number }> =>
@@ -197,8 +197,8 @@ function childSection(tunnel: VpnTunnel, reqid: number, ikeProposals: string[], 
     ['start_action', tunnel.start_action ?? VPN_DEFAULTS.startAction],
     ['close_action', tunnel.close_action ?? VPN_DEFAULTS.closeAction],
     ['dpd_action', tunnel.dpd_action ?? VPN_DEFAULTS.dpdAction],
-    ['if_id_in', dataplane === 'kernel' ? XFRM_IF_ID : undefined],
-    ['if_id_out', dataplane === 'kernel' ? XFRM_IF_ID : undefined],
+    ['if_id_in', dataplane === 'xfrm' ? XFRM_IF_ID : undefined],
+    ['if_id_out', dataplane === 'xfrm' ? XFRM_IF_ID : undefined],
   ]);
 }
 
@@ -265,7 +265,7 @@ export function renderVpn(config: Config, capabilities: Capabilities): VpnArtifa
   const usedCerts = new Set(peers.flatMap(({ peer }) => (peer.auth.method === 'cert' ? [peer.auth.certificate] : [])));
   const keys: VpnKey[] = (config.vpn?.certificates ?? []).flatMap((cert, i) =>
     cert.private_key && usedCerts.has(cert.name) ? [{ name: cert.name, data: cert.private_key, path: `/vpn/certificates/${i}/private_key` }] : []);
-  const kernel = dataplane === 'kernel';
+  const kernel = dataplane === 'xfrm';
   const routes: VpnRoute[] = kernel
     ? peers.flatMap(({ peer }) => peer.tunnels.filter((t) => t.enabled !== false).flatMap((t) => t.remote_subnets.map((destination) => ({ destination, dev: XFRM_INTERFACE, peer: peer.name }))))
     : [];

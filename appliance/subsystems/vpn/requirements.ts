@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { CommandRunner } from '../../platform/command-runner.js';
-import { firstLine, type CapabilityProbe, type CheckResult, type Requirement, type SubsystemRequirements } from '../../platform/requirements.js';
+import { firstLine, PROBE_TIMEOUT_MS, type CapabilityProbe, type CheckResult, type Requirement, type SubsystemRequirements } from '../../platform/requirements.js';
 import { CharonProcess, DEFAULT_CHARON_BINARY } from './charon-process.js';
 import { charonPlugins } from './strongswan-conf.js';
 import { detectDataplane, type Dataplane } from './dataplane.js';
@@ -73,14 +73,14 @@ export async function checkCharonPlugins(runner: CommandRunner, dataplane: Datap
   const wanted = charonPlugins({ dataplane });
   const netns = `jndoctor${process.pid}${randomBytes(2).toString('hex')}`;
   const dir = mkdtempSync(path.join(tmpdir(), 'junction-doctor-charon-'));
-  const charon = new CharonProcess({ stateDir: dir, dataplane, netns, charonBinary, startTimeoutMs: 10_000 });
+  const charon = new CharonProcess({ stateDir: dir, dataplane, netns, charonBinary, startTimeoutMs: PROBE_TIMEOUT_MS });
   const added = await runner.run('ip', ['netns', 'add', netns]);
   try {
     if (added.code !== 0) return { ok: false, detail: `cannot make a namespace for the charon check (ip netns add: ${firstLine(added.stderr, `exit ${added.code}`)})`, packages: ['iproute2'] };
     let started: { loaded: string[] } | { error: string };
     try {
       await charon.start();
-      const vici = await ViciClient.connect(charon.socketPath, { timeoutMs: 5_000 });
+      const vici = await ViciClient.connect(charon.socketPath, { timeoutMs: PROBE_TIMEOUT_MS });
       try {
         const stats = (await vici.stats()) as { plugins?: unknown };
         started = { loaded: Array.isArray(stats.plugins) ? stats.plugins.map(String) : [] };
@@ -104,13 +104,13 @@ const charonStarts: Requirement = {
   need: 'feature',
   what: "charon starts with Junction's plugin list and answers on VICI",
   packages: ['strongswan-charon', 'strongswan-swanctl', 'libstrongswan-standard-plugins', 'libcharon-extra-plugins'],
-  check: ({ runner, capabilities }) => checkCharonPlugins(runner, capabilities.xfrmEsp ? 'kernel' : 'libipsec'),
+  check: ({ runner, capabilities }) => checkCharonPlugins(runner, capabilities.xfrmEsp ? 'xfrm' : 'libipsec'),
 };
 
 /** XFRM ESP: add and delete a throwaway ESP state and XFRM interface (dataplane.ts). */
 const probeDataplane: CapabilityProbe = async (runner) => {
   const esp = await detectDataplane(runner);
-  const xfrmEsp = esp.dataplane === 'kernel';
+  const xfrmEsp = esp.dataplane === 'xfrm';
   return { xfrmEsp, notes: xfrmEsp ? [] : [`${esp.reason}; IPsec uses strongSwan kernel-libipsec (userspace ESP over a TUN device)`] };
 };
 

@@ -94,7 +94,7 @@ export const VpnSection = Type.Object(
   {
     /** zone of tunnel traffic in firewall policies (default "vpn") */
     zone: Type.Optional(Name),
-    dataplane: Type.Optional(Type.Union([Type.Literal('auto'), Type.Literal('kernel'), Type.Literal('libipsec')], {
+    dataplane: Type.Optional(Type.Union([Type.Literal('auto'), Type.Literal('xfrm'), Type.Literal('libipsec')], {
       description: 'auto: kernel XFRM where the kernel has ESP, else strongSwan userspace libipsec',
     })),
     certificates: Type.Optional(Type.Array(VpnCertificate, { maxItems: 256 })),

@@ -31,7 +31,7 @@ export function verifyVpn(config: Config, capabilities: Capabilities): Problem[]
   const add = (path: string, message: string) => problems.push({ path, message });
   const peers = vpn.peers;
 
-  if (vpn.dataplane === 'kernel' && !capabilities.xfrmEsp) {
+  if (vpn.dataplane === 'xfrm' && !capabilities.xfrmEsp) {
     add('/vpn/dataplane', 'the kernel data plane needs XFRM ESP, which this kernel does not have; use "auto" or "libipsec"');
   }
   if (peers.length) {
@@ -74,7 +74,7 @@ export function verifyVpn(config: Config, capabilities: Capabilities): Problem[]
   }
   // libipsec: charon routes each remote subnet into ipsec0 with a source
   // address taken from the local subnet, so that subnet must hold one of ours
-  const libipsec = vpn.dataplane === 'libipsec' || (vpn.dataplane !== 'kernel' && !capabilities.xfrmEsp);
+  const libipsec = vpn.dataplane === 'libipsec' || (vpn.dataplane !== 'xfrm' && !capabilities.xfrmEsp);
   const peerNames = new Map<string, number>();
   const remotes = new Map<string, number>();
   const remoteSubnets: Array<{ range: IpRange; path: string; peer: string }> = [];
@@ -129,7 +129,11 @@ export function verifyVpn(config: Config, capabilities: Capabilities): Problem[]
       });
       if (libipsec) for (const key of TRAP_KEYS) if (tunnel[key] === 'trap') add(`${tbase}/${key}`, TRAP_ON_LIBIPSEC);
       if (tunnel.fail_closed === false) {
-        problems.push({ path: `${tbase}/fail_closed`, severity: 'warning', message: `while tunnel "${tunnel.name}" is down, traffic to ${tunnel.remote_subnets.join(', ')} follows the other routes (e.g. the default route out of NAT egress), unencrypted` });
+        // kernel data plane: Junction routes the remote subnets into xfrm0 whether or not the
+        // tunnel is up, and xfrm0 drops what no SA takes, so the opt-out changes nothing there
+        problems.push({ path: `${tbase}/fail_closed`, severity: 'warning', message: libipsec
+          ? `while tunnel "${tunnel.name}" is down, traffic to ${tunnel.remote_subnets.join(', ')} follows the other routes (e.g. the default route out of NAT egress), unencrypted`
+          : `has no effect on the kernel data plane (xfrm): traffic to ${tunnel.remote_subnets.join(', ')} is routed into the XFRM interface (xfrm0) and dropped there while tunnel "${tunnel.name}" is down` });
       }
       const local: IpRange[] = [];
       tunnel.local_subnets.forEach((text, j) => {

@@ -14,7 +14,7 @@ describe('renderStrongswanConf', () => {
       'random', 'nonce', 'openssl', 'kdf', 'x509', 'pubkey', 'pkcs1', 'pkcs8', 'pem', 'constraints', 'revocation',
       'kernel-libipsec', 'kernel-netlink', 'socket-default', 'vici',
     ]);
-    expect(charonPlugins({ dataplane: 'kernel', updown: true }).slice(-4)).toEqual(['kernel-netlink', 'socket-default', 'vici', 'updown']);
+    expect(charonPlugins({ dataplane: 'xfrm', updown: true }).slice(-4)).toEqual(['kernel-netlink', 'socket-default', 'vici', 'updown']);
   });
 
   it('puts the socket and log under the state dir and caps the log level', () => {
@@ -25,7 +25,7 @@ describe('renderStrongswanConf', () => {
     expect(conf).toContain('default = 3');
     expect(conf).toContain('threads = 24');
     expect(conf).toContain('allow_peer_ts = yes');
-    expect(renderStrongswanConf({ stateDir: '/s', dataplane: 'kernel' })).not.toContain('kernel-libipsec {');
+    expect(renderStrongswanConf({ stateDir: '/s', dataplane: 'xfrm' })).not.toContain('kernel-libipsec {');
   });
 
   it('refuses too few worker threads (charon would stop answering VICI)', () => {
@@ -106,7 +106,7 @@ describe('CharonProcess supervision (fake spawn)', () => {
     let spawns = 0;
     const charon = new CharonProcess({
       stateDir,
-      dataplane: 'kernel',
+      dataplane: 'xfrm',
       restartBackoff: { initialMs: 5, maxMs: 5 },
       spawnProcess: () => {
         spawns++;

@@ -16,7 +16,7 @@ describe('detectDataplane', () => {
   it('chooses the kernel when the probe state can be added, and deletes it again', async () => {
     const runner = new RecordingCommandRunner();
     const choice = await detectDataplane(runner, { netns: 'jn-x' });
-    expect(choice.dataplane).toBe('kernel');
+    expect(choice.dataplane).toBe('xfrm');
     const [add, del, linkAdd, linkDel] = runner.commands;
     expect(add!.args.slice(0, 5)).toEqual(['-n', 'jn-x', 'xfrm', 'state', 'add']);
     expect(del!.args.slice(0, 5)).toEqual(['-n', 'jn-x', 'xfrm', 'state', 'delete']);

@@ -81,7 +81,7 @@ describe('vpn verify', () => {
   });
 
   it('refuses a forced kernel data plane without XFRM ESP', () => {
-    expect(paths(doc([sitePeer], { vpn: { dataplane: 'kernel', peers: [sitePeer as never] } }))).toEqual(['/vpn/dataplane']);
+    expect(paths(doc([sitePeer], { vpn: { dataplane: 'xfrm', peers: [sitePeer as never] } }))).toEqual(['/vpn/dataplane']);
   });
 });
 
