@@ -6,6 +6,7 @@ import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../model/schema.js';
 import { TokenTable, type TokenInfo, type TokenScope } from './tokens.js';
+import { ChangeWatch } from './change-watch.js';
 
 export type { TokenInfo, TokenScope } from './tokens.js';
 
@@ -78,7 +79,24 @@ export class Store {
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
     this.db.exec(SCHEMA);
-    this.tokenTable = new TokenTable(this.db);
+    this.watch = ChangeWatch.on(this.db);
+    this.tokenTable = new TokenTable(this.db, this.watch.another());
+  }
+
+  private readonly watch: ChangeWatch;
+  /**
+   * The meta rows every request reads (current revision, pending confirm),
+   * kept once read: this connection's writes update them, and a commit by
+   * another connection (seen through data_version) drops them.
+   */
+  private meta = new Map<string, string | undefined>();
+  private metaValue(key: string): string | undefined {
+    if (this.watch.changedElsewhere()) this.meta.clear();
+    if (!this.meta.has(key)) {
+      const row = this.sql(`select value from meta where key = ?`).get(key) as { value: string } | undefined;
+      this.meta.set(key, row?.value);
+    }
+    return this.meta.get(key);
   }
 
   close(): void {
@@ -97,8 +115,8 @@ export class Store {
   }
 
   currentRevisionId(): number | null {
-    const row = this.sql(`select value from meta where key = 'current_revision'`).get() as { value: string } | undefined;
-    return row ? Number(row.value) : null;
+    const value = this.metaValue('current_revision');
+    return value === undefined ? null : Number(value);
   }
 
   /**
@@ -143,6 +161,7 @@ export class Store {
       return id;
     });
     const id = insert();
+    this.meta.set('current_revision', String(id));
     this.current = { id, createdAt, parent, document, ...meta };
     return this.current;
   }
@@ -162,13 +181,15 @@ export class Store {
   // A commit that must be confirmed before its deadline, or it is reverted.
 
   pendingConfirm(): PendingConfirm | undefined {
-    const row = this.sql(`select value from meta where key = 'pending_confirm'`).get() as { value: string } | undefined;
-    return row ? (JSON.parse(row.value) as PendingConfirm) : undefined;
+    const value = this.metaValue('pending_confirm');
+    return value === undefined ? undefined : (JSON.parse(value) as PendingConfirm);
   }
 
   setPendingConfirm(pending: PendingConfirm | undefined): void {
-    if (!pending) this.sql(`delete from meta where key = 'pending_confirm'`).run();
-    else this.sql(`insert into meta (key, value) values ('pending_confirm', ?) on conflict(key) do update set value = excluded.value`).run(JSON.stringify(pending));
+    const value = pending && JSON.stringify(pending);
+    if (value === undefined) this.sql(`delete from meta where key = 'pending_confirm'`).run();
+    else this.sql(`insert into meta (key, value) values ('pending_confirm', ?) on conflict(key) do update set value = excluded.value`).run(value);
+    this.meta.set('pending_confirm', value);
   }
 
   // Tokens (core/tokens.ts): only a hash is stored; the secret is shown once, at creation.

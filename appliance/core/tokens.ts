@@ -5,6 +5,7 @@
 // column in place: existing tokens keep their scope and never expire.
 import type Database from 'better-sqlite3';
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { ChangeWatch } from './change-watch.js';
 
 /** Ordered: each scope can do what the ones before it can. */
 export const TOKEN_SCOPES = ['read', 'operate', 'admin'] as const;
@@ -58,10 +59,25 @@ function toInfo(row: Record<string, unknown>): TokenInfo {
   };
 }
 
+/** Once a minute at most, a token's last use is written back (reads are the hot path). */
+const TOUCH_EVERY_MS = 60_000;
+
 export class TokenTable {
-  constructor(private readonly db: Database.Database) {
+  private readonly byHash: Database.Statement;
+  private readonly touch: Database.Statement;
+  /**
+   * Rows by hash, read once: every API request authenticates. Dropped on
+   * this table's own writes and on any commit by another connection (the
+   * CLI revokes tokens directly in the database), so a revoked token is
+   * refused at its next request.
+   */
+  private readonly rows = new Map<string, Record<string, string>>();
+
+  constructor(private readonly db: Database.Database, private readonly watch: ChangeWatch) {
     db.exec(TOKENS_TABLE);
     migrateTokens(db);
+    this.byHash = db.prepare(`select * from tokens where hash = ?`);
+    this.touch = db.prepare(`update tokens set last_used_at = ? where id = ?`);
   }
 
   /** Throws TokenNameTaken when a token of that name exists: names are how people revoke them. */
@@ -71,6 +87,7 @@ export class TokenTable {
     const id = randomBytes(6).toString('hex');
     const createdAt = new Date().toISOString();
     this.db.prepare(`insert into tokens (id, name, scope, hash, created_at, expires_at) values (?, ?, ?, ?, ?, ?)`).run(id, name, scope, hashToken(secret), createdAt, expiresAt);
+    this.rows.clear();
     return { token: secret, info: { id, name, scope, createdAt, lastUsedAt: null, expiresAt } };
   }
 
@@ -79,15 +96,21 @@ export class TokenTable {
    * an expired one gets, so it can say why it is refused).
    */
   authenticate(secret: string): TokenInfo | undefined {
+    if (this.watch.changedElsewhere()) this.rows.clear();
     const hash = hashToken(secret);
-    const row = this.db.prepare(`select * from tokens where hash = ?`).get(hash) as Record<string, string> | undefined;
-    if (!row || !timingSafeEqual(Buffer.from(row.hash), Buffer.from(hash))) return undefined;
-    const now = new Date().toISOString();
-    // Touch at most once a minute: authentication is on the hot read path.
-    if (!row.last_used_at || Date.parse(now) - Date.parse(row.last_used_at) > 60_000) {
-      this.db.prepare(`update tokens set last_used_at = ? where id = ?`).run(now, row.id);
+    let row = this.rows.get(hash);
+    if (!row) {
+      row = this.byHash.get(hash) as Record<string, string> | undefined;
+      if (!row) return undefined;
+      this.rows.set(hash, row);
     }
-    return { ...toInfo(row), lastUsedAt: now };
+    if (!timingSafeEqual(Buffer.from(row.hash), Buffer.from(hash))) return undefined;
+    const now = Date.now();
+    if (!row.last_used_at || now - Date.parse(row.last_used_at) > TOUCH_EVERY_MS) {
+      row.last_used_at = new Date(now).toISOString();
+      this.touch.run(row.last_used_at, row.id);
+    }
+    return toInfo(row);
   }
 
   list(): TokenInfo[] {
@@ -96,6 +119,7 @@ export class TokenTable {
   }
 
   delete(id: string): boolean {
+    this.rows.clear();
     return this.db.prepare(`delete from tokens where id = ?`).run(id).changes > 0;
   }
 

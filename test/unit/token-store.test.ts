@@ -59,4 +59,28 @@ describe('token store', () => {
     expect(tokenExpired(token, Date.parse('2026-06-01T00:00:00.000Z'))).toBe(true);
     expect(tokenExpired({ ...token, expiresAt: null }, Date.parse('2100-01-01T00:00:00.000Z'))).toBe(false);
   });
+
+  // The API keeps tokens and the current revision in memory (every request
+  // reads them); the CLI writes the same database from another process.
+  it('sees a token revoked and a revision committed by another connection at the next read', () => {
+    const dir = stateDir();
+    const server = new Store(dir);
+    const { token, info } = server.createToken('ops', 'admin');
+    expect(server.authenticate(token)?.name).toBe('ops');
+    expect(server.currentRevisionId()).toBeNull();
+
+    const cli = new Store(dir);
+    expect(cli.deleteToken(info.id)).toBe(true);
+    cli.commitRevision({ interfaces: [], zones: [] } as never, { author: 'cli', comment: '', source: 'api' });
+    cli.setPendingConfirm({ revision: 1, revertTo: null, deadline: '2030-01-01T00:00:00.000Z', author: 'cli' });
+    cli.close();
+
+    expect(server.authenticate(token)).toBeUndefined();
+    expect(server.currentRevisionId()).toBe(1);
+    expect(server.pendingConfirm()?.revision).toBe(1);
+    // and its own writes are seen at once
+    server.setPendingConfirm(undefined);
+    expect(server.pendingConfirm()).toBeUndefined();
+    server.close();
+  });
 });
