@@ -67,9 +67,9 @@ export class TokenTable {
   private readonly touch: Database.Statement;
   /**
    * Rows by hash, read once: every API request authenticates. Dropped on
-   * this table's own writes and on any commit by another connection (the
-   * CLI revokes tokens directly in the database), so a revoked token is
-   * refused at its next request.
+   * this table's own writes (revoke through the API: refused at the next
+   * request) and on a commit by another connection (seen within
+   * LOOK_EVERY_MS, change-watch.ts).
    */
   private readonly rows = new Map<string, Record<string, string>>();
 

@@ -88,6 +88,8 @@ export async function runApi(): Promise<number> {
     const statusSocket = api.socketPath!;
     const status = (await timedRequest(api, 'GET', '/v1/status')).body as { cached_age_ms?: number; max_age_ms?: number };
     if (typeof status.cached_age_ms !== 'number' || typeof status.max_age_ms !== 'number') throw new Error('GET /v1/status states no cached_age_ms / max_age_ms');
+    // what each read carries: the empty route answers 2 bytes
+    const statusBytes = Buffer.byteLength(JSON.stringify(status));
 
     // warm up both (JIT, connection pools), then alternate rounds
     await cannon({ url: 'http://junction/v1/status', socketPath: statusSocket, headers, duration: 2 });
@@ -140,6 +142,7 @@ export async function runApi(): Promise<number> {
       commit_p50_ms: round(commit.p50, 1),
       commit_rps: round(commit.rps, 1),
       status_cached_age_max_ms: maxAgeSeen,
+      status_bytes: statusBytes,
     };
     printTable(`api: autocannon, ${CONNECTIONS} connections over the Unix socket, ${ROUNDS} alternating rounds of ${ROUND_S} s`, [
       ['load', 'req/s (median)', 'p50 ms', 'p99 ms'],
@@ -168,6 +171,7 @@ export async function runApi(): Promise<number> {
         empty: 'GET /empty on bare fastify (same options, same socket server, same namespace), rounds alternating with the read rounds',
         read_rps_ratio: 'median over rounds of read rps / empty-route rps of the same round pair',
         commit: `PUT of one firewall rule with a new port per request for ${COMMIT_S} s at ${CONNECTIONS} connections (commits are serialized: p99 includes the queue)`,
+        status_bytes: 'size of one GET /v1/status answer body in the lab (the empty route answers 2 bytes)',
         status_cached_age_max_ms: 'the largest cached_age_ms seen by a sampler reading status every 250 ms during the read rounds',
       },
       details: {
