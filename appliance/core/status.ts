@@ -74,9 +74,18 @@ export class StatusService {
   async reportJson(extra: Record<string, unknown> = {}): Promise<string> {
     const cached = await this.current();
     cached.json ??= JSON.stringify(cached.report);
-    const live = JSON.stringify({ ...this.live(cached), ...extra });
-    return `${live.slice(0, -1)},${cached.json.slice(1)}`;
+    const { revision, capabilities, reconcile } = this.context();
+    // The core's figures change at commits and reconciles, not per read: serialized once per change.
+    const core = this.coreJson;
+    const coreText = core && core.revision === revision && core.capabilities === capabilities && core.reconcile === reconcile
+      ? core.text
+      : (this.coreJson = { revision, capabilities, reconcile, text: JSON.stringify({ revision, capabilities, ...(reconcile ? { reconcile } : {}), max_age_ms: this.maxAgeMs }) }).text;
+    const more = JSON.stringify(extra);
+    return `{"cached_age_ms":${Math.max(0, Date.now() - cached.at)},${coreText.slice(1, -1)}${more.length > 2 ? `,${more.slice(1, -1)}` : ''},${cached.json.slice(1)}`;
   }
+
+  /** The serialized core figures of the last read, and what they were made from. */
+  private coreJson: (Live & { text: string }) | undefined;
 
   /** Forget the cached report (after a commit the next read must be fresh). */
   invalidate(): void {

@@ -89,4 +89,18 @@ describe('status as JSON text', () => {
     expect(rest).toMatchObject({ revision: 3, probe: { collection: 1 }, reconcile: { repaired: {} } });
     expect(state.collections).toBe(1);
   });
+
+  it('serializes the core figures once per change, and a new revision or reconcile shows at the next read', async () => {
+    const { subsystem } = counting();
+    const live = { revision: 3 as number | null, capabilities: NO_CAPABILITIES, reconcile: { repaired: {} } as unknown };
+    const status = new StatusService([subsystem], () => ({ ...live }));
+    const read = async () => JSON.parse(await status.reportJson({})) as Record<string, unknown>;
+    expect(await read()).toMatchObject({ revision: 3, reconcile: { repaired: {} }, max_age_ms: 3000 });
+    live.revision = 4;
+    expect((await read()).revision).toBe(4);
+    live.reconcile = { repaired: { firewall: ['x'] } };
+    expect((await read()).reconcile).toEqual({ repaired: { firewall: ['x'] } });
+    live.reconcile = undefined;
+    expect(await read()).not.toHaveProperty('reconcile');
+  });
 });
