@@ -134,8 +134,7 @@ export class Reconciler {
    */
   edit(request: Omit<CommitRequest, 'document'>, edit: (current: Config, revision: number | null) => unknown): Promise<CommitOutcome> {
     return this.queue.run(() => {
-      const current = this.store.currentRevision();
-      const document = edit(structuredClone(current?.document ?? emptyConfig()), current?.id ?? null);
+      const document = edit(this.store.currentDocumentCopy() ?? emptyConfig(), this.store.currentRevisionId());
       return this.commitNow({ ...request, document });
     });
   }

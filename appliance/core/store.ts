@@ -127,11 +127,26 @@ export class Store {
   currentRevision(): Revision | undefined {
     const id = this.currentRevisionId();
     if (id === null) return undefined;
-    if (this.current?.id !== id) this.current = this.revision(id);
+    if (this.current?.id !== id) {
+      const row = this.sql(`select * from revisions where id = ?`).get(id) as Record<string, unknown> | undefined;
+      this.current = row && this.toRevision(row);
+      this.currentText = row && String(row.document);
+    }
     return this.current;
   }
 
+  /**
+   * A private copy of the current document, for an edit to change. Parsed
+   * from the stored JSON text: at 100k rules that takes a third of the time
+   * of structuredClone of the parsed one.
+   */
+  currentDocumentCopy(): Config | undefined {
+    return this.currentRevision() && (JSON.parse(this.currentText!) as Config);
+  }
+
   private current: Revision | undefined;
+  /** the current revision's document as stored (JSON) */
+  private currentText: string | undefined;
 
   revision(id: number): Revision | undefined {
     const row = this.sql(`select * from revisions where id = ?`).get(id) as Record<string, unknown> | undefined;
@@ -152,16 +167,18 @@ export class Store {
   commitRevision(document: Config, meta: { author: string; comment: string; source: Revision['source'] }): Revision {
     const createdAt = new Date().toISOString();
     const parent = this.currentRevisionId();
+    const text = JSON.stringify(document);
     const insert = this.db.transaction(() => {
       const info = this.db
         .prepare(`insert into revisions (created_at, author, comment, source, parent, document) values (?, ?, ?, ?, ?, ?)`)
-        .run(createdAt, meta.author, meta.comment, meta.source, parent, JSON.stringify(document));
+        .run(createdAt, meta.author, meta.comment, meta.source, parent, text);
       const id = Number(info.lastInsertRowid);
       this.sql(`insert into meta (key, value) values ('current_revision', ?) on conflict(key) do update set value = excluded.value`).run(String(id));
       return id;
     });
     const id = insert();
     this.meta.set('current_revision', String(id));
+    this.currentText = text;
     this.current = { id, createdAt, parent, document, ...meta };
     return this.current;
   }
