@@ -87,6 +87,7 @@ export function commitResponse(outcome: CommitOutcome, extra: Record<string, unk
     plan: outcome.plan,
     ...(outcome.warnings.length ? { warnings: outcome.warnings } : {}),
     ...(outcome.actions ? { actions: outcome.actions } : {}),
+    ...(outcome.timings ? { timings: outcome.timings } : {}),
     ...redactSecrets(extra),
   };
 }
@@ -133,6 +134,7 @@ export const CommitResponse = {
     revision: { type: 'object', additionalProperties: true },
     plan: { type: 'object', additionalProperties: true },
     actions: { type: 'object', additionalProperties: true },
+    timings: { type: 'object', additionalProperties: true, description: 'milliseconds per stage: prepare (validate, verify, render), plan, apply per subsystem, store' },
     item: { type: 'object', additionalProperties: true },
     pending_confirm: { type: 'object', additionalProperties: true },
     warnings: { type: 'array', items: { type: 'object', additionalProperties: true } },

@@ -36,6 +36,16 @@ export interface CommitOutcome {
   pendingConfirm?: PendingConfirm;
   /** verify's warnings: accepted, but the operator should know (e.g. a port forward shadows the API) */
   warnings: Problem[];
+  /** where the commit's time went (a dry run: prepare and plan only) */
+  timings?: CommitTimings;
+}
+
+/** Milliseconds per stage of one commit; apply per subsystem, in apply order (its daemon or nft round trips). */
+export interface CommitTimings {
+  prepare_ms: number;
+  plan_ms: number;
+  apply_ms: Record<string, number>;
+  store_ms: number;
 }
 
 /** An apply that failed and was rolled back (or, if `rolledBack` is false, could not be). */
@@ -53,7 +63,7 @@ export class CommitFailed extends Error {
 }
 
 /** One commit that reached apply (dry runs and rejected documents do not), for GET /metrics; revert: it reverted an unconfirmed commit. */
-export type CommitAttempt = { source: Revision['source']; ok: boolean; seconds: number; revert: boolean };
+export type CommitAttempt = { source: Revision['source']; ok: boolean; seconds: number; revert: boolean; applySeconds: Record<string, number> };
 
 export type CommittedListener = (revision: RevisionSummary, config: Config) => void;
 

@@ -45,6 +45,7 @@ export class MetricsService {
   private readonly live = new Registry();
   private readonly commits = new Counter({ name: 'junction_commits_total', help: 'Commits that reached apply, by source (api, rollback) and outcome (applied, failed: rolled back)', labelNames: ['source', 'outcome'], registers: [this.live] });
   private readonly commitSeconds = new Histogram({ name: 'junction_commit_duration_seconds', help: 'How long a commit took from apply to stored, failed ones (with their rollback) included', labelNames: ['outcome'], buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers: [this.live] });
+  private readonly applySeconds = new Histogram({ name: 'junction_commit_apply_seconds', help: "How long each subsystem's apply took in a commit (its nft, ip, VICI or bird round trips), failed ones included", labelNames: ['subsystem'], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [this.live] });
   private readonly collections = new Counter({ name: 'junction_metrics_collections_total', help: 'Readings of the kernel and daemons for /metrics (at most one per max age, however often it is scraped)', registers: [this.live] });
   private readonly reverts = new Counter({ name: 'junction_commit_reverts_total', help: 'Unconfirmed commits reverted (confirm timeout or cancel)', registers: [this.live] });
 
@@ -62,6 +63,7 @@ export class MetricsService {
     const outcome = attempt.ok ? 'applied' : 'failed';
     this.commits.inc({ source: attempt.source, outcome });
     this.commitSeconds.observe({ outcome }, attempt.seconds);
+    for (const [subsystem, seconds] of Object.entries(attempt.applySeconds)) this.applySeconds.observe({ subsystem }, seconds);
     if (attempt.revert && attempt.ok) this.reverts.inc();
   }
 

@@ -9,17 +9,19 @@ import { verifyConfig } from '../model/verify.js';
 import { ConfigRejected, isWarning, uniqueProblems, type Problem } from '../model/problems.js';
 import { restoreSecrets } from '../model/secrets.js';
 import type { Capabilities } from '../platform/capabilities.js';
-import { ApplyFailed, type Subsystem } from './subsystem.js';
+import type { Subsystem } from './subsystem.js';
 import type { Store, PendingConfirm } from './store.js';
 import type { Logger } from '../platform/log.js';
 import { SerialQueue } from '../platform/serial-queue.js';
 import { computePlan, type Plan } from './plan.js';
+import { applyAll, msSince } from './apply-all.js';
 
-import { CommitConflict, CommitFailed, type CommitAttempt, type CommitOutcome, type CommitRequest, type CommittedListener, type ReconcileReport } from './commit.js';
+import { CommitConflict, CommitFailed, type CommitAttempt, type CommitOutcome, type CommitRequest, type CommitTimings, type CommittedListener, type ReconcileReport } from './commit.js';
+
 
 // The types the pipeline speaks live in plan.ts and commit.ts; importers keep one path.
 export { PLAN_LINES, type Plan, type SubsystemPlan } from './plan.js';
-export { CommitConflict, CommitFailed, type CommitAttempt, type CommitOutcome, type CommitRequest, type CommittedListener, type ReconcileReport } from './commit.js';
+export { CommitConflict, CommitFailed, type CommitAttempt, type CommitOutcome, type CommitRequest, type CommitTimings, type CommittedListener, type ReconcileReport } from './commit.js';
 
 type Artifacts = Map<string, unknown>;
 
@@ -148,28 +150,38 @@ export class Reconciler {
       if (request.confirmTimeoutS && this.store.currentRevisionId() === null) {
         throw new CommitConflict('the first commit cannot wait for confirmation: there is no earlier revision to return to');
       }
+      let stage = performance.now();
       const prepared = this.prepare(request.document, await this.kernelInterfaces());
       const { config, bound, artifacts, warnings } = prepared;
+      const timings: CommitTimings = { prepare_ms: msSince(stage), plan_ms: 0, apply_ms: {}, store_ms: 0 };
+      stage = performance.now();
       const plan = this.plan(await this.runningArtifacts(), artifacts, { before: this.store.currentRevision()?.document, after: config });
       const problems: Problem[] = [];
       for (const subsystem of this.subsystems) problems.push(...((await subsystem.check?.(artifacts.get(subsystem.name), bound)) ?? []));
       if (problems.length) throw new ConfigRejected('check', problems);
-      if (request.dryRun) return { dryRun: true, plan, warnings };
-      const started = performance.now(), attempted = (ok: boolean) => this.attemptListeners.forEach((l) => l({ source: request.source, ok, seconds: (performance.now() - started) / 1000, revert: request.revertOf !== undefined }));
+      timings.plan_ms = msSince(stage);
+      if (request.dryRun) return { dryRun: true, plan, warnings, timings };
+      const started = performance.now();
+      const attempted = (ok: boolean) => {
+        const attempt: CommitAttempt = { source: request.source, ok, seconds: (performance.now() - started) / 1000, revert: request.revertOf !== undefined, applySeconds: Object.fromEntries(Object.entries(timings.apply_ms).map(([name, ms]) => [name, ms / 1000])) };
+        this.attemptListeners.forEach((l) => l(attempt));
+      };
       try {
         const parent = this.store.currentRevisionId();
-        const actions = await this.applyAll(artifacts, { confirmTimeoutS: request.confirmTimeoutS });
+        const actions = await applyAll(this.subsystems, artifacts, this.log, { confirmTimeoutS: request.confirmTimeoutS }, timings.apply_ms);
+        stage = performance.now();
         const revision = this.store.commitRevision(config, { author: request.author, comment: request.comment ?? '', source: request.source });
+        timings.store_ms = msSince(stage);
         this.running = prepared;
         if (request.confirmTimeoutS) {
           this.armConfirm({ revision: revision.id, revertTo: parent, deadline: new Date(Date.now() + request.confirmTimeoutS * 1000).toISOString(), author: request.author });
         }
         this.store.audit({ actor: request.author, action: `commit (${request.source})`, revision: revision.id, outcome: 'ok', detail: request.comment ?? '' });
-        this.log.info('committed revision', { revision: revision.id, author: request.author, source: request.source });
+        this.log.info('committed revision', { revision: revision.id, author: request.author, source: request.source, timings });
         const { document: _document, ...summary } = revision;
         for (const listener of this.committedListeners) listener(summary, config);
         attempted(true);
-        return { dryRun: false, plan, warnings, revision: summary, actions, ...(request.confirmTimeoutS ? { pendingConfirm: this.store.pendingConfirm() } : {}) };
+        return { dryRun: false, plan, warnings, revision: summary, actions, timings, ...(request.confirmTimeoutS ? { pendingConfirm: this.store.pendingConfirm() } : {}) };
       } catch (error) {
         this.store.audit({ actor: request.author, action: `commit (${request.source})`, revision: null, outcome: 'failed', detail: (error as Error).message });
         attempted(false);
@@ -224,36 +236,6 @@ export class Reconciler {
       const document = target?.document ?? { interfaces: [], zones: [] };
       return this.commitNow({ document, author, comment: `revert of unconfirmed revision ${revision}`, source: 'rollback', revertOf: revision });
     });
-  }
-
-  /**
-   * Applies every subsystem in order. If one fails, every subsystem touched
-   * so far (the failing one included) is returned to its snapshot, in
-   * reverse order, so the box is never left half-configured.
-   */
-  private async applyAll(artifacts: Artifacts, options: { confirmTimeoutS?: number } = {}): Promise<Record<string, string[]>> {
-    const snapshots: Array<{ subsystem: Subsystem; snapshot: unknown }> = [];
-    const actions: Record<string, string[]> = {};
-    for (const subsystem of this.subsystems) {
-      const desired = artifacts.get(subsystem.name);
-      snapshots.push({ subsystem, snapshot: await subsystem.snapshot(desired) });
-      try {
-        actions[subsystem.name] = await subsystem.apply(desired, options);
-      } catch (error) {
-        const rollbackErrors: string[] = [];
-        for (const { subsystem: touched, snapshot } of snapshots.reverse()) {
-          try {
-            await touched.apply(snapshot);
-          } catch (undoError) {
-            rollbackErrors.push(`${touched.name}: ${(undoError as Error).message}`);
-          }
-        }
-        const path = error instanceof ApplyFailed ? error.path : undefined;
-        this.log.error('apply failed, rolled back', { subsystem: subsystem.name, error: (error as Error).message, rollbackErrors });
-        throw new CommitFailed(subsystem.name, (error as Error).message, path, rollbackErrors.length === 0, rollbackErrors);
-      }
-    }
-    return actions;
   }
 
   /**

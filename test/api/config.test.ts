@@ -34,6 +34,9 @@ describe('/v1/config', () => {
     const nft = h.runner.transcript().filter((l) => / -f /.test(l) && l.startsWith('nft '));
     expect(nft.map((l) => l.split(' ').slice(0, 3).join(' '))).toEqual(['nft -j -f']);
     expect(body.actions.firewall[0]).toMatch(/whole table \(no table yet\)/);
+    // where the time went: every subsystem's apply, in apply order, and the stages around it
+    expect(Object.keys(body.timings.apply_ms)).toEqual(['system', 'links', 'routes', 'vpn', 'bgp', 'dhcp', 'firewall']);
+    for (const ms of [body.timings.prepare_ms, body.timings.plan_ms, body.timings.store_ms, ...Object.values(body.timings.apply_ms)]) expect(ms).toBeGreaterThanOrEqual(0);
     expect(h.kernel.addresses('vpc1')).toEqual(['10.2.0.1/24']);
     expect(h.kernel.sysctls.get('net.ipv4.ip_forward')).toBe('1');
     expect(h.appliance.store.currentRevisionId()).toBe(1);
@@ -71,6 +74,7 @@ describe('/v1/config', () => {
     expect(body.changed).toBe(true);
     expect(body.revision).toBeUndefined();
     expect(body.actions).toBeUndefined();
+    expect(body.timings).toMatchObject({ apply_ms: {}, store_ms: 0 });
     expect(body.plan.subsystems.find((s: { subsystem: string }) => s.subsystem === 'links').add).toContain('address 10.2.0.1/24 on vpc1');
     const transcript = h.runner.transcript();
     expect(transcript.length).toBeGreaterThan(0); // it did look at the system (check)

@@ -110,9 +110,9 @@ describe('the metrics exposition', () => {
 
   it('counts commits by source and outcome, their durations, and reverts', async () => {
     const service = new MetricsService([], () => ({ revision: 3, pendingConfirm: true }), { build: { version: 'v' } });
-    service.noteCommit({ source: 'api', ok: true, seconds: 0.3, revert: false });
-    service.noteCommit({ source: 'api', ok: false, seconds: 1.2, revert: false });
-    service.noteCommit({ source: 'rollback', ok: true, seconds: 0.1, revert: true });
+    service.noteCommit({ source: 'api', ok: true, seconds: 0.3, revert: false, applySeconds: { firewall: 0.2, vpn: 0.04 } });
+    service.noteCommit({ source: 'api', ok: false, seconds: 1.2, revert: false, applySeconds: { firewall: 1.1 } });
+    service.noteCommit({ source: 'rollback', ok: true, seconds: 0.1, revert: true, applySeconds: {} });
     const m = parseExposition(await service.exposition());
     expect(m.value('junction_commits_total', { source: 'api', outcome: 'applied' })).toBe(1);
     expect(m.value('junction_commits_total', { source: 'api', outcome: 'failed' })).toBe(1);
@@ -121,5 +121,8 @@ describe('the metrics exposition', () => {
     expect(m.value('junction_commit_duration_seconds_sum', { outcome: 'failed' })).toBeCloseTo(1.2);
     expect(m.value('junction_commit_duration_seconds_bucket', { outcome: 'applied', le: '0.25' })).toBe(1);
     expect(m.value('junction_commit_pending_confirm')).toBe(1);
+    expect(m.value('junction_commit_apply_seconds_count', { subsystem: 'firewall' })).toBe(2);
+    expect(m.value('junction_commit_apply_seconds_sum', { subsystem: 'firewall' })).toBeCloseTo(1.3);
+    expect(m.value('junction_commit_apply_seconds_bucket', { subsystem: 'vpn', le: '0.05' })).toBe(1);
   });
 });

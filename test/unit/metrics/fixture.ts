@@ -89,6 +89,6 @@ export async function fakeMetrics(options: { maxAgeS?: number } = {}): Promise<M
     { name: 'dhcp', metrics: dhcp },
     { name: 'firewall', metrics: (c) => firewallMetrics(runner, c, { running: true, restarts: 0 }, async () => FIREWALL_STATUS) },
   ], () => ({ config, revision: 7, pendingConfirm: false }), { maxAgeS: options.maxAgeS, build: { version: '0.1.0-test' } });
-  service.noteCommit({ source: 'api', ok: true, seconds: 0.2, revert: false });
+  service.noteCommit({ source: 'api', ok: true, seconds: 0.2, revert: false, applySeconds: { firewall: 0.15 } });
   return service;
 }
