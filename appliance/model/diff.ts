@@ -84,9 +84,12 @@ export function diffDocuments(before: unknown, after: unknown, path = '', out: D
 /**
  * The diff a plan shows: a changed secret is listed (its path says which)
  * but its values are masked, and added or removed objects have theirs masked.
+ * With `limit`, only the first `limit` changes are returned (masking each
+ * costs a copy; a 100k-rule commit has 100k), and `total` counts them all.
  */
-export function redactedDiff(before: unknown, after: unknown): DocumentChange[] {
-  return diffDocuments(before, after).map((change) => {
+export function redactedDiff(before: unknown, after: unknown, limit = Infinity): DocumentChange[] & { total?: number } {
+  const all = diffDocuments(before, after);
+  const shown: DocumentChange[] & { total?: number } = (all.length > limit ? all.slice(0, limit) : all).map((change) => {
     const key = change.path.slice(change.path.lastIndexOf('/') + 1);
     const mask = (value: unknown) => (SECRET_KEYS.has(key) && typeof value === 'string' ? REDACTED : redactSecrets(value));
     return {
@@ -95,4 +98,6 @@ export function redactedDiff(before: unknown, after: unknown): DocumentChange[] 
       ...('after' in change ? { after: mask(change.after) } : {}),
     };
   });
+  shown.total = all.length;
+  return shown;
 }
