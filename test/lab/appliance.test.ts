@@ -225,12 +225,13 @@ describe.skipIf(!root.isRoot)('junction in the lab', () => {
     const cli = (...args: string[]) => execFileAsync(process.execPath, [CLI, ...args, '--state-dir', junction.stateDir]);
     const plan = await cli('plan', '-f', file);
     expect(plan.stdout).toContain('+ route 10.77.0.0/16 via 10.1.0.12');
-    const applied = await cli('apply', '-f', file, '--confirm-timeout', '2');
+    // 5 s: the checks below (a CLI start, a route listing, a refused PUT) must fit inside it on a loaded machine
+    const applied = await cli('apply', '-f', file, '--confirm-timeout', '5');
     expect(applied.stdout).toContain('unless you run: junction confirm');
     expect(await routes()).toContain('10.77.0.0/16');
     expect((await junction.api('PUT', '/v1/config', demoDoc())).status).toBe(409); // one unconfirmed change at a time
     let reverted = false;
-    for (let i = 0; i < 20 && !reverted; i++) {
+    for (let i = 0; i < 50 && !reverted; i++) {
       await new Promise((r) => setTimeout(r, 300));
       reverted = !(await routes()).includes('10.77.0.0/16');
     }
