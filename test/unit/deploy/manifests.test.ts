@@ -182,7 +182,7 @@ describe('Kubernetes manifests', () => {
     expect(service.spec.selector).toEqual(deployment.spec.template.metadata.labels);
     const api = container.ports.find((p: { name: string }) => p.name === 'api');
     expect(service.spec.ports).toEqual([{ name: 'api', port: api.containerPort, targetPort: 'api', protocol: 'TCP' }]);
-    expect(container.args).toEqual(['--listen', `0.0.0.0:${api.containerPort}`]);
+    expect(container.args).toEqual(['--listen', `0.0.0.0:${api.containerPort}`, '--tls-self-signed']);
     expect(container.ports.every((p: { hostPort?: number }) => p.hostPort === undefined)).toBe(true);
   });
 
