@@ -11,8 +11,11 @@
 // or the path gone, no answer comes, charon's retransmits give up (about
 // 16 s with Junction's retransmit settings, charon.ts) and the tunnel goes
 // `down` instead of staying `stalled` until the next DPD.
-// At most one probe per peer (its IKE_SA) per PROBE_EVERY_S; each is logged
-// and counted (status: peers[].liveness_probes, /metrics).
+// At most one probe per peer (its IKE_SA) per PROBE_EVERY_S, and while the
+// peer stays stalled the wait doubles up to PROBE_MAX_EVERY_S (traffic that
+// is one-way by nature, e.g. a log stream, must not cost an IKE rekey every
+// few seconds); each probe is logged and counted (status:
+// peers[].liveness_probes, /metrics).
 import type { Logger } from '../../platform/log.js';
 import type { ViciClient, ViciPlain } from './vici/index.js';
 import type { Charon } from './charon.js';
@@ -21,8 +24,9 @@ import { childSas, isStalled, str, viciSaActivity } from './status.js';
 
 /** A tunnel stalled this long (seconds, on top of STALLED_AFTER_S) gets its IKE_SA probed. */
 export const PROBE_AFTER_S = 2;
-/** At most one probe per peer in this many seconds. */
+/** At most one probe per peer in this many seconds; doubled after each probe while the peer stays stalled, up to PROBE_MAX_EVERY_S. */
 export const PROBE_EVERY_S = 15;
+export const PROBE_MAX_EVERY_S = 600;
 /** How often the probe looks at charon's SAs. */
 const LOOK_EVERY_MS = 1_000;
 
@@ -41,22 +45,33 @@ export interface ProbeRecord {
   last_tunnel?: string;
 }
 
-/** What the probe remembers between looks: since when a tunnel is stalled, when a peer was last probed (Unix ms). */
+/** What the probe remembers between looks: since when a tunnel is stalled, when a peer may next be probed (Unix ms) and the wait after that (s). */
 export interface ProbeMemory {
   stalledSince: Map<string, number>;
   lastProbe: Map<string, number>;
+  nextProbe: Map<string, number>;
+  wait: Map<string, number>;
+}
+
+/** A probe went to `peer` at `now`: the next one waits, longer each time while the peer stays stalled. */
+export function noteProbe(memory: ProbeMemory, peer: string, now: number): void {
+  const wait = memory.wait.get(peer) ?? PROBE_EVERY_S;
+  memory.lastProbe.set(peer, now);
+  memory.nextProbe.set(peer, now + wait * 1000);
+  memory.wait.set(peer, Math.min(wait * 2, PROBE_MAX_EVERY_S));
 }
 
 /**
  * The probes due now, from one list-sas reading: per configured peer with an
  * ESTABLISHED IKE_SA, the first tunnel stalled for PROBE_AFTER_S, unless the
- * peer was probed within PROBE_EVERY_S or charon is at work on the IKE_SA
- * already. Updates `memory` (stall start times; the probe times are the
- * caller's to note once sent).
+ * peer's wait since its last probe (noteProbe) is not over or charon is at
+ * work on the IKE_SA already. Updates `memory`: stall start times, and a
+ * peer with no stalled tunnel starts again from PROBE_EVERY_S.
  */
 export function dueProbes(sas: Array<{ name: string; value: ViciPlain }>, peers: string[], memory: ProbeMemory, now: number): Probe[] {
   const due: Probe[] = [];
   const stalledNow = new Set<string>();
+  const stalledPeers = new Set<string>();
   for (const peer of peers) {
     const ike = sas.find((sa) => sa.name === peer && sa.value.state === 'ESTABLISHED')?.value;
     if (!ike) continue;
@@ -66,11 +81,12 @@ export function dueProbes(sas: Array<{ name: string; value: ViciPlain }>, peers:
       if (!isStalled(installed.map(viciSaActivity))) continue;
       const key = `${peer}/${tunnel}`;
       stalledNow.add(key);
+      stalledPeers.add(peer);
       const since = memory.stalledSince.get(key) ?? now;
       memory.stalledSince.set(key, since);
       const stalledS = (now - since) / 1000;
       if (stalledS < PROBE_AFTER_S || due.some((p) => p.peer === peer)) continue;
-      if (now - (memory.lastProbe.get(peer) ?? -Infinity) < PROBE_EVERY_S * 1000) continue;
+      if (now < (memory.nextProbe.get(peer) ?? -Infinity)) continue;
       // an exchange under way (a rekey, a DPD, a CREATE_CHILD_SA) is the probe already
       if (['tasks-active', 'tasks-queued'].some((k) => Array.isArray(ike[k]) && (ike[k] as unknown[]).length > 0)) continue;
       const ikeVersion = Number(str(ike.version) ?? 2);
@@ -81,13 +97,18 @@ export function dueProbes(sas: Array<{ name: string; value: ViciPlain }>, peers:
     }
   }
   for (const key of [...memory.stalledSince.keys()]) if (!stalledNow.has(key)) memory.stalledSince.delete(key);
+  for (const peer of [...memory.wait.keys()]) {
+    if (stalledPeers.has(peer)) continue;
+    memory.wait.delete(peer);
+    memory.nextProbe.set(peer, memory.lastProbe.get(peer)! + PROBE_EVERY_S * 1000);
+  }
   return due;
 }
 
 export class LivenessProbe {
   private timer: NodeJS.Timeout | undefined;
   private looking = false;
-  private readonly memory: ProbeMemory = { stalledSince: new Map(), lastProbe: new Map() };
+  private readonly memory: ProbeMemory = { stalledSince: new Map(), lastProbe: new Map(), nextProbe: new Map(), wait: new Map() };
   private readonly records = new Map<string, ProbeRecord>();
 
   constructor(
@@ -130,7 +151,7 @@ export class LivenessProbe {
   }
 
   private async send(client: ViciClient, probe: Probe, now: number): Promise<void> {
-    this.memory.lastProbe.set(probe.peer, now);
+    noteProbe(this.memory, probe.peer, now);
     const what = 'ikeId' in probe.rekey ? `rekey IKE_SA #${probe.rekey.ikeId}` : `rekey CHILD_SA #${probe.rekey.childId} (IKEv1: no inline IKE rekey)`;
     try {
       await client.rekey(probe.rekey);

@@ -194,7 +194,7 @@ export class TunnelHealer {
       this.timer = undefined;
       void this.queue.run(async () => {
         const actions = [...(await this.closeDuplicates(this.applied())), ...(await this.startDownTunnels(this.applied()))];
-        if (actions.length) this.log.info('vpn: after peer events: duplicate IKE_SAs closed, tunnels that were down initiated', { actions });
+        if (actions.length) this.log.info('vpn: acted after peer events settled', { actions });
       }).catch((error: Error) => this.log.warn('vpn: heal after events failed', { error: error.message }));
     }, HEAL_DELAY_MS);
     this.timer.unref();

@@ -54,7 +54,9 @@ export interface TunnelStatus {
    * up: an SA is installed and, if packets go out, packets come in too;
    * stalled: an SA is installed and packets went out in the last second
    * while none came in for STALLED_AFTER_S (the peer or the path is gone,
-   * or the traffic is one-way); down: no SA.
+   * or the traffic is one-way; Junction then probes the IKE_SA,
+   * liveness-probe.ts, and charon's retransmits take it `down` when no
+   * answer comes); down: no SA.
    */
   state: 'up' | 'stalled' | 'down';
   established_at?: string;

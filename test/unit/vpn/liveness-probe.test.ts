@@ -1,7 +1,8 @@
 // The liveness probe (vpn/liveness-probe.ts) against the fake charon: a
 // tunnel stalled (packets out, none in) for PROBE_AFTER_S gets its IKE_SA
 // rekeyed over VICI (IKEv1: its CHILD_SA), at most once per PROBE_EVERY_S
-// per peer, logged and counted in status and /metrics; a tunnel that is up,
+// per peer (the wait doubling while it stays stalled), logged and counted in
+// status and /metrics; a tunnel that is up,
 // idle, or on an IKE_SA with an exchange under way is left alone.
 import { describe, expect, it } from 'vitest';
 import { NO_CAPABILITIES } from '../../../appliance/platform/capabilities.js';
@@ -42,12 +43,18 @@ describe('vpn liveness probe', () => {
     expect(rekeys()).toEqual(['rekey ike-id 3']);
     await probe.look(t0 + PROBE_AFTER_S * 1000 + 5_000);
     expect(rekeys()).toHaveLength(1); // rate-limited
-    await probe.look(t0 + PROBE_AFTER_S * 1000 + PROBE_EVERY_S * 1000);
+    const second = t0 + PROBE_AFTER_S * 1000 + PROBE_EVERY_S * 1000;
+    await probe.look(second);
     expect(rekeys()).toEqual(['rekey ike-id 3', 'rekey ike-id 3']);
     expect(probe.record('site')).toMatchObject({ count: 2, last_tunnel: 'lan' });
+    // still stalled (one-way traffic, or a peer that answers IKE but sends nothing): the wait has doubled
+    await probe.look(second + PROBE_EVERY_S * 1000);
+    expect(rekeys()).toHaveLength(2);
+    await probe.look(second + 2 * PROBE_EVERY_S * 1000);
+    expect(rekeys()).toHaveLength(3);
     expect(log.lines.map((l) => JSON.parse(l)).some((l) => l.message.includes('liveness probe sent') && l.peer === 'site' && l.tunnel === 'lan')).toBe(true);
     const families = new VpnMetrics().families({ configured: true, dataplane: null, charon: { running: true, restarts: 0 }, peers: [{ name: 'site', state: 'ESTABLISHED', liveness_probes: probe.record('site'), tunnels: [] }] });
-    expect(families.find((f) => f.name === 'junction_vpn_liveness_probes_total')?.samples).toEqual([{ labels: { peer: 'site' }, value: 2 }]);
+    expect(families.find((f) => f.name === 'junction_vpn_liveness_probes_total')?.samples).toEqual([{ labels: { peer: 'site' }, value: 3 }]);
   });
 
   it('leaves alone a tunnel that is up, idle, or recovered before PROBE_AFTER_S, and an IKE_SA with an exchange under way', async () => {
@@ -67,6 +74,28 @@ describe('vpn liveness probe', () => {
     charon.sas = [sa(STALLED, { 'tasks-active': ['IKE_DPD'] })];
     await probe.look(t0 + 40_000);
     expect(rekeys()).toEqual([]);
+  });
+
+  it('starts again from PROBE_EVERY_S once the peer is no longer stalled', async () => {
+    const { charon, probe, rekeys } = setup();
+    const t0 = 5_000_000;
+    charon.sas = [sa(STALLED)];
+    for (const at of [0, PROBE_AFTER_S * 1000, (PROBE_AFTER_S + PROBE_EVERY_S) * 1000]) await probe.look(t0 + at);
+    expect(rekeys()).toHaveLength(2);
+    charon.sas = [sa({ 'use-out': '0', 'use-in': '0' })];
+    const back = t0 + (PROBE_AFTER_S + PROBE_EVERY_S + 1) * 1000;
+    await probe.look(back);
+    charon.sas = [sa(STALLED)];
+    // stalled again at once: still at most one probe per PROBE_EVERY_S since the last one
+    await probe.look(back + 1000);
+    await probe.look(back + 1000 + PROBE_AFTER_S * 1000);
+    expect(rekeys()).toHaveLength(2);
+    const third = t0 + (PROBE_AFTER_S + 2 * PROBE_EVERY_S) * 1000;
+    await probe.look(third);
+    expect(rekeys()).toHaveLength(3);
+    // and the wait is PROBE_EVERY_S again, not the doubled one of before
+    await probe.look(third + PROBE_EVERY_S * 1000);
+    expect(rekeys()).toHaveLength(4);
   });
 
   it('IKEv1 (no inline IKE rekey): rekeys the stalled CHILD_SA', async () => {
