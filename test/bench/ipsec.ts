@@ -56,7 +56,14 @@ const SPLIT_PORTS = [IPERF_PORT, IPERF_PORT + 1] as const;
 const TUNING_MSS = 1200;
 const WATCHDOG_MS = 15 * 60_000;
 const SCALE = 50;
-const TARGET_RATIO_VS_STOCK = 1.0;
+/**
+ * design/performance.md: Junction against stock strongSwan plus an equivalent
+ * hand-written stateful firewall, not significantly below it: the ratio at
+ * least 0.95 and its 95 % interval reaching 1.0. ratio_vs_stock (no firewall
+ * at all) is reported, not judged: a firewall costs something by itself.
+ */
+const TARGET_RATIO_VS_STOCK_FW = 0.95;
+const TARGET_CI95_REACHES = 1.0;
 const TARGET_TUNNELS50_S = 10;
 /** only where the kernel does ESP (design/performance.md) */
 const TARGET_KERNEL_MBPS = 5000;
@@ -529,7 +536,10 @@ export async function runIpsec(): Promise<number> {
     for (const t of tuning) tuneRows.push([t.what, t.flows, Math.round(t.mbps)]);
     printTable('ipsec: tuning (stock charon, same data plane, single runs)', tuneRows);
     const passKernel = dataplane === 'xfrm' ? (bestJunction ?? 0) >= TARGET_KERNEL_MBPS : true;
-    const pass = ratioVsStock !== null && ratioVsStock >= TARGET_RATIO_VS_STOCK && junctionSetup50 !== null && junctionSetup50 < TARGET_TUNNELS50_S && passKernel;
+    const ratioVsStockFw = vsStockFw.n ? vsStockFw.geomean : null;
+    const ci95HighFw = vsStockFw.ci95 ? vsStockFw.ci95[1] : null;
+    const pass = ratioVsStockFw !== null && ratioVsStockFw >= TARGET_RATIO_VS_STOCK_FW && ci95HighFw !== null && ci95HighFw >= TARGET_CI95_REACHES &&
+      junctionSetup50 !== null && junctionSetup50 < TARGET_TUNNELS50_S && passKernel;
     printTable('ipsec: summary', [
       ['figure', 'value'],
       ['data plane', `${dataplane} (${choice.reason})`],
@@ -548,7 +558,7 @@ export async function runIpsec(): Promise<number> {
       ['stock IKE setup, 1 tunnel (s)', round(stockSetup1, 3)],
       [`stock IKE setup, ${SCALE} tunnels (s)`, round(stockSetup50, 3)],
       ['Junction leg', junctionError ? `not measured: ${junctionError.slice(0, 160)}` : 'measured'],
-      [`targets: ratio_vs_stock >= ${TARGET_RATIO_VS_STOCK}, tunnels50_s < ${TARGET_TUNNELS50_S}${dataplane === 'xfrm' ? `, >= ${TARGET_KERNEL_MBPS} Mbit/s` : ''}`, pass ? 'pass' : 'FAIL'],
+      [`targets: ratio_vs_stock_fw >= ${TARGET_RATIO_VS_STOCK_FW} with its 95 % interval reaching ${TARGET_CI95_REACHES}, tunnels50_s < ${TARGET_TUNNELS50_S}${dataplane === 'xfrm' ? `, >= ${TARGET_KERNEL_MBPS} Mbit/s` : ''} (ratio_vs_stock: reported, not judged)`, pass ? 'pass' : 'FAIL'],
     ]);
 
     guard.release();
@@ -563,8 +573,9 @@ export async function runIpsec(): Promise<number> {
       ratio_vs_stock_1: vsStockBy[1].n ? round(vsStockBy[1].geomean, 3) : null,
       ratio_vs_stock_4: vsStockBy[4].n ? round(vsStockBy[4].geomean, 3) : null,
       ratio_of_medians_vs_stock: ratioOfMedians === null ? null : round(ratioOfMedians, 3),
-      ratio_vs_stock_fw: vsStockFw.n ? round(vsStockFw.geomean, 3) : null,
+      ratio_vs_stock_fw: ratioVsStockFw === null ? null : round(ratioVsStockFw, 3),
       ratio_vs_stock_fw_ci95: vsStockFw.ci95 ? vsStockFw.ci95.map((v) => round(v, 3)) : null,
+      ratio_vs_stock_fw_ci95_high: ci95HighFw === null ? null : round(ci95HighFw, 3),
       ratio_stockfw_vs_stock: fwCost.n ? round(fwCost.geomean, 3) : null,
       ratio_vs_plain: ratioVsPlain === null ? null : round(ratioVsPlain, 3),
       tunnels1_s: junctionSetup1 === null ? null : round(junctionSetup1, 3),
@@ -585,7 +596,7 @@ export async function runIpsec(): Promise<number> {
       definitions: {
         mbps: 'best of the Junction 1- and 4-flow medians (iperf3 receiver throughput, Mbit/s)',
         ratio_vs_stock: 'geometric mean, over every round and both flow counts, of Junction Mbit/s / stock strongSwan Mbit/s for the two runs taken back to back (same data plane, same ESP proposal); ratio_vs_stock_ci95 is its 95 % interval',
-        ratio_vs_stock_fw: 'as ratio_vs_stock, against the stock charons plus a hand-written stateful nftables ruleset (handFirewallRules): what Junction costs beyond having a firewall at all',
+        ratio_vs_stock_fw: 'as ratio_vs_stock, against the stock charons plus a hand-written stateful nftables ruleset (handFirewallRules): what Junction costs beyond having a firewall at all; the judged figure (>= 0.95, with ratio_vs_stock_fw_ci95_high, the upper end of its 95 % interval, >= 1.0: not significantly below stock plus firewall)',
         ratio_of_medians_vs_stock: 'the earlier definition: mean over 1 and 4 flows of Junction median / stock median (unpaired)',
         ratio_vs_plain: 'geometric mean of paired Junction / plain routing runs (same hosts, same path, no tunnel)',
         tunnels1_s: 'Junction: PUT /v1/config adding a peer with 1 tunnel until its CHILD_SA is INSTALLED (seen by the on-prem charon)',
@@ -606,7 +617,7 @@ export async function runIpsec(): Promise<number> {
         loadavg_at_end: loadavg().map((l) => round(l, 2)),
         samples: samples.map((s) => ({ ...s, mbps: round(s.mbps, 1) })),
       },
-      targets: { ratio_vs_stock: { min: TARGET_RATIO_VS_STOCK }, tunnels50_s: { max: TARGET_TUNNELS50_S }, ...(dataplane === 'xfrm' ? { mbps: { min: TARGET_KERNEL_MBPS } } : {}) },
+      targets: { ratio_vs_stock_fw: { min: TARGET_RATIO_VS_STOCK_FW }, ratio_vs_stock_fw_ci95_high: { min: TARGET_CI95_REACHES }, tunnels50_s: { max: TARGET_TUNNELS50_S }, ...(dataplane === 'xfrm' ? { mbps: { min: TARGET_KERNEL_MBPS } } : {}) },
       pass,
     });
     return 0;

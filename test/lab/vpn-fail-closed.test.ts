@@ -30,6 +30,10 @@ import { startJunction, type RunningJunction } from './support/junction.js';
 import { waitFor } from './../lab-kit/wait.js';
 import { sleep } from '../../appliance/platform/sleep.js';
 import { labDataplane } from './support/dataplane.js';
+import { settledSaCounts } from './support/sa-counts.js';
+import { charonPaths } from '../../appliance/subsystems/vpn/strongswan-conf.js';
+import { longestSilence, replyTimes, upSilentSeconds, upWhileSilent, UP_SILENCE_LIMIT_MS, type StatusSample } from './support/tunnel-timeline.js';
+import { PROBE_AFTER_S, PROBE_EVERY_S } from '../../appliance/subsystems/vpn/liveness-probe.js';
 
 const root = requireRoot();
 const hasCharon = existsSync(DEFAULT_CHARON_BINARY) && existsSync('/usr/lib/ipsec/plugins/libstrongswan-vici.so') && spawnSync('sh', ['-c', 'command -v swanctl']).status === 0;
@@ -106,6 +110,23 @@ describe.skipIf(!!skipReason)('fail-closed VPN subnets and honest status (lab)',
     await send();
     await Promise.all(captures.map((c) => c.proc.exited));
     return Object.fromEntries(captures.map((c) => [c.where, c.proc.stdout().split('\n').filter((l) => /\bIP6? /.test(l))]));
+  }
+
+  /** Seconds since the tunnel's youngest installed SA was negotiated, from a status reading taken at `at`. */
+  const saAge = (t: any, at: number): number | undefined => {
+    const times = (t?.sas ?? []).filter((sa: any) => sa.state === 'INSTALLED' && sa.established_at).map((sa: any) => Date.parse(sa.established_at));
+    return times.length ? (at - Math.max(...times)) / 1000 : undefined;
+  };
+
+  /** The measured figures of an outage, for the test output (and the report). */
+  function report(what: string, seen: StatusSample[], replies: number[], changedAt: number, pingUntil: number): void {
+    const span = (state: string) => {
+      const hits = seen.filter((x) => x.state === state);
+      return hits.length ? `${((hits[0]!.at - changedAt) / 1000).toFixed(1)}-${((hits.at(-1)!.at - changedAt) / 1000).toFixed(1)} s` : '-';
+    };
+    console.log(`[vpn-fail-closed] ${what} (${plane.dataplane}): outage ${longestSilence(replies, changedAt).toFixed(1)} s (longest gap between ping replies); ` +
+      `status up while replies had stopped: ${upSilentSeconds(seen, replies, pingUntil).toFixed(1)} s (limit: never past ${UP_SILENCE_LIMIT_MS / 1000} s of silence); ` +
+      `stalled ${span('stalled')}, down ${span('down')}; liveness probes ${seen[0]?.probes ?? 0} -> ${seen.at(-1)?.probes ?? 0}`);
   }
 
   const sendFrom = (from: LabRole, host: string) => async () => {
@@ -218,6 +239,17 @@ describe.skipIf(!!skipReason)('fail-closed VPN subnets and honest status (lab)',
     await bringUp('lan');
     await waitFor('a1 -> on-prem LAN through the tunnel', async () => (await ping(lab(), 'a1', onprem.lanHost, { count: 2, timeoutS: 2 })).reachable, 20_000, 250);
     expect((await tunnel('lan')).packets_out).toBeGreaterThan(0);
+    // the on-prem gateway rebooted: one IKE_SA for the peer and one CHILD_SA for lan on both sides; idle (the on-prem
+    // side starts it) at most one: its on-prem network does not exist here, and libipsec cannot route it (no source address)
+    const [mine, theirs] = await settledSaCounts([
+      { socket: charonPaths(path.join(junction.stateDir, 'charon')).socket, conn: 'onprem' },
+      { socket: onpremCharon.socketPath, conn: 'junction-onprem' },
+    ], ['lan'], 20_000, 4_000);
+    console.log(`[vpn-fail-closed] SAs after the on-prem reboot: Junction ${JSON.stringify(mine)}, on-prem ${JSON.stringify(theirs)}`);
+    for (const [side, counts] of [["Junction's charon", mine!], ['on-prem charon', theirs!]] as const) {
+      expect({ ike: counts.ike, lan: counts.children.lan }, `${side} after the on-prem reboot`).toEqual({ ike: 1, lan: 1 });
+      expect(counts.children.idle ?? 0, `${side} after the on-prem reboot`).toBeLessThanOrEqual(1);
+    }
   });
 
   it(`status: ${xfrm ? 'raw ESP' : 'UDP encapsulation said to come from libipsec'} (no NAT on this path); counters keep counting across a CHILD rekey`, async () => {
@@ -247,47 +279,61 @@ describe.skipIf(!!skipReason)('fail-closed VPN subnets and honest status (lab)',
     expect((await tunnel('lan')).packets_out).toBeGreaterThanOrEqual(before.packets_out + 3);
   });
 
-  it('a NAT port change in front of Junction is followed (measured: outage and status meanwhile); status reports packet ages', async () => {
-    // the ccnn namespace maps Junction's UDP source ports (its address stays): Junction behind a NAT, as in a cloud
+  it('a NAT port change in front of Junction is followed (measured: outage and status meanwhile, never `up` while nothing comes back); status reports packet ages', async () => {
+    // the ccnn namespace is a port-translating NAT in front of Junction (its address stays, its UDP source
+    // ports change), as in a cloud: it translates what Junction starts and, as a NAT without port forwards
+    // does, lets in nothing Junction did not start (else a flow the on-prem side opened, e.g. by its DELETE
+    // to port 500, would carry Junction's next IKE_SA_INIT untranslated, and no NAT would be seen)
     const natTo = async (ports: string) => {
       await lab().exec('ccnn', ['nft', 'delete', 'table', 'ip', 'vpnlabnat'], { check: false });
-      for (const command of ['add table ip vpnlabnat', 'add chain ip vpnlabnat post { type nat hook postrouting priority 100 ; }', `add rule ip vpnlabnat post ip saddr ${addressing.ccnn.router} ip daddr ${onprem.wan} meta l4proto udp snat to ${addressing.ccnn.router}:${ports}`]) {
+      for (const command of [
+        'add table ip vpnlabnat',
+        'add chain ip vpnlabnat post { type nat hook postrouting priority 100 ; }',
+        `add rule ip vpnlabnat post ip saddr ${addressing.ccnn.router} ip daddr ${onprem.wan} meta l4proto udp snat to ${addressing.ccnn.router}:${ports}`,
+        'add chain ip vpnlabnat inbound { type filter hook forward priority 0 ; }',
+        `add rule ip vpnlabnat inbound ip saddr ${onprem.wan} ip daddr ${addressing.ccnn.router} meta l4proto udp ct state new drop`,
+      ]) {
         await lab().exec('ccnn', ['nft', ...command.split(' ')], { check: true });
       }
       await lab().exec('ccnn', ['conntrack', '-F'], { check: false });
     };
     try {
       await natTo('40000-40099');
-      // a new IKE_SA through the NAT: the on-prem side closes the old one, Junction (always on) initiates again
-      await swanctl('--terminate', '--ike', 'junction-onprem', '--timeout', '5');
+      // a new IKE_SA that Junction starts through the NAT: a changed IKE setting makes Junction replace its IKE_SA
+      const replaced = await api('PUT', '/v1/vpn/peers/onprem', { ...peer(), rekey_time_s: 14_000 });
+      expect(replaced.status, replaced.text).toBe(200);
       const natted = await waitFor('lan up through the NAT', async () => {
         const site = (await api('GET', '/v1/vpn/status')).body.peers[0];
         return site.nat?.local && site.tunnels.find((t: any) => t.name === 'lan')?.state === 'up' ? site : undefined;
       }, 30_000, 300);
       expect(natted.udp_encap_reason).toBe(xfrm ? 'nat' : 'libipsec');
       // a steady ping from the VPC; then the NAT forgets its mappings and picks other ports
-      const pinger = lab().exec('a1', ['ping', '-n', '-D', '-O', '-i', '0.1', '-W', '1', '-w', '16', onprem.lanHost], { timeoutMs: 30_000 });
+      const pingS = 16;
+      const pingStart = Date.now();
+      const pinger = lab().exec('a1', ['ping', '-n', '-D', '-O', '-i', '0.1', '-W', '1', '-w', String(pingS), onprem.lanHost], { timeoutMs: 30_000 });
       await sleep(2000);
       const changedAt = Date.now();
       await natTo('41000-41099');
-      const seen: Array<{ t: number; state: string; last_in_s?: number; last_out_s?: number }> = [];
+      const seen: StatusSample[] = [];
       while (Date.now() - changedAt < 12_000) {
-        const lanState = (await api('GET', '/v1/vpn/status')).body.peers[0]?.tunnels.find((t: any) => t.name === 'lan');
-        seen.push({ t: (Date.now() - changedAt) / 1000, state: lanState?.state ?? 'none', last_in_s: lanState?.last_in_s, last_out_s: lanState?.last_out_s });
+        const at = Date.now();
+        const site = (await api('GET', '/v1/vpn/status')).body.peers[0];
+        const lanState = site?.tunnels.find((t: any) => t.name === 'lan');
+        seen.push({ at, state: lanState?.state ?? 'none', last_in_s: lanState?.last_in_s, last_out_s: lanState?.last_out_s, probes: site?.liveness_probes?.count ?? 0, sa_age_s: saAge(lanState, at) });
         await sleep(250);
       }
-      const out = (await pinger).stdout;
-      const lost = (out.match(/no answer yet/g) ?? []).length;
-      const stalled = seen.filter((x) => x.state === 'stalled');
-      const upAgain = seen.find((x) => x.t > (stalled.at(-1)?.t ?? 0) && x.state === 'up');
-      console.log(`[vpn-fail-closed] NAT port change: ${lost} pings at 0.1 s unanswered (~${(lost / 10).toFixed(1)} s outage); status stalled from ${stalled[0]?.t.toFixed(1) ?? '-'} s to ${stalled.at(-1)?.t.toFixed(1) ?? '-'} s, up again at ${upAgain?.t.toFixed(1) ?? '-'} s`);
+      const replies = replyTimes((await pinger).stdout);
+      const pingUntil = pingStart + (pingS - 1) * 1000;
+      report('NAT port change in front of Junction', seen, replies, changedAt, pingUntil);
       // the ping runs the whole time: packet ages are reported and stay fresh once the new mapping carries traffic
       expect(seen.at(-1), JSON.stringify(seen)).toMatchObject({ state: 'up', last_in_s: expect.any(Number), last_out_s: expect.any(Number) });
       expect(seen.at(-1)!.last_in_s!, JSON.stringify(seen)).toBeLessThanOrEqual(1);
+      expect(upWhileSilent(seen, replies, pingUntil), 'status said up while nothing came back').toEqual([]);
       expect((await ping(lab(), 'a1', onprem.lanHost, { count: 3, timeoutS: 5 })).received).toBe(3);
     } finally {
       await lab().exec('ccnn', ['nft', 'delete', 'table', 'ip', 'vpnlabnat'], { check: false });
       await lab().exec('ccnn', ['conntrack', '-F'], { check: false });
+      await api('PUT', '/v1/vpn/peers/onprem', peer()).catch(() => undefined);
     }
   });
 
@@ -313,21 +359,38 @@ describe.skipIf(!!skipReason)('fail-closed VPN subnets and honest status (lab)',
         await loadOnprem();
         await swanctl('--initiate', '--child', 'lan', '--timeout', '5');
         await waitFor('lan up with the on-prem gateway behind the NAT', natted, 15_000, 250);
-        const pinger = lab().exec('a1', ['ping', '-n', '-O', '-i', '0.1', '-W', '1', '-w', String(dpd + 8), onprem.lanHost], { timeoutMs: 40_000 });
+        const pingS = dpd + 8;
+        const pingStart = Date.now();
+        const pinger = lab().exec('a1', ['ping', '-n', '-D', '-O', '-i', '0.1', '-W', '1', '-w', String(pingS), onprem.lanHost], { timeoutMs: 40_000 });
         await sleep(1500);
+        const probesBefore = (await api('GET', '/v1/vpn/status')).body.peers[0].liveness_probes.count;
         const changedAt = Date.now();
         await natTo('41000-41099');
-        const seen: Array<{ t: number; state: string; remote: string }> = [];
+        const seen: StatusSample[] = [];
         const followed = await waitFor('Junction follows the new port', async () => {
+          const at = Date.now();
           const site = (await api('GET', '/v1/vpn/status')).body.peers[0];
-          const state = site.tunnels.find((t: any) => t.name === 'lan')?.state ?? 'none';
-          seen.push({ t: (Date.now() - changedAt) / 1000, state, remote: site.remote });
-          return /\[410\d\d\]$/.test(site.remote) && state === 'up' ? (Date.now() - changedAt) / 1000 : undefined;
+          const lanState = site.tunnels.find((t: any) => t.name === 'lan');
+          seen.push({ at, state: lanState?.state ?? 'none', last_in_s: lanState?.last_in_s, last_out_s: lanState?.last_out_s, probes: site.liveness_probes.count, sa_age_s: saAge(lanState, at) });
+          return /\[410\d\d\]$/.test(site.remote) && lanState?.state === 'up' ? (Date.now() - changedAt) / 1000 : undefined;
         }, 3 * dpd * 1000 + 20_000, 250);
-        const lost = ((await pinger).stdout.match(/no answer yet/g) ?? []).length;
-        const stalled = seen.filter((x) => x.state === 'stalled');
-        console.log(`[vpn-fail-closed] on-prem NAT port change, dpd_delay_s ${dpd}: followed after ${followed.toFixed(1)} s, ~${(lost / 10).toFixed(1)} s of pings unanswered; status stalled from ${stalled[0]?.t.toFixed(1) ?? '-'} s to ${stalled.at(-1)?.t.toFixed(1) ?? '-'} s`);
-        if (followed > 4) expect(stalled.length, JSON.stringify(seen)).toBeGreaterThan(0);
+        const replies = replyTimes((await pinger).stdout);
+        const pingUntil = pingStart + (pingS - 1) * 1000;
+        console.log(`[vpn-fail-closed] on-prem NAT port change, dpd_delay_s ${dpd}: followed after ${followed.toFixed(1)} s`);
+        report(`on-prem NAT port change, dpd_delay_s ${dpd}`, seen, replies, changedAt, pingUntil);
+        // Junction cannot reach the on-prem side's new port (only its DPD from there tells it), but status must not say up meanwhile
+        expect(upWhileSilent(seen, replies, pingUntil), 'status said up while nothing came back').toEqual([]);
+        if (followed > 4) expect(seen.filter((x) => x.state === 'stalled').length, JSON.stringify(seen)).toBeGreaterThan(0);
+        // stalled long enough: the liveness probe went out (rate-limited), counted in status and /metrics, logged
+        const stalledFor = (seen.filter((x) => x.state === 'stalled').at(-1)?.at ?? 0) - (seen.find((x) => x.state === 'stalled')?.at ?? 0);
+        if (stalledFor > (PROBE_AFTER_S + 2) * 1000) {
+          const probes = (await api('GET', '/v1/vpn/status')).body.peers[0].liveness_probes;
+          expect(probes.count, JSON.stringify(seen)).toBeGreaterThan(probesBefore);
+          expect(probes.count - probesBefore).toBeLessThanOrEqual(Math.ceil((Date.now() - changedAt) / 1000 / PROBE_EVERY_S));
+          const metrics = (await api('GET', '/metrics')).text as string;
+          expect(metrics).toMatch(new RegExp(`junction_vpn_liveness_probes_total\\{peer="onprem"\\} ${probes.count}\\b`));
+          expect(readFileSync(path.join(junction.stateDir, 'junction.log'), 'utf8')).toContain('liveness probe sent');
+        }
         expect((await api('PUT', '/v1/vpn/peers/onprem', peer())).status).toBe(200);
       } finally {
         await lab().exec('inet', ['nft', 'delete', 'table', 'ip', 'vpnlabnat'], { check: false });

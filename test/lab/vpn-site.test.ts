@@ -448,6 +448,8 @@ describe.skipIf(!!skipReason)('IPsec site-to-site through junction serve (lab)',
     const reconcile = await api('POST', '/v1/reconcile');
     expect(reconcile.body.repaired?.vpn, JSON.stringify(reconcile.body)).toBeUndefined();
     expect(() => process.kill(oldPid, 0)).toThrow();
+    // for the on-prem side this was the peer rebooting: one IKE_SA and one CHILD_SA per tunnel on both sides
+    await expectOneSaEach(['lan', 'multi'], "after Junction's charon restart");
   });
 
   it('rejects bad VPN input with 4xx and the path, and disturbs nothing running', async () => {

@@ -168,6 +168,9 @@ export class FakeCharon {
       case 'terminate':
         this.commands.push(`${packet.name} ${String(body.ike ?? body.child ?? body['child-id'] ?? '')}`);
         return ok();
+      case 'rekey':
+        this.commands.push(`rekey ${body['ike-id'] !== undefined ? `ike-id ${String(body['ike-id'])}` : `child-id ${String(body['child-id'])}`}`);
+        return ok();
       default:
         return t.reply({ type: PacketType.CMD_UNKNOWN });
     }

@@ -79,7 +79,7 @@ for file in $XFRM_TESTS; do
   # wider; the tests' own bounds on what they measure (recovery within 45 s,
   # ...) are unchanged.
   step "$(basename "$file" .test.ts)" "$XFRM_TEST_LIMIT_S" env JUNCTION_EXPECT_DATAPLANE=xfrm JUNCTION_LAB_START_TIMEOUT_S=180 JUNCTION_KEEP_LAB=1 \
-    node node_modules/vitest/vitest.mjs run --config test/xfrm/vitest.config.ts --reporter verbose "$file"
+    node node_modules/vitest/vitest.mjs run --config test/xfrm/vitest.config.ts --reporter verbose ${XFRM_FILTER:+-t "$XFRM_FILTER"} "$file"
 done
 if [ "$XFRM_BENCH" = yes ]; then
   step bench-ipsec "$XFRM_BENCH_LIMIT_S" env BENCH_IPSEC_ROUNDS=1 BENCH_IPSEC_KEEP_LOGS=1 JUNCTION_LAB_START_TIMEOUT_S=180 node --import tsx test/bench/run.ts ipsec

@@ -10,10 +10,12 @@
 # serial log, which this prints as it goes. qemu is killed by its pid on any
 # exit and the run's root is removed.
 #
-# usage: sudo test/xfrm/run.sh [--bench|--bench-only] [--keep] [TEST_FILE ...]
+# usage: sudo test/xfrm/run.sh [--bench|--bench-only] [--keep] [-t PATTERN] [TEST_FILE ...]
 #   --bench   also run `npm run bench -- ipsec` once in the guest (1 round, function only)
 #   --bench-only  that alone, no test files
 #   --keep    keep the run's root and serial log for a look
+#   -t PATTERN  only the tests whose name matches (vitest -t); the VPN files'
+#             tests build on each other, so a filter suits a file's first tests
 #   TEST_FILE lab test files to run (default: vpn-site and vpn-fail-closed)
 # env: XFRM_TIMEOUT_S (whole guest run, default 2400), XFRM_TEST_LIMIT_S (per
 # test file, default 1500), CACHE, DEBIAN_MIRROR
@@ -26,12 +28,14 @@ repo=$(cd "$here/../.." && pwd)
 bench=no
 bench_only=no
 keep=no
+filter=
 tests=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --bench) bench=yes ;;
     --bench-only) bench=yes; bench_only=yes ;;
     --keep) keep=yes ;;
+    -t) [ $# -ge 2 ] || { echo "xfrm: -t needs a pattern" >&2; exit 2; }; filter=$2; shift ;;
     -*) echo "xfrm: unknown option $1" >&2; exit 2 ;;
     *) tests+=("$1") ;;
   esac
@@ -78,6 +82,7 @@ install -m 755 "$here/guest.sh" "$root/xfrm/guest.sh"
 echo '::sysinit:/bin/sh /xfrm/guest.sh' > "$root/etc/inittab"
 cat > "$root/xfrm/env" <<ENV
 XFRM_TESTS='${tests[*]}'
+XFRM_FILTER='${filter//\'/}'
 XFRM_TEST_LIMIT_S=$test_limit_s
 XFRM_BENCH=$bench
 XFRM_BENCH_LIMIT_S=$test_limit_s
@@ -85,7 +90,7 @@ ENV
 
 log=$run/serial.log
 : > "$log"
-echo "xfrm: booting $(basename "$XFRM_GUEST") under qemu TCG (at most $timeout_s s): ${tests[*]}$([ "$bench" = yes ] && echo ' + bench ipsec')"
+echo "xfrm: booting $(basename "$XFRM_GUEST") under qemu TCG (at most $timeout_s s): ${tests[*]}${filter:+ (-t $filter)}$([ "$bench" = yes ] && echo ' + bench ipsec')"
 qemu-system-x86_64 -accel tcg,thread=multi -cpu max -smp 2 -m 4096 -machine q35 \
   -kernel "$XFRM_GUEST/vmlinuz" -initrd "$XFRM_GUEST/initrd.gz" \
   -append "console=ttyS0 panic=1 loglevel=4" \

@@ -28,6 +28,7 @@ import { contentDifferences, expectedContent, loadedContent } from './loaded-con
 import { inactiveVpnArtifact, type VpnArtifact } from './render.js';
 import { changedTunnels, closeOutdated, differingTunnels, downAlwaysOn, outdatedSas, TunnelHealer } from './sa-hygiene.js';
 import { VpnEvents } from './status.js';
+import { LivenessProbe } from './liveness-probe.js';
 import { emptyLoaded, forgetLoaded, restoreLoaded, saveLoaded } from './loaded-record.js';
 
 export interface VpnConfigurationOptions extends CharonOptions {
@@ -56,6 +57,8 @@ export class VpnConfiguration {
   readonly charon: Charon;
   readonly events: VpnEvents;
   readonly healer: TunnelHealer;
+  /** rekeys the IKE_SA of a stalled tunnel (liveness-probe.ts) */
+  readonly probe: LivenessProbe;
   private appliedArtifact: VpnArtifact = inactiveVpnArtifact();
   /** what this charon has loaded, by digest (reset when charon starts) */
   private loaded = emptyLoaded();
@@ -67,6 +70,7 @@ export class VpnConfiguration {
     this.charon = new Charon(options);
     this.recordPath = path.join(options.stateDir, 'charon', 'loaded.json');
     this.healer = new TunnelHealer(this.charon, this.queue, () => this.appliedArtifact, options.log);
+    this.probe = new LivenessProbe(this.charon, () => this.appliedArtifact, options.log);
     this.events = new VpnEvents(() => this.healer.schedule(), path.join(options.stateDir, 'vpn-tunnel-counters.json'));
   }
 
@@ -128,6 +132,7 @@ export class VpnConfiguration {
   detach(): Promise<void> {
     return this.queue.run(async () => {
       this.healer.cancel();
+      this.probe.stop();
       this.events.close();
       this.charon.detach();
     });
@@ -175,11 +180,13 @@ export class VpnConfiguration {
     if (adopted && !record) this.options.log.warn('vpn: adopted charon has no record of what was loaded; loading the configuration again (charon keeps SAs of unchanged connections)');
     this.loaded = record ?? emptyLoaded();
     await this.subscribe().catch((error: Error) => this.options.log.warn('vpn: event subscription failed', { error: error.message }));
+    this.probe.start();
     return record !== undefined;
   }
 
   private async stopCharon(): Promise<void> {
     this.healer.cancel();
+    this.probe.stop();
     this.events.close();
     this.resetLoaded();
     forgetLoaded(this.recordPath);

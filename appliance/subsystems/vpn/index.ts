@@ -4,8 +4,9 @@
 // its own file: schema.ts (the section's shape and defaults), verify.ts,
 // render.ts (the VICI messages and their plan lines), config.ts (loading
 // and drift), charon.ts (charon's lifecycle), sa-hygiene.ts (outdated SAs,
-// always-on tunnels), kernel-path.ts (xfrm0 and its routes), loaded-conns.ts
-// (charon's list-conns by content), status.ts (status, events), control.ts
+// always-on tunnels), liveness-probe.ts (stalled tunnels' IKE_SAs probed),
+// kernel-path.ts (xfrm0 and its routes), loaded-conns.ts (charon's
+// list-conns by content), status.ts (status, events), control.ts
 // (initiate/terminate, charon's errors mapped); vici/ is the protocol client.
 import type { Config } from '../../model/schema.js';
 import { VpnSection } from './schema.js';
@@ -80,7 +81,7 @@ export class VpnSubsystem implements Subsystem<VpnArtifact>, VpnControl {
   }
 
   status(): Promise<VpnStatus> {
-    return vpnStatus(this.configuration.applied, this.configuration.charon, this.configuration.events);
+    return vpnStatus(this.configuration.applied, this.configuration.charon, this.configuration.events, this.configuration.probe);
   }
 
   async metrics(): Promise<MetricFamily[]> {

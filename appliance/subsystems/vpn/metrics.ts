@@ -1,7 +1,7 @@
 // The VPN's part of GET /metrics: per tunnel its state (up, stalled, down),
 // cumulative bytes and packets by direction (tunnel-counters.ts, across
-// rekeys), rekeys and the time of its last state change, and charon's
-// restarts. State and traffic come from the same list-sas reading as
+// rekeys), rekeys and the time of its last state change; per peer the
+// liveness probes (liveness-probe.ts); and charon's restarts. State and traffic come from the same list-sas reading as
 // GET /v1/vpn/status; rekeys and up/down times from charon's events, and a
 // change that no event reports (up <-> stalled, missed events) is dated when
 // a collection first sees it.
@@ -17,6 +17,7 @@ export const VPN_SPECS = {
   bytes: { name: 'junction_vpn_tunnel_bytes_total', help: 'Bytes through an IPsec tunnel by direction (in, out), cumulative across rekeys', type: 'counter' as const, labelNames: BY_DIRECTION },
   packets: { name: 'junction_vpn_tunnel_packets_total', help: 'Packets through an IPsec tunnel by direction (in, out), cumulative across rekeys', type: 'counter' as const, labelNames: BY_DIRECTION },
   rekeys: { name: 'junction_vpn_tunnel_rekeys_total', help: "Rekeys of a tunnel's CHILD_SA that charon reported since Junction started", type: 'counter' as const, labelNames: TUNNEL },
+  probes: { name: 'junction_vpn_liveness_probes_total', help: 'IKE exchanges Junction forced on a peer because one of its tunnels stalled (packets out, none in), since Junction started', type: 'counter' as const, labelNames: ['peer'] as const },
   lastChange: { name: 'junction_vpn_tunnel_last_change_timestamp_seconds', help: 'When the tunnel last changed state (Unix time); absent until a change or an established SA dates it', type: 'gauge' as const, labelNames: TUNNEL },
 };
 
@@ -63,6 +64,7 @@ export class VpnMetrics {
       family(VPN_SPECS.packets, byDirection((t, d) => (d === 'in' ? t.packets_in : t.packets_out))),
       family(VPN_SPECS.rekeys, tunnels.map(({ labels, history }) => ({ labels, value: history.rekeys }))),
       family(VPN_SPECS.lastChange, tunnels.flatMap(({ labels, history }) => (history.changedAt === undefined ? [] : [{ labels, value: history.changedAt / 1000 }]))),
+      family(VPN_SPECS.probes, status.peers.map((peer) => ({ labels: { peer: peer.name }, value: peer.liveness_probes.count }))),
       ...(status.configured ? daemonFamilies([{ daemon: 'charon', running: status.charon.running, restarts: status.charon.restarts }]) : []),
     ];
   }

@@ -13,6 +13,12 @@
 // the old IKE_SA with all its tunnels, but brings up only what the peer
 // asked for; a peer that was unreachable makes charon give up after its
 // tries. They are initiated again after tunnel events settle, and by apply.
+//
+// Duplicate IKE_SAs: when both sides initiate at once (the peer comes back
+// and starts its tunnels while Junction is retransmitting its own
+// IKE_SA_INIT), each side ends up with two IKE_SAs for the peer, and a
+// tunnel may get a CHILD_SA on each. After events settle, the extra IKE_SAs
+// are closed where Junction can bring their tunnels back on the one kept.
 import type { Logger } from '../../platform/log.js';
 import type { SerialQueue } from '../../platform/serial-queue.js';
 import { ViciSection, type ViciClient, type ViciPlain } from './vici/index.js';
@@ -57,6 +63,34 @@ export async function downAlwaysOn(client: ViciClient, desired: VpnArtifact): Pr
     }
   }
   return down;
+}
+
+/**
+ * Per peer with more than one ESTABLISHED IKE_SA (and none being negotiated),
+ * the IKE_SAs to close so that one is left. Kept: one carrying a tunnel that
+ * Junction does not start itself (only the peer brings that back), else the
+ * one with the most CHILD_SAs, then the oldest. Closed: the others whose
+ * every tunnel is always-on (Junction initiates it again, on the kept
+ * IKE_SA) or on the kept IKE_SA too; any other is left as it is.
+ */
+export async function duplicateIkeSas(client: ViciClient, desired: VpnArtifact): Promise<OutdatedSa[]> {
+  const sas = await client.listSas();
+  const out: OutdatedSa[] = [];
+  for (const c of desired.connections) {
+    const mine = sas.filter((sa) => sa.name === c.name).map((sa) => sa.value);
+    const established = mine.filter((ike) => ike.state === 'ESTABLISHED');
+    if (established.length < 2 || mine.some(negotiating)) continue;
+    const tunnels = (ike: ViciPlain) => new Set(childSas(ike).filter(({ sa }) => live(sa)).map(({ tunnel }) => tunnel));
+    const peerStarted = (ike: ViciPlain) => [...tunnels(ike)].some((t) => startAction(c, t) !== 'start');
+    const age = (ike: ViciPlain) => Number(str(ike.established) ?? 0);
+    const [kept, ...others] = [...established].sort((a, b) => Number(peerStarted(b)) - Number(peerStarted(a)) || tunnels(b).size - tunnels(a).size || age(b) - age(a));
+    const keptTunnels = tunnels(kept!);
+    for (const ike of others) {
+      const id = str(ike.uniqueid);
+      if (id && [...tunnels(ike)].every((t) => keptTunnels.has(t) || startAction(c, t) === 'start')) out.push({ kind: 'ike', id, what: c.name });
+    }
+  }
+  return out;
 }
 
 /** Tunnels added, changed or removed between two loads of a connection. */
@@ -136,6 +170,22 @@ export class TunnelHealer {
     return actions;
   }
 
+  /** Closes the extra IKE_SAs of peers that have more than one (duplicateIkeSas); returns the actions taken. */
+  async closeDuplicates(desired: VpnArtifact): Promise<string[]> {
+    if (!desired.active || !this.charon.pid) return [];
+    const client = await this.charon.connect();
+    const actions: string[] = [];
+    for (const sa of await duplicateIkeSas(client, desired)) {
+      try {
+        await client.terminate({ ikeId: sa.id, timeoutMs: 5_000 });
+        actions.push(`close IKE_SA ${sa.what} #${sa.id} (a second IKE_SA for the peer; its tunnels come back on the one kept)`);
+      } catch (error) {
+        this.log.warn('vpn: could not close a duplicate IKE_SA', { peer: sa.what, ike_id: sa.id, error: (error as Error).message });
+      }
+    }
+    return actions;
+  }
+
   /** After tunnel events settle, bring up always-on tunnels the events left down (instead of waiting for the next reconcile). */
   schedule(): void {
     // every up/down event restarts the wait, so many tunnels coming up one by one are not interrupted
@@ -143,8 +193,8 @@ export class TunnelHealer {
     this.timer = setTimeout(() => {
       this.timer = undefined;
       void this.queue.run(async () => {
-        const actions = await this.startDownTunnels(this.applied());
-        if (actions.length) this.log.info('vpn: tunnels were down after peer events; initiated', { actions });
+        const actions = [...(await this.closeDuplicates(this.applied())), ...(await this.startDownTunnels(this.applied()))];
+        if (actions.length) this.log.info('vpn: acted after peer events settled', { actions });
       }).catch((error: Error) => this.log.warn('vpn: heal after events failed', { error: error.message }));
     }, HEAL_DELAY_MS);
     this.timer.unref();

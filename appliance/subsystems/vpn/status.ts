@@ -9,6 +9,7 @@ import type { Charon } from './charon.js';
 import type { VpnArtifact } from './render.js';
 import { uncoveredSelectors } from './selector-coverage.js';
 import { TunnelCounters, type SaTraffic } from './tunnel-counters.js';
+import type { ProbeRecord } from './liveness-probe.js';
 
 export type VpnEventName = 'ike-updown' | 'child-updown' | 'ike-rekey' | 'child-rekey';
 export const VPN_EVENTS: VpnEventName[] = ['ike-updown', 'child-updown', 'ike-rekey', 'child-rekey'];
@@ -53,7 +54,9 @@ export interface TunnelStatus {
    * up: an SA is installed and, if packets go out, packets come in too;
    * stalled: an SA is installed and packets went out in the last second
    * while none came in for STALLED_AFTER_S (the peer or the path is gone,
-   * or the traffic is one-way); down: no SA.
+   * or the traffic is one-way; Junction then probes the IKE_SA,
+   * liveness-probe.ts, and charon's retransmits take it `down` when no
+   * answer comes); down: no SA.
    */
   state: 'up' | 'stalled' | 'down';
   established_at?: string;
@@ -73,6 +76,31 @@ export interface TunnelStatus {
 
 /** Outbound with no inbound for this long makes an installed tunnel `stalled`. */
 export const STALLED_AFTER_S = 3;
+
+/** What `stalled` is judged on, per installed SA: seconds since the last packet in / out, and since it was installed. */
+export interface SaActivity {
+  last_in_s?: number;
+  last_out_s?: number;
+  age_s?: number;
+}
+
+/**
+ * The one definition of `stalled` (TunnelStatus.state), shared by status and
+ * the liveness probe: packets went out in the last second and none came in
+ * for STALLED_AFTER_S (an SA that never received counts from when it was
+ * installed). A tunnel that sends nothing is not judged: idle is not stalled.
+ */
+export function isStalled(installed: SaActivity[]): boolean {
+  const lastIn = newest(installed.map((s) => s.last_in_s));
+  const lastOut = newest(installed.map((s) => s.last_out_s));
+  const youngest = newest(installed.map((s) => s.age_s));
+  return lastOut !== undefined && lastOut <= 1 && (lastIn ?? youngest ?? 0) >= STALLED_AFTER_S;
+}
+
+/** A CHILD_SA of list-sas as isStalled reads it. */
+export function viciSaActivity(sa: ViciPlain): SaActivity {
+  return { last_in_s: seconds(sa['use-in']), last_out_s: seconds(sa['use-out']), age_s: seconds(sa['install-time']) };
+}
 
 export interface PeerStatus {
   name: string;
@@ -103,6 +131,8 @@ export interface PeerStatus {
   udp_encap_reason?: 'libipsec' | 'nat' | 'peer' | 'forced';
   /** what the on-prem firewall in front of the peer must let in from this router */
   peer_must_allow?: string;
+  /** IKE exchanges Junction forced because a tunnel stalled (liveness-probe.ts), since Junction started */
+  liveness_probes: ProbeRecord;
   tunnels: TunnelStatus[];
 }
 
@@ -114,6 +144,11 @@ export interface VpnStatus {
 }
 
 export const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+const seconds = (v: unknown): number | undefined => (typeof v === 'string' && v !== '' ? Number(v) : undefined);
+const newest = (values: Array<number | undefined>): number | undefined => {
+  const known = values.filter((v): v is number => v !== undefined);
+  return known.length ? Math.min(...known) : undefined;
+};
 const num = (v: unknown): number => (typeof v === 'string' && v !== '' ? Number(v) : 0);
 const agoIso = (secondsAgo: unknown, now: number): string | undefined => (typeof secondsAgo === 'string' ? new Date(now - Number(secondsAgo) * 1000).toISOString() : undefined);
 
@@ -223,11 +258,6 @@ export function retireFromEvent(counters: TunnelCounters, name: VpnEventName, pl
   }
 }
 
-const seconds = (v: unknown): number | undefined => (typeof v === 'string' && v !== '' ? Number(v) : undefined);
-const newest = (values: Array<number | undefined>): number | undefined => {
-  const known = values.filter((v): v is number => v !== undefined);
-  return known.length ? Math.min(...known) : undefined;
-};
 
 /** Why ESP is in UDP 4500, and what the peer's firewall must then let in. */
 function encapsulation(artifact: VpnArtifact, c: VpnArtifact['connections'][number], ike: ViciPlain): Pick<PeerStatus, 'nat' | 'udp_encap' | 'udp_encap_reason' | 'peer_must_allow'> {
@@ -253,7 +283,7 @@ function configuredTs(c: VpnArtifact['connections'][number], tunnel: string): { 
 }
 
 /** Status of the applied artifact as charon reports it. */
-export async function vpnStatus(artifact: VpnArtifact, charon: Charon, events: VpnEvents): Promise<VpnStatus> {
+export async function vpnStatus(artifact: VpnArtifact, charon: Charon, events: VpnEvents, probes?: { record(peer: string): ProbeRecord }): Promise<VpnStatus> {
   const out: VpnStatus = {
     configured: artifact.active,
     dataplane: artifact.active ? { ...artifact.dataplane, tunnel_interface: artifact.tunnelInterface, zone: artifact.zone } : null,
@@ -275,7 +305,7 @@ export async function vpnStatus(artifact: VpnArtifact, charon: Charon, events: V
   for (const c of artifact.connections) {
     const mine = sas.filter((s) => s.name === c.name).map((s) => s.value);
     const ike = mine.find((s) => s.state === 'ESTABLISHED') ?? mine[0];
-    const peer: PeerStatus = { name: c.name, state: ike ? String(ike.state) : 'DOWN', tunnels: [] };
+    const peer: PeerStatus = { name: c.name, state: ike ? String(ike.state) : 'DOWN', liveness_probes: probes?.record(c.name) ?? { count: 0 }, tunnels: [] };
     if (ike) {
       Object.assign(peer, {
         established_at: agoIso(ike.established, now),
@@ -319,9 +349,7 @@ export async function vpnStatus(artifact: VpnArtifact, charon: Charon, events: V
       const lastRekey = events.lastRekey(`${c.name}/${tunnel}`);
       const lastIn = newest(installed.map((s) => s.last_in_s));
       const lastOut = newest(installed.map((s) => s.last_out_s));
-      // sending now and nothing back for a while (never anything back counts as "a while" once sending)
-      const youngest = newest(installed.map((s) => (s.established_at ? (now - Date.parse(s.established_at)) / 1000 : undefined)));
-      const stalled = lastOut !== undefined && lastOut <= 1 && (lastIn ?? youngest ?? 0) >= STALLED_AFTER_S;
+      const stalled = isStalled(installed.map((s) => ({ last_in_s: s.last_in_s, last_out_s: s.last_out_s, age_s: s.established_at ? (now - Date.parse(s.established_at)) / 1000 : undefined })));
       const negotiated = { local: installed.flatMap((s) => s.local_ts), remote: installed.flatMap((s) => s.remote_ts) };
       const configured = configuredTs(c, tunnel);
       const uncovered = { local: uncoveredSelectors(configured.local, negotiated.local), remote: uncoveredSelectors(configured.remote, negotiated.remote) };

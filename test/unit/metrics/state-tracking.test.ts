@@ -14,7 +14,7 @@ const valueOf = (families: MetricFamily[], name: string, labels: Record<string, 
 
 function vpnStatus(state: TunnelStatus['state'], establishedAt?: string): VpnStatus {
   const tunnel: TunnelStatus = { name: 'lan', state, ...(establishedAt ? { established_at: establishedAt } : {}), bytes_in: 0, bytes_out: 0, packets_in: 0, packets_out: 0, sas: [] };
-  return { configured: true, dataplane: null, charon: { running: true, restarts: 1 }, peers: [{ name: 'site', state: 'ESTABLISHED', tunnels: [tunnel] }] };
+  return { configured: true, dataplane: null, charon: { running: true, restarts: 1 }, peers: [{ name: 'site', state: 'ESTABLISHED', liveness_probes: { count: 2 }, tunnels: [tunnel] }] };
 }
 const LAN = { peer: 'site', tunnel: 'lan' };
 

@@ -1,10 +1,11 @@
 // Which tunnels the driver brings up by itself: start_action=start tunnels
-// with no live CHILD_SA, unless charon is negotiating with that peer.
+// with no live CHILD_SA, unless charon is negotiating with that peer; and
+// which duplicate IKE_SAs of a peer it closes.
 import { describe, expect, it } from 'vitest';
 import type { Config } from '../../../appliance/model/schema.js';
 import { NO_CAPABILITIES } from '../../../appliance/platform/capabilities.js';
 import { renderVpn } from '../../../appliance/subsystems/vpn/render.js';
-import { downAlwaysOn, startAction } from '../../../appliance/subsystems/vpn/sa-hygiene.js';
+import { downAlwaysOn, duplicateIkeSas, startAction } from '../../../appliance/subsystems/vpn/sa-hygiene.js';
 import type { ViciClient } from '../../../appliance/subsystems/vpn/vici/client.js';
 import type { ViciPlain } from '../../../appliance/subsystems/vpn/vici/index.js';
 
@@ -21,6 +22,7 @@ const config = {
         { name: 'lan', local_subnets: ['10.1.0.0/25'], remote_subnets: ['192.168.50.0/24'] },
         { name: 'web', local_subnets: ['10.1.0.128/25'], remote_subnets: ['192.168.51.0/24'], start_action: 'trap' },
         { name: 'ops', local_subnets: ['10.1.0.0/24'], remote_subnets: ['192.168.52.0/24'] },
+        { name: 'dev', local_subnets: ['10.1.0.0/24'], remote_subnets: ['192.168.53.0/24'], start_action: 'none' },
       ],
     }],
   },
@@ -60,5 +62,22 @@ describe('always-on tunnels', () => {
     // an IKE_SA on its way out carries nothing
     const dying = listing([['onprem', ike('DELETING', { 'lan-1': { name: 'lan', state: 'INSTALLED' }, 'ops-2': { name: 'ops', state: 'INSTALLED' } })]]);
     expect(await downAlwaysOn(dying, artifact)).toEqual([['onprem', 'lan'], ['onprem', 'ops']]);
+  });
+
+  it('closes the extra IKE_SAs of a peer whose tunnels Junction brings back on the one kept', async () => {
+    const sa = (id: string, established: string, children: Record<string, ViciPlain>) => ({ ...ike('ESTABLISHED', children), uniqueid: id, established });
+    const lan = (id: string) => ({ [`lan-${id}`]: { name: 'lan', state: 'INSTALLED' } });
+    // the peer came back and started web (trap here: Junction does not start it) while Junction's own IKE_SA for lan completed
+    const race = listing([['onprem', sa('4', '10', lan('7'))], ['onprem', sa('5', '12', { 'web-6': { name: 'web', state: 'INSTALLED' }, ...lan('8') })]]);
+    expect(await duplicateIkeSas(race, artifact)).toEqual([{ kind: 'ike', id: '4', what: 'onprem' }]);
+    // two IKE_SAs of Junction's own tunnels: the one with more CHILD_SAs is kept
+    const two = listing([['onprem', sa('1', '30', lan('1'))], ['onprem', sa('2', '20', { ...lan('2'), 'ops-3': { name: 'ops', state: 'INSTALLED' } })]]);
+    expect(await duplicateIkeSas(two, artifact)).toEqual([{ kind: 'ike', id: '1', what: 'onprem' }]);
+    // each carries a tunnel only the peer brings back: both stay; one IKE_SA, or one still negotiating: nothing to do
+    const web = { 'web-9': { name: 'web', state: 'INSTALLED' } };
+    const dev = { 'dev-9': { name: 'dev', state: 'INSTALLED' } };
+    expect(await duplicateIkeSas(listing([['onprem', sa('1', '30', web)], ['onprem', sa('2', '20', dev)]]), artifact)).toEqual([]);
+    expect(await duplicateIkeSas(listing([['onprem', sa('1', '30', lan('1'))]]), artifact)).toEqual([]);
+    expect(await duplicateIkeSas(listing([['onprem', sa('1', '30', lan('1'))], ['onprem', sa('2', '20', lan('2'))], ['onprem', ike('CONNECTING')]]), artifact)).toEqual([]);
   });
 });

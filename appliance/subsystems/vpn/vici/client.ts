@@ -48,6 +48,15 @@ export interface TerminateOptions {
   loglevel?: number;
 }
 
+/** One SA to rekey: by name or by unique id; reauth (IKEv2) reauthenticates instead of an inline rekey. */
+export interface RekeyOptions {
+  child?: string;
+  ike?: string;
+  childId?: number | string;
+  ikeId?: number | string;
+  reauth?: boolean;
+}
+
 export interface ViciSubscription {
   close(): void;
   /** Settles when the event connection ends (with the error, if it broke). */
@@ -226,6 +235,20 @@ export class ViciClient {
         ['loglevel', options.loglevel],
       ]),
       { timeoutMs: answerTimeout(timeoutMs) },
+    );
+  }
+
+  /** Queues a rekey (charon answers once it is queued, not when the exchange completes). */
+  async rekey(options: RekeyOptions): Promise<void> {
+    await this.session.request(
+      'rekey',
+      section([
+        ['child', options.child],
+        ['ike', options.ike],
+        ['child-id', options.childId],
+        ['ike-id', options.ikeId],
+        ['reauth', options.reauth],
+      ]),
     );
   }
 
