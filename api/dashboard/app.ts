@@ -2,7 +2,8 @@
 // and is checked against the API before the views show), navigation by
 // #view, a poll that redraws the current view's live part every POLL_MS
 // (errors shown above it, the last good data kept), and the banner of a
-// commit that awaits confirmation.
+// commit that awaits confirmation. Controls the token's scope does not
+// allow are not shown (data-needs, style.css); the API refuses them anyway.
 import { get, request, session, whenUnauthorized } from './api.js';
 import { html } from './html.js';
 import { byId, errorHtml, listenForActions, onAction, onRefreshRequest, render, requestRefresh, type View } from './dom.js';
@@ -33,6 +34,8 @@ function showLogin(message?: string): void {
   // nothing read with the old token stays in the page
   closeChangePanel();
   for (const id of ['view-static', 'view-live', 'poll-error', 'confirm-banner']) render(byId(id), html``);
+  delete document.body.dataset.scope;
+  byId('whoami').textContent = '';
   byId('shell').hidden = true;
   byId('login').hidden = false;
   const problem = byId('login-error');
@@ -103,8 +106,8 @@ async function refreshConfirmBanner(): Promise<void> {
   if (!pending) return render(banner, html``);
   render(banner, html`<p>Revision <strong>${pending.revision}</strong> reverts to revision ${pending.revert_to ?? 'none'} in
     <strong id="confirm-seconds">${pending.seconds_left}</strong> s (at ${new Date(pending.deadline).toLocaleTimeString()}) unless confirmed.</p>
-    <button type="button" class="primary" data-action="commit-confirm">Confirm</button>
-    <button type="button" data-action="commit-cancel">Revert now</button>`);
+    <button type="button" class="primary" data-action="commit-confirm" data-needs="operate">Confirm</button>
+    <button type="button" data-action="commit-cancel" data-needs="operate">Revert now</button>`);
 }
 
 onAction('commit-confirm', async () => {
@@ -116,6 +119,13 @@ onAction('commit-cancel', async () => {
   requestRefresh();
 });
 onAction('logout', () => showLogin());
+
+/** The token's name and scope: the header says who is logged in, and the scope decides which controls show. */
+async function whoAmI(): Promise<void> {
+  const self: { name: string; scope: string; expiresAt: string | null } = await get('/v1/auth/self');
+  document.body.dataset.scope = self.scope;
+  byId('whoami').textContent = `${self.name} (${self.scope}${self.scope === 'read' ? ', read-only' : ''}${self.expiresAt ? `, until ${new Date(self.expiresAt).toLocaleString()}` : ''})`;
+}
 
 function start(): void {
   listenForActions((error) => render(byId('poll-error'), errorHtml(error)));
@@ -131,13 +141,13 @@ function start(): void {
     if (!token) return;
     session.set(token);
     try {
-      await get('/v1/commit'); // any token-checked read: proves the token before the views show
+      await whoAmI(); // a token-checked read: proves the token before the views show
       await showShell();
     } catch (error) {
       showLogin(error instanceof Error ? error.message : String(error));
     }
   });
-  if (session.token()) void showShell();
+  if (session.token()) void whoAmI().then(showShell, (error: unknown) => showLogin(error instanceof Error ? error.message : String(error)));
   else showLogin();
 }
 

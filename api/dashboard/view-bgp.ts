@@ -66,7 +66,7 @@ export const bgpView: View = {
         <td>${badge(n.state)}</td><td>${formatDuration(n.uptime_s)}</td>
         <td class="num">${n.prefixes.received}</td><td class="num">${n.prefixes.accepted}</td><td class="num">${n.prefixes.filtered}</td><td class="num">${n.prefixes.advertised}</td>
         <td>${n.bfd.configured ? badge(n.bfd.state) : '–'}</td><td>${n.last_error ?? ''}</td>
-        <td><button type="button" data-action="bgp-reset" data-neighbor="${n.id}">Reset</button></td></tr>`)}</tbody></table>
+        <td><button type="button" data-action="bgp-reset" data-neighbor="${n.id}" data-needs="operate">Reset</button></td></tr>`)}</tbody></table>
     <h2>Learned routes</h2>
     ${routes.routes.length ? html`<table class="data" id="bgp-routes"><thead><tr><th>prefix</th><th>from</th><th>next hop</th><th>AS path</th><th>local pref</th><th>MED</th><th>best</th></tr></thead>
       <tbody>${routes.routes.map((r) => html`<tr><td><code>${r.prefix}</code></td><td>${r.neighbor ?? ''}</td>

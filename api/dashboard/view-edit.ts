@@ -8,7 +8,8 @@ export const editView: View = {
   id: 'edit',
   title: 'Edit',
   mount(root) {
-    render(root, html`<form id="patch-form" class="card">
+    render(root, html`<p class="card muted needs-admin-note">Changing the configuration needs a token of scope admin.</p>
+    <form id="patch-form" class="card" data-needs="admin">
       <h2>Change the configuration</h2>
       <p class="muted">A JSON merge patch: objects merge key by key, <code>null</code> removes a key, anything else (lists too) replaces the value.
         Example: <code>{"system": {"reconcile_interval_s": 60}}</code></p>

@@ -44,7 +44,8 @@ export const firewallView: View = {
   title: 'Zones & policies',
   async mount(root) {
     const policies: Policy[] = (await get('/v1/firewall/policies')).items;
-    render(root, html`<form id="add-rule-form" class="card">
+    render(root, html`<p class="card muted needs-admin-note">Adding or deleting rules needs a token of scope admin.</p>
+    <form id="add-rule-form" class="card" data-needs="admin">
       <h2>Add a rule</h2>
       <label>Policy <select name="policy" required>${policies.map((p) => html`<option value="${p.name}">${p.name} (${p.from} → ${p.to})</option>`)}</select></label>
       <label>Id <input name="id" required maxlength="48" autocomplete="off"></label>
@@ -98,7 +99,7 @@ export const firewallView: View = {
         return html`<tr data-rule="${r.id}"${r.enabled === false ? html` class="disabled"` : ''}>
           <td>${index}</td><td><code>${r.id}</code></td><td>${r.action}</td><td>${list(r.source)}</td><td>${list(r.destination)}</td><td>${list(r.services)}</td>
           <td>${r.comment ?? ''}</td><td class="num hits">${formatCount(hits?.packets)}</td><td class="num">${formatBytes(hits?.bytes)}</td><td class="num">${formatPacketRate(rate.packets)}</td>
-          <td><button type="button" data-action="delete-rule" data-policy="${p.name}" data-rule="${r.id}">Delete…</button></td></tr>`;
+          <td><button type="button" data-action="delete-rule" data-policy="${p.name}" data-rule="${r.id}" data-needs="admin">Delete…</button></td></tr>`;
       })}</tbody></table></section>`)}
     <h2>Built-in counters</h2>
     <table class="data"><thead><tr><th>counter</th><th class="num">packets</th><th class="num">bytes</th></tr></thead>

@@ -21,7 +21,7 @@ function table(kind: keyof typeof KINDS, entries: Entry[], columns: Array<[strin
   if (!entries.length) return html`<p class="muted">None.</p>`;
   return html`<table class="data"><thead><tr>${columns.map(([title]) => html`<th>${title}</th>`)}<th></th></tr></thead>
     <tbody>${entries.map((e) => html`<tr data-nat="${e.id}">${columns.map(([, cell]) => html`<td>${cell(e)}</td>`)}
-      <td><button type="button" data-action="delete-nat" data-kind="${kind}" data-id="${e.id}">Delete…</button></td></tr>`)}</tbody></table>`;
+      <td><button type="button" data-action="delete-nat" data-kind="${kind}" data-id="${e.id}" data-needs="admin">Delete…</button></td></tr>`)}</tbody></table>`;
 }
 
 const joined = (v: unknown) => (Array.isArray(v) ? v.join(', ') : v ?? '');

@@ -43,7 +43,7 @@ export const revisionsView: View = {
         <td><strong>${r.id}</strong>${r.id === current ? html` <span class="badge good">current</span>` : ''}</td>
         <td>${formatTime(r.createdAt)}</td><td>${r.author}</td><td>${r.source}</td><td>${r.comment}</td>
         <td><button type="button" data-action="revision-diff" data-revision="${r.id}">Diff</button>
-          ${r.id === current ? '' : html`<button type="button" data-action="revision-rollback" data-revision="${r.id}">Roll back to…</button>`}</td></tr>`)}</tbody></table>
+          ${r.id === current ? '' : html`<button type="button" data-action="revision-rollback" data-revision="${r.id}" data-needs="admin">Roll back to…</button>`}</td></tr>`)}</tbody></table>
       ${revisions.length === LIMIT ? html`<p class="muted">The newest ${LIMIT} are shown.</p>` : ''}`;
   },
 };

@@ -107,8 +107,8 @@ export const vpnView: View = {
           <td class="num in-rate">${formatBitRate(r.in)}</td><td class="num out-rate">${formatBitRate(r.out)}</td>
           <td class="num">${formatBytes(t.bytes_in)} / ${formatBytes(t.bytes_out)}</td><td class="num">${formatCount(t.packets_in)} / ${formatCount(t.packets_out)}</td>
           <td>${t.sas[0]?.algorithms ?? ''}</td>
-          <td><button type="button" data-action="tunnel-initiate" data-peer="${peer.name}" data-tunnel="${t.name}">Initiate</button>
-            <button type="button" data-action="tunnel-terminate" data-peer="${peer.name}" data-tunnel="${t.name}">Terminate</button></td></tr>`;
+          <td><button type="button" data-action="tunnel-initiate" data-peer="${peer.name}" data-tunnel="${t.name}" data-needs="operate">Initiate</button>
+            <button type="button" data-action="tunnel-terminate" data-peer="${peer.name}" data-tunnel="${t.name}" data-needs="operate">Terminate</button></td></tr>`;
       })}</tbody></table></section>`)}`;
   },
 };

@@ -1,6 +1,7 @@
 // API tokens: list (never secrets or hashes), create (the secret is in the
 // answer once, and nowhere else), revoke. Admin only: a token is access to
-// the box. Scopes are read < operate < admin; `expires_in` makes a token
+// the box. Any token may read its own name, scope and expiry (/v1/auth/self),
+// so a client (the dashboard) offers only what the token may do. Scopes are read < operate < admin; `expires_in` makes a token
 // that the API refuses, saying so, once its time is up.
 import type { FastifyInstance } from 'fastify';
 import { ErrorResponse, HttpError } from '../errors.js';
@@ -34,6 +35,11 @@ const TokenItem = {
 const listed = (token: TokenInfo) => ({ ...token, expired: tokenExpired(token) });
 
 export default async function tokensPlugin(app: FastifyInstance, ctx: ApiContext) {
+  app.get('/v1/auth/self', {
+    config: { scope: 'read' },
+    schema: { tags: ['tokens'], summary: 'The calling token: its name, scope and expiry (never its secret)', response: { 200: TokenItem, 401: ErrorResponse } },
+  }, async (request) => listed(request.token!));
+
   app.get('/v1/tokens', {
     config: { scope: 'admin' },
     schema: { tags: ['tokens'], summary: 'API tokens: name, scope, expiry, last use (never their secrets or hashes)', response: { 200: { type: 'object', properties: { items: { type: 'array', items: TokenItem } } }, 401: ErrorResponse, 403: ErrorResponse } },

@@ -20,7 +20,7 @@ const OPERATE = [
 const READ = [
   '/v1/status', '/v1/config', '/v1/revisions', '/v1/revisions/:id', '/v1/revisions/:id/diff', '/v1/audit', '/v1/commit',
   '/v1/firewall/log', '/v1/vpn/status', '/v1/vpn/events', '/v1/bgp', '/v1/bgp/status', '/v1/bgp/routes',
-  '/v1/dhcp', '/v1/dhcp/leases', '/metrics',
+  '/v1/dhcp', '/v1/dhcp/leases', '/metrics', '/v1/auth/self',
 ];
 
 const ADMIN = [

@@ -25,6 +25,12 @@ describe('token scopes and expiry', () => {
     expect(put.statusCode).toBe(403);
     expect(put.json().message).toBe('token "noc" has scope operate; PUT /v1/config needs admin');
     expect(h.appliance.store.auditLog(5).map((e) => e.action)).toContain('create token noc (operate, expires ' + body.expiresAt + ')');
+    // the token tells a client what it is (the dashboard hides what it may not do), never its secret
+    const self = await h.app.inject({ method: 'GET', url: '/v1/auth/self', headers: h.auth(body.token) });
+    expect(self.statusCode).toBe(200);
+    expect(self.json()).toEqual({ id: body.id, name: 'noc', scope: 'operate', createdAt: body.createdAt, lastUsedAt: expect.any(String), expiresAt: body.expiresAt, expired: false });
+    expect(self.body).not.toContain(body.token);
+    expect((await h.app.inject({ method: 'GET', url: '/v1/auth/self' })).statusCode).toBe(401);
   });
 
   it('refuses an expired token with 401 token_expired, audits it and does not count it as a guess', async () => {

@@ -339,11 +339,45 @@ describe.skipIf(!root.isRoot)('dashboard in headless Chromium (lab)', () => {
     await shot('rolled-back');
   });
 
+  it('a read-only token sees every view and none of the controls it may not use', async () => {
+    const created = await api('POST', '/v1/tokens', { name: 'viewer', scope: 'read' });
+    expect(created.status, created.text).toBe(201);
+    const logIn = async (secret: string) => {
+      await page.click('[data-action="logout"]');
+      await page.waitForSelector('#login:not([hidden])');
+      await page.evaluate(() => (location.hash = '#interfaces'));
+      await page.fill('#token', secret);
+      await page.click('#login-form button[type=submit]');
+      await page.waitForSelector('#interfaces-table');
+    };
+    await logIn(created.body.token);
+    expect(await page.textContent('#whoami')).toContain('viewer (read, read-only)');
+    // each view's controls are in the page (so this can fail) and none is shown
+    const controls: Record<string, string> = {
+      firewall: '[data-action="delete-rule"]', vpn: '[data-action="tunnel-initiate"]', bgp: '[data-action="bgp-reset"]',
+      revisions: '[data-action="revision-rollback"]', edit: '#patch-form',
+    };
+    for (const [view, control] of Object.entries(controls)) {
+      await page.click(`#nav a[data-view="${view}"]`);
+      await page.waitForSelector(control, { state: 'attached', timeout: 15_000 });
+      const shown = await page.$$eval('[data-needs]', (all) => all.filter((e) => getComputedStyle(e).display !== 'none').map((e) => e.outerHTML.slice(0, 80)));
+      expect(shown, `controls shown to a read token in ${view}`).toEqual([]);
+      expect(await page.isVisible(control)).toBe(false);
+    }
+    await page.click('#nav a[data-view="firewall"]');
+    await page.waitForSelector('.needs-admin-note');
+    await shot('read-only-firewall');
+    // the admin's token shows them again
+    await logIn(token());
+    await open('firewall', '#add-rule-form');
+    expect(await page.textContent('#whoami')).toMatch(/\(admin/);
+  });
+
   it('ran without script errors, CSP violations or HTTP errors but the two expected; Trusted Types are enforced', async () => {
     expect(consoleProblems).toEqual([]);
     // the wrong token at login, and the refused rule's dry run
-    expect(failedRequests).toHaveLength(2);
-    expect(failedRequests[0]).toBe('401 GET /v1/commit');
+    expect(failedRequests, failedRequests.join('; ')).toHaveLength(2);
+    expect(failedRequests[0]).toBe('401 GET /v1/auth/self');
     expect(failedRequests[1]).toMatch(/^4\d\d POST \/v1\/firewall\/policies\/a-to-b\/rules$/);
     // logging out forgets the token and what was read with it
     await page.click('[data-action="logout"]');
