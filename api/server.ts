@@ -35,6 +35,14 @@ export interface ServerOptions {
   dashboardDir?: string;
 }
 
+/**
+ * The Content-Security-Policy of /docs: scripts only from its own files (Swagger
+ * UI needs no inline script), nothing loaded from elsewhere, never framed.
+ * Swagger UI sets inline styles, so styles may be inline; with nothing to
+ * load from another origin they cannot carry anything out.
+ */
+export const DOCS_CSP = "default-src 'self'; base-uri 'self'; connect-src 'self'; font-src 'self' data:; form-action 'self'; frame-ancestors 'none'; img-src 'self' data:; object-src 'none'; script-src 'self'; script-src-attr 'none'; style-src 'self' 'unsafe-inline'";
+
 export async function buildServer(ctx: ApiContext, options: ServerOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
     logger: options.logger ? { level: 'info', redact: ['req.headers.authorization'] } : false,
@@ -67,7 +75,10 @@ export async function buildServer(ctx: ApiContext, options: ServerOptions = {}):
       security: [{ bearer: [] }],
     },
   });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
+  // The OpenAPI UI shares the dashboard's origin, where a token lives in
+  // sessionStorage: it gets a strict policy of its own (no inline script,
+  // nothing from elsewhere, not framed).
+  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: DOCS_CSP });
 
   registerErrorHandler(app, ctx.log);
   await app.register(systemPlugin, ctx);

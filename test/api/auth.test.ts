@@ -113,6 +113,19 @@ describe('authentication and authorization', () => {
     const ui = await h.app.inject({ method: 'GET', url: '/docs/' });
     expect(ui.statusCode).toBe(200);
     expect(ui.headers['content-type']).toMatch(/text\/html/);
+    // it shares the dashboard's origin (and its token): a strict policy, no inline script, not framed
+    for (const url of ['/docs/', '/docs/static/swagger-initializer.js', '/docs/static/swagger-ui-bundle.js']) {
+      const answer = await h.app.inject({ method: 'GET', url });
+      expect(answer.statusCode, url).toBe(200);
+      const csp = String(answer.headers['content-security-policy']);
+      expect(csp, url).toContain("script-src 'self'");
+      expect(csp, url).toContain("frame-ancestors 'none'");
+      expect(/script-src ([^;]*)/.exec(csp)?.[1], url).toBe("'self'");
+    }
+    // and the page it serves loads no inline script
+    const page = ui.body;
+    expect(page).toMatch(/<script src=/);
+    expect(page).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/);
   });
 
   it('an admin token gets through, and token secrets are shown once only', async () => {

@@ -373,6 +373,22 @@ describe.skipIf(!root.isRoot)('dashboard in headless Chromium (lab)', () => {
     expect(await page.textContent('#whoami')).toMatch(/\(admin/);
   });
 
+  it('the OpenAPI UI at /docs works under its own strict policy (same origin as the token)', async () => {
+    const docs = await browser.newPage();
+    const problems: string[] = [];
+    docs.on('console', (m) => {
+      if (m.type() === 'error' || /Content.Security.Policy|Refused to/i.test(m.text())) problems.push(m.text());
+    });
+    docs.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+    const response = await docs.goto('http://127.0.0.1:8080/docs/');
+    expect(response?.headers()['content-security-policy']).toContain("frame-ancestors 'none'");
+    await docs.waitForSelector('.swagger-ui .info .title', { timeout: 20_000 });
+    await docs.waitForSelector('.opblock-summary-path[data-path="/v1/config"]', { state: 'attached', timeout: 20_000 });
+    await docs.screenshot({ path: path.join(ARTIFACTS, 'docs.png') });
+    await docs.close();
+    expect(problems, problems.join('\n')).toEqual([]);
+  });
+
   it('ran without script errors, CSP violations or HTTP errors but the two expected; Trusted Types are enforced', async () => {
     expect(consoleProblems).toEqual([]);
     // the wrong token at login, and the refused rule's dry run
