@@ -1,7 +1,10 @@
 // One chain per firewall policy ("pol_<name>"). Its ordered rules become runs
-// (see runs.ts); each run is ONE lookup in an objref map of named counters
-// keyed by `saddr . daddr . l4proto . dport`, so per-packet cost does not grow
-// with the number of rules and every rule still has its own counter.
+// (see runs.ts); each run is ONE lookup in a set keyed by
+// `saddr . daddr . l4proto . dport`, so per-packet cost does not grow with the
+// number of rules. Every element carries its own counter and the compiler
+// records which rule owns it (RuleCounters), so every rule still has its
+// counter: the sum over its elements. (Named counters per rule made every nft
+// command that needs the object cache list all of them, quadratically.)
 import type { FirewallPolicy, FirewallRule } from '../appliance/model/schema.js';
 import type { Family, IpRange } from '../appliance/model/ip.js';
 import type { CompileContext } from './batch.js';
@@ -10,8 +13,6 @@ import * as nft from './nft-json.js';
 import { ANY_SERVICE, type ServiceRange } from './resolve.js';
 import { buildRuns, type CompiledRule, type Run } from './runs.js';
 
-/** Named counter of a firewall rule: `nft -j list counter inet junction <name>`. */
-export const counterName = (ruleId: string) => `rule_${ruleId}`;
 /** Named counter of what falls through to a policy's default action. */
 export const defaultCounterName = (policyName: string) => `default_${policyName}`;
 export const policyChainName = (policyName: string) => `pol_${policyName}`;
@@ -113,30 +114,26 @@ function emitRun(ctx: CompileContext, chain: string, policyName: string, n: numb
       batch.elements += elements.length;
       batch.lookups++;
     }
-    const map = `m_${suffix}`;
-    batch.add('sets', nft.addSet({
-      name: map, type: KEY_TYPE[family], map: 'counter', interval: true,
-      elem: elements.map((e, i) => [elementKey(e), counterName(run.owners[family][i])]),
-    }), origin);
+    const set = `m_${suffix}`;
+    batch.add('sets', nft.addSet({ name: set, type: KEY_TYPE[family], interval: true, counter: true, elem: elements.map(elementKey) }), origin);
+    batch.ruleCounters.sets.push({ name: set, owners: run.owners[family] });
     batch.elements += elements.length;
+    const lookup = nft.match(key, nft.setRef(set));
     if (run.action === 'reject') {
       // TCP gets a reset (a clean "connection refused"), everything else ICMP admin-prohibited.
-      batch.add('rules', nft.addRule(chain, comment, [
-        nft.match(nft.meta('l4proto'), 'tcp'),
-        nft.counterByMap(key, map),
-        nft.rejectTcpReset(),
-      ]), origin);
+      // A packet counts once: only TCP reaches the first rule's lookup, and TCP never leaves it.
+      batch.add('rules', nft.addRule(chain, comment, [nft.match(nft.meta('l4proto'), 'tcp'), lookup, nft.rejectTcpReset()]), origin);
       batch.lookups++;
     }
-    batch.add('rules', nft.addRule(chain, comment, [nft.counterByMap(key, map), nft.verdict(run.action)]), origin);
+    batch.add('rules', nft.addRule(chain, comment, [lookup, nft.verdict(run.action)]), origin);
     batch.lookups++;
   }
 }
 
 /**
- * Emits every policy's chain, counters, maps and rules. Rule ids name
- * counters, so they must be unique across policies: verify checks that, and
- * the compiler trusts verified input.
+ * Emits every policy's chain, sets, rules and default counter. Rule ids key
+ * the rule counters, so they must be unique across policies: verify checks
+ * that, and the compiler trusts verified input.
  */
 export function emitPolicyChains(ctx: CompileContext): void {
   ctx.config.firewall?.policies.forEach((policy, pi) => {
@@ -147,7 +144,7 @@ export function emitPolicyChains(ctx: CompileContext): void {
     policy.rules.forEach((rule, ri) => {
       const path = `${base}/rules/${ri}`;
       if (rule.enabled === false) return;
-      ctx.batch.add('counters', nft.addCounter(counterName(rule.id)), path);
+      ctx.batch.ruleCounters.rules.push({ id: rule.id, policy: policy.name });
       const c = compileRule(ctx, policy, rule, path);
       if (c) compiled.push(c);
     });

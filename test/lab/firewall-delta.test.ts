@@ -83,20 +83,20 @@ describe.skipIf(!!cannotRun)(cannotRun ? `firewall delta CANNOT RUN: ${cannotRun
     nft('flush', 'ruleset');
     const firewall = driver();
     const before = artifact('ordered-mixed-actions');
-    // The first load gives one named counter a value, as traffic would.
+    // The first load gives the policy's named default counter a value, as traffic would.
     const counted = structuredClone(before);
     for (const command of counted.ruleset.nftables as Array<{ add?: { counter?: { name: string; packets?: number; bytes?: number } } }>) {
-      if (command.add?.counter?.name === 'rule_web-any') Object.assign(command.add.counter, { packets: 42, bytes: 4200 });
+      if (command.add?.counter?.name === 'default_a-to-b') Object.assign(command.add.counter, { packets: 42, bytes: 4200 });
     }
     await firewall.apply(counted);
-    expect(counterValue('rule_web-any')).toEqual({ packets: 42, bytes: 4200 });
+    expect(counterValue('default_a-to-b')).toEqual({ packets: 42, bytes: 4200 });
     const after = structuredClone(before);
     for (const command of after.ruleset.nftables as Array<{ add?: { chain?: { name: string; policy?: string } } }>) {
       if (command.add?.chain?.name === 'output') command.add.chain.policy = 'drop';
     }
     const actions = await firewall.apply(after);
     expect(actions).toEqual([expect.stringMatching(/whole table \(chain output changes its hook or policy\)/)]);
-    expect(counterValue('rule_web-any')).toEqual({ packets: 42, bytes: 4200 });
+    expect(counterValue('default_a-to-b')).toEqual({ packets: 42, bytes: 4200 });
     expect(await firewall.drift(after)).toEqual([]);
   });
 

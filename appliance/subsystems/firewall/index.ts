@@ -14,7 +14,7 @@ import { apiSelfService, shadowedSelfServices } from './shadowed-services.js';
 import { loggingWanted, type FirewallLog } from './log-reader.js';
 import { contentLines, tableContent, type RuleContent, type TableContent } from './content.js';
 import { matchRules, nftTransaction, type NftTransaction } from './delta.js';
-import { firewallStatus } from './status.js';
+import { firewallStatus, type AppliedCounters } from './status.js';
 import { firewallMetrics } from './metrics.js';
 import type { MetricFamily } from '../../core/metric-samples.js';
 
@@ -43,7 +43,7 @@ export function contentOf(artifact: FirewallArtifact): TableContent {
 /** An artifact that removes Junction's table: the state before Junction's first commit. */
 export function inactiveFirewallArtifact(): FirewallArtifact {
   const nftables = [{ delete: { table: { family: TABLE_FAMILY, name: TABLE } } }];
-  return { ruleset: { nftables, origins: ['junction:table'], stats: { rules: 0, elements: 0, lookups: 0 } }, logging: false, absent: true };
+  return { ruleset: { nftables, origins: ['junction:table'], ruleCounters: { rules: [], sets: [] }, stats: { rules: 0, elements: 0, lookups: 0 } }, logging: false, absent: true };
 }
 
 export function parseNftErrorIndex(stderr: string): number | undefined {
@@ -83,14 +83,25 @@ export class FirewallSubsystem implements Subsystem<FirewallArtifact> {
   ) {}
 
   /** rule counters by rule id and policy, and conntrack's fill */
-  statusReport(config: Config | undefined): Promise<Record<string, unknown>> {
-    return firewallStatus(this.runner, config);
+  statusReport(): Promise<Record<string, unknown>> {
+    return firewallStatus(this.runner, this.appliedCounters());
   }
 
   /** rule, policy-default and NAT counters, conntrack, the log reader */
   metrics(config: Config | undefined): Promise<MetricFamily[]> {
     const log = this.firewallLog;
-    return firewallMetrics(this.runner, config, log && config && loggingWanted(config) ? { running: log.running, restarts: log.restarts } : undefined);
+    const logReader = log && config && loggingWanted(config) ? { running: log.running, restarts: log.restarts } : undefined;
+    return firewallMetrics(this.runner, config, logReader, () => firewallStatus(this.runner, this.appliedCounters()));
+  }
+
+  /**
+   * Which rule owns each element in the kernel: known from what this process
+   * applied (boot applies the stored revision, so only the moments before
+   * that have none, and then no rule counters are reported).
+   */
+  private appliedCounters(): AppliedCounters | undefined {
+    const applied = this.lastApplied;
+    return applied && !applied.absent ? { ruleCounters: applied.ruleset.ruleCounters, elements: contentOf(applied).elements } : undefined;
   }
 
   /** verify and render both need the compiled ruleset; compile each document once. */
