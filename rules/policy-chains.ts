@@ -1,17 +1,18 @@
 // One chain per firewall policy ("pol_<name>"). Its ordered rules become runs
-// (see runs.ts); each run is ONE lookup in a set keyed by
-// `saddr . daddr . l4proto . dport`, so per-packet cost does not grow with the
-// number of rules. Every element carries its own counter and the compiler
+// (see runs.ts); each run is ONE lookup in a set keyed by (a subset of, see
+// run-shape.ts) `saddr . daddr . l4proto . dport`, so per-packet cost does not
+// grow with the number of rules. Every element carries its own counter and the compiler
 // records which rule owns it (RuleCounters), so every rule still has its
 // counter: the sum over its elements. (Named counters per rule made every nft
 // command that needs the object cache list all of them, quadratically.)
 import type { FirewallPolicy, FirewallRule } from '../appliance/model/schema.js';
 import type { Family, IpRange } from '../appliance/model/ip.js';
 import type { CompileContext } from './batch.js';
-import { elementCount, mergeServices, ruleElements, type Element, type ServiceInterval } from './elements.js';
+import { elementCount, mergeServices, ruleElements, type ServiceInterval } from './elements.js';
 import * as nft from './nft-json.js';
 import { ANY_SERVICE, type ServiceRange } from './resolve.js';
 import { buildRuns, type CompiledRule, type Run } from './runs.js';
+import { runShape, shapeElement, shapeLookup, shapeType } from './run-shape.js';
 
 /** Named counter of what falls through to a policy's default action. */
 export const defaultCounterName = (policyName: string) => `default_${policyName}`;
@@ -19,23 +20,6 @@ export const policyChainName = (policyName: string) => `pol_${policyName}`;
 
 const MAX_ELEMENTS_PER_RULE = 1_000_000;
 const DEFAULT_LOG_RATE = 60;
-
-const KEY_TYPE: Record<Family, string[]> = {
-  4: ['ipv4_addr', 'ipv4_addr', 'inet_proto', 'inet_service'],
-  6: ['ipv6_addr', 'ipv6_addr', 'inet_proto', 'inet_service'],
-};
-
-const lookupKey = (family: Family) =>
-  nft.concat(nft.saddr(family), nft.daddr(family), nft.meta('l4proto'), nft.payload('th', 'dport'));
-
-function elementKey(e: Element) {
-  return nft.concat(
-    nft.addressValue(e.src),
-    nft.addressValue(e.dst),
-    nft.numberRange(e.svc.first >> 16, e.svc.last >> 16),
-    nft.numberRange(e.svc.first & 0xffff, e.svc.last & 0xffff),
-  );
-}
 
 /** Resolves a rule's source or destination list; undefined when absent (any), null after problems. */
 function resolveAddresses(ctx: CompileContext, refs: string[] | undefined, path: string): IpRange[] | undefined | null {
@@ -102,12 +86,14 @@ function emitRun(ctx: CompileContext, chain: string, policyName: string, n: numb
     const elements = run.elements[family];
     if (!elements.length) continue;
     const suffix = `${policyName}_${n}${family === 6 ? '_6' : ''}`;
-    const key = lookupKey(family);
+    const shape = runShape(elements);
+    const type = shapeType(shape, family);
+    const keys = elements.map((e) => shapeElement(shape, e));
     if (run.log) {
       const logSet = `l_${suffix}`;
-      batch.add('sets', nft.addSet({ name: logSet, type: KEY_TYPE[family], interval: true, elem: elements.map(elementKey) }), origin);
+      batch.add('sets', nft.addSet({ name: logSet, type, interval: shape.interval, elem: keys }), origin);
       batch.add('rules', nft.addRule(chain, comment, [
-        nft.match(key, nft.setRef(logSet)),
+        shapeLookup(shape, family, logSet),
         nft.limitPerMinute(run.log.ratePerMinute),
         nft.log(run.log.prefix),
       ]), origin);
@@ -115,14 +101,15 @@ function emitRun(ctx: CompileContext, chain: string, policyName: string, n: numb
       batch.lookups++;
     }
     const set = `m_${suffix}`;
-    batch.add('sets', nft.addSet({ name: set, type: KEY_TYPE[family], interval: true, counter: true, elem: elements.map(elementKey) }), origin);
+    batch.add('sets', nft.addSet({ name: set, type, interval: shape.interval, counter: true, elem: keys }), origin);
     batch.ruleCounters.sets.push({ name: set, owners: run.owners[family] });
     batch.elements += elements.length;
-    const lookup = nft.match(key, nft.setRef(set));
+    const lookup = shapeLookup(shape, family, set);
     if (run.action === 'reject') {
       // TCP gets a reset (a clean "connection refused"), everything else ICMP admin-prohibited.
       // A packet counts once: only TCP reaches the first rule's lookup, and TCP never leaves it.
-      batch.add('rules', nft.addRule(chain, comment, [nft.match(nft.meta('l4proto'), 'tcp'), lookup, nft.rejectTcpReset()]), origin);
+      const tcp = nft.match(nft.meta('l4proto'), 'tcp');
+      batch.add('rules', nft.addRule(chain, comment, [tcp, lookup, nft.rejectTcpReset()]), origin);
       batch.lookups++;
     }
     batch.add('rules', nft.addRule(chain, comment, [lookup, nft.verdict(run.action)]), origin);

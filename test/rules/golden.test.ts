@@ -166,8 +166,77 @@ describe('runs', () => {
       { id: 'merged', action: 'accept', destination: ['10.2.0.0-10.2.0.20', '10.2.0.10-10.2.0.30'], services: ['tcp/80-90', 'tcp/85-100'] },
     ]), { flowtable: false });
     expect(maps(out)[0].elem).toEqual([
-      { concat: [{ prefix: { addr: '0.0.0.0', len: 0 } }, { range: ['10.2.0.0', '10.2.0.30'] }, 6, { range: [80, 100] }] },
+      { concat: [{ range: ['10.2.0.0', '10.2.0.30'] }, 6, { range: [80, 100] }] },
     ]);
     expect(maps(out)[0].owners).toEqual(['merged']);
+  });
+});
+
+// ---- the set shape of a run: only the dimensions some element narrows, interval only for ranges ----
+
+describe('run shapes', () => {
+  type SetCmd = { name: string; type: string | string[]; flags?: string[]; elem?: unknown[] };
+  const only = (rules: FirewallRule[]) => {
+    const out = compileRuleset(base(rules), { flowtable: false });
+    const sets = maps(out) as Array<SetCmd & { owners: string[] }>;
+    const lookups = policyRules(out).map((r) => r.add!.rule!.expr[0] as { match: { left: unknown; right: string } });
+    return { sets, lookups };
+  };
+
+  it('any source, one host, one port: a hash set of daddr . l4proto . dport', () => {
+    const { sets, lookups } = only([{ id: 'db', action: 'accept', destination: ['10.2.0.11'], services: ['tcp/5432'] }]);
+    expect(sets).toHaveLength(1);
+    expect(sets[0]).toMatchObject({ type: ['ipv4_addr', 'inet_proto', 'inet_service'], elem: [{ concat: ['10.2.0.11', 6, 5432] }] });
+    expect(sets[0].flags).toBeUndefined();
+    expect(lookups[0].match.left).toEqual({ concat: [{ payload: { protocol: 'ip', field: 'daddr' } }, { meta: { key: 'l4proto' } }, { payload: { protocol: 'th', field: 'dport' } }] });
+  });
+
+  it('a run that mixes exact and range elements is an interval set; its exact elements stay single values', () => {
+    const { sets } = only([
+      { id: 'one', action: 'accept', destination: ['10.2.0.11'], services: ['tcp/22'] },
+      { id: 'many', action: 'accept', destination: ['10.2.1.0/24'], services: ['tcp/8000-8080'] },
+    ]);
+    expect(sets).toHaveLength(1);
+    expect(sets[0].flags).toEqual(['interval']);
+    expect(sets[0].elem).toEqual([
+      { concat: ['10.2.0.11', 6, 22] },
+      { concat: [{ prefix: { addr: '10.2.1.0', len: 24 } }, 6, { range: [8000, 8080] }] },
+    ]);
+    expect(sets[0].owners).toEqual(['one', 'many']);
+  });
+
+  it('ICMP without ports next to a TCP port keeps the port, as the full range (interval); ICMP alone drops it', () => {
+    const mixed = only([
+      { id: 'ping', action: 'accept', destination: ['10.2.0.11'], services: ['icmp'] },
+      { id: 'ssh', action: 'accept', destination: ['10.2.0.11'], services: ['tcp/22'] },
+    ]);
+    expect(mixed.sets[0]).toMatchObject({ type: ['ipv4_addr', 'inet_proto', 'inet_service'], flags: ['interval'] });
+    expect(mixed.sets[0].elem).toEqual([{ concat: ['10.2.0.11', 1, { range: [0, 65535] }] }, { concat: ['10.2.0.11', 6, 22] }]);
+    const icmp = only([{ id: 'ping', action: 'accept', destination: ['10.2.0.11'], services: ['icmp'] }]);
+    expect(icmp.sets[0]).toMatchObject({ type: ['ipv4_addr', 'inet_proto'], elem: [{ concat: ['10.2.0.11', 1] }] });
+    expect(icmp.sets[0].flags).toBeUndefined();
+  });
+
+  it('IPv6: a hash set of ip6 saddr . ip6 daddr when both are hosts and every service is any', () => {
+    const { sets, lookups } = only([{ id: 'v6', action: 'drop', source: ['2001:db8::1'], destination: ['2001:db8:1::2'] }]);
+    expect(sets).toHaveLength(1);
+    expect(sets[0]).toMatchObject({ type: ['ipv6_addr', 'ipv6_addr'], elem: [{ concat: ['2001:db8::1', '2001:db8:1::2'] }] });
+    expect(sets[0].flags).toBeUndefined();
+    expect(lookups[0].match.left).toEqual({ concat: [{ payload: { protocol: 'ip6', field: 'saddr' } }, { payload: { protocol: 'ip6', field: 'daddr' } }] });
+  });
+
+  it('no address in the key: the family leads it, so an IPv4 set never sees IPv6 packets', () => {
+    const { sets, lookups } = only([{ id: 'ssh-anywhere', action: 'drop', services: ['tcp/22'] }]);
+    expect(sets.map((s) => [s.type, s.elem])).toEqual([
+      [['nf_proto', 'inet_proto', 'inet_service'], [{ concat: ['ipv4', 6, 22] }]],
+      [['nf_proto', 'inet_proto', 'inet_service'], [{ concat: ['ipv6', 6, 22] }]],
+    ]);
+    expect(lookups[0].match.left).toEqual({ concat: [{ meta: { key: 'nfproto' } }, { meta: { key: 'l4proto' } }, { payload: { protocol: 'th', field: 'dport' } }] });
+  });
+
+  it('a run whose only rule is all-any: one nfproto element per family, a hash set', () => {
+    const { sets, lookups } = only([{ id: 'everything', action: 'accept' }]);
+    expect(sets.map((s) => [s.type, s.elem, s.flags])).toEqual([['nf_proto', ['ipv4'], undefined], ['nf_proto', ['ipv6'], undefined]]);
+    expect(lookups[0].match.left).toEqual({ meta: { key: 'nfproto' } });
   });
 });

@@ -69,6 +69,28 @@ describe('nftTransaction', () => {
     ]);
   });
 
+  it('a set that changes its flags is deleted and added again in the same transaction, with the rule that looks it up; no whole table', () => {
+    const lookup = (set: string) => [{ match: { op: '==', left: { payload: { protocol: 'ip', field: 'daddr' } }, right: `@${set}` } }, ...accept];
+    const kernel = listing([
+      { chain: { ...where, name: 'c', handle: 1 } },
+      { set: { ...where, name: 's', type: 'ipv4_addr', handle: 2, elem: ['10.0.0.1'] } },
+      { set: { ...where, name: 'other', type: 'ipv4_addr', handle: 3, elem: ['10.0.0.9'] } },
+      { rule: { ...where, chain: 'c', comment: 'uses-s', expr: lookup('s'), handle: 10 } },
+      { rule: { ...where, chain: 'c', comment: 'uses-other', expr: lookup('other'), handle: 11 } },
+    ]);
+    const intervalSet: [object, string] = [{ add: { set: { ...where, name: 's', type: 'ipv4_addr', flags: ['interval'], elem: [{ prefix: { addr: '10.0.0.0', len: 24 } }] } } }, '/sets/s'];
+    const otherSet: [object, string] = [{ add: { set: { ...where, name: 'other', type: 'ipv4_addr', elem: ['10.0.0.9'] } } }, '/sets/other'];
+    const rendered = batch([chain('c'), intervalSet, otherSet, rule('c', 'uses-s', lookup('s')), rule('c', 'uses-other', lookup('other'))]);
+    const transaction = nftTransaction(kernel, tableContent(rendered.nftables), rendered)!;
+    expect(transaction.whole).toBe(false);
+    expect(transaction.nftables).toEqual([
+      { delete: { rule: { ...where, chain: 'c', handle: 10 } } },
+      { delete: { set: { ...where, name: 's' } } },
+      intervalSet[0],
+      { insert: { rule: { ...where, chain: 'c', expr: lookup('s'), comment: 'uses-s', handle: 11 } } },
+    ]);
+  });
+
   it('new counters, chains and maps come first; a counter no rule uses any more is deleted after the rule that used it', () => {
     const kernel = listing([
       { chain: { ...where, name: 'c', handle: 1 } },

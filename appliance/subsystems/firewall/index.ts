@@ -196,8 +196,8 @@ export class FirewallSubsystem implements Subsystem<FirewallArtifact> {
     const kernel = applied ? await this.assumedKernel(applied, contentOf(desired)) : await this.kernelTable(false);
     this.transactionBase = kernel;
     const transaction = nftTransaction(kernel, contentOf(desired), desired.ruleset);
-    // A whole-table replacement carries the counters' values over: those need a listing.
-    if (applied && transaction?.whole) return this.transaction(desired, false);
+    // A whole-table replacement carries the counters' values over, and a rule is deleted by its handle: those need a listing.
+    if (applied && (transaction?.whole || transaction?.needsHandles)) return this.transaction(desired, false);
     return transaction;
   }
 
