@@ -12,7 +12,7 @@ import { elementCount, mergeServices, ruleElements, type ServiceInterval } from 
 import * as nft from './nft-json.js';
 import { ANY_SERVICE, type ServiceRange } from './resolve.js';
 import { buildRuns, type CompiledRule, type Run } from './runs.js';
-import { runShape, shapeElement, shapeLookup, shapeType } from './run-shape.js';
+import { runShape, shapeElement, shapeLookup, shapeTag, shapeType, type RunShape } from './run-shape.js';
 
 /** Named counter of what falls through to a policy's default action. */
 export const defaultCounterName = (policyName: string) => `default_${policyName}`;
@@ -72,25 +72,28 @@ function compileRule(ctx: CompileContext, policy: FirewallPolicy, rule: Firewall
   return { id: rule.id, path, action: rule.action, log, elements };
 }
 
-function runComment(run: Run): string {
-  const first = run.rules[0].id;
-  const last = run.rules[run.rules.length - 1].id;
-  return first === last ? first : `${first}..${last}`;
-}
+/**
+ * A run is named after its anchor, its LAST rule (rule ids are unique in
+ * the document): a rule inserted before it or a rule deleted from it other
+ * than the last changes only the run's elements, never its set's name or its
+ * rules' comment, so the commit is an element-only delta. The set's name also
+ * carries the family and the shape's tag, so a changed shape is a new set.
+ */
+const runAnchor = (run: Run) => run.rules[run.rules.length - 1].id;
+const runSetName = (prefix: 'r' | 'l', run: Run, family: Family, shape: RunShape) => `${prefix}_${runAnchor(run)}_${family}${shapeTag(shape)}`;
 
-function emitRun(ctx: CompileContext, chain: string, policyName: string, n: number, run: Run): void {
+function emitRun(ctx: CompileContext, chain: string, run: Run): void {
   const { batch } = ctx;
   const origin = run.rules[0].path;
-  const comment = runComment(run);
+  const comment = runAnchor(run);
   for (const family of [4, 6] as Family[]) {
     const elements = run.elements[family];
     if (!elements.length) continue;
-    const suffix = `${policyName}_${n}${family === 6 ? '_6' : ''}`;
     const shape = runShape(elements);
     const type = shapeType(shape, family);
     const keys = elements.map((e) => shapeElement(shape, e));
     if (run.log) {
-      const logSet = `l_${suffix}`;
+      const logSet = runSetName('l', run, family, shape);
       batch.add('sets', nft.addSet({ name: logSet, type, interval: shape.interval, elem: keys }), origin);
       batch.add('rules', nft.addRule(chain, comment, [
         shapeLookup(shape, family, logSet),
@@ -100,7 +103,7 @@ function emitRun(ctx: CompileContext, chain: string, policyName: string, n: numb
       batch.elements += elements.length;
       batch.lookups++;
     }
-    const set = `m_${suffix}`;
+    const set = runSetName('r', run, family, shape);
     batch.add('sets', nft.addSet({ name: set, type, interval: shape.interval, counter: true, elem: keys }), origin);
     batch.ruleCounters.sets.push({ name: set, owners: run.owners[family] });
     batch.elements += elements.length;
@@ -135,7 +138,7 @@ export function emitPolicyChains(ctx: CompileContext): void {
       const c = compileRule(ctx, policy, rule, path);
       if (c) compiled.push(c);
     });
-    buildRuns(compiled).forEach((run, n) => emitRun(ctx, chain, policy.name, n, run));
+    for (const run of buildRuns(compiled)) emitRun(ctx, chain, run);
 
     const action = policy.default_action ?? 'drop';
     if (policy.log_default) {

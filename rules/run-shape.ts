@@ -54,9 +54,11 @@ export function runShape(elements: Element[]): RunShape {
   return { dims, interval };
 }
 
-/** A short tag naming the shape: the kept dimensions' initials, and "i" for an interval set. */
+const TAG: Record<Dimension, string> = { family: 'f', saddr: 's', daddr: 'd', proto: 'l', port: 'p' };
+
+/** A short tag naming the shape: a letter per kept dimension (f s d l p), and "i" for an interval set. */
 export function shapeTag(shape: RunShape): string {
-  return `${shape.dims.map((d) => d[0]).join('')}${shape.interval ? 'i' : ''}`;
+  return `${shape.dims.map((d) => TAG[d]).join('')}${shape.interval ? 'i' : ''}`;
 }
 
 const TYPE: Record<Dimension, (family: Family) => string> = {

@@ -157,7 +157,7 @@ describe('runs', () => {
       { id: 'off', action: 'drop', enabled: false },
       { id: 'any', action: 'accept' },
     ]), { flowtable: false });
-    expect(maps(out).map((m) => m.name)).toEqual(['m_a-to-b_0', 'm_a-to-b_0_6']);
+    expect(maps(out).map((m) => m.name)).toEqual(['r_any_4f', 'r_any_6f']);
     expect(out.ruleCounters.rules.map((r) => r.id)).toEqual(['any']);
   });
 
@@ -238,5 +238,36 @@ describe('run shapes', () => {
     const { sets, lookups } = only([{ id: 'everything', action: 'accept' }]);
     expect(sets.map((s) => [s.type, s.elem, s.flags])).toEqual([['nf_proto', ['ipv4'], undefined], ['nf_proto', ['ipv6'], undefined]]);
     expect(lookups[0].match.left).toEqual({ meta: { key: 'nfproto' } });
+  });
+});
+
+// ---- names: a run's set and its rules' comment follow the run's last rule, so most edits change elements only ----
+
+describe('stable run names', () => {
+  const rule = (id: string, i: number, action: FirewallRule['action'] = 'accept'): FirewallRule => ({ id, action, destination: [host(i)], services: ['tcp/443'] });
+  const run = (rules: FirewallRule[]) => {
+    const out = compileRuleset(base(rules), { flowtable: false });
+    return { names: maps(out).map((m) => m.name), comments: policyRules(out).map((r) => (r.add!.rule as { comment?: string }).comment) };
+  };
+  const before = run([rule('a', 1), rule('b', 2), rule('c', 3)]);
+
+  it('names the set after the last rule, the family and the shape; the comment is the last rule', () => {
+    expect(before.names).toEqual(['r_c_4dlp']);
+    expect(before.comments).toEqual(['c', 'a-to-b']);
+  });
+
+  it('a rule inserted at the head or in the middle, or a non-last rule deleted, keeps the name and the comment', () => {
+    expect(run([rule('new', 9), rule('a', 1), rule('b', 2), rule('c', 3)])).toEqual(before);
+    expect(run([rule('a', 1), rule('new', 9), rule('b', 2), rule('c', 3)])).toEqual(before);
+    expect(run([rule('a', 1), rule('c', 3)])).toEqual(before);
+  });
+
+  it('a run split by a rule of another action: the part before it is a new run named after its own last rule; later runs keep their names', () => {
+    const split = run([rule('a', 1), rule('stop', 9, 'drop'), rule('b', 2), rule('c', 3)]);
+    expect(split.names).toEqual(['r_a_4dlp', 'r_stop_4dlp', 'r_c_4dlp']);
+  });
+
+  it('a changed shape is a new set name', () => {
+    expect(run([rule('a', 1), { id: 'c', action: 'accept', destination: ['10.9.0.0/24'], services: ['tcp/443'] }]).names).toEqual(['r_c_4dlpi']);
   });
 });

@@ -110,10 +110,12 @@ describe('plan: config level and kernel level', () => {
     const fw = firewall(plan);
     expect(fw.truncated).toBe(true);
     expect(fw.add).toHaveLength(200);
-    // 300 elements, and the run's rule, whose comment now names its last rule
-    expect(fw.added).toBe(301);
-    expect(fw.removed).toBe(1);
-    expect(fw.remove[0]).toMatch(/^rule pol_a-to-b "a-to-db" /);
+    // appended rules change the run's anchor (its last rule): a new set with all 301 elements, and the
+    // run's rule; the old set, its element and its rule go
+    expect(fw.added).toBe(303);
+    expect(fw.removed).toBe(3);
+    expect(fw.remove).toContainEqual(expect.stringMatching(/^rule pol_a-to-b "a-to-db" /));
+    expect(fw.add).toContainEqual(expect.stringMatching(/^set r_bulk-299_4dlp /));
     expect(plan.counts.configChanges).toBe(300);
     expect(plan.config).toHaveLength(200);
   });
