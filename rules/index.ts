@@ -13,6 +13,7 @@ import { emitTunnelOnlySets } from './tunnel-only.js';
 export { CompileError, type Problem } from './errors.js';
 export type { CompileOptions, RuleCounters, SelfService, TunnelOnly, ZoneMember } from './batch.js';
 export { defaultCounterName, policyChainName } from './policy-chains.js';
+export { parseRunSetName, type Dimension, type RunShape } from './run-shape.js';
 export { Resolver, type ServiceRange } from './resolve.js';
 export const TABLE = nft.TABLE;
 export const LOG_GROUP = nft.LOG_GROUP;

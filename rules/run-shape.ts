@@ -61,6 +61,16 @@ export function shapeTag(shape: RunShape): string {
   return `${shape.dims.map((d) => TAG[d]).join('')}${shape.interval ? 'i' : ''}`;
 }
 
+const FROM_TAG = new Map(Object.entries(TAG).map(([dim, letter]) => [letter, dim as Dimension]));
+
+/** The family and shape a run's set name carries (policy-chains.ts names them `<r|l>_<anchor>_<family><tag>`). */
+export function parseRunSetName(name: string): { family: Family; shape: RunShape } | undefined {
+  const match = /^[rl]_.+_([46])([fsdlp]+)(i?)$/.exec(name);
+  if (!match) return undefined;
+  const dims = [...match[2]].map((letter) => FROM_TAG.get(letter)!);
+  return { family: Number(match[1]) as Family, shape: { dims, interval: match[3] === 'i' } };
+}
+
 const TYPE: Record<Dimension, (family: Family) => string> = {
   family: () => 'nf_proto', saddr: nft.addrType, daddr: nft.addrType, proto: () => 'inet_proto', port: () => 'inet_service',
 };

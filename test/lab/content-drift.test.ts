@@ -3,7 +3,7 @@
 // added by hand, a DNAT target changed by hand and a route deleted by hand
 // are each reported and repaired by POST /v1/reconcile, a clean system
 // reports nothing, and a rule's counter keeps its value across an unrelated
-// commit and a restart of Junction.
+// commit, a restart of Junction, and a commit that creates its run's set anew.
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -142,5 +142,19 @@ describe.skipIf(!root.isRoot)('drift by content, counters that survive', () => {
     const status = await junction.api('GET', '/v1/status');
     expect(status.body.reconcile.repaired).toEqual({});
     expect(status.body.reconcile.errors).toEqual({});
+  });
+
+  it('a rule\'s counter survives its run\'s set being created anew (a rule appended to the run renames it)', async () => {
+    const counted = await counter('a-to-db');
+    expect(counted.packets).toBeGreaterThanOrEqual(3);
+    const doc = demoDoc();
+    doc.nat.port_forwards[0].port = 8081; // as committed before
+    doc.firewall.policies[0].rules.push({ id: 'a-to-web', action: 'accept', destination: [vpcs.b.hosts.b1], services: ['tcp/443'] });
+    const put = await junction.api('PUT', '/v1/config', doc);
+    expect(put.status, put.text).toBe(200);
+    expect(put.body.actions.firewall).toEqual([expect.stringMatching(/: delta: /), expect.stringMatching(/: 1 element counters carried over$/)]);
+    expect((await counter('a-to-db')).packets).toBeGreaterThanOrEqual(counted.packets);
+    expect((await counter('a-to-web')).packets).toBe(0);
+    expect(await reconcile()).toMatchObject({ repaired: expect.toSatisfy((r: object) => Object.keys(r).length === 0), errors: {} });
   });
 });

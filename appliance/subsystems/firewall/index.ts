@@ -15,6 +15,7 @@ import { loggingWanted, type FirewallLog } from './log-reader.js';
 import { contentLines, tableContent, type RuleContent, type TableContent } from './content.js';
 import { matchRules, nftTransaction, type NftTransaction } from './delta.js';
 import { firewallStatus, type AppliedCounters } from './status.js';
+import { carriedCounters, carryScript, countedByIdentity, type CarriedCounter } from './carry-over.js';
 import { firewallMetrics } from './metrics.js';
 import type { MetricFamily } from '../../core/metric-samples.js';
 
@@ -236,7 +237,9 @@ export class FirewallSubsystem implements Subsystem<FirewallArtifact> {
     const dir = join(this.stateDir, 'nft');
     await mkdir(dir, { recursive: true, mode: 0o700 });
     const file = join(dir, 'ruleset.json');
+    let carried: string[] = [];
     for (let attempt = 0; ; attempt++) {
+      const carry = await this.countersToCarry(transaction, desired);
       const text = JSON.stringify({ nftables: transaction.nftables });
       await writeFile(file, text, { mode: 0o600 });
       // A small delta echoes what it added: the new rules' handles, so the next delta need not list their chain.
@@ -244,6 +247,7 @@ export class FirewallSubsystem implements Subsystem<FirewallArtifact> {
       const result = await this.runner.run('nft', ['-j', '-f', file, ...(echo ? ['-e'] : [])]);
       if (result.code === 0) {
         this.rememberHandles(desired, transaction.whole || !echo ? undefined : result.stdout);
+        carried = await this.carryCounters(dir, carry);
         break;
       }
       // A delta built on the elements this process applied may meet elements changed by hand:
@@ -261,7 +265,46 @@ export class FirewallSubsystem implements Subsystem<FirewallArtifact> {
       const firstLine = result.stderr.trim().split('\n')[0] ?? 'nft failed';
       throw new ApplyFailed(this.name, `nft apply failed: ${firstLine}`, path);
     }
-    return [`nft -j -f ${file}: ${transaction.summary}`, ...inPlace()];
+    return [`nft -j -f ${file}: ${transaction.summary}`, ...carried, ...inPlace()];
+  }
+
+  /**
+   * The element counters the transaction would lose with the run sets it
+   * deletes or creates anew, to put back into the new sets (carry-over.ts).
+   * Which rule owned a kernel element is known only from the ruleset this
+   * process applied last: without it (nothing applied since the start), no
+   * counter is carried over.
+   */
+  private async countersToCarry(transaction: NftTransaction, desired: FirewallArtifact): Promise<CarriedCounter[]> {
+    const previous = this.lastApplied;
+    const base = this.transactionBase;
+    if (!previous || previous.absent || !base) return [];
+    const wanted = contentOf(desired);
+    const changed = (name: string) => transaction.whole || base.sets.get(name) !== wanted.sets.get(name);
+    const gone = new Set(previous.ruleset.ruleCounters.sets.map((s) => s.name).filter((name) => base.sets.has(name) && changed(name)));
+    const fresh = new Set(desired.ruleset.ruleCounters.sets.map((s) => s.name).filter(changed));
+    if (!gone.size || !fresh.size) return [];
+    // A whole-table transaction is computed from a full listing (with the values); a delta lists the sets it deletes.
+    let kernel = base.elements;
+    if (!transaction.whole) {
+      kernel = new Map();
+      for (const name of gone) {
+        const result = await this.runner.run('nft', ['-j', 'list', 'set', TABLE_FAMILY, TABLE, name]);
+        if (result.code === 0) kernel.set(name, tableContent((JSON.parse(result.stdout) as { nftables: unknown[] }).nftables).elements.get(name) ?? new Map());
+      }
+    }
+    const applied = { ruleCounters: previous.ruleset.ruleCounters, elements: contentOf(previous).elements };
+    return carriedCounters({ ruleCounters: desired.ruleset.ruleCounters, elements: wanted.elements }, fresh, countedByIdentity(applied, kernel, gone));
+  }
+
+  /** Puts the carried values into the new sets' elements, in one native transaction; a failure loses counts, not rules. */
+  private async carryCounters(dir: string, carry: CarriedCounter[]): Promise<string[]> {
+    if (!carry.length) return [];
+    const file = join(dir, 'carry-counters.nft');
+    await writeFile(file, carryScript(TABLE_FAMILY, TABLE, carry), { mode: 0o600 });
+    const result = await this.runner.run('nft', ['-f', file]);
+    if (result.code === 0) return [`nft -f ${file}: ${carry.length} element counters carried over`];
+    return [`nft -f ${file}: element counters NOT carried over: ${result.stderr.trim().split('\n')[0] ?? 'nft failed'}`];
   }
 
   /**
