@@ -8,11 +8,12 @@
 import type { FirewallPolicy, FirewallRule } from '../appliance/model/schema.js';
 import type { Family, IpRange } from '../appliance/model/ip.js';
 import type { CompileContext } from './batch.js';
-import { elementCount, mergeServices, ruleElements, type ServiceInterval } from './elements.js';
+import { elementCount, mergeServices, ruleElements, type Element, type ServiceInterval } from './elements.js';
 import * as nft from './nft-json.js';
 import { ANY_SERVICE, type ServiceRange } from './resolve.js';
 import { buildRuns, type CompiledRule, type Run } from './runs.js';
 import { runShape, shapeElement, shapeLookup, shapeTag, shapeType, type RunShape } from './run-shape.js';
+import { runPieces } from './run-pieces.js';
 
 /** Named counter of what falls through to a policy's default action. */
 export const defaultCounterName = (policyName: string) => `default_${policyName}`;
@@ -78,46 +79,57 @@ function compileRule(ctx: CompileContext, policy: FirewallPolicy, rule: Firewall
  * than the last changes only the run's elements, never its set's name or its
  * rules' comment, so the commit is an element-only delta. The set's name also
  * carries the family and the shape's tag, so a changed shape is a new set.
+ * A big interval run is split into pieces (run-pieces.ts); a piece other
+ * than the last is anchored at the owner of its last element.
  */
 const runAnchor = (run: Run) => run.rules[run.rules.length - 1].id;
-const runSetName = (prefix: 'r' | 'l', run: Run, family: Family, shape: RunShape) => `${prefix}_${runAnchor(run)}_${family}${shapeTag(shape)}`;
+const setName = (prefix: 'r' | 'l', anchor: string, family: Family, shape: RunShape) => `${prefix}_${anchor}_${family}${shapeTag(shape)}`;
 
 function emitRun(ctx: CompileContext, chain: string, run: Run): void {
-  const { batch } = ctx;
-  const origin = run.rules[0].path;
-  const comment = runAnchor(run);
   for (const family of [4, 6] as Family[]) {
     const elements = run.elements[family];
     if (!elements.length) continue;
-    const shape = runShape(elements);
-    const type = shapeType(shape, family);
-    const keys = elements.map((e) => shapeElement(shape, e));
-    if (run.log) {
-      const logSet = runSetName('l', run, family, shape);
-      batch.add('sets', nft.addSet({ name: logSet, type, interval: shape.interval, elem: keys }), origin);
-      batch.add('rules', nft.addRule(chain, comment, [
-        shapeLookup(shape, family, logSet),
-        nft.limitPerMinute(run.log.ratePerMinute),
-        nft.log(run.log.prefix),
-      ]), origin);
-      batch.elements += elements.length;
-      batch.lookups++;
-    }
-    const set = runSetName('r', run, family, shape);
-    batch.add('sets', nft.addSet({ name: set, type, interval: shape.interval, counter: true, elem: keys }), origin);
-    batch.ruleCounters.sets.push({ name: set, owners: run.owners[family] });
+    const owners = run.owners[family];
+    const pieces = runShape(elements).interval ? runPieces(owners) : [[0, elements.length] as [number, number]];
+    pieces.forEach(([start, end], i) => {
+      const anchor = i === pieces.length - 1 ? runAnchor(run) : owners[end - 1];
+      emitPiece(ctx, chain, run, family, anchor, elements.slice(start, end), owners.slice(start, end));
+    });
+  }
+}
+
+/** One set (and log set) of a run, or of a piece of a big run, with the rules that look it up. */
+function emitPiece(ctx: CompileContext, chain: string, run: Run, family: Family, anchor: string, elements: Element[], owners: string[]): void {
+  const { batch } = ctx;
+  const origin = run.rules[0].path;
+  const shape = runShape(elements);
+  const type = shapeType(shape, family);
+  const keys = elements.map((e) => shapeElement(shape, e));
+  if (run.log) {
+    const logSet = setName('l', anchor, family, shape);
+    batch.add('sets', nft.addSet({ name: logSet, type, interval: shape.interval, elem: keys }), origin);
+    batch.add('rules', nft.addRule(chain, anchor, [
+      shapeLookup(shape, family, logSet),
+      nft.limitPerMinute(run.log.ratePerMinute),
+      nft.log(run.log.prefix),
+    ]), origin);
     batch.elements += elements.length;
-    const lookup = shapeLookup(shape, family, set);
-    if (run.action === 'reject') {
-      // TCP gets a reset (a clean "connection refused"), everything else ICMP admin-prohibited.
-      // A packet counts once: only TCP reaches the first rule's lookup, and TCP never leaves it.
-      const tcp = nft.match(nft.meta('l4proto'), 'tcp');
-      batch.add('rules', nft.addRule(chain, comment, [tcp, lookup, nft.rejectTcpReset()]), origin);
-      batch.lookups++;
-    }
-    batch.add('rules', nft.addRule(chain, comment, [lookup, nft.verdict(run.action)]), origin);
     batch.lookups++;
   }
+  const set = setName('r', anchor, family, shape);
+  batch.add('sets', nft.addSet({ name: set, type, interval: shape.interval, counter: true, elem: keys }), origin);
+  batch.ruleCounters.sets.push({ name: set, owners });
+  batch.elements += elements.length;
+  const lookup = shapeLookup(shape, family, set);
+  if (run.action === 'reject') {
+    // TCP gets a reset (a clean "connection refused"), everything else ICMP admin-prohibited.
+    // A packet counts once: only TCP reaches the first rule's lookup, and TCP never leaves it.
+    const tcp = nft.match(nft.meta('l4proto'), 'tcp');
+    batch.add('rules', nft.addRule(chain, anchor, [tcp, lookup, nft.rejectTcpReset()]), origin);
+    batch.lookups++;
+  }
+  batch.add('rules', nft.addRule(chain, anchor, [lookup, nft.verdict(run.action)]), origin);
+  batch.lookups++;
 }
 
 /**

@@ -73,7 +73,7 @@ const base = (rules: FirewallRule[]): Config => ({
 });
 
 const host = (i: number, net = 2) => `10.${net}.${(i >> 8) & 255}.${i & 255}`;
-type Cmd = { add?: { set?: { name: string; elem?: unknown[] }; rule?: { chain: string; expr: unknown[] } } };
+type Cmd = { add?: { set?: { name: string; flags?: string[]; elem?: unknown[] }; rule?: { chain: string; expr: unknown[] } } };
 /** The counted sets the policy's runs look up, in order, each with the owner (rule id) of each element. */
 const maps = (out: CompiledRuleset) => out.ruleCounters.sets.map(({ name, owners }) => {
   const set = (out.nftables as Cmd[]).find((c) => c.add?.set?.name === name)!.add!.set!;
@@ -82,9 +82,9 @@ const maps = (out: CompiledRuleset) => out.ruleCounters.sets.map(({ name, owners
 const policyRules = (out: { nftables: object[] }) => (out.nftables as Cmd[]).filter((c) => c.add?.rule?.chain === 'pol_a-to-b');
 
 describe('runs', () => {
-  it('compiles 10,000 accept rules into one lookup with 10,000 counted elements', () => {
+  it('compiles 10,000 accept rules into one lookup with 10,000 counted elements (one hash set: single values only)', () => {
     const rules = Array.from({ length: 10_000 }, (_, i): FirewallRule => ({
-      id: `r${i}`, action: 'accept', source: ['10.1.0.0/16'], destination: [host(i)], services: [`tcp/${1 + (i % 1000)}`],
+      id: `r${i}`, action: 'accept', source: ['10.1.0.5'], destination: [host(i)], services: [`tcp/${1 + (i % 1000)}`],
     }));
     const out = compileRuleset(base(rules), { flowtable: false });
     expect(out.stats.lookups).toBe(1);
@@ -269,5 +269,37 @@ describe('stable run names', () => {
 
   it('a changed shape is a new set name', () => {
     expect(run([rule('a', 1), { id: 'c', action: 'accept', destination: ['10.9.0.0/24'], services: ['tcp/443'] }]).names).toEqual(['r_c_4dlpi']);
+  });
+});
+
+// ---- a big run of ranges is split into interval sets of bounded size, at rule boundaries chosen by rule id ----
+
+describe('pieces of a big interval run', () => {
+  const ranged = (i: number): FirewallRule => ({ id: `net-${i}`, action: 'accept', destination: [`10.${2 + (i >> 14)}.${(i >> 6) & 255}.${(i & 63) * 4}/30`], services: ['tcp/443'] });
+  const compile = (rules: FirewallRule[]) => maps(compileRuleset(base(rules), { flowtable: false }));
+  const rules = Array.from({ length: 10_000 }, (_, i) => ranged(i));
+  const pieces = compile(rules);
+
+  it('every piece is an interval set of at most about 2048 elements; together they hold every rule once, in order', () => {
+    expect(pieces.length).toBeGreaterThan(4);
+    for (const piece of pieces) {
+      expect(piece.flags).toEqual(['interval']);
+      expect(piece.owners.length).toBeLessThanOrEqual(2048);
+    }
+    expect(pieces.flatMap((p) => p.owners)).toEqual(rules.map((r) => r.id));
+    expect(new Set(pieces.map((p) => p.name)).size).toBe(pieces.length);
+    expect(pieces.at(-1)!.name).toBe('r_net-9999_4dlpi');
+  });
+
+  it('a rule inserted at the head changes the first piece only', () => {
+    const after = compile([ranged(20_000), ...rules]);
+    expect(after.slice(1).map((p) => [p.name, p.owners])).toEqual(pieces.slice(1).map((p) => [p.name, p.owners]));
+    expect(after[0].name).toBe(pieces[0].name);
+    expect(after[0].owners).toEqual([ranged(20_000).id, ...pieces[0].owners]);
+  });
+
+  it('a hash run is never split', () => {
+    const hosts = Array.from({ length: 10_000 }, (_, i): FirewallRule => ({ id: `h${i}`, action: 'accept', destination: [host(i)], services: ['tcp/443'] }));
+    expect(compile(hosts)).toHaveLength(1);
   });
 });
