@@ -50,6 +50,18 @@ export interface ZoneMember {
   zone: string;
 }
 
+/**
+ * Where each firewall rule's counter lives: rules count in the per-element
+ * counters of the sets their runs look up, so a rule's counter is the sum
+ * over the elements it owns.
+ */
+export interface RuleCounters {
+  /** every enabled rule, by policy, in document order (a rule whose elements are all shadowed owns none) */
+  rules: Array<{ id: string; policy: string }>;
+  /** each counted set, with owners[i] the id of the rule that owns the set's i-th element in the batch */
+  sets: Array<{ name: string; owners: string[] }>;
+}
+
 type Section = 'head' | 'chains' | 'counters' | 'sets' | 'rules';
 const ORDER: Section[] = ['head', 'chains', 'counters', 'sets', 'rules'];
 
@@ -58,6 +70,7 @@ export class Batch {
   private readonly origins: Record<Section, string[]> = { head: [], chains: [], counters: [], sets: [], rules: [] };
   elements = 0;
   lookups = 0;
+  readonly ruleCounters: RuleCounters = { rules: [], sets: [] };
 
   add(section: Section, command: object, origin: string): void {
     this.commands[section].push(command);

@@ -1,7 +1,7 @@
 // The pure compiler from the firewall/NAT part of the config document to one
 // nftables JSON batch that replaces the `inet junction` table atomically.
 import type { Config } from '../appliance/model/schema.js';
-import { Batch, type CompileContext, type CompileOptions } from './batch.js';
+import { Batch, type CompileContext, type CompileOptions, type RuleCounters } from './batch.js';
 import { CompileError } from './errors.js';
 import { emitFilterChains } from './filter-chains.js';
 import { emitNatChains } from './nat-chains.js';
@@ -11,8 +11,9 @@ import { Resolver } from './resolve.js';
 import { emitTunnelOnlySets } from './tunnel-only.js';
 
 export { CompileError, type Problem } from './errors.js';
-export type { CompileOptions, SelfService, TunnelOnly, ZoneMember } from './batch.js';
-export { counterName, defaultCounterName, policyChainName } from './policy-chains.js';
+export type { CompileOptions, RuleCounters, SelfService, TunnelOnly, ZoneMember } from './batch.js';
+export { defaultCounterName, policyChainName } from './policy-chains.js';
+export { parseRunSetName, type Dimension, type RunShape } from './run-shape.js';
 export { Resolver, type ServiceRange } from './resolve.js';
 export const TABLE = nft.TABLE;
 export const LOG_GROUP = nft.LOG_GROUP;
@@ -22,6 +23,8 @@ export interface CompiledRuleset {
   nftables: object[];
   /** origins[i]: the document path (or a fixed "junction:..." label) that produced nftables[i] */
   origins: string[];
+  /** which rule owns each element of the counted sets (a rule's counter is the sum over its elements) */
+  ruleCounters: RuleCounters;
   stats: {
     /** nft rule commands */
     rules: number;
@@ -47,5 +50,5 @@ export function compileRuleset(config: Config, options: CompileOptions): Compile
   const problems = [...resolver.problems, ...ctx.problems];
   if (problems.length) throw new CompileError(problems);
   const { nftables, origins } = batch.finish();
-  return { nftables, origins, stats: { rules: batch.ruleCount, elements: batch.elements, lookups: batch.lookups } };
+  return { nftables, origins, ruleCounters: batch.ruleCounters, stats: { rules: batch.ruleCount, elements: batch.elements, lookups: batch.lookups } };
 }

@@ -33,6 +33,8 @@ export interface SetSpec {
   interval?: boolean;
   /** for maps: "verdict" or "counter" */
   map?: string;
+  /** every element carries its own counter (`counter` in the set's declaration) */
+  counter?: boolean;
   elem?: unknown[];
 }
 
@@ -40,6 +42,7 @@ export function addSet(spec: SetSpec) {
   const body: Record<string, unknown> = { ...where, name: spec.name, type: spec.type };
   if (spec.map) body.map = spec.map;
   if (spec.interval) body.flags = ['interval'];
+  if (spec.counter) body.stmt = [{ counter: null }];
   // An empty "elem" list is refused by nft; leave it out.
   if (spec.elem?.length) body.elem = spec.elem;
   return { add: { [spec.map ? 'map' : 'set']: body } };
@@ -100,8 +103,6 @@ export const numberRange = (first: number, last: number): Expr => (first === las
 export const match = (left: Expr, right: Expr, op: '==' | '!=' | 'in' = '==') => ({ match: { op, left, right } });
 export const counter = (): Statement => ({ counter: null });
 export const namedCounter = (name: string): Statement => ({ counter: name });
-/** `counter name <key> map @<map>`: the lookup fails (and the rule stops) when the key is not in the map. */
-export const counterByMap = (key: Expr, map: string): Statement => ({ counter: { map: { key, data: setRef(map) } } });
 export const vmap = (key: Expr, map: string): Statement => ({ vmap: { key, data: setRef(map) } });
 export const limitPerMinute = (rate: number): Statement => ({ limit: { rate, per: 'minute' } });
 export const limitPerSecond = (rate: number, burst: number): Statement => ({ limit: { rate, per: 'second', burst } });

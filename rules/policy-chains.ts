@@ -1,7 +1,10 @@
 // One chain per firewall policy ("pol_<name>"). Its ordered rules become runs
-// (see runs.ts); each run is ONE lookup in an objref map of named counters
-// keyed by `saddr . daddr . l4proto . dport`, so per-packet cost does not grow
-// with the number of rules and every rule still has its own counter.
+// (see runs.ts); each run is ONE lookup in a set keyed by (a subset of, see
+// run-shape.ts) `saddr . daddr . l4proto . dport`, so per-packet cost does not
+// grow with the number of rules. Every element carries its own counter and the compiler
+// records which rule owns it (RuleCounters), so every rule still has its
+// counter: the sum over its elements. (Named counters per rule made every nft
+// command that needs the object cache list all of them, quadratically.)
 import type { FirewallPolicy, FirewallRule } from '../appliance/model/schema.js';
 import type { Family, IpRange } from '../appliance/model/ip.js';
 import type { CompileContext } from './batch.js';
@@ -9,32 +12,15 @@ import { elementCount, mergeServices, ruleElements, type Element, type ServiceIn
 import * as nft from './nft-json.js';
 import { ANY_SERVICE, type ServiceRange } from './resolve.js';
 import { buildRuns, type CompiledRule, type Run } from './runs.js';
+import { runShape, shapeElement, shapeLookup, shapeTag, shapeType, type RunShape } from './run-shape.js';
+import { runPieces } from './run-pieces.js';
 
-/** Named counter of a firewall rule: `nft -j list counter inet junction <name>`. */
-export const counterName = (ruleId: string) => `rule_${ruleId}`;
 /** Named counter of what falls through to a policy's default action. */
 export const defaultCounterName = (policyName: string) => `default_${policyName}`;
 export const policyChainName = (policyName: string) => `pol_${policyName}`;
 
 const MAX_ELEMENTS_PER_RULE = 1_000_000;
 const DEFAULT_LOG_RATE = 60;
-
-const KEY_TYPE: Record<Family, string[]> = {
-  4: ['ipv4_addr', 'ipv4_addr', 'inet_proto', 'inet_service'],
-  6: ['ipv6_addr', 'ipv6_addr', 'inet_proto', 'inet_service'],
-};
-
-const lookupKey = (family: Family) =>
-  nft.concat(nft.saddr(family), nft.daddr(family), nft.meta('l4proto'), nft.payload('th', 'dport'));
-
-function elementKey(e: Element) {
-  return nft.concat(
-    nft.addressValue(e.src),
-    nft.addressValue(e.dst),
-    nft.numberRange(e.svc.first >> 16, e.svc.last >> 16),
-    nft.numberRange(e.svc.first & 0xffff, e.svc.last & 0xffff),
-  );
-}
 
 /** Resolves a rule's source or destination list; undefined when absent (any), null after problems. */
 function resolveAddresses(ctx: CompileContext, refs: string[] | undefined, path: string): IpRange[] | undefined | null {
@@ -87,56 +73,69 @@ function compileRule(ctx: CompileContext, policy: FirewallPolicy, rule: Firewall
   return { id: rule.id, path, action: rule.action, log, elements };
 }
 
-function runComment(run: Run): string {
-  const first = run.rules[0].id;
-  const last = run.rules[run.rules.length - 1].id;
-  return first === last ? first : `${first}..${last}`;
-}
+/**
+ * A run is named after its anchor, its LAST rule (rule ids are unique in
+ * the document): a rule inserted before it or a rule deleted from it other
+ * than the last changes only the run's elements, never its set's name or its
+ * rules' comment, so the commit is an element-only delta. The set's name also
+ * carries the family and the shape's tag, so a changed shape is a new set.
+ * A big interval run is split into pieces (run-pieces.ts); a piece other
+ * than the last is anchored at the owner of its last element.
+ */
+const runAnchor = (run: Run) => run.rules[run.rules.length - 1].id;
+const setName = (prefix: 'r' | 'l', anchor: string, family: Family, shape: RunShape) => `${prefix}_${anchor}_${family}${shapeTag(shape)}`;
 
-function emitRun(ctx: CompileContext, chain: string, policyName: string, n: number, run: Run): void {
-  const { batch } = ctx;
-  const origin = run.rules[0].path;
-  const comment = runComment(run);
+function emitRun(ctx: CompileContext, chain: string, run: Run): void {
   for (const family of [4, 6] as Family[]) {
     const elements = run.elements[family];
     if (!elements.length) continue;
-    const suffix = `${policyName}_${n}${family === 6 ? '_6' : ''}`;
-    const key = lookupKey(family);
-    if (run.log) {
-      const logSet = `l_${suffix}`;
-      batch.add('sets', nft.addSet({ name: logSet, type: KEY_TYPE[family], interval: true, elem: elements.map(elementKey) }), origin);
-      batch.add('rules', nft.addRule(chain, comment, [
-        nft.match(key, nft.setRef(logSet)),
-        nft.limitPerMinute(run.log.ratePerMinute),
-        nft.log(run.log.prefix),
-      ]), origin);
-      batch.elements += elements.length;
-      batch.lookups++;
-    }
-    const map = `m_${suffix}`;
-    batch.add('sets', nft.addSet({
-      name: map, type: KEY_TYPE[family], map: 'counter', interval: true,
-      elem: elements.map((e, i) => [elementKey(e), counterName(run.owners[family][i])]),
-    }), origin);
-    batch.elements += elements.length;
-    if (run.action === 'reject') {
-      // TCP gets a reset (a clean "connection refused"), everything else ICMP admin-prohibited.
-      batch.add('rules', nft.addRule(chain, comment, [
-        nft.match(nft.meta('l4proto'), 'tcp'),
-        nft.counterByMap(key, map),
-        nft.rejectTcpReset(),
-      ]), origin);
-      batch.lookups++;
-    }
-    batch.add('rules', nft.addRule(chain, comment, [nft.counterByMap(key, map), nft.verdict(run.action)]), origin);
-    batch.lookups++;
+    const owners = run.owners[family];
+    const pieces = runShape(elements).interval ? runPieces(owners) : [[0, elements.length] as [number, number]];
+    pieces.forEach(([start, end], i) => {
+      const anchor = i === pieces.length - 1 ? runAnchor(run) : owners[end - 1];
+      emitPiece(ctx, chain, run, family, anchor, elements.slice(start, end), owners.slice(start, end));
+    });
   }
 }
 
+/** One set (and log set) of a run, or of a piece of a big run, with the rules that look it up. */
+function emitPiece(ctx: CompileContext, chain: string, run: Run, family: Family, anchor: string, elements: Element[], owners: string[]): void {
+  const { batch } = ctx;
+  const origin = run.rules[0].path;
+  const shape = runShape(elements);
+  const type = shapeType(shape, family);
+  const keys = elements.map((e) => shapeElement(shape, e));
+  if (run.log) {
+    const logSet = setName('l', anchor, family, shape);
+    batch.add('sets', nft.addSet({ name: logSet, type, interval: shape.interval, elem: keys }), origin);
+    batch.add('rules', nft.addRule(chain, anchor, [
+      shapeLookup(shape, family, logSet),
+      nft.limitPerMinute(run.log.ratePerMinute),
+      nft.log(run.log.prefix),
+    ]), origin);
+    batch.elements += elements.length;
+    batch.lookups++;
+  }
+  const set = setName('r', anchor, family, shape);
+  batch.add('sets', nft.addSet({ name: set, type, interval: shape.interval, counter: true, elem: keys }), origin);
+  batch.ruleCounters.sets.push({ name: set, owners });
+  batch.elements += elements.length;
+  const lookup = shapeLookup(shape, family, set);
+  if (run.action === 'reject') {
+    // TCP gets a reset (a clean "connection refused"), everything else ICMP admin-prohibited.
+    // A packet counts once: only TCP reaches the first rule's lookup, and TCP never leaves it.
+    const tcp = nft.match(nft.meta('l4proto'), 'tcp');
+    batch.add('rules', nft.addRule(chain, anchor, [tcp, lookup, nft.rejectTcpReset()]), origin);
+    batch.lookups++;
+  }
+  batch.add('rules', nft.addRule(chain, anchor, [lookup, nft.verdict(run.action)]), origin);
+  batch.lookups++;
+}
+
 /**
- * Emits every policy's chain, counters, maps and rules. Rule ids name
- * counters, so they must be unique across policies: verify checks that, and
- * the compiler trusts verified input.
+ * Emits every policy's chain, sets, rules and default counter. Rule ids key
+ * the rule counters, so they must be unique across policies: verify checks
+ * that, and the compiler trusts verified input.
  */
 export function emitPolicyChains(ctx: CompileContext): void {
   ctx.config.firewall?.policies.forEach((policy, pi) => {
@@ -147,11 +146,11 @@ export function emitPolicyChains(ctx: CompileContext): void {
     policy.rules.forEach((rule, ri) => {
       const path = `${base}/rules/${ri}`;
       if (rule.enabled === false) return;
-      ctx.batch.add('counters', nft.addCounter(counterName(rule.id)), path);
+      ctx.batch.ruleCounters.rules.push({ id: rule.id, policy: policy.name });
       const c = compileRule(ctx, policy, rule, path);
       if (c) compiled.push(c);
     });
-    buildRuns(compiled).forEach((run, n) => emitRun(ctx, chain, policy.name, n, run));
+    for (const run of buildRuns(compiled)) emitRun(ctx, chain, run);
 
     const action = policy.default_action ?? 'drop';
     if (policy.log_default) {

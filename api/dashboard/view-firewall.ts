@@ -1,5 +1,5 @@
-// Zones and policies with each rule's hit counters (the kernel's named
-// counter per rule, from GET /v1/status, joined to the document's rules by
+// Zones and policies with each rule's hit counters (the kernel's counters of
+// the set elements a rule owns, summed in GET /v1/status, joined to the document's rules by
 // policy and id), plus a form that adds a rule and a delete button per
 // rule: both go through the plan-then-commit panel.
 import { apiPath, get } from './api.js';

@@ -26,7 +26,7 @@ describe('/v1/config', () => {
     expect(plan.system.add).toEqual([expect.stringMatching(/^hostname junction-lab( \(not applied: .*\))?$/)]);
     expect(plan.links.add).toContain('address 10.1.0.1/24 on vpc0');
     expect(plan.routes.add).toEqual(['route 0.0.0.0/0 via 100.64.0.1 metric 0 proto 77']);
-    expect(plan.firewall.add).toContain('counter rule_a-to-db');
+    expect(plan.firewall.add).toContainEqual(expect.stringMatching(/^rule pol_\S+ "a-to-db" /));
     expect(body.actions.links).toContain('ip addr add 100.64.0.2/24 dev ccnn0');
     expect(body.actions.routes).toEqual(['ip -4 route replace 0.0.0.0/0 via 100.64.0.1 metric 0 proto 77']);
     expect(body.actions.firewall).toHaveLength(1);

@@ -2,7 +2,8 @@
 // kept (issue 14): at 100k rules listing one chain costs nft seconds, so the
 // next delta that replaces a rule of that chain uses the known handles
 // instead. The kernel still ends up with exactly the revision's content, and
-// a handle made stale by hand is recovered from by listing. Fake kernel.
+// a handle made stale by hand is recovered from by listing. A rule added at
+// the head of a run changes only elements. Fake kernel.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEMO_YAML, startHarness, type Harness } from './support/harness.js';
 
@@ -15,25 +16,28 @@ describe('firewall deltas with echoed handles', () => {
   });
   afterEach(() => h.close());
 
-  // position 0 of a-to-b: the run's comment names its first rule, so the chain's rule is replaced
-  const addAtHead = async (id: string, port: number) => {
+  // position 0 of a-to-b: with the action of the rule after it, the rule joins that rule's run (its
+  // elements only change: the run is named after its last rule); with another action it starts a run
+  // of its own, whose rule is inserted before the next kept rule, by that rule's handle
+  const addAtHead = async (id: string, port: number, action: 'accept' | 'drop') => {
     const response = await h.app.inject({
       method: 'POST', url: '/v1/firewall/policies/a-to-b/rules?position=0', headers: h.auth(),
-      payload: { id, action: 'accept', destination: ['10.2.0.11'], services: [`tcp/${port}`] },
+      payload: { id, action, destination: ['10.2.0.11'], services: [`tcp/${port}`] },
     });
     expect(response.statusCode, response.body).toBe(201);
+    return response.json() as { actions: { firewall: string[] } };
   };
   const chainListings = (from: number) => h.transcriptSince(from).filter((l) => l.startsWith('nft -j list chain inet junction ')).length;
   const reconcile = async () => (await h.app.inject({ method: 'POST', url: '/v1/reconcile', headers: h.auth() })).json() as { repaired: Record<string, string[]>; errors: Record<string, string> };
 
   it('after an echoed delta the next one does not list the chain, and the kernel matches each revision', async () => {
     let from = h.runner.commands.length;
-    await addAtHead('first', 1001); // after a whole-table apply the handles are unknown: listed once
+    await addAtHead('first', 1001, 'drop'); // after a whole-table apply the handles are unknown: listed once
     expect(chainListings(from)).toBe(1);
     expect(await reconcile()).toMatchObject({ repaired: {}, errors: {} });
-    for (const [id, port] of [['second', 1002], ['third', 1003]] as const) {
+    for (const [id, port, action] of [['second', 1002, 'accept'], ['third', 1003, 'drop']] as const) {
       from = h.runner.commands.length;
-      await addAtHead(id, port);
+      await addAtHead(id, port, action);
       expect(h.transcriptSince(from).filter((l) => /^nft -j -f .* -e$/.test(l))).toHaveLength(1);
       expect(chainListings(from), `${id}: the chain was listed`).toBe(0);
       expect(await reconcile()).toMatchObject({ repaired: {}, errors: {} });
@@ -41,10 +45,21 @@ describe('firewall deltas with echoed handles', () => {
   });
 
   it('a rule replaced by hand (new handle) makes the delta fail once, and the retry lists and succeeds', async () => {
-    await addAtHead('first', 1001);
+    await addAtHead('first', 1001, 'drop');
     const rules = h.kernel.nft.objects!.filter((o) => (o as { rule?: { chain: string } }).rule?.chain === 'pol_a-to-b') as Array<{ rule: { handle: number } }>;
     rules[0]!.rule.handle = 9999; // as if deleted and added again by hand
-    await addAtHead('second', 1002);
+    await addAtHead('second', 1002, 'accept');
+    expect(await reconcile()).toMatchObject({ repaired: {}, errors: {} });
+  });
+
+  it('a rule added at the head of a run, and deleted again, change that run\'s elements only: no rule, no chain listing', async () => {
+    const from = h.runner.commands.length;
+    const added = await addAtHead('joins', 1001, 'accept');
+    expect(added.actions.firewall[0]).toMatch(/delta: \+0\/-0 rules, \+1\/-0 elements, 0 chains\/sets\/counters/);
+    const deleted = await h.app.inject({ method: 'DELETE', url: '/v1/firewall/policies/a-to-b/rules/joins', headers: h.auth() });
+    expect(deleted.statusCode, deleted.body).toBe(200);
+    expect((deleted.json() as { actions: { firewall: string[] } }).actions.firewall[0]).toMatch(/delta: \+0\/-0 rules, \+0\/-1 elements, 0 chains\/sets\/counters/);
+    expect(chainListings(from)).toBe(0);
     expect(await reconcile()).toMatchObject({ repaired: {}, errors: {} });
   });
 });

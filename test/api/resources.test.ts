@@ -31,7 +31,7 @@ describe('resource collections', () => {
       const appended = await post(rulesUrl, { id: 'ssh', action: 'drop', services: ['tcp/22'] });
       expect(appended.statusCode).toBe(201);
       expect(appended.json()).toMatchObject({ revision: { id: 2 }, item: { id: 'ssh' }, changed: true });
-      expect(appended.json().plan.subsystems.find((s: { subsystem: string }) => s.subsystem === 'firewall').add).toContain('counter rule_ssh');
+      expect(appended.json().plan.subsystems.find((s: { subsystem: string }) => s.subsystem === 'firewall').add).toContainEqual(expect.stringMatching(/^rule pol_\S+ "ssh" /));
       expect(await ruleIds()).toEqual(['web', 'ssh']);
 
       const first = await h.app.inject({ method: 'POST', url: `${rulesUrl}?position=0`, headers: h.auth(), payload: { id: 'ping', action: 'accept', services: ['icmp'] } });
@@ -131,7 +131,7 @@ describe('resource collections', () => {
       await post(rulesUrl, { id: 'ssh', action: 'drop', services: ['tcp/22'] });
       const deleted = await h.app.inject({ method: 'DELETE', url: `${rulesUrl}/web`, headers: h.auth() });
       expect(deleted.statusCode).toBe(200);
-      expect(deleted.json().plan.subsystems.find((s: { subsystem: string }) => s.subsystem === 'firewall').remove).toContain('counter rule_web');
+      expect(deleted.json().plan.subsystems.find((s: { subsystem: string }) => s.subsystem === 'firewall').remove).toContainEqual(expect.stringMatching(/^rule pol_\S+ "web" /));
       expect(await ruleIds()).toEqual(['ssh']);
       const again = await h.app.inject({ method: 'DELETE', url: `${rulesUrl}/web`, headers: h.auth() });
       expect(again.statusCode).toBe(404);

@@ -75,13 +75,13 @@ describe('rollback of a failed apply', () => {
   });
 
   it('nft names the failing command of the delta by index; the answer names the document object it came from', async () => {
-    // The delta adds the new rule's counter (and its map element); the kernel
-    // refuses the counter: the path is the rule's (/firewall/policies/0/rules/1).
+    // The delta adds the new rule's set (its run of one rule, with its element); the kernel
+    // refuses the set: the path is the rule's (/firewall/policies/0/rules/1).
     let refused: object | undefined;
     h.kernel.fault = (c) => {
       if (c.program !== 'nft' || c.args[0] !== '-j' || c.args[1] !== '-f') return undefined;
-      const batch = JSON.parse(readFileSync(c.args[2], 'utf8')) as { nftables: Array<{ add?: { counter?: { name: string } } }> };
-      const index = batch.nftables.findIndex((command) => command.add?.counter?.name === 'rule_ssh');
+      const batch = JSON.parse(readFileSync(c.args[2], 'utf8')) as { nftables: Array<{ add?: { set?: { elem?: unknown[] } } }> };
+      const index = batch.nftables.findIndex((command) => /[[,]6,22\]/.test(JSON.stringify(command.add?.set?.elem ?? [])));
       refused = batch.nftables[index];
       return { code: 1, stderr: `Error: Could not process rule: in command array at index ${index}\n` };
     };

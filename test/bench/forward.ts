@@ -108,6 +108,13 @@ async function nftJson(lab: Lab, args: string[]): Promise<{ nftables?: Array<Rec
   }
 }
 
+/** A rule's packets as GET /v1/status reports them (the sum of its set elements' counters). */
+async function rulePackets(api: ApiTarget, id: string): Promise<number | undefined> {
+  const status = await apiRequest<{ firewall?: { rules?: Array<{ id: string; packets: number }> } }>(api, 'GET', '/v1/status', undefined, { timeoutMs: 30_000 });
+  return status.body?.firewall?.rules?.find((r) => r.id === id)?.packets;
+}
+
+/** A named counter (a policy's default action). */
 async function counterPackets(lab: Lab, name: string): Promise<number | undefined> {
   const out = await nftJson(lab, ['list', 'counter', 'inet', 'junction', name]);
   const entry = out?.nftables?.find((e) => 'counter' in e)?.counter as { packets?: number } | undefined;
@@ -218,7 +225,7 @@ export async function runForward(): Promise<number> {
     if (tenKCommit.status !== 200) throw new Error(`the ${RULES}-rule config was refused (${tenKCommit.status}): ${tenKCommit.text.slice(0, 2000)}`);
     log(`${RULES} rules committed in ${tenKCommit.seconds.toFixed(3)} s`);
     const policyChainRules = await chainRuleCount(lab, `pol_${POLICY_NAME}`);
-    const hitsBefore = (await counterPackets(lab, `rule_${MATCH_RULE_ID}`)) ?? 0;
+    const hitsBefore = (await rulePackets(api, MATCH_RULE_ID)) ?? 0;
     await mustReach(lab, `${RULES} rules (icmp is not allowed by the policy, so this must fail)`).then(
       () => {
         throw new Error(`ping from ${CLIENT} still passes with the ${RULES}-rule policy: the policy is not deciding`);
@@ -226,7 +233,7 @@ export async function runForward(): Promise<number> {
       () => undefined,
     );
     await interleaved(plain, lab, '10k', samples);
-    const hitsAfter = (await counterPackets(lab, `rule_${MATCH_RULE_ID}`)) ?? 0;
+    const hitsAfter = (await rulePackets(api, MATCH_RULE_ID)) ?? 0;
     const defaultDrops = await counterPackets(lab, `default_${POLICY_NAME}`);
     const matchRuleHits = hitsAfter - hitsBefore;
     // each iperf3 test opens 1 control + N data connections; the rule sees their first packets only

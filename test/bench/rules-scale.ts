@@ -15,10 +15,8 @@
 //   api_overhead_ratio  commit100k_s / direct100k_s.
 //   direct_single_ms  the floor under single_*_ms: with that ruleset loaded
 //                 in the scratch namespace, `nft -j -f` of a one-element add
-//                 (and of its delete) to the first verdict map, the kernel
-//                 change a single-rule commit makes. nft reads the table's
-//                 sets before it changes an interval map, so this grows with
-//                 the table.
+//                 (and of its delete) to the set of the policy's first run,
+//                 the kernel change a single-rule commit makes.
 //
 // Safety: no traffic at all; Junction runs in the lab's router namespace and
 // the baseline's nft in a scratch namespace named after the lab, so the lab's
@@ -33,6 +31,7 @@ import { createLogger } from '../../appliance/platform/log.js';
 import { createAppliance } from '../../appliance/main/appliance.js';
 import type { Capabilities } from '../../appliance/platform/capabilities.js';
 import type { FirewallArtifact } from '../../appliance/subsystems/firewall/index.js';
+import type { CompiledRuleset } from '../../rules/index.js';
 import { LAB_API_PORT } from '../lab-kit/command.js';
 import { tenKDocument } from './forward.js';
 import { demoDocument, junctionLogTail, startLabJunction, timedRequest } from './lab-junction.js';
@@ -58,11 +57,11 @@ export function percentile(values: number[], p: number): number {
 }
 
 /** Exactly the firewall batch Junction renders for `document` (same code, same capabilities, same API port). */
-function renderFirewall(document: unknown, capabilities: Capabilities, work: string): object[] {
+function renderFirewall(document: unknown, capabilities: Capabilities, work: string): CompiledRuleset {
   const appliance = createAppliance({ stateDir: work, runner: new SystemCommandRunner(), capabilities, log: createLogger('bench', 'error'), apiPort: LAB_API_PORT });
   try {
     const artifact = appliance.reconciler.prepare(document).artifacts.get('firewall') as FirewallArtifact;
-    return artifact.ruleset.nftables;
+    return artifact.ruleset;
   } finally {
     appliance.close();
   }
@@ -99,7 +98,13 @@ export async function runRulesScale(): Promise<number> {
     // ---- the baseline's ruleset: what Junction renders for the 100k document, and a scratch namespace ----
     const top = SCALES[SCALES.length - 1];
     const batch = join(work, 'ruleset.json');
-    writeFileSync(batch, JSON.stringify({ nftables: renderFirewall(tenKDocument(demo, top), capabilities, join(work, 'render')) }));
+    const rendered = renderFirewall(tenKDocument(demo, top), capabilities, join(work, 'render'));
+    writeFileSync(batch, JSON.stringify({ nftables: rendered.nftables }));
+    // the set of the policy's first run (it holds bench-0), and its first element as the template of a new one
+    const firstRun = rendered.ruleCounters.sets.find((set) => set.owners[0] === 'bench-0');
+    const firstSet = (rendered.nftables as Array<{ add?: { set?: { name: string; elem?: unknown[] } } }>).find((c) => c.add?.set?.name === firstRun?.name)?.add?.set;
+    if (!firstSet?.elem?.length) throw new Error('the rendering has no set holding rule bench-0');
+    const template = JSON.stringify(firstSet.elem[0]);
     const added = await runner.run('ip', ['netns', 'add', scratch]);
     if (added.code !== 0) throw new Error(`ip netns add ${scratch}: ${added.stderr.trim()}`);
     const direct: number[] = [];
@@ -112,12 +117,13 @@ export async function runRulesScale(): Promise<number> {
       direct.push(Number(process.hrtime.bigint() - t0) / 1e9);
     };
     const directSingle: number[] = [];
-    /** nft -j -f of one element add, then its delete, in the first verdict map of the loaded rendering, timed */
+    /** nft -j -f of one element add, then its delete, in the set of the policy's first run in the loaded rendering, timed */
     const elementDirect = async (i: number) => {
+      // bench-0's element (172.16.0.0, tcp/10000) with another host and port, in whatever shape the set has
+      const element = JSON.parse(template.replace('"172.16.0.0"', `"192.0.2.${200 + (i % 50)}"`).replace(',10000', `,${30_000 + i}`)) as unknown;
       for (const verb of ['add', 'delete'] as const) {
-        const element = [{ concat: [{ prefix: { addr: '0.0.0.0', len: 0 } }, `192.0.2.${200 + (i % 50)}`, 6, 30_000 + i] }, 'rule_bench-0'];
         const file = join(work, `single-${verb}.json`);
-        writeFileSync(file, JSON.stringify({ nftables: [{ [verb]: { element: { family: 'inet', table: 'junction', name: `m_${POLICY}_0`, elem: [verb === 'add' ? element : element[0]] } } }] }));
+        writeFileSync(file, JSON.stringify({ nftables: [{ [verb]: { element: { family: 'inet', table: 'junction', name: firstSet.name, elem: [element] } } }] }));
         const t0 = process.hrtime.bigint();
         const result = await runner.run('ip', ['netns', 'exec', scratch, 'nft', '-j', '-f', file], { timeoutMs: 60_000 });
         if (result.code !== 0) throw new Error(`nft -j -f of one element ${verb} failed: ${result.stderr.slice(0, 500)}`);
@@ -201,7 +207,7 @@ export async function runRulesScale(): Promise<number> {
         single_ms: `with ${top} rules loaded: POST one rule at position 0 and DELETE it, ${SINGLE_RUNS} times; p50/p99 over all ${SINGLE_RUNS * 2} requests`,
         direct100k_s: `median of ${DIRECT_RUNS} (one right before the API commit, the others right after): nft -j -f of the same rendered ${top}-rule ruleset into an empty namespace`,
         api_overhead_ratio: 'commit100k_s / direct100k_s',
-        direct_single_p50_ms: `p50 of ${DIRECT_SINGLE_RUNS} adds and ${DIRECT_SINGLE_RUNS} deletes of one element of m_${POLICY}_0 by nft -j -f, with the ${top}-rule rendering loaded in the scratch namespace, each pair right after an API pair`,
+        direct_single_p50_ms: `p50 of ${DIRECT_SINGLE_RUNS} adds and ${DIRECT_SINGLE_RUNS} deletes of one element of the set of the policy's first run (${firstSet.name}) by nft -j -f, with the ${top}-rule rendering loaded in the scratch namespace, each pair right after an API pair`,
         single_overhead_ratio: 'single_p50_ms / direct_single_p50_ms',
       },
       details: {

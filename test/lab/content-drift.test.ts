@@ -1,10 +1,11 @@
 // Drift by content and counters that survive (issue 8, items 3 and 7), with
-// the real `junction serve` and the real kernel in the lab: a map element
+// the real `junction serve` and the real kernel in the lab: a set element
 // added by hand, a DNAT target changed by hand and a route deleted by hand
 // are each reported and repaired by POST /v1/reconcile, a clean system
 // reports nothing, and a rule's counter keeps its value across an unrelated
-// commit and a restart of Junction.
-import { readFileSync, rmSync } from 'node:fs';
+// commit, a restart of Junction, and a commit that creates its run's set anew.
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
@@ -30,9 +31,22 @@ describe.skipIf(!root.isRoot)('drift by content, counters that survive', () => {
     expect(response.status, response.text).toBe(200);
     return response.body as { repaired: Record<string, string[]>; errors: Record<string, string> };
   };
-  const counter = async (name: string) => {
-    const listed = JSON.parse(await nft('-j', 'list', 'counter', 'inet', 'junction', name)) as { nftables: Array<{ counter?: { packets: number; bytes: number } }> };
-    return listed.nftables.find((o) => o.counter)!.counter!;
+  /** A rule's counter as status reports it: the sum of the counters of the set elements it owns. */
+  const counter = async (id: string) => {
+    const status = await junction.api('GET', '/v1/status');
+    const rule = (status.body.firewall.rules as Array<{ id: string; packets: number; bytes: number }>).find((r) => r.id === id);
+    expect(rule, `rule ${id} in GET /v1/status`).toBeDefined();
+    return rule!;
+  };
+  /** The counted set that holds a rule's element with this destination and port, and that element as listed. */
+  const setWith = async (destination: string, port: number) => {
+    type ListedSet = { name: string; elem?: Array<{ elem: { val: unknown } }> };
+    const listed = JSON.parse(await nft('-j', 'list', 'sets', 'table', 'inet', 'junction')) as { nftables: Array<{ set?: ListedSet }> };
+    for (const { set } of listed.nftables) {
+      const element = set?.elem?.find((e) => JSON.stringify(e.elem.val).includes(`"${destination}","tcp",${port}`));
+      if (set && element) return { name: set.name, key: element.elem.val };
+    }
+    throw new Error(`no set holds ${destination} tcp/${port}`);
   };
   /** Every rule with its handle: equal listings mean nothing was deleted and added again. */
   const handles = async () => (await nft('-a', 'list', 'table', 'inet', 'junction')).replace(/packets \d+ bytes \d+/g, '');
@@ -54,15 +68,21 @@ describe.skipIf(!root.isRoot)('drift by content, counters that survive', () => {
     expect(await handles()).toBe(before);
   });
 
-  it('a map element added by hand (a hole to b1:22) is reported and removed', async () => {
+  it('a set element added by hand (a hole to b1:22) is reported and removed', async () => {
     const ssh = await tcpListen(lab(), 'b1', 22);
     try {
       expect(await tcpConnect(lab(), 'a1', vpcs.b.hosts.b1, 22, 1500)).toBe(false);
-      await nft('add', 'element', 'inet', 'junction', 'm_a-to-b_0', `{ 0.0.0.0/0 . ${vpcs.b.hosts.b1} . tcp . 22 : "rule_a-to-db" }`);
+      // the a-to-db rule's element (b1, tcp/5432) with port 22 instead, in the same set
+      const dbSet = await setWith(vpcs.b.hosts.b1, 5432);
+      const hole = JSON.parse(JSON.stringify(dbSet.key).replace('"tcp",5432', '"tcp",22')) as unknown;
+      // nft cannot read a batch from a socket-backed stdin: a file in Junction's state dir
+      const batch = join(junction.stateDir, 'hole.json');
+      writeFileSync(batch, JSON.stringify({ nftables: [{ add: { element: { family: 'inet', table: 'junction', name: dbSet.name, elem: [hole] } } }] }));
+      await nft('-j', '-f', batch);
       expect(await tcpConnect(lab(), 'a1', vpcs.b.hosts.b1, 22, 1500)).toBe(true); // the hole is real
       const report = await reconcile();
       expect(report.errors).toEqual({});
-      expect(report.repaired.firewall).toEqual([expect.stringMatching(new RegExp(`^unexpected: element m_a-to-b_0 .*"${vpcs.b.hosts.b1.replace(/\./g, '\\.')}",6,22\\]\\},"rule_a-to-db"\\]$`))]);
+      expect(report.repaired.firewall).toEqual([expect.stringMatching(new RegExp(`^unexpected: element ${dbSet.name} .*"${vpcs.b.hosts.b1.replace(/\./g, '\\.')}",6,22\\]\\}$`))]);
       expect(await tcpConnect(lab(), 'a1', vpcs.b.hosts.b1, 22, 1500)).toBe(false); // closed again
       expect(await reconcile()).toMatchObject({ repaired: expect.toSatisfy((r: object) => Object.keys(r).length === 0), errors: {} });
     } finally {
@@ -102,7 +122,7 @@ describe.skipIf(!root.isRoot)('drift by content, counters that survive', () => {
     } finally {
       await db.close();
     }
-    const counted = await counter('rule_a-to-db');
+    const counted = await counter('a-to-db');
     expect(counted.packets).toBeGreaterThanOrEqual(3);
 
     // an unrelated change: a port forward's port
@@ -111,16 +131,30 @@ describe.skipIf(!root.isRoot)('drift by content, counters that survive', () => {
     const put = await junction.api('PUT', '/v1/config', doc);
     expect(put.status, put.text).toBe(200);
     expect(put.body.actions.firewall[0]).toMatch(/delta: \+1\/-1 rules, \+0\/-0 elements/);
-    expect((await counter('rule_a-to-db')).packets).toBeGreaterThanOrEqual(counted.packets);
+    expect((await counter('a-to-db')).packets).toBeGreaterThanOrEqual(counted.packets);
 
     // a restart on the same state dir: boot finds the kernel as wanted and changes nothing
     const before = await handles();
     await junction.stop();
     junction = await startJunction(lab(), { stateDir: junction.stateDir });
-    expect((await counter('rule_a-to-db')).packets).toBeGreaterThanOrEqual(counted.packets);
+    expect((await counter('a-to-db')).packets).toBeGreaterThanOrEqual(counted.packets);
     expect(await handles(), 'boot deleted and added rules again').toBe(before);
     const status = await junction.api('GET', '/v1/status');
     expect(status.body.reconcile.repaired).toEqual({});
     expect(status.body.reconcile.errors).toEqual({});
+  });
+
+  it('a rule\'s counter survives its run\'s set being created anew (a rule appended to the run renames it)', async () => {
+    const counted = await counter('a-to-db');
+    expect(counted.packets).toBeGreaterThanOrEqual(3);
+    const doc = demoDoc();
+    doc.nat.port_forwards[0].port = 8081; // as committed before
+    doc.firewall.policies[0].rules.push({ id: 'a-to-web', action: 'accept', destination: [vpcs.b.hosts.b1], services: ['tcp/443'] });
+    const put = await junction.api('PUT', '/v1/config', doc);
+    expect(put.status, put.text).toBe(200);
+    expect(put.body.actions.firewall).toEqual([expect.stringMatching(/: delta: /), expect.stringMatching(/: 1 element counters carried over$/)]);
+    expect((await counter('a-to-db')).packets).toBeGreaterThanOrEqual(counted.packets);
+    expect((await counter('a-to-web')).packets).toBe(0);
+    expect(await reconcile()).toMatchObject({ repaired: expect.toSatisfy((r: object) => Object.keys(r).length === 0), errors: {} });
   });
 });

@@ -2,10 +2,12 @@
 // network namespace: every golden case lists back as its own content (so
 // drift is empty on a clean table), the delta from any case to any other
 // leaves exactly the other's content, a change nft cannot make in place
-// replaces the table with the counters' values carried over, and a delta the
-// kernel refuses changes nothing and names the document path.
+// replaces the table with the counters' values carried over (named ones and
+// set elements'), a run's set created anew keeps its rules' element
+// counters, and a delta the kernel refuses changes nothing and names the
+// document path.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,6 +16,8 @@ import { goldenCases } from '../rules/update-golden.js';
 import { SystemCommandRunner, type CommandResult, type CommandRunner, type RunOptions } from '../../appliance/platform/command-runner.js';
 import { ApplyFailed } from '../../appliance/core/subsystem.js';
 import { FirewallSubsystem, type FirewallArtifact } from '../../appliance/subsystems/firewall/index.js';
+import { tableContent } from '../../appliance/subsystems/firewall/content.js';
+import { carryScript } from '../../appliance/subsystems/firewall/carry-over.js';
 
 const isRoot = process.getuid?.() === 0;
 const hasNft = spawnSync('nft', ['--version']).status === 0;
@@ -39,6 +43,22 @@ function counterValue(name: string): { packets: number; bytes: number } {
   const listed = JSON.parse(nft('-j', 'list', 'counter', 'inet', 'junction', name)) as { nftables: Array<{ counter?: { packets: number; bytes: number } }> };
   const { packets, bytes } = listed.nftables.find((o) => o.counter)!.counter!;
   return { packets, bytes };
+}
+
+/** The counter values of a set's elements, as listed. */
+function elementCounters(set: string): Array<{ packets: number; bytes: number }> {
+  const listed = JSON.parse(nft('-j', 'list', 'set', 'inet', 'junction', set)) as { nftables: Array<{ set?: { elem?: Array<{ elem: { counter: { packets: number; bytes: number } } }> } }> };
+  return (listed.nftables.find((o) => o.set)!.set!.elem ?? []).map((e) => e.elem.counter);
+}
+
+/** Gives the first element rule `owner` has in `artifact` counter values, as traffic would (nft's native syntax). */
+function countOwnedElement(artifact: FirewallArtifact, owner: string, dir: string): string {
+  const set = artifact.ruleset.ruleCounters.sets.find((s) => s.owners.includes(owner))!;
+  const key = [...tableContent(artifact.ruleset.nftables).elements.get(set.name)!.values()][set.owners.indexOf(owner)];
+  const file = join(dir, 'count.nft');
+  writeFileSync(file, carryScript('inet', 'junction', [{ set: set.name, key, packets: 42, bytes: 4200 }]));
+  nft('-f', file);
+  return set.name;
 }
 
 describe.skipIf(!!cannotRun)(cannotRun ? `firewall delta CANNOT RUN: ${cannotRun}` : `firewall driver against nft in netns ${NETNS}`, () => {
@@ -83,20 +103,40 @@ describe.skipIf(!!cannotRun)(cannotRun ? `firewall delta CANNOT RUN: ${cannotRun
     nft('flush', 'ruleset');
     const firewall = driver();
     const before = artifact('ordered-mixed-actions');
-    // The first load gives one named counter a value, as traffic would.
+    // The first load gives the policy's named default counter a value, as traffic would.
     const counted = structuredClone(before);
     for (const command of counted.ruleset.nftables as Array<{ add?: { counter?: { name: string; packets?: number; bytes?: number } } }>) {
-      if (command.add?.counter?.name === 'rule_web-any') Object.assign(command.add.counter, { packets: 42, bytes: 4200 });
+      if (command.add?.counter?.name === 'default_a-to-b') Object.assign(command.add.counter, { packets: 42, bytes: 4200 });
     }
     await firewall.apply(counted);
-    expect(counterValue('rule_web-any')).toEqual({ packets: 42, bytes: 4200 });
+    expect(counterValue('default_a-to-b')).toEqual({ packets: 42, bytes: 4200 });
+    const set = countOwnedElement(counted, 'web-any', dir);
     const after = structuredClone(before);
     for (const command of after.ruleset.nftables as Array<{ add?: { chain?: { name: string; policy?: string } } }>) {
       if (command.add?.chain?.name === 'output') command.add.chain.policy = 'drop';
     }
     const actions = await firewall.apply(after);
-    expect(actions).toEqual([expect.stringMatching(/whole table \(chain output changes its hook or policy\)/)]);
-    expect(counterValue('rule_web-any')).toEqual({ packets: 42, bytes: 4200 });
+    expect(actions).toEqual([expect.stringMatching(/whole table \(chain output changes its hook or policy\)/), expect.stringMatching(/: 1 element counters carried over$/)]);
+    expect(counterValue('default_a-to-b')).toEqual({ packets: 42, bytes: 4200 });
+    expect(elementCounters(set)).toContainEqual({ packets: 42, bytes: 4200 });
+    expect(await firewall.drift(after)).toEqual([]);
+  });
+
+  it('a run whose set is created anew (its last rule deleted: a new name) keeps its other rules\' element counters', async () => {
+    nft('flush', 'ruleset');
+    const firewall = driver();
+    const c = goldenCases().find((g) => g.name === 'ordered-mixed-actions')!;
+    const before = artifact('ordered-mixed-actions');
+    await firewall.apply(before);
+    const old = countOwnedElement(before, 'web-any', dir);
+    const config = structuredClone(c.config);
+    config.firewall!.policies[0].rules = config.firewall!.policies[0].rules.filter((r) => r.id !== 'ssh');
+    const after: FirewallArtifact = { ruleset: compileRuleset(config, c.options), logging: false };
+    const renamed = after.ruleset.ruleCounters.sets.find((s) => s.owners.includes('web-any'))!.name;
+    expect(renamed).not.toBe(old);
+    const actions = await firewall.apply(after);
+    expect(actions).toEqual([expect.stringMatching(/: delta: /), expect.stringMatching(/: 1 element counters carried over$/)]);
+    expect(elementCounters(renamed)).toContainEqual({ packets: 42, bytes: 4200 });
     expect(await firewall.drift(after)).toEqual([]);
   });
 

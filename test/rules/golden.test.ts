@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { Config, FirewallRule } from '../../appliance/model/schema.js';
-import { CompileError, compileRuleset, counterName } from '../../rules/index.js';
+import { CompileError, compileRuleset, type CompiledRuleset } from '../../rules/index.js';
 import { verifyConfig } from '../../appliance/model/verify.js';
 import { uniqueProblems, type Problem } from '../../appliance/model/problems.js';
 import { goldenCases, rejectCases, renderGolden } from './update-golden.js';
@@ -73,20 +73,24 @@ const base = (rules: FirewallRule[]): Config => ({
 });
 
 const host = (i: number, net = 2) => `10.${net}.${(i >> 8) & 255}.${i & 255}`;
-type Cmd = { add?: { map?: { name: string; elem?: unknown[][] }; rule?: { chain: string; expr: unknown[] } } };
-const maps = (out: { nftables: object[] }) => (out.nftables as Cmd[]).filter((c) => c.add?.map?.name.startsWith('m_')).map((c) => c.add!.map!);
+type Cmd = { add?: { set?: { name: string; flags?: string[]; elem?: unknown[] }; rule?: { chain: string; expr: unknown[] } } };
+/** The counted sets the policy's runs look up, in order, each with the owner (rule id) of each element. */
+const maps = (out: CompiledRuleset) => out.ruleCounters.sets.map(({ name, owners }) => {
+  const set = (out.nftables as Cmd[]).find((c) => c.add?.set?.name === name)!.add!.set!;
+  return { ...set, owners };
+});
 const policyRules = (out: { nftables: object[] }) => (out.nftables as Cmd[]).filter((c) => c.add?.rule?.chain === 'pol_a-to-b');
 
 describe('runs', () => {
-  it('compiles 10,000 accept rules into one lookup with 10,000 counted elements', () => {
+  it('compiles 10,000 accept rules into one lookup with 10,000 counted elements (one hash set: single values only)', () => {
     const rules = Array.from({ length: 10_000 }, (_, i): FirewallRule => ({
-      id: `r${i}`, action: 'accept', source: ['10.1.0.0/16'], destination: [host(i)], services: [`tcp/${1 + (i % 1000)}`],
+      id: `r${i}`, action: 'accept', source: ['10.1.0.5'], destination: [host(i)], services: [`tcp/${1 + (i % 1000)}`],
     }));
     const out = compileRuleset(base(rules), { flowtable: false });
     expect(out.stats.lookups).toBe(1);
     expect(maps(out)).toHaveLength(1);
     expect(maps(out)[0].elem).toHaveLength(10_000);
-    expect(maps(out)[0].elem![1234][1]).toBe(counterName('r1234'));
+    expect(maps(out)[0].owners[1234]).toBe('r1234');
   });
 
   // Compile speed is the rules-scale benchmark's business (ratios against nft
@@ -116,7 +120,7 @@ describe('runs', () => {
       { id: 'narrow', action: 'accept', source: ['10.1.0.5'], destination: ['10.2.0.10'], services: ['tcp/443'] },
     ]), { flowtable: false });
     expect(out.stats.lookups).toBe(1);
-    expect(maps(out)[0].elem!.map((e) => e[1])).toEqual([counterName('wide')]);
+    expect(maps(out)[0].owners).toEqual(['wide']);
   });
 
   it('starts a new run at a partial overlap, and keeps the order', () => {
@@ -127,10 +131,7 @@ describe('runs', () => {
       { id: 'after', action: 'accept', destination: ['10.2.9.9'] },
     ]), { flowtable: false });
     expect(out.stats.lookups).toBe(2);
-    expect(maps(out).map((m) => m.elem!.map((e) => e[1]))).toEqual([
-      [counterName('first'), counterName('other')],
-      [counterName('overlapping'), counterName('after')],
-    ]);
+    expect(maps(out).map((m) => m.owners)).toEqual([['first', 'other'], ['overlapping', 'after']]);
   });
 
   it('a rule that contains an earlier element is a partial overlap (the kernel would reject it otherwise)', () => {
@@ -156,17 +157,149 @@ describe('runs', () => {
       { id: 'off', action: 'drop', enabled: false },
       { id: 'any', action: 'accept' },
     ]), { flowtable: false });
-    expect(maps(out).map((m) => m.name)).toEqual(['m_a-to-b_0', 'm_a-to-b_0_6']);
-    expect(JSON.stringify(out.nftables)).not.toContain('rule_off');
+    expect(maps(out).map((m) => m.name)).toEqual(['r_any_4f', 'r_any_6f']);
+    expect(out.ruleCounters.rules.map((r) => r.id)).toEqual(['any']);
   });
 
   it('merges overlapping entries within one rule instead of rejecting them', () => {
     const out = compileRuleset(base([
       { id: 'merged', action: 'accept', destination: ['10.2.0.0-10.2.0.20', '10.2.0.10-10.2.0.30'], services: ['tcp/80-90', 'tcp/85-100'] },
     ]), { flowtable: false });
-    expect(maps(out)[0].elem).toEqual([[
-      { concat: [{ prefix: { addr: '0.0.0.0', len: 0 } }, { range: ['10.2.0.0', '10.2.0.30'] }, 6, { range: [80, 100] }] },
-      counterName('merged'),
-    ]]);
+    expect(maps(out)[0].elem).toEqual([
+      { concat: [{ range: ['10.2.0.0', '10.2.0.30'] }, 6, { range: [80, 100] }] },
+    ]);
+    expect(maps(out)[0].owners).toEqual(['merged']);
+  });
+});
+
+// ---- the set shape of a run: only the dimensions some element narrows, interval only for ranges ----
+
+describe('run shapes', () => {
+  type SetCmd = { name: string; type: string | string[]; flags?: string[]; elem?: unknown[] };
+  const only = (rules: FirewallRule[]) => {
+    const out = compileRuleset(base(rules), { flowtable: false });
+    const sets = maps(out) as Array<SetCmd & { owners: string[] }>;
+    const lookups = policyRules(out).map((r) => r.add!.rule!.expr[0] as { match: { left: unknown; right: string } });
+    return { sets, lookups };
+  };
+
+  it('any source, one host, one port: a hash set of daddr . l4proto . dport', () => {
+    const { sets, lookups } = only([{ id: 'db', action: 'accept', destination: ['10.2.0.11'], services: ['tcp/5432'] }]);
+    expect(sets).toHaveLength(1);
+    expect(sets[0]).toMatchObject({ type: ['ipv4_addr', 'inet_proto', 'inet_service'], elem: [{ concat: ['10.2.0.11', 6, 5432] }] });
+    expect(sets[0].flags).toBeUndefined();
+    expect(lookups[0].match.left).toEqual({ concat: [{ payload: { protocol: 'ip', field: 'daddr' } }, { meta: { key: 'l4proto' } }, { payload: { protocol: 'th', field: 'dport' } }] });
+  });
+
+  it('a run that mixes exact and range elements is an interval set; its exact elements stay single values', () => {
+    const { sets } = only([
+      { id: 'one', action: 'accept', destination: ['10.2.0.11'], services: ['tcp/22'] },
+      { id: 'many', action: 'accept', destination: ['10.2.1.0/24'], services: ['tcp/8000-8080'] },
+    ]);
+    expect(sets).toHaveLength(1);
+    expect(sets[0].flags).toEqual(['interval']);
+    expect(sets[0].elem).toEqual([
+      { concat: ['10.2.0.11', 6, 22] },
+      { concat: [{ prefix: { addr: '10.2.1.0', len: 24 } }, 6, { range: [8000, 8080] }] },
+    ]);
+    expect(sets[0].owners).toEqual(['one', 'many']);
+  });
+
+  it('ICMP without ports next to a TCP port keeps the port, as the full range (interval); ICMP alone drops it', () => {
+    const mixed = only([
+      { id: 'ping', action: 'accept', destination: ['10.2.0.11'], services: ['icmp'] },
+      { id: 'ssh', action: 'accept', destination: ['10.2.0.11'], services: ['tcp/22'] },
+    ]);
+    expect(mixed.sets[0]).toMatchObject({ type: ['ipv4_addr', 'inet_proto', 'inet_service'], flags: ['interval'] });
+    expect(mixed.sets[0].elem).toEqual([{ concat: ['10.2.0.11', 1, { range: [0, 65535] }] }, { concat: ['10.2.0.11', 6, 22] }]);
+    const icmp = only([{ id: 'ping', action: 'accept', destination: ['10.2.0.11'], services: ['icmp'] }]);
+    expect(icmp.sets[0]).toMatchObject({ type: ['ipv4_addr', 'inet_proto'], elem: [{ concat: ['10.2.0.11', 1] }] });
+    expect(icmp.sets[0].flags).toBeUndefined();
+  });
+
+  it('IPv6: a hash set of ip6 saddr . ip6 daddr when both are hosts and every service is any', () => {
+    const { sets, lookups } = only([{ id: 'v6', action: 'drop', source: ['2001:db8::1'], destination: ['2001:db8:1::2'] }]);
+    expect(sets).toHaveLength(1);
+    expect(sets[0]).toMatchObject({ type: ['ipv6_addr', 'ipv6_addr'], elem: [{ concat: ['2001:db8::1', '2001:db8:1::2'] }] });
+    expect(sets[0].flags).toBeUndefined();
+    expect(lookups[0].match.left).toEqual({ concat: [{ payload: { protocol: 'ip6', field: 'saddr' } }, { payload: { protocol: 'ip6', field: 'daddr' } }] });
+  });
+
+  it('no address in the key: the family leads it, so an IPv4 set never sees IPv6 packets', () => {
+    const { sets, lookups } = only([{ id: 'ssh-anywhere', action: 'drop', services: ['tcp/22'] }]);
+    expect(sets.map((s) => [s.type, s.elem])).toEqual([
+      [['nf_proto', 'inet_proto', 'inet_service'], [{ concat: ['ipv4', 6, 22] }]],
+      [['nf_proto', 'inet_proto', 'inet_service'], [{ concat: ['ipv6', 6, 22] }]],
+    ]);
+    expect(lookups[0].match.left).toEqual({ concat: [{ meta: { key: 'nfproto' } }, { meta: { key: 'l4proto' } }, { payload: { protocol: 'th', field: 'dport' } }] });
+  });
+
+  it('a run whose only rule is all-any: one nfproto element per family, a hash set', () => {
+    const { sets, lookups } = only([{ id: 'everything', action: 'accept' }]);
+    expect(sets.map((s) => [s.type, s.elem, s.flags])).toEqual([['nf_proto', ['ipv4'], undefined], ['nf_proto', ['ipv6'], undefined]]);
+    expect(lookups[0].match.left).toEqual({ meta: { key: 'nfproto' } });
+  });
+});
+
+// ---- names: a run's set and its rules' comment follow the run's last rule, so most edits change elements only ----
+
+describe('stable run names', () => {
+  const rule = (id: string, i: number, action: FirewallRule['action'] = 'accept'): FirewallRule => ({ id, action, destination: [host(i)], services: ['tcp/443'] });
+  const run = (rules: FirewallRule[]) => {
+    const out = compileRuleset(base(rules), { flowtable: false });
+    return { names: maps(out).map((m) => m.name), comments: policyRules(out).map((r) => (r.add!.rule as { comment?: string }).comment) };
+  };
+  const before = run([rule('a', 1), rule('b', 2), rule('c', 3)]);
+
+  it('names the set after the last rule, the family and the shape; the comment is the last rule', () => {
+    expect(before.names).toEqual(['r_c_4dlp']);
+    expect(before.comments).toEqual(['c', 'a-to-b']);
+  });
+
+  it('a rule inserted at the head or in the middle, or a non-last rule deleted, keeps the name and the comment', () => {
+    expect(run([rule('new', 9), rule('a', 1), rule('b', 2), rule('c', 3)])).toEqual(before);
+    expect(run([rule('a', 1), rule('new', 9), rule('b', 2), rule('c', 3)])).toEqual(before);
+    expect(run([rule('a', 1), rule('c', 3)])).toEqual(before);
+  });
+
+  it('a run split by a rule of another action: the part before it is a new run named after its own last rule; later runs keep their names', () => {
+    const split = run([rule('a', 1), rule('stop', 9, 'drop'), rule('b', 2), rule('c', 3)]);
+    expect(split.names).toEqual(['r_a_4dlp', 'r_stop_4dlp', 'r_c_4dlp']);
+  });
+
+  it('a changed shape is a new set name', () => {
+    expect(run([rule('a', 1), { id: 'c', action: 'accept', destination: ['10.9.0.0/24'], services: ['tcp/443'] }]).names).toEqual(['r_c_4dlpi']);
+  });
+});
+
+// ---- a big run of ranges is split into interval sets of bounded size, at rule boundaries chosen by rule id ----
+
+describe('pieces of a big interval run', () => {
+  const ranged = (i: number): FirewallRule => ({ id: `net-${i}`, action: 'accept', destination: [`10.${2 + (i >> 14)}.${(i >> 6) & 255}.${(i & 63) * 4}/30`], services: ['tcp/443'] });
+  const compile = (rules: FirewallRule[]) => maps(compileRuleset(base(rules), { flowtable: false }));
+  const rules = Array.from({ length: 10_000 }, (_, i) => ranged(i));
+  const pieces = compile(rules);
+
+  it('every piece is an interval set of at most about 2048 elements; together they hold every rule once, in order', () => {
+    expect(pieces.length).toBeGreaterThan(4);
+    for (const piece of pieces) {
+      expect(piece.flags).toEqual(['interval']);
+      expect(piece.owners.length).toBeLessThanOrEqual(2048);
+    }
+    expect(pieces.flatMap((p) => p.owners)).toEqual(rules.map((r) => r.id));
+    expect(new Set(pieces.map((p) => p.name)).size).toBe(pieces.length);
+    expect(pieces.at(-1)!.name).toBe('r_net-9999_4dlpi');
+  });
+
+  it('a rule inserted at the head changes the first piece only', () => {
+    const after = compile([ranged(20_000), ...rules]);
+    expect(after.slice(1).map((p) => [p.name, p.owners])).toEqual(pieces.slice(1).map((p) => [p.name, p.owners]));
+    expect(after[0].name).toBe(pieces[0].name);
+    expect(after[0].owners).toEqual([ranged(20_000).id, ...pieces[0].owners]);
+  });
+
+  it('a hash run is never split', () => {
+    const hosts = Array.from({ length: 10_000 }, (_, i): FirewallRule => ({ id: `h${i}`, action: 'accept', destination: [host(i)], services: ['tcp/443'] }));
+    expect(compile(hosts)).toHaveLength(1);
   });
 });

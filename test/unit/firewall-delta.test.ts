@@ -21,7 +21,7 @@ function batch(objects: Array<[object, string]>): CompiledRuleset {
     [{ add: { table: { family: 'inet', name: 'junction' } } }, 'junction:table'],
   ];
   const all = [...head, ...objects];
-  return { nftables: all.map(([o]) => o), origins: all.map(([, origin]) => origin), stats: { rules: 0, elements: 0, lookups: 0 } };
+  return { nftables: all.map(([o]) => o), origins: all.map(([, origin]) => origin), ruleCounters: { rules: [], sets: [] }, stats: { rules: 0, elements: 0, lookups: 0 } };
 }
 const chain = (name: string, base?: object): [object, string] => [{ add: { chain: { ...where, name, ...base } } }, `/chains/${name}`];
 const rule = (c: string, comment: string, expr: unknown[]): [object, string] => [{ add: { rule: { ...where, chain: c, comment, expr } } }, `/rules/${comment}`];
@@ -66,6 +66,28 @@ describe('nftTransaction', () => {
       { flush: { chain: { ...where, name: 'pol_b' } } },
       { delete: { map: { ...where, name: 'old_dispatch' } } },
       { delete: { chain: { ...where, name: 'pol_b' } } },
+    ]);
+  });
+
+  it('a set that changes its flags is deleted and added again in the same transaction, with the rule that looks it up; no whole table', () => {
+    const lookup = (set: string) => [{ match: { op: '==', left: { payload: { protocol: 'ip', field: 'daddr' } }, right: `@${set}` } }, ...accept];
+    const kernel = listing([
+      { chain: { ...where, name: 'c', handle: 1 } },
+      { set: { ...where, name: 's', type: 'ipv4_addr', handle: 2, elem: ['10.0.0.1'] } },
+      { set: { ...where, name: 'other', type: 'ipv4_addr', handle: 3, elem: ['10.0.0.9'] } },
+      { rule: { ...where, chain: 'c', comment: 'uses-s', expr: lookup('s'), handle: 10 } },
+      { rule: { ...where, chain: 'c', comment: 'uses-other', expr: lookup('other'), handle: 11 } },
+    ]);
+    const intervalSet: [object, string] = [{ add: { set: { ...where, name: 's', type: 'ipv4_addr', flags: ['interval'], elem: [{ prefix: { addr: '10.0.0.0', len: 24 } }] } } }, '/sets/s'];
+    const otherSet: [object, string] = [{ add: { set: { ...where, name: 'other', type: 'ipv4_addr', elem: ['10.0.0.9'] } } }, '/sets/other'];
+    const rendered = batch([chain('c'), intervalSet, otherSet, rule('c', 'uses-s', lookup('s')), rule('c', 'uses-other', lookup('other'))]);
+    const transaction = nftTransaction(kernel, tableContent(rendered.nftables), rendered)!;
+    expect(transaction.whole).toBe(false);
+    expect(transaction.nftables).toEqual([
+      { delete: { rule: { ...where, chain: 'c', handle: 10 } } },
+      { delete: { set: { ...where, name: 's' } } },
+      intervalSet[0],
+      { insert: { rule: { ...where, chain: 'c', expr: lookup('s'), comment: 'uses-s', handle: 11 } } },
     ]);
   });
 

@@ -29,7 +29,7 @@ export interface TableContent {
   rules: Map<string, RuleContent[]>;
   /** set or map name -> declaration line (kind, type, flags) */
   sets: Map<string, string>;
-  /** set or map name -> element line -> the element as given or listed */
+  /** set or map name -> element line (its key, never its counter) -> the element as given or listed */
   elements: Map<string, Map<string, unknown>>;
   /** named counters: name -> packets and bytes (zero in batches) */
   counters: Map<string, { packets: number; bytes: number }>;
@@ -185,7 +185,9 @@ function chainLine(spec: Record<string, unknown>): string {
 function setLine(kind: string, spec: Record<string, unknown>): string {
   const type = Array.isArray(spec.type) ? spec.type.join(' . ') : spec.type;
   const flags = Array.isArray(spec.flags) ? [...spec.flags].sort().join(',') : (spec.flags ?? '');
-  return `${kind} ${spec.name} type ${type}${spec.map ? ` : ${spec.map}` : ''}${flags ? ` flags ${flags}` : ''}`;
+  // per-element statements (`counter`): part of the declaration, their values are state
+  const stmt = Array.isArray(spec.stmt) && spec.stmt.length ? ` ${spec.stmt.map((s) => firstKey(s)).join(' ')}` : '';
+  return `${kind} ${spec.name} type ${type}${spec.map ? ` : ${spec.map}` : ''}${flags ? ` flags ${flags}` : ''}${stmt}`;
 }
 
 function flowtableLine(spec: Record<string, unknown>): string {

@@ -2,8 +2,10 @@
 // has to what the compiler rendered: only the chains, rules, set and map
 // elements and counters that differ are added or deleted, so the named
 // counters of unchanged rules keep counting across commits and restarts.
-// A change nft cannot make in place (a chain's hook or a set's type) falls
-// back to replacing the whole table, with the counters' values carried over.
+// A set whose type or flags change is deleted and added again in the same
+// transaction (with the rules that look it up). A change nft cannot make in
+// place otherwise (a chain's hook, a flowtable) falls back to replacing the
+// whole table, with the named counters' values carried over.
 import { TABLE, type CompiledRuleset } from '../../../rules/index.js';
 import type { RuleContent, TableContent } from './content.js';
 
@@ -16,16 +18,17 @@ export interface NftTransaction {
   whole: boolean;
   /** what the transaction does, for the apply report */
   summary: string;
+  /** a rule to delete has no known handle (the kernel table was assumed, not listed): list it and compute again */
+  needsHandles?: boolean;
 }
 
 // Junction's table is in the inet family (rules/nft-json.ts).
 const FAMILY = 'inet';
 const where = { family: FAMILY, table: TABLE };
 
-/** Declarations present on both sides whose properties differ: nft cannot change those in place. */
+/** Declarations present on both sides whose properties differ and that cannot be replaced alone. */
 function needsWholeTable(kernel: TableContent, desired: TableContent): string | undefined {
   for (const [name, line] of desired.chains) if (kernel.chains.has(name) && kernel.chains.get(name) !== line) return `chain ${name} changes its hook or policy`;
-  for (const [name, line] of desired.sets) if (kernel.sets.has(name) && kernel.sets.get(name) !== line) return `set ${name} changes its type or flags`;
   for (const [name, line] of desired.flowtables) if (kernel.flowtables.has(name) && kernel.flowtables.get(name) !== line) return `flowtable ${name} changes`;
   return undefined;
 }
@@ -70,14 +73,30 @@ export function nftTransaction(kernel: TableContent | undefined, desired: TableC
 
   const adds: Array<[object, string]> = [];
   const elementChanges: Array<[object, string]> = [];
+  const setReplacements: Array<[object, string]> = [];
   const ruleDeletes: Array<[object, string]> = [];
   const ruleAdds: Array<[object, string]> = [];
   const deletes: Array<[object, string]> = [];
   const counts = { rulesAdded: 0, rulesDeleted: 0, elementsAdded: 0, elementsDeleted: 0, objects: 0 };
+  let needsHandles = false;
   const fromBatch = (key: string): [object, string] => {
     const index = desired.indexes.get(key)!;
     return [ruleset.nftables[index], ruleset.origins[index]];
   };
+
+  // Sets on both sides whose type or flags change: deleted and added again once the rules that
+  // look them up are gone, before those rules are added again (same name, so they must go too).
+  const replaced = new Set<string>();
+  for (const [name, line] of desired.sets) if (kernel.sets.has(name) && kernel.sets.get(name) !== line) replaced.add(name);
+  const looksUpReplaced = (rule: RuleContent) => [...replaced].some((name) => rule.line.includes(`"right":"@${name}"`));
+  for (const name of replaced) {
+    const [command, origin] = fromBatch(`set ${name}`);
+    const kind = kernel.sets.get(name)!.startsWith('map ') ? 'map' : 'set';
+    setReplacements.push([{ delete: { [kind]: { ...where, name } } }, origin], [command, origin]);
+    counts.elementsDeleted += kernel.elements.get(name)?.size ?? 0;
+    counts.elementsAdded += desired.elements.get(name)?.size ?? 0;
+    counts.objects += 2;
+  }
 
   // New declarations first: later commands refer to them.
   for (const name of desired.chains.keys()) if (!kernel.chains.has(name)) adds.push(fromBatch(`chain ${name}`));
@@ -93,7 +112,7 @@ export function nftTransaction(kernel: TableContent | undefined, desired: TableC
   // Elements of sets on both sides: deletes before adds, so a map key can change its value.
   for (const [name, want] of desired.elements) {
     const have = kernel.elements.get(name);
-    if (!have || !kernel.sets.has(name)) continue;
+    if (!have || !kernel.sets.has(name) || replaced.has(name)) continue;
     const origin = fromBatch(`set ${name}`)[1];
     const gone = [...have.entries()].filter(([line]) => !want.has(line)).map(([, element]) => element);
     const added = [...want.entries()].filter(([line]) => !have.has(line)).map(([, element]) => element);
@@ -104,11 +123,14 @@ export function nftTransaction(kernel: TableContent | undefined, desired: TableC
   }
 
   for (const [chain, want] of desired.rules) {
-    const have = kernel.chains.has(chain) ? (kernel.rules.get(chain) ?? []) : [];
+    const listed = kernel.chains.has(chain) ? (kernel.rules.get(chain) ?? []) : [];
+    // a rule that looks up a replaced set cannot stay: it is deleted before the set, and added again
+    const have = replaced.size ? listed.map((rule) => (looksUpReplaced(rule) ? { ...rule, line: '' } : rule)) : listed;
     const kept = matchRules(have, want);
     const keptSet = new Set(kept.filter((i): i is number => i !== undefined));
     for (let i = 0; i < have.length; i++) {
       if (keptSet.has(i)) continue;
+      if (have[i].handle === undefined) needsHandles = true;
       ruleDeletes.push([{ delete: { rule: { ...where, chain, handle: have[i].handle } } }, `junction:rule ${chain}`]);
       counts.rulesDeleted++;
     }
@@ -142,8 +164,8 @@ export function nftTransaction(kernel: TableContent | undefined, desired: TableC
   for (const name of kernel.chains.keys()) if (!desired.chains.has(name)) deletes.push([{ delete: { chain: { ...where, name } } }, `junction:chain ${name}`]);
   counts.objects += deletes.length;
 
-  const commands = [...adds, ...elementChanges, ...ruleDeletes, ...ruleAdds, ...deletes];
+  const commands = [...adds, ...elementChanges, ...ruleDeletes, ...setReplacements, ...ruleAdds, ...deletes];
   if (!commands.length) return undefined;
   const summary = `delta: +${counts.rulesAdded}/-${counts.rulesDeleted} rules, +${counts.elementsAdded}/-${counts.elementsDeleted} elements, ${counts.objects} chains/sets/counters added or deleted`;
-  return { nftables: commands.map(([command]) => command), origins: commands.map(([, origin]) => origin), whole: false, summary };
+  return { nftables: commands.map(([command]) => command), origins: commands.map(([, origin]) => origin), whole: false, summary, ...(needsHandles ? { needsHandles } : {}) };
 }

@@ -14,7 +14,8 @@ import { apiSelfService, shadowedSelfServices } from './shadowed-services.js';
 import { loggingWanted, type FirewallLog } from './log-reader.js';
 import { contentLines, tableContent, type RuleContent, type TableContent } from './content.js';
 import { matchRules, nftTransaction, type NftTransaction } from './delta.js';
-import { firewallStatus } from './status.js';
+import { firewallStatus, type AppliedCounters } from './status.js';
+import { carriedCounters, carryScript, countedByIdentity, type CarriedCounter } from './carry-over.js';
 import { firewallMetrics } from './metrics.js';
 import type { MetricFamily } from '../../core/metric-samples.js';
 
@@ -43,7 +44,7 @@ export function contentOf(artifact: FirewallArtifact): TableContent {
 /** An artifact that removes Junction's table: the state before Junction's first commit. */
 export function inactiveFirewallArtifact(): FirewallArtifact {
   const nftables = [{ delete: { table: { family: TABLE_FAMILY, name: TABLE } } }];
-  return { ruleset: { nftables, origins: ['junction:table'], stats: { rules: 0, elements: 0, lookups: 0 } }, logging: false, absent: true };
+  return { ruleset: { nftables, origins: ['junction:table'], ruleCounters: { rules: [], sets: [] }, stats: { rules: 0, elements: 0, lookups: 0 } }, logging: false, absent: true };
 }
 
 export function parseNftErrorIndex(stderr: string): number | undefined {
@@ -83,14 +84,25 @@ export class FirewallSubsystem implements Subsystem<FirewallArtifact> {
   ) {}
 
   /** rule counters by rule id and policy, and conntrack's fill */
-  statusReport(config: Config | undefined): Promise<Record<string, unknown>> {
-    return firewallStatus(this.runner, config);
+  statusReport(): Promise<Record<string, unknown>> {
+    return firewallStatus(this.runner, this.appliedCounters());
   }
 
   /** rule, policy-default and NAT counters, conntrack, the log reader */
   metrics(config: Config | undefined): Promise<MetricFamily[]> {
     const log = this.firewallLog;
-    return firewallMetrics(this.runner, config, log && config && loggingWanted(config) ? { running: log.running, restarts: log.restarts } : undefined);
+    const logReader = log && config && loggingWanted(config) ? { running: log.running, restarts: log.restarts } : undefined;
+    return firewallMetrics(this.runner, config, logReader, () => firewallStatus(this.runner, this.appliedCounters()));
+  }
+
+  /**
+   * Which rule owns each element in the kernel: known from what this process
+   * applied (boot applies the stored revision, so only the moments before
+   * that have none, and then no rule counters are reported).
+   */
+  private appliedCounters(): AppliedCounters | undefined {
+    const applied = this.lastApplied;
+    return applied && !applied.absent ? { ruleCounters: applied.ruleset.ruleCounters, elements: contentOf(applied).elements } : undefined;
   }
 
   /** verify and render both need the compiled ruleset; compile each document once. */
@@ -185,8 +197,8 @@ export class FirewallSubsystem implements Subsystem<FirewallArtifact> {
     const kernel = applied ? await this.assumedKernel(applied, contentOf(desired)) : await this.kernelTable(false);
     this.transactionBase = kernel;
     const transaction = nftTransaction(kernel, contentOf(desired), desired.ruleset);
-    // A whole-table replacement carries the counters' values over: those need a listing.
-    if (applied && transaction?.whole) return this.transaction(desired, false);
+    // A whole-table replacement carries the counters' values over, and a rule is deleted by its handle: those need a listing.
+    if (applied && (transaction?.whole || transaction?.needsHandles)) return this.transaction(desired, false);
     return transaction;
   }
 
@@ -225,7 +237,9 @@ export class FirewallSubsystem implements Subsystem<FirewallArtifact> {
     const dir = join(this.stateDir, 'nft');
     await mkdir(dir, { recursive: true, mode: 0o700 });
     const file = join(dir, 'ruleset.json');
+    let carried: string[] = [];
     for (let attempt = 0; ; attempt++) {
+      const carry = await this.countersToCarry(transaction, desired);
       const text = JSON.stringify({ nftables: transaction.nftables });
       await writeFile(file, text, { mode: 0o600 });
       // A small delta echoes what it added: the new rules' handles, so the next delta need not list their chain.
@@ -233,6 +247,7 @@ export class FirewallSubsystem implements Subsystem<FirewallArtifact> {
       const result = await this.runner.run('nft', ['-j', '-f', file, ...(echo ? ['-e'] : [])]);
       if (result.code === 0) {
         this.rememberHandles(desired, transaction.whole || !echo ? undefined : result.stdout);
+        carried = await this.carryCounters(dir, carry);
         break;
       }
       // A delta built on the elements this process applied may meet elements changed by hand:
@@ -250,7 +265,46 @@ export class FirewallSubsystem implements Subsystem<FirewallArtifact> {
       const firstLine = result.stderr.trim().split('\n')[0] ?? 'nft failed';
       throw new ApplyFailed(this.name, `nft apply failed: ${firstLine}`, path);
     }
-    return [`nft -j -f ${file}: ${transaction.summary}`, ...inPlace()];
+    return [`nft -j -f ${file}: ${transaction.summary}`, ...carried, ...inPlace()];
+  }
+
+  /**
+   * The element counters the transaction would lose with the run sets it
+   * deletes or creates anew, to put back into the new sets (carry-over.ts).
+   * Which rule owned a kernel element is known only from the ruleset this
+   * process applied last: without it (nothing applied since the start), no
+   * counter is carried over.
+   */
+  private async countersToCarry(transaction: NftTransaction, desired: FirewallArtifact): Promise<CarriedCounter[]> {
+    const previous = this.lastApplied;
+    const base = this.transactionBase;
+    if (!previous || previous.absent || !base) return [];
+    const wanted = contentOf(desired);
+    const changed = (name: string) => transaction.whole || base.sets.get(name) !== wanted.sets.get(name);
+    const gone = new Set(previous.ruleset.ruleCounters.sets.map((s) => s.name).filter((name) => base.sets.has(name) && changed(name)));
+    const fresh = new Set(desired.ruleset.ruleCounters.sets.map((s) => s.name).filter(changed));
+    if (!gone.size || !fresh.size) return [];
+    // A whole-table transaction is computed from a full listing (with the values); a delta lists the sets it deletes.
+    let kernel = base.elements;
+    if (!transaction.whole) {
+      kernel = new Map();
+      for (const name of gone) {
+        const result = await this.runner.run('nft', ['-j', 'list', 'set', TABLE_FAMILY, TABLE, name]);
+        if (result.code === 0) kernel.set(name, tableContent((JSON.parse(result.stdout) as { nftables: unknown[] }).nftables).elements.get(name) ?? new Map());
+      }
+    }
+    const applied = { ruleCounters: previous.ruleset.ruleCounters, elements: contentOf(previous).elements };
+    return carriedCounters({ ruleCounters: desired.ruleset.ruleCounters, elements: wanted.elements }, fresh, countedByIdentity(applied, kernel, gone));
+  }
+
+  /** Puts the carried values into the new sets' elements, in one native transaction; a failure loses counts, not rules. */
+  private async carryCounters(dir: string, carry: CarriedCounter[]): Promise<string[]> {
+    if (!carry.length) return [];
+    const file = join(dir, 'carry-counters.nft');
+    await writeFile(file, carryScript(TABLE_FAMILY, TABLE, carry), { mode: 0o600 });
+    const result = await this.runner.run('nft', ['-f', file]);
+    if (result.code === 0) return [`nft -f ${file}: ${carry.length} element counters carried over`];
+    return [`nft -f ${file}: element counters NOT carried over: ${result.stderr.trim().split('\n')[0] ?? 'nft failed'}`];
   }
 
   /**

@@ -1,14 +1,15 @@
-// The firewall's part of GET /metrics: each rule's named counter (by rule id
-// and policy) and each policy's default-action counter, the NAT rules'
+// The firewall's part of GET /metrics: each rule's counter (by rule id and
+// policy: the sum of its set elements' counters) and each policy's
+// default-action counter, the NAT rules'
 // counters (by NAT entry id), conntrack's fill and limit, and the log
-// reader's restarts. Read from the kernel (status.ts's counter listing and
+// reader's restarts. Read from the kernel (status.ts's listing of sets and counters, and
 // the two NAT chains); the config only names what the kernel counts.
 import type { CommandRunner } from '../../platform/command-runner.js';
 import { readJson } from '../../platform/command-runner.js';
 import type { Config } from '../../model/schema.js';
 import { defaultCounterName, TABLE } from '../../../rules/index.js';
 import { daemonFamilies, family, type MetricFamily, type MetricSample } from '../../core/metric-samples.js';
-import { firewallStatus } from './status.js';
+import type { FirewallStatus } from './status.js';
 
 const RULE = ['policy', 'rule'] as const;
 const NAT = ['kind', 'id', 'hook'] as const;
@@ -60,9 +61,9 @@ async function natCounters(runner: CommandRunner, config: Config | undefined): P
   return { packets: all.map((t) => ({ labels: t.labels, value: t.packets })), bytes: all.map((t) => ({ labels: t.labels, value: t.bytes })) };
 }
 
-/** @param readStatus the named counters and conntrack (status.ts; a seam for unit tests) */
-export async function firewallMetrics(runner: CommandRunner, config: Config | undefined, logReader?: { running: boolean; restarts: number }, readStatus = firewallStatus): Promise<MetricFamily[]> {
-  const [status, nat] = await Promise.all([readStatus(runner, config), natCounters(runner, config)]);
+/** @param readStatus the rule and built-in counters and conntrack (status.ts's firewallStatus; a seam for unit tests) */
+export async function firewallMetrics(runner: CommandRunner, config: Config | undefined, logReader: { running: boolean; restarts: number } | undefined, readStatus: () => Promise<FirewallStatus>): Promise<MetricFamily[]> {
+  const [status, nat] = await Promise.all([readStatus(), natCounters(runner, config)]);
   const { rules, builtin, loaded } = status.firewall;
   const defaults = (config?.firewall?.policies ?? []).flatMap((p) => {
     const counter = builtin.find((b) => b.name === defaultCounterName(p.name));

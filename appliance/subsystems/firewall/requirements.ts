@@ -11,15 +11,16 @@ import { PLUGIN_DIR as ULOGD_PLUGIN_DIR } from './log-reader.js';
 
 /**
  * One of each construct Junction's rulesets use: interval and concatenated
- * sets, verdict maps, named counters, ct state, NFLOG, DNAT, SNAT,
+ * sets with per-element counters, verdict maps, named counters, ct state, NFLOG, DNAT, SNAT,
  * masquerade and notrack. `nft -c` has the kernel validate the batch and
  * then discards it, so nothing is ever added.
  */
 export const NFT_FEATURE_PROBE = `table inet junction_doctor {
-  set hosts { type ipv4_addr . inet_service; flags interval; elements = { 192.0.2.0/24 . 80 } }
+  set hosts { type ipv4_addr . inet_service; flags interval; counter; elements = { 192.0.2.0/24 . 80 } }
+  set exact { type ipv4_addr . inet_proto . inet_service; counter; elements = { 192.0.2.1 . tcp . 80 } }
   map zones { type ifname : verdict; elements = { "lo" : accept } }
-  counter rule_hits { }
-  chain forward { type filter hook forward priority 0; policy accept; ct state established,related accept; ct state invalid drop; iifname vmap @zones; ip daddr . tcp dport @hosts counter name "rule_hits" log prefix "probe" group 3 accept; }
+  counter default_hits { }
+  chain forward { type filter hook forward priority 0; policy accept; ct state established,related accept; ct state invalid drop; iifname vmap @zones; ip daddr . meta l4proto . th dport @exact drop; ip daddr . tcp dport @hosts log prefix "probe" group 3 accept; counter name "default_hits" drop; }
   chain prerouting { type nat hook prerouting priority -100; tcp dport 8080 dnat ip to 192.0.2.1:80; }
   chain postrouting { type nat hook postrouting priority 100; oifname "lo" masquerade; ip saddr 192.0.2.0/24 snat ip to 192.0.2.1; }
   chain raw { type filter hook prerouting priority -300; udp dport 4500 notrack; }

@@ -1,11 +1,14 @@
-// The firewall's part of GET /v1/status: every rule's named counter (by
-// rule id and policy), the built-in counters, and conntrack's fill. Read
-// from the kernel, never from the config.
+// The firewall's part of GET /v1/status: every rule's counter (by rule id
+// and policy), the built-in counters, and conntrack's fill. The values are
+// the kernel's: a rule counts in the per-element counters of the sets its
+// run looks up, and its counter is the sum over the elements it owns. Which
+// rule owns which element is known from the ruleset this process applied
+// (the compiler's RuleCounters), never guessed from the config.
 import { readFile } from 'node:fs/promises';
 import type { CommandRunner } from '../../platform/command-runner.js';
-import type { Config } from '../../model/schema.js';
 import { readJson } from '../../platform/command-runner.js';
-import { counterName, TABLE } from '../../../rules/index.js';
+import { TABLE, type RuleCounters } from '../../../rules/index.js';
+import { tableContent } from './content.js';
 
 export interface RuleCounter {
   id: string;
@@ -19,6 +22,12 @@ export type FirewallStatus = {
   conntrack: { count: number | null; max: number | null };
 };
 
+/** The applied ruleset's rule counters and its sets' elements (element line -> element, in batch order). */
+export interface AppliedCounters {
+  ruleCounters: RuleCounters;
+  elements: Map<string, Map<string, unknown>>;
+}
+
 async function readNumber(path: string): Promise<number | null> {
   try {
     return Number((await readFile(path, 'utf8')).trim());
@@ -27,26 +36,44 @@ async function readNumber(path: string): Promise<number | null> {
   }
 }
 
+type Listing = { nftables: unknown[] };
 type CounterListing = { nftables: Array<Record<string, { name: string; table: string; packets: number; bytes: number }>> };
+type ListedElement = { elem?: { counter?: { packets?: number; bytes?: number } } };
 
-export async function firewallStatus(runner: CommandRunner, config: Config | undefined): Promise<FirewallStatus> {
-  const [counters, count, max] = await Promise.all([
+/** Each rule's counter: the sum of the kernel's counters of the elements it owns. */
+export function sumRuleCounters(applied: AppliedCounters, kernelElements: Map<string, Map<string, unknown>>): RuleCounter[] {
+  const totals = new Map<string, RuleCounter>();
+  for (const rule of applied.ruleCounters.rules) totals.set(rule.id, { ...rule, packets: 0, bytes: 0 });
+  for (const set of applied.ruleCounters.sets) {
+    const have = kernelElements.get(set.name);
+    const lines = applied.elements.get(set.name);
+    if (!have || !lines) continue;
+    let i = 0;
+    for (const line of lines.keys()) {
+      const owner = totals.get(set.owners[i++]);
+      const counter = (have.get(line) as ListedElement | undefined)?.elem?.counter;
+      if (!owner || !counter) continue;
+      owner.packets += counter.packets ?? 0;
+      owner.bytes += counter.bytes ?? 0;
+    }
+  }
+  return [...totals.values()];
+}
+
+/** @param applied what this process applied last (undefined before its first apply: no rule counters then) */
+export async function firewallStatus(runner: CommandRunner, applied: AppliedCounters | undefined): Promise<FirewallStatus> {
+  const [sets, counters, count, max] = await Promise.all([
+    applied?.ruleCounters.sets.length ? readJson<Listing>(runner, 'nft', ['-j', 'list', 'sets', 'table', 'inet', TABLE]) : Promise.resolve(undefined),
     readJson<CounterListing>(runner, 'nft', ['-j', 'list', 'counters', 'table', 'inet', TABLE]),
     readNumber('/proc/sys/net/netfilter/nf_conntrack_count'),
     readNumber('/proc/sys/net/netfilter/nf_conntrack_max'),
   ]);
-  const byCounter = new Map<string, { id: string; policy: string }>();
-  for (const policy of config?.firewall?.policies ?? []) {
-    for (const rule of policy.rules) byCounter.set(counterName(rule.id), { id: rule.id, policy: policy.name });
-  }
-  const rules: RuleCounter[] = [];
+  const loaded = counters !== undefined;
+  const rules = loaded && applied ? sumRuleCounters(applied, tableContent(sets?.nftables ?? []).elements) : [];
   const builtin: FirewallStatus['firewall']['builtin'] = [];
   for (const entry of counters?.nftables ?? []) {
     const counter = entry.counter;
-    if (!counter) continue;
-    const rule = byCounter.get(counter.name);
-    if (rule) rules.push({ ...rule, packets: counter.packets, bytes: counter.bytes });
-    else builtin.push({ name: counter.name, packets: counter.packets, bytes: counter.bytes });
+    if (counter) builtin.push({ name: counter.name, packets: counter.packets, bytes: counter.bytes });
   }
-  return { firewall: { loaded: counters !== undefined, rules, builtin }, conntrack: { count, max } };
+  return { firewall: { loaded, rules, builtin }, conntrack: { count, max } };
 }
