@@ -13,7 +13,7 @@ import * as nft from './nft-json.js';
 import { ANY_SERVICE, type ServiceRange } from './resolve.js';
 import { buildRuns, type CompiledRule, type Run } from './runs.js';
 import { runShape, shapeElement, shapeLookup, shapeTag, shapeType, type RunShape } from './run-shape.js';
-import { runPieces } from './run-pieces.js';
+import { HASH_PIECES, INTERVAL_PIECES, runPieces } from './run-pieces.js';
 
 /** Named counter of what falls through to a policy's default action. */
 export const defaultCounterName = (policyName: string) => `default_${policyName}`;
@@ -79,8 +79,8 @@ function compileRule(ctx: CompileContext, policy: FirewallPolicy, rule: Firewall
  * than the last changes only the run's elements, never its set's name or its
  * rules' comment, so the commit is an element-only delta. The set's name also
  * carries the family and the shape's tag, so a changed shape is a new set.
- * A big interval run is split into pieces (run-pieces.ts); a piece other
- * than the last is anchored at the owner of its last element.
+ * A big run is split into pieces (run-pieces.ts); a piece other than the
+ * last is anchored at the owner of its last element.
  */
 const runAnchor = (run: Run) => run.rules[run.rules.length - 1].id;
 const setName = (prefix: 'r' | 'l', anchor: string, family: Family, shape: RunShape) => `${prefix}_${anchor}_${family}${shapeTag(shape)}`;
@@ -90,7 +90,7 @@ function emitRun(ctx: CompileContext, chain: string, run: Run): void {
     const elements = run.elements[family];
     if (!elements.length) continue;
     const owners = run.owners[family];
-    const pieces = runShape(elements).interval ? runPieces(owners) : [[0, elements.length] as [number, number]];
+    const pieces = runPieces(owners, runShape(elements).interval ? INTERVAL_PIECES : HASH_PIECES);
     pieces.forEach(([start, end], i) => {
       const anchor = i === pieces.length - 1 ? runAnchor(run) : owners[end - 1];
       emitPiece(ctx, chain, run, family, anchor, elements.slice(start, end), owners.slice(start, end));

@@ -66,11 +66,11 @@ export function computePlan(subsystems: Subsystem[], before: Map<string, unknown
       added: add.length, removed: remove.length, truncated: add.length > PLAN_LINES || remove.length > PLAN_LINES,
     };
   });
-  const config = documents ? redactedDiff(documents.before ?? {}, documents.after, PLAN_LINES) : [];
+  const config = documents ? redactedDiff(documents.before ?? {}, documents.after, PLAN_LINES) : { changes: [], total: 0 };
   return {
     changed: plans.some((s) => s.added || s.removed || s.reordered),
-    config: config.slice(0, PLAN_LINES),
+    config: config.changes,
     subsystems: plans,
-    counts: { configChanges: documents ? config.total! : 0, added: plans.reduce((n, s) => n + s.added, 0), removed: plans.reduce((n, s) => n + s.removed, 0) },
+    counts: { configChanges: config.total, added: plans.reduce((n, s) => n + s.added, 0), removed: plans.reduce((n, s) => n + s.removed, 0) },
   };
 }

@@ -87,9 +87,9 @@ export function diffDocuments(before: unknown, after: unknown, path = '', out: D
  * With `limit`, only the first `limit` changes are returned (masking each
  * costs a copy; a 100k-rule commit has 100k), and `total` counts them all.
  */
-export function redactedDiff(before: unknown, after: unknown, limit = Infinity): DocumentChange[] & { total?: number } {
+export function redactedDiff(before: unknown, after: unknown, limit = Infinity): { changes: DocumentChange[]; total: number } {
   const all = diffDocuments(before, after);
-  const shown: DocumentChange[] & { total?: number } = (all.length > limit ? all.slice(0, limit) : all).map((change) => {
+  const changes = (all.length > limit ? all.slice(0, limit) : all).map((change) => {
     const key = change.path.slice(change.path.lastIndexOf('/') + 1);
     const mask = (value: unknown) => (SECRET_KEYS.has(key) && typeof value === 'string' ? REDACTED : redactSecrets(value));
     return {
@@ -98,6 +98,5 @@ export function redactedDiff(before: unknown, after: unknown, limit = Infinity):
       ...('after' in change ? { after: mask(change.after) } : {}),
     };
   });
-  shown.total = all.length;
-  return shown;
+  return { changes, total: all.length };
 }

@@ -125,7 +125,8 @@ describe('plan: secrets', () => {
   it('a changed secret is listed by path with its values masked, and added objects have theirs masked', () => {
     const before = { vpn: { peers: [{ name: 'hq', psk: 'old-secret-value' }] } };
     const after = { vpn: { peers: [{ name: 'hq', psk: 'new-secret-value' }, { name: 'branch', psk: 'branch-secret' }] } };
-    const changes = redactedDiff(before, after);
+    const { changes, total } = redactedDiff(before, after);
+    expect(total).toBe(2);
     expect(changes).toEqual([
       { op: 'change', path: '/vpn/peers/0/psk', before: '********', after: '********' },
       { op: 'add', path: '/vpn/peers/1', after: { name: 'branch', psk: '********' } },
