@@ -60,6 +60,18 @@ describe('firewall deltas with echoed handles', () => {
     expect(deleted.statusCode, deleted.body).toBe(200);
     expect((deleted.json() as { actions: { firewall: string[] } }).actions.firewall[0]).toMatch(/delta: \+0\/-0 rules, \+0\/-1 elements, 0 chains\/sets\/counters/);
     expect(chainListings(from)).toBe(0);
+    // no rule added, so no echo: nft's echo would read the whole table first
+    expect(h.transcriptSince(from).filter((l) => /^nft -j -f .* -e$/.test(l))).toHaveLength(0);
+    expect(await reconcile()).toMatchObject({ repaired: {}, errors: {} });
+  });
+
+  it('after element-only deltas (no echo) the handles are still known: a rule added next lists no chain', async () => {
+    await addAtHead('first', 1001, 'drop'); // lists once after the whole-table apply, echoes the new rule
+    await addAtHead('joins', 1002, 'drop'); // joins the run of "first": elements only
+    const from = h.runner.commands.length;
+    await addAtHead('own-run', 1003, 'accept'); // a run of its own: a rule inserted by handle
+    expect(h.transcriptSince(from).filter((l) => /^nft -j -f .* -e$/.test(l))).toHaveLength(1);
+    expect(chainListings(from)).toBe(0);
     expect(await reconcile()).toMatchObject({ repaired: {}, errors: {} });
   });
 });

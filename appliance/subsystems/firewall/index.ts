@@ -54,6 +54,8 @@ export function parseNftErrorIndex(stderr: string): number | undefined {
 
 /** A delta batch up to this size is applied with `nft -e` (echo), which reports the added rules' handles. */
 const ECHO_MAX_BYTES = 256 * 1024;
+/** What nft echoes for a batch that adds no rule. */
+const NOTHING_ECHOED = '{"nftables":[]}';
 
 const sameRules = (a: RuleContent[], b: RuleContent[]) => a.length === b.length && a.every((rule, i) => rule.line === b[i].line);
 
@@ -242,11 +244,14 @@ export class FirewallSubsystem implements Subsystem<FirewallArtifact> {
       const carry = await this.countersToCarry(transaction, desired);
       const text = JSON.stringify({ nftables: transaction.nftables });
       await writeFile(file, text, { mode: 0o600 });
-      // A small delta echoes what it added: the new rules' handles, so the next delta need not list their chain.
-      const echo = !transaction.whole && text.length <= ECHO_MAX_BYTES;
+      // A small delta that adds rules echoes them: their handles, so the next delta need not list their chain.
+      // Only then: an echo makes nft read the whole table first (0.4 s with 100k elements, measured).
+      const addsRules = !transaction.whole && transaction.nftables.some((c) => 'insert' in c || (c as { add?: { rule?: unknown } }).add?.rule !== undefined);
+      const echo = addsRules && text.length <= ECHO_MAX_BYTES;
       const result = await this.runner.run('nft', ['-j', '-f', file, ...(echo ? ['-e'] : [])]);
       if (result.code === 0) {
-        this.rememberHandles(desired, transaction.whole || !echo ? undefined : result.stdout);
+        // no rule added: every kept rule keeps its handle, as an empty echo says
+        this.rememberHandles(desired, transaction.whole || (addsRules && !echo) ? undefined : echo ? result.stdout : NOTHING_ECHOED);
         carried = await this.carryCounters(dir, carry);
         break;
       }
