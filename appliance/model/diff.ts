@@ -15,6 +15,8 @@ const keyOf = (item: unknown): string | undefined => {
   return typeof id === 'string' ? `id:${id}` : typeof name === 'string' ? `name:${name}` : undefined;
 };
 
+const hasKey = (item: unknown) => keyOf(item) !== undefined;
+
 const isObject = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
 
 /**
@@ -44,17 +46,30 @@ export function sameJson(a: unknown, b: unknown): boolean {
 }
 
 export function diffDocuments(before: unknown, after: unknown, path = '', out: DocumentChange[] = []): DocumentChange[] {
-  if (Array.isArray(before) && Array.isArray(after) && [...before, ...after].every((i) => keyOf(i) !== undefined)) {
-    const old = new Map(before.map((item, i) => [keyOf(item)!, { item, i }]));
+  if (Array.isArray(before) && Array.isArray(after) && before.every(hasKey) && after.every(hasKey)) {
+    // A commit of one rule into a 100k-rule list changes one place: skip the
+    // equal runs at both ends (same key, same content) before matching the
+    // rest by key. Keys are unique in a list (verify), so nothing in the
+    // middle can match an item of the ends.
+    const n = before.length;
+    const m = after.length;
+    const same = (i: number, j: number) => keyOf(before[i]) === keyOf(after[j]) && sameJson(before[i], after[j]);
+    let head = 0;
+    while (head < n && head < m && same(head, head)) head++;
+    let tail = 0;
+    while (tail < n - head && tail < m - head && same(n - 1 - tail, m - 1 - tail)) tail++;
+    const old = new Map<string, { item: unknown; i: number }>();
+    for (let i = head; i < n - tail; i++) old.set(keyOf(before[i])!, { item: before[i], i });
     const seen = new Set<string>();
-    after.forEach((item, i) => {
+    for (let i = head; i < m - tail; i++) {
+      const item = after[i];
       const k = keyOf(item)!;
       seen.add(k);
       const previous = old.get(k);
       if (!previous) out.push({ op: 'add', path: `${path}/${i}`, after: item });
-      // Most items of a big list are unchanged: one string comparison instead of a walk.
+      // Most items of a big list are unchanged: one walk that stops at the first difference.
       else if (!sameJson(previous.item, item)) diffDocuments(previous.item, item, `${path}/${i}`, out);
-    });
+    }
     for (const [k, { item, i }] of old) if (!seen.has(k)) out.push({ op: 'remove', path: `${path}/${i}`, before: item });
     return out;
   }

@@ -1,8 +1,30 @@
 // appliance/model/diff.ts: a structural diff that matches list items by id or name.
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { diffDocuments, sameJson } from '../../appliance/model/diff.js';
 
+/** The list diff before the equal ends were skipped: every item matched by key (the oracle). */
+function byKeyOnly(before: Array<{ id: string; v: number }>, after: Array<{ id: string; v: number }>) {
+  const old = new Map(before.map((item, i) => [item.id, { item, i }]));
+  const out: unknown[] = [];
+  after.forEach((item, i) => {
+    const previous = old.get(item.id);
+    if (!previous) out.push({ op: 'add', path: `/${i}`, after: item });
+    else if (previous.item.v !== item.v) out.push({ op: 'change', path: `/${i}/v`, before: previous.item.v, after: item.v });
+  });
+  const seen = new Set(after.map((item) => item.id));
+  for (const [id, { item, i }] of old) if (!seen.has(id)) out.push({ op: 'remove', path: `/${i}`, before: item });
+  return out;
+}
+
 describe('diffDocuments', () => {
+  it('skipping the equal ends of a keyed list finds the same changes as matching every item by key (property)', () => {
+    const list = fc.uniqueArray(fc.record({ id: fc.constantFrom(...'abcdefghijkl'), v: fc.integer({ min: 0, max: 2 }) }), { selector: (x) => x.id, maxLength: 12 });
+    fc.assert(fc.property(list, list, (before, after) => {
+      expect(diffDocuments(before, after)).toEqual(byKeyOnly(before, after));
+    }), { numRuns: 2000, seed: 1422 });
+  });
+
   it('equal documents have no changes', () => {
     const doc = { interfaces: [{ name: 'vpc0', addresses: ['10.1.0.1/24'] }], zones: [{ name: 'a' }] };
     expect(diffDocuments(doc, structuredClone(doc))).toEqual([]);
