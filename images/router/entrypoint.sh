@@ -16,4 +16,5 @@ if [ -n "${JUNCTION_INTERFACES:-}" ]; then
   echo "  interfaces: [{ name: vpc0, match: { subnet: 10.1.0.0/24 }, role: vpc, zone: vpc-a, addresses: [10.1.0.1/24] }]" >&2
   exit 64
 fi
-exec node /opt/junction/dist/appliance/cli.js serve --state-dir /var/lib/junction "$@"
+# V8's young generation sized for big commits (appliance/main/node-flags.ts)
+exec node --max-semi-space-size=64 /opt/junction/dist/appliance/cli.js serve --state-dir /var/lib/junction "$@"

@@ -9,6 +9,7 @@ import { apiRequest, targetFromStateDir, type ApiTarget } from '../../appliance/
 import { LAB_API_PORT, waitForApi } from '../lab-kit/command.js';
 import type { Lab, LabProcess } from '../lab-kit/lab.js';
 import { REPO_ROOT } from './report.js';
+import { SERVE_NODE_FLAGS } from '../../appliance/main/node-flags.js';
 
 export const CLI = join(REPO_ROOT, 'dist', 'appliance', 'cli.js');
 
@@ -28,7 +29,7 @@ export async function startLabJunction(lab: Lab, stateDir: string): Promise<LabJ
   rmSync(stateDir, { recursive: true, force: true });
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
   const profileDir = process.env.BENCH_CPU_PROF;
-  const node = profileDir ? [process.execPath, '--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [process.execPath];
+  const node = [process.execPath, ...SERVE_NODE_FLAGS, ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])];
   const argv = ['unshare', '--uts', ...node, CLI, 'serve', '--state-dir', stateDir, '--listen', `127.0.0.1:${LAB_API_PORT}`];
   const junction = lab.spawn('router', argv, { logFile: join(stateDir, 'junction.log') });
   const exitedEarly = junction.exited.then((code) => {

@@ -11,6 +11,7 @@ import { DEMO_PREFIX } from './topology.js';
 import { apiRequest, targetFromStateDir } from '../../appliance/main/api-client.js';
 import { LAB_STATE_ROOT } from '../../appliance/main/state-dir.js';
 import { sleep } from '../../appliance/platform/sleep.js';
+import { SERVE_NODE_FLAGS } from '../../appliance/main/node-flags.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** test/lab-kit -> the repository root */
@@ -48,7 +49,7 @@ const isLabJunction = (argv: readonly string[]) => argv.includes(CLI) && argv.in
  * `system.hostname` would rename this machine.
  */
 function startJunction(lab: Lab, stateDir: string): LabProcess {
-  const argv = ['unshare', '--uts', process.execPath, CLI, 'serve', '--state-dir', stateDir, '--listen', `0.0.0.0:${LAB_API_PORT}`, '--tls-self-signed'];
+  const argv = ['unshare', '--uts', process.execPath, ...SERVE_NODE_FLAGS, CLI, 'serve', '--state-dir', stateDir, '--listen', `0.0.0.0:${LAB_API_PORT}`, '--tls-self-signed'];
   return lab.spawn('router', argv, { logFile: join(stateDir, 'junction.log') });
 }
 

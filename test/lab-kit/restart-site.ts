@@ -22,6 +22,7 @@ import { waitForApi } from './command.js';
 import type { Lab, LabProcess } from './lab.js';
 import { addressing } from './topology.js';
 import { waitFor } from './wait.js';
+import { SERVE_NODE_FLAGS } from '../../appliance/main/node-flags.js';
 
 export const CLI = fileURLToPath(new URL('../../dist/appliance/cli.js', import.meta.url));
 export const BGP_PREFIX = '192.168.70.0/24';
@@ -72,7 +73,7 @@ export interface Site {
  * Junction (nsenter execs in place, so the pid is Junction's).
  */
 function spawnJunction(lab: Lab, stateDir: string, utsFile: string): LabProcess {
-  return lab.spawn('router', ['nsenter', `--uts=${utsFile}`, process.execPath, CLI, 'serve', '--state-dir', stateDir, '--listen', '127.0.0.1:8080'], { logFile: join(stateDir, 'junction.log') });
+  return lab.spawn('router', ['nsenter', `--uts=${utsFile}`, process.execPath, ...SERVE_NODE_FLAGS, CLI, 'serve', '--state-dir', stateDir, '--listen', '127.0.0.1:8080'], { logFile: join(stateDir, 'junction.log') });
 }
 
 function persistentUts(work: string): { file: string; release(): void } {

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import type { Lab, LabProcess } from '../../lab-kit/lab.js';
 import { apiRequest, targetFromStateDir, type ApiResponse } from '../../../appliance/main/api-client.js';
 import { waitForApi } from '../../lab-kit/command.js';
+import { SERVE_NODE_FLAGS } from '../../../appliance/main/node-flags.js';
 
 const CLI = fileURLToPath(new URL('../../../dist/appliance/cli.js', import.meta.url));
 
@@ -22,7 +23,7 @@ export interface RunningJunction {
 export async function startJunction(lab: Lab, options: { stateDir?: string; env?: Record<string, string>; ownUts?: boolean; listen?: string; args?: string[] } = {}): Promise<RunningJunction> {
   const stateDir = options.stateDir ?? mkdtempSync(join(tmpdir(), 'junction-test-'));
   const env = Object.entries(options.env ?? {}).map(([k, v]) => `${k}=${v}`);
-  const child = lab.spawn('router', [...(options.ownUts ? ['unshare', '--uts'] : []), 'env', ...env, process.execPath, CLI, 'serve', '--state-dir', stateDir, '--listen', options.listen ?? '127.0.0.1:8080', ...(options.args ?? [])], {
+  const child = lab.spawn('router', [...(options.ownUts ? ['unshare', '--uts'] : []), 'env', ...env, process.execPath, ...SERVE_NODE_FLAGS, CLI, 'serve', '--state-dir', stateDir, '--listen', options.listen ?? '127.0.0.1:8080', ...(options.args ?? [])], {
     logFile: join(stateDir, 'junction.log'),
   });
   await waitForApi(stateDir);
