@@ -246,7 +246,7 @@ export function reportAll(): number {
     '# Benchmark results',
     '',
     'Written by `npm run bench -- report` from the JSON files here (one per benchmark, the last run of each);',
-    'the same command draws the charts next to them (`<name>.svg`, not committed: they are made from the JSON).',
+    'the same command draws the charts next to them (`<name>.svg`, made from the JSON and committed with it).',
     'See the README section "Benchmarks" for how to read them, and design/performance.md for the definitions.',
     '',
     '| bench | date | pass | figures against targets | chart |',
