@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireRoot, uniquePrefix } from './support/lab-fixture.js';
+import { SERVE_NODE_FLAGS } from '../../appliance/main/node-flags.js';
 
 const run = promisify(execFile);
 const root = requireRoot();
@@ -43,7 +44,8 @@ describe.skipIf(!root.isRoot)('the router entrypoint', () => {
   it('execs serve on the state directory and touches no interface', async () => {
     const before = (await ip('-br', 'addr')).stdout;
     const { stdout, stderr } = await entrypoint();
-    expect(stdout.trim()).toBe('node /opt/junction/dist/appliance/cli.js serve --state-dir /var/lib/junction --listen 0.0.0.0:8080');
+    // with the V8 flags every serve runs with (appliance/main/node-flags.ts)
+    expect(stdout.trim()).toBe(`node ${SERVE_NODE_FLAGS.join(' ')} /opt/junction/dist/appliance/cli.js serve --state-dir /var/lib/junction --listen 0.0.0.0:8080`);
     expect(stderr).toBe('');
     expect((await ip('-br', 'addr')).stdout).toBe(before);
   });
