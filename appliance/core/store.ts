@@ -127,12 +127,11 @@ export class Store {
   currentRevision(): Revision | undefined {
     const id = this.currentRevisionId();
     if (id === null) return undefined;
-    if (this.current?.id !== id) {
-      const row = this.sql(`select * from revisions where id = ?`).get(id) as Record<string, unknown> | undefined;
-      this.current = row && this.toRevision(row);
-      this.currentText = row && String(row.document);
+    if (this.current?.revision.id !== id) {
+      const row = this.revisionRow(id);
+      this.current = row && { revision: this.toRevision(row), text: String(row.document) };
     }
-    return this.current;
+    return this.current?.revision;
   }
 
   /**
@@ -141,15 +140,18 @@ export class Store {
    * of structuredClone of the parsed one.
    */
   currentDocumentCopy(): Config | undefined {
-    return this.currentRevision() && (JSON.parse(this.currentText!) as Config);
+    return this.currentRevision() && (JSON.parse(this.current!.text) as Config);
   }
 
-  private current: Revision | undefined;
-  /** the current revision's document as stored (JSON) */
-  private currentText: string | undefined;
+  /** the current revision, and its document as stored (JSON) */
+  private current: { revision: Revision; text: string } | undefined;
+
+  private revisionRow(id: number): Record<string, unknown> | undefined {
+    return this.sql(`select * from revisions where id = ?`).get(id) as Record<string, unknown> | undefined;
+  }
 
   revision(id: number): Revision | undefined {
-    const row = this.sql(`select * from revisions where id = ?`).get(id) as Record<string, unknown> | undefined;
+    const row = this.revisionRow(id);
     return row && this.toRevision(row);
   }
 
@@ -178,9 +180,8 @@ export class Store {
     });
     const id = insert();
     this.meta.set('current_revision', String(id));
-    this.currentText = text;
-    this.current = { id, createdAt, parent, document, ...meta };
-    return this.current;
+    this.current = { revision: { id, createdAt, parent, document, ...meta }, text };
+    return this.current.revision;
   }
 
   private toRevision(row: Record<string, unknown>): Revision {

@@ -264,6 +264,10 @@ export function tableContent(objects: readonly unknown[], terse = false): TableC
   return content;
 }
 
+/** The content of what `nft -j list ...` printed. */
+export const listedContent = (stdout: string, terse = false): TableContent =>
+  tableContent((JSON.parse(stdout) as { nftables: unknown[] }).nftables, terse);
+
 /**
  * The table as lines a person can read and a program can compare:
  * declarations and elements sorted (their order means nothing to the

@@ -12,7 +12,7 @@ import { compileRuleset, CompileError, TABLE, type CompiledRuleset } from '../..
 import { ApplyFailed, type FirewallNeeds, type Subsystem } from '../../core/subsystem.js';
 import { apiSelfService, shadowedSelfServices } from './shadowed-services.js';
 import { loggingWanted, type FirewallLog } from './log-reader.js';
-import { contentLines, tableContent, type RuleContent, type TableContent } from './content.js';
+import { contentLines, listedContent, tableContent, type RuleContent, type TableContent } from './content.js';
 import { matchRules, nftTransaction, type NftTransaction } from './delta.js';
 import { firewallStatus, type AppliedCounters } from './status.js';
 import { carriedCounters, carryScript, countedByIdentity, type CarriedCounter } from './carry-over.js';
@@ -168,7 +168,7 @@ export class FirewallSubsystem implements Subsystem<FirewallArtifact> {
       if (/No such file or directory/.test(result.stderr)) return undefined;
       throw new Error(`nft list table ${TABLE_FAMILY} ${TABLE} failed: ${result.stderr.trim().split('\n')[0]}`);
     }
-    return tableContent((JSON.parse(result.stdout) as { nftables: unknown[] }).nftables, terse);
+    return listedContent(result.stdout, terse);
   }
 
   async drift(desired: FirewallArtifact): Promise<string[]> {
@@ -208,7 +208,7 @@ export class FirewallSubsystem implements Subsystem<FirewallArtifact> {
   private async assumedKernel(applied: TableContent, desired: TableContent): Promise<TableContent | undefined> {
     const chains = await this.runner.run('nft', ['-j', 'list', 'chains', TABLE_FAMILY]);
     if (chains.code !== 0) return this.kernelTable(false);
-    const listed = tableContent((JSON.parse(chains.stdout) as { nftables: unknown[] }).nftables);
+    const listed = listedContent(chains.stdout);
     if (listed.chains.size === 0) return undefined; // Junction's table always has chains: it is gone
     const kernel: TableContent = { ...applied, chains: listed.chains, rules: new Map(applied.rules), terse: false };
     for (const [chain, want] of desired.rules) {
@@ -221,7 +221,7 @@ export class FirewallSubsystem implements Subsystem<FirewallArtifact> {
       }
       const result = await this.runner.run('nft', ['-j', 'list', 'chain', TABLE_FAMILY, TABLE, chain]);
       if (result.code !== 0) return this.kernelTable(false);
-      kernel.rules.set(chain, tableContent((JSON.parse(result.stdout) as { nftables: unknown[] }).nftables).rules.get(chain) ?? []);
+      kernel.rules.set(chain, listedContent(result.stdout).rules.get(chain) ?? []);
     }
     return kernel;
   }
@@ -295,7 +295,7 @@ export class FirewallSubsystem implements Subsystem<FirewallArtifact> {
       kernel = new Map();
       for (const name of gone) {
         const result = await this.runner.run('nft', ['-j', 'list', 'set', TABLE_FAMILY, TABLE, name]);
-        if (result.code === 0) kernel.set(name, tableContent((JSON.parse(result.stdout) as { nftables: unknown[] }).nftables).elements.get(name) ?? new Map());
+        if (result.code === 0) kernel.set(name, listedContent(result.stdout).elements.get(name) ?? new Map());
       }
     }
     const applied = { ruleCounters: previous.ruleset.ruleCounters, elements: contentOf(previous).elements };
