@@ -15,6 +15,7 @@ import { VpnSection } from '../../../appliance/subsystems/vpn/schema.js';
 import { BgpSection } from '../../../appliance/subsystems/bgp/schema.js';
 import { verifyVpn } from '../../../appliance/subsystems/vpn/verify.js';
 import { NO_CAPABILITIES } from '../../../appliance/platform/capabilities.js';
+import { SERVE_NODE_FLAGS } from '../../../appliance/main/node-flags.js';
 
 const repo = (path: string) => fileURLToPath(new URL(`../../../${path}`, import.meta.url));
 const text = (path: string) => readFileSync(repo(path), 'utf8');
@@ -191,6 +192,15 @@ describe('Kubernetes manifests', () => {
     expect(kustomization.resources.sort()).toEqual(['deployment.yaml', 'pvc.yaml', 'service.yaml']);
     expect(kustomization.images).toEqual([{ name: 'junction', newName: expect.stringMatching(/\/junction$/), newTag: version }]);
     for (const file of kustomization.resources) expect(parseAllDocuments(text(`deploy/kubernetes/${file}`)).every((d) => d.errors.length === 0)).toBe(true);
+  });
+});
+
+describe('the systemd unit', () => {
+  // the unit states the flags in its own syntax: they must stay the ones node-flags.ts names
+  it('runs serve with the V8 flags every serve runs with, over HTTPS', () => {
+    const unit = text('deploy/systemd/junction.service');
+    expect(/^Environment=NODE_OPTIONS=(.*)$/m.exec(unit)?.[1]).toBe(SERVE_NODE_FLAGS.join(' '));
+    expect(/^ExecStart=(.*)$/m.exec(unit)?.[1]).toMatch(/ serve .*--tls-self-signed$/);
   });
 });
 
