@@ -52,7 +52,7 @@ export interface TunnelStatus {
   name: string;
   /**
    * up: an SA is installed and, if packets go out, packets come in too;
-   * stalled: an SA is installed and packets went out in the last second
+   * stalled: an SA is installed and packets went out within STALLED_AFTER_S
    * while none came in for STALLED_AFTER_S (the peer or the path is gone,
    * or the traffic is one-way; Junction then probes the IKE_SA,
    * liveness-probe.ts, and charon's retransmits take it `down` when no
@@ -86,15 +86,18 @@ export interface SaActivity {
 
 /**
  * The one definition of `stalled` (TunnelStatus.state), shared by status and
- * the liveness probe: packets went out in the last second and none came in
- * for STALLED_AFTER_S (an SA that never received counts from when it was
+ * the liveness probe: packets went out within STALLED_AFTER_S and none came
+ * in for STALLED_AFTER_S (an SA that never received counts from when it was
  * installed). A tunnel that sends nothing is not judged: idle is not stalled.
+ * "Went out" is not bounded tighter: charon reports whole seconds, and on
+ * the kernel data plane a busy SA's last use was seen 2 s old (a tunnel then
+ * read `up` while nothing had come back for 12 s).
  */
 export function isStalled(installed: SaActivity[]): boolean {
   const lastIn = newest(installed.map((s) => s.last_in_s));
   const lastOut = newest(installed.map((s) => s.last_out_s));
   const youngest = newest(installed.map((s) => s.age_s));
-  return lastOut !== undefined && lastOut <= 1 && (lastIn ?? youngest ?? 0) >= STALLED_AFTER_S;
+  return lastOut !== undefined && lastOut < STALLED_AFTER_S && (lastIn ?? youngest ?? 0) >= STALLED_AFTER_S;
 }
 
 /** A CHILD_SA of list-sas as isStalled reads it. */

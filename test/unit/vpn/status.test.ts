@@ -97,6 +97,9 @@ describe('vpn status', () => {
     expect(await lan()).toMatchObject({ state: 'up', last_in_s: 1, last_out_s: 0 });
     charon.sas = [ike([child('1', 'c1', 1000, { 'use-in': '7', 'use-out': '0' })])];
     expect(await lan()).toMatchObject({ state: 'stalled', last_in_s: 7 });
+    // the last packet out read 2 s old (whole seconds, the kernel data plane): still stalled, not up
+    charon.sas = [ike([child('1', 'c1', 1000, { 'use-in': '12', 'use-out': '2' })])];
+    expect(await lan()).toMatchObject({ state: 'stalled', last_in_s: 12, last_out_s: 2 });
     // nothing at all in either direction: idle, not stalled
     charon.sas = [ike([child('1', 'c1', 1000, { 'use-in': '40', 'use-out': '40' })])];
     expect((await lan()).state).toBe('up');
