@@ -319,7 +319,7 @@ describe.skipIf(!!skipReason)('fail-closed VPN subnets and honest status (lab)',
         const at = Date.now();
         const site = (await api('GET', '/v1/vpn/status')).body.peers[0];
         const lanState = site?.tunnels.find((t: any) => t.name === 'lan');
-        seen.push({ at, state: lanState?.state ?? 'none', last_in_s: lanState?.last_in_s, last_out_s: lanState?.last_out_s, probes: site?.liveness_probes?.count ?? 0, sa_age_s: saAge(lanState, at) });
+        seen.push({ at, done: Date.now(), state: lanState?.state ?? 'none', last_in_s: lanState?.last_in_s, last_out_s: lanState?.last_out_s, probes: site?.liveness_probes?.count ?? 0, sa_age_s: saAge(lanState, at) });
         await sleep(250);
       }
       const replies = replyTimes((await pinger).stdout);
@@ -371,7 +371,7 @@ describe.skipIf(!!skipReason)('fail-closed VPN subnets and honest status (lab)',
           const at = Date.now();
           const site = (await api('GET', '/v1/vpn/status')).body.peers[0];
           const lanState = site.tunnels.find((t: any) => t.name === 'lan');
-          seen.push({ at, state: lanState?.state ?? 'none', last_in_s: lanState?.last_in_s, last_out_s: lanState?.last_out_s, probes: site.liveness_probes.count, sa_age_s: saAge(lanState, at) });
+          seen.push({ at, done: Date.now(), state: lanState?.state ?? 'none', last_in_s: lanState?.last_in_s, last_out_s: lanState?.last_out_s, probes: site.liveness_probes.count, sa_age_s: saAge(lanState, at) });
           return /\[410\d\d\]$/.test(site.remote) && lanState?.state === 'up' ? (Date.now() - changedAt) / 1000 : undefined;
         }, 3 * dpd * 1000 + 20_000, 250);
         const replies = replyTimes((await pinger).stdout);

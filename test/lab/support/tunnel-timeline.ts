@@ -10,6 +10,8 @@ import { STALLED_AFTER_S } from '../../../appliance/subsystems/vpn/status.js';
 export interface StatusSample {
   /** Unix ms, taken just before status was asked */
   at: number;
+  /** Unix ms, taken just after the answer came: status read the kernel somewhere in [at, done] */
+  done?: number;
   state: string;
   last_in_s?: number;
   last_out_s?: number;
@@ -26,10 +28,16 @@ export function replyTimes(pingOutput: string): number[] {
 /** Silence allowed before `up` is a lie: the stall threshold plus charon's whole-second packet ages. */
 export const UP_SILENCE_LIMIT_MS = (STALLED_AFTER_S + 1) * 1000;
 
-/** Seconds since the last reply at `at` (undefined before the first reply). */
-function silenceAt(replies: number[], at: number): number | undefined {
-  const last = replies.filter((r) => r <= at).at(-1);
-  return last === undefined ? undefined : (at - last) / 1000;
+/**
+ * Seconds of silence a sample's answer may be held to: from the last reply
+ * before the answer came (`done`) to when it was asked (`at`), never below 0.
+ * Status reads the kernel somewhere in between, so a reply that came while it
+ * was being asked may be the very traffic it reports (undefined before the
+ * first reply).
+ */
+function silenceAt(replies: number[], s: Pick<StatusSample, 'at' | 'done'>): number | undefined {
+  const last = replies.filter((r) => r <= (s.done ?? s.at)).at(-1);
+  return last === undefined ? undefined : Math.max(0, s.at - last) / 1000;
 }
 
 /**
@@ -43,7 +51,7 @@ function silenceAt(replies: number[], at: number): number | undefined {
 export function upWhileSilent(samples: StatusSample[], replies: number[], until: number, limitMs = UP_SILENCE_LIMIT_MS): Array<StatusSample & { silent_s: number }> {
   return samples
     .filter((s) => s.at <= until && s.state === 'up' && !(s.sa_age_s !== undefined && s.sa_age_s * 1000 <= limitMs))
-    .map((s) => ({ ...s, silent_s: silenceAt(replies, s.at) ?? 0 }))
+    .map((s) => ({ ...s, silent_s: silenceAt(replies, s) ?? 0 }))
     .filter((s) => s.silent_s * 1000 > limitMs);
 }
 
