@@ -67,6 +67,18 @@ function renderFirewall(document: unknown, capabilities: Capabilities, work: str
   }
 }
 
+/** The stage timings a commit answers with (core/commit.ts CommitTimings), flattened: prepare, plan, apply.<subsystem>, store. */
+type CommitStages = Record<string, number>;
+function timingsOf(body: unknown): CommitStages {
+  const t = (body as { timings?: { prepare_ms: number; plan_ms: number; apply_ms: Record<string, number>; store_ms: number } }).timings;
+  if (!t) return {};
+  return { prepare: t.prepare_ms, plan: t.plan_ms, ...Object.fromEntries(Object.entries(t.apply_ms).map(([name, ms]) => [`apply.${name}`, ms])), store: t.store_ms };
+}
+function stagesP50(all: CommitStages[]): CommitStages {
+  const names = [...new Set(all.flatMap((t) => Object.keys(t)))];
+  return Object.fromEntries(names.map((name) => [name, round(percentile(all.map((t) => t[name] ?? 0), 50), 1)]));
+}
+
 export async function runRulesScale(): Promise<number> {
   const prefix = `jrs${process.pid % 100000}`;
   const stateDir = labStateDir(prefix);
@@ -132,7 +144,7 @@ export async function runRulesScale(): Promise<number> {
     };
 
     // ---- commits of 1k, 10k, 100k rules, each from the demo document; the baseline loads around the 100k one ----
-    const commits: Record<number, { commitS: number; removeS: number; actions: string }> = {};
+    const commits: Record<number, { commitS: number; removeS: number; actions: string; timings: unknown }> = {};
     for (const n of SCALES) {
       const document = tenKDocument(demo, n);
       if (n === top) await loadDirect();
@@ -140,12 +152,12 @@ export async function runRulesScale(): Promise<number> {
       const actions = ((commit.body as { actions?: { firewall?: string[] } }).actions?.firewall ?? []).join('; ');
       log(`${n} rules committed in ${(commit.ms / 1000).toFixed(3)} s (${actions})`);
       if (n === top) {
-        commits[n] = { commitS: commit.ms / 1000, removeS: NaN, actions };
+        commits[n] = { commitS: commit.ms / 1000, removeS: NaN, actions, timings: timingsOf(commit.body) };
         for (let i = 1; i < DIRECT_RUNS; i++) await loadDirect();
         break;
       }
       const back = await timedRequest(api, 'PUT', `/v1/config?comment=bench%20rules-scale%3A%20back%20to%20demo`, tenKDocument(demo, 1));
-      commits[n] = { commitS: commit.ms / 1000, removeS: back.ms / 1000, actions };
+      commits[n] = { commitS: commit.ms / 1000, removeS: back.ms / 1000, actions, timings: timingsOf(commit.body) };
       log(`back to one rule in ${(back.ms / 1000).toFixed(3)} s`);
     }
     const directS = median(direct);
@@ -154,10 +166,14 @@ export async function runRulesScale(): Promise<number> {
     // ---- single rule add / delete at 100k, each pair next to the same change made by nft directly ----
     const adds: number[] = [];
     const deletes: number[] = [];
+    const singleTimings: CommitStages[] = [];
     for (let i = 0; i < SINGLE_RUNS; i++) {
       const rule = { id: `single-${i}`, action: 'drop', destination: [`192.0.2.${1 + (i % 250)}`], services: [`tcp/${20_000 + i}`] };
-      adds.push((await timedRequest(api, 'POST', `/v1/firewall/policies/${POLICY}/rules?position=0`, rule)).ms);
-      deletes.push((await timedRequest(api, 'DELETE', `/v1/firewall/policies/${POLICY}/rules/${rule.id}`)).ms);
+      const add = await timedRequest(api, 'POST', `/v1/firewall/policies/${POLICY}/rules?position=0`, rule);
+      const remove = await timedRequest(api, 'DELETE', `/v1/firewall/policies/${POLICY}/rules/${rule.id}`);
+      adds.push(add.ms);
+      deletes.push(remove.ms);
+      singleTimings.push(timingsOf(add.body), timingsOf(remove.body));
       if (i < DIRECT_SINGLE_RUNS) await elementDirect(i);
     }
     const singles = [...adds, ...deletes];
@@ -212,6 +228,9 @@ export async function runRulesScale(): Promise<number> {
       },
       details: {
         actions: Object.fromEntries(SCALES.map((n) => [n, commits[n]!.actions])),
+        // where Junction's time went (the commit's own timings, ms): each scale's commit, and the p50 of each stage over the single-rule commits
+        commit_timings_ms: Object.fromEntries(SCALES.map((n) => [n, commits[n]!.timings])),
+        single_timings_p50_ms: stagesP50(singleTimings),
         direct_runs_s: direct.map((s) => round(s, 3)),
         direct_single_ms: directSingle.map((v) => round(v, 1)),
         single_add_ms: adds.map((v) => round(v, 1)),
