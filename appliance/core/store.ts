@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { Config } from '../model/schema.js';
 import { TokenTable, type TokenInfo, type TokenScope } from './tokens.js';
 import { ChangeWatch } from './change-watch.js';
+import { documentOf, storedDocument, type DocumentRow } from './revision-text.js';
 
 export type { TokenInfo, TokenScope } from './tokens.js';
 
@@ -49,6 +50,7 @@ create table if not exists revisions (
   comment text not null default '',
   source text not null,
   parent integer,
+  -- the document's JSON, or (delta = 1) the JSON of its delta from the parent revision (revision-text.ts)
   document text not null
 );
 create table if not exists meta (key text primary key, value text not null);
@@ -62,6 +64,13 @@ create table if not exists audit (
   detail text not null default ''
 );
 `;
+
+/** Databases from before revision deltas get their columns: every row there holds a whole document. */
+function migrateRevisions(db: Database.Database): void {
+  const columns = new Set((db.prepare(`pragma table_info(revisions)`).all() as Array<{ name: string }>).map((c) => c.name));
+  if (!columns.has('delta')) db.exec(`alter table revisions add column delta integer not null default 0`);
+  if (!columns.has('chain')) db.exec(`alter table revisions add column chain integer not null default 0`);
+}
 
 /** The most audit entries one read returns. */
 export const MAX_AUDIT_ENTRIES = 1000;
@@ -79,6 +88,7 @@ export class Store {
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
     this.db.exec(SCHEMA);
+    migrateRevisions(this.db);
     this.watch = ChangeWatch.on(this.db);
     this.tokenTable = new TokenTable(this.db, this.watch.another());
   }
@@ -129,7 +139,7 @@ export class Store {
     if (id === null) return undefined;
     if (this.current?.revision.id !== id) {
       const row = this.revisionRow(id);
-      this.current = row && { revision: this.toRevision(row), text: String(row.document) };
+      this.current = row && { revision: this.toRevision(row), chain: Number(row.chain) };
     }
     return this.current?.revision;
   }
@@ -140,11 +150,17 @@ export class Store {
    * of structuredClone of the parsed one.
    */
   currentDocumentCopy(): Config | undefined {
-    return this.currentRevision() && (JSON.parse(this.current!.text) as Config);
+    return this.currentRevision() && structuredClone(this.current!.revision.document);
   }
 
-  /** the current revision, and its document as stored (JSON) */
-  private current: { revision: Revision; text: string } | undefined;
+  /** the current revision, and how many deltas its stored document is from a whole one */
+  private current: { revision: Revision; chain: number } | undefined;
+
+  /** One row's document column as revision-text.ts reads it. */
+  private readonly documentRow = (id: number): DocumentRow | undefined => {
+    const row = this.sql(`select id, parent, document, delta from revisions where id = ?`).get(id) as { id: number; parent: number | null; document: string; delta: number } | undefined;
+    return row && { id: row.id, parent: row.parent, text: row.document, delta: row.delta === 1 };
+  };
 
   private revisionRow(id: number): Record<string, unknown> | undefined {
     return this.sql(`select * from revisions where id = ?`).get(id) as Record<string, unknown> | undefined;
@@ -160,7 +176,7 @@ export class Store {
       .prepare(`select id, created_at, author, comment, source, parent from revisions where id < ? order by id desc limit ?`)
       .all(before ?? Number.MAX_SAFE_INTEGER, limit) as Record<string, unknown>[];
     return rows.map((row) => {
-      const { document: _document, ...summary } = this.toRevision({ ...row, document: 'null' });
+      const { document: _document, ...summary } = this.toRevision({ ...row, document: null });
       return summary;
     });
   }
@@ -168,19 +184,19 @@ export class Store {
   /** Records an applied document as the new current revision, atomically. */
   commitRevision(document: Config, meta: { author: string; comment: string; source: Revision['source'] }): Revision {
     const createdAt = new Date().toISOString();
-    const parent = this.currentRevisionId();
-    const text = JSON.stringify(document);
+    const previous = this.currentRevision();
+    const parent = previous?.id ?? null;
+    const stored = storedDocument(document, previous && { document: previous.document, chain: this.current!.chain });
     const insert = this.db.transaction(() => {
-      const info = this.db
-        .prepare(`insert into revisions (created_at, author, comment, source, parent, document) values (?, ?, ?, ?, ?, ?)`)
-        .run(createdAt, meta.author, meta.comment, meta.source, parent, text);
+      const info = this.sql(`insert into revisions (created_at, author, comment, source, parent, document, delta, chain) values (?, ?, ?, ?, ?, ?, ?, ?)`)
+        .run(createdAt, meta.author, meta.comment, meta.source, parent, stored.text, stored.delta ? 1 : 0, stored.chain);
       const id = Number(info.lastInsertRowid);
       this.sql(`insert into meta (key, value) values ('current_revision', ?) on conflict(key) do update set value = excluded.value`).run(String(id));
       return id;
     });
     const id = insert();
     this.meta.set('current_revision', String(id));
-    this.current = { revision: { id, createdAt, parent, document, ...meta }, text };
+    this.current = { revision: { id, createdAt, parent, document, ...meta }, chain: stored.chain };
     return this.current.revision;
   }
 
@@ -192,7 +208,7 @@ export class Store {
       comment: String(row.comment ?? ''),
       source: row.source as Revision['source'],
       parent: row.parent === null || row.parent === undefined ? null : Number(row.parent),
-      document: JSON.parse(String(row.document)) as Config,
+      document: (row.document === null ? null : documentOf(Number(row.id), this.documentRow)) as Config,
     };
   }
 
