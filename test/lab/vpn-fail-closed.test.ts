@@ -188,8 +188,11 @@ describe.skipIf(!!skipReason)('fail-closed VPN subnets and honest status (lab)',
     const leaks = await captureLeaks(onprem.lanSubnet, sendFrom('a1', onprem.lanHost));
     for (const [where, lines] of Object.entries(leaks)) expect(lines, where).toEqual([]);
     expect(await counter()).toBeGreaterThan(before);
+    const missing = `route unreachable ${onprem.lanSubnet} metric 2147483647 (fail closed) is missing`;
     const reconcile = await api('POST', '/v1/reconcile');
-    expect(reconcile.body.repaired?.vpn, JSON.stringify(reconcile.body)).toEqual(expect.arrayContaining([`route unreachable ${onprem.lanSubnet} metric 2147483647 (fail closed) is missing`]));
+    // on a slow machine the periodic reconcile may have repaired it first: then its log line says so
+    const repairedBy = reconcile.body.repaired?.vpn?.includes(missing) ? 'this reconcile' : readFileSync(path.join(junction.stateDir, 'junction.log'), 'utf8').includes(missing) ? 'the periodic reconcile' : 'nothing';
+    expect(repairedBy, JSON.stringify(reconcile.body)).not.toBe('nothing');
     expect((await lab().exec('router', ['ip', 'route', 'show', 'proto', '78'], { check: true })).stdout).toContain(`unreachable ${onprem.lanSubnet}`);
   });
 
@@ -380,7 +383,8 @@ describe.skipIf(!!skipReason)('fail-closed VPN subnets and honest status (lab)',
         report(`on-prem NAT port change, dpd_delay_s ${dpd}`, seen, replies, changedAt, pingUntil);
         // Junction cannot reach the on-prem side's new port (only its DPD from there tells it), but status must not say up meanwhile
         expect(upWhileSilent(seen, replies, pingUntil), 'status said up while nothing came back').toEqual([]);
-        if (followed > 4) expect(seen.filter((x) => x.state === 'stalled').length, JSON.stringify(seen)).toBeGreaterThan(0);
+        // replies stopped for longer than up may claim: status said so meanwhile (the path, not the status' own follow-up, is what counts)
+        if (longestSilence(replies, changedAt) * 1000 > UP_SILENCE_LIMIT_MS + 1000) expect(seen.filter((x) => x.state === 'stalled' || x.state === 'down').length, JSON.stringify(seen)).toBeGreaterThan(0);
         // stalled long enough: the liveness probe went out (rate-limited), counted in status and /metrics, logged
         const stalledFor = (seen.filter((x) => x.state === 'stalled').at(-1)?.at ?? 0) - (seen.find((x) => x.state === 'stalled')?.at ?? 0);
         if (stalledFor > (PROBE_AFTER_S + 2) * 1000) {
