@@ -9,10 +9,10 @@ import type { Problem } from '../../model/problems.js';
 import type { Capabilities } from '../../platform/capabilities.js';
 import type { CommandRunner } from '../../platform/command-runner.js';
 import { compileRuleset, CompileError, TABLE, type CompiledRuleset } from '../../../rules/index.js';
-import { ApplyFailed, type FirewallNeeds, type Subsystem } from '../../core/subsystem.js';
+import { ApplyFailed, type FirewallNeeds, type PlanChunk, type Subsystem } from '../../core/subsystem.js';
 import { apiSelfService, shadowedSelfServices } from './shadowed-services.js';
 import { loggingWanted, type FirewallLog } from './log-reader.js';
-import { contentLines, listedContent, tableContent, type RuleContent, type TableContent } from './content.js';
+import { contentChunks, contentLines, listedContent, tableContent, type RuleContent, type TableContent } from './content.js';
 import { matchRules, nftTransaction, type NftTransaction } from './delta.js';
 import { firewallStatus, type AppliedCounters } from './status.js';
 import { carriedCounters, carryScript, countedByIdentity, type CarriedCounter } from './carry-over.js';
@@ -51,6 +51,8 @@ export function parseNftErrorIndex(stderr: string): number | undefined {
   const match = /command array at index (\d+)/i.exec(stderr);
   return match ? Number(match[1]) : undefined;
 }
+
+const LOG_READER_CHUNK: PlanChunk = { key: 'log reader', lines: ['firewall log reader (NFLOG) runs'] };
 
 /** A delta batch up to this size is applied with `nft -e` (echo), which reports the added rules' handles. */
 const ECHO_MAX_BYTES = 256 * 1024;
@@ -143,17 +145,22 @@ export class FirewallSubsystem implements Subsystem<FirewallArtifact> {
 
   /** The table by content (every chain, rule, element and counter) and whether the log reader runs. */
   describe(artifact: FirewallArtifact): string[] {
-    if (artifact.absent) return [];
-    let lines = this.described.get(artifact);
-    if (!lines) {
-      lines = [...contentLines(contentOf(artifact)), ...(artifact.logging ? ['firewall log reader (NFLOG) runs'] : [])];
-      this.described.set(artifact, lines);
-    }
-    return lines;
+    return this.describeChunks(artifact).flatMap((chunk) => chunk.lines);
   }
 
-  /** describe() of the running artifact comes up at every plan: sort its lines once. */
-  private readonly described = new WeakMap<FirewallArtifact, string[]>();
+  /** describe() in chunks (content.ts): a set a change did not touch is the same chunk in both artifacts. */
+  describeChunks(artifact: FirewallArtifact): readonly PlanChunk[] {
+    if (artifact.absent) return [];
+    let chunks = this.described.get(artifact);
+    if (!chunks) {
+      chunks = [...contentChunks(contentOf(artifact)), ...(artifact.logging ? [LOG_READER_CHUNK] : [])];
+      this.described.set(artifact, chunks);
+    }
+    return chunks;
+  }
+
+  /** The running artifact's chunks come up at every plan: build them once. */
+  private readonly described = new WeakMap<FirewallArtifact, readonly PlanChunk[]>();
 
   /** What to return to: the last ruleset this process applied, or no table at all. */
   async snapshot(): Promise<FirewallArtifact> {
