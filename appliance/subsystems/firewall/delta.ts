@@ -65,6 +65,9 @@ export function matchRules(have: RuleContent[], want: RuleContent[]): Array<numb
   });
 }
 
+/** The same rules by content, in the same order. */
+export const sameRules = (a: RuleContent[], b: RuleContent[]) => a.length === b.length && a.every((rule, i) => rule.line === b[i].line);
+
 /** The elements of `from` whose lines `to` lacks (a loop: sets have 100k elements). */
 function elementsMissing(from: ReadonlyMap<string, unknown>, to: ReadonlyMap<string, unknown>): unknown[] {
   const missing: unknown[] = [];
@@ -134,6 +137,7 @@ export function nftTransaction(kernel: TableContent | undefined, desired: TableC
     const listed = kernel.chains.has(chain) ? (kernel.rules.get(chain) ?? []) : [];
     // a rule that looks up a replaced set cannot stay: it is deleted before the set, and added again
     const have = replaced.size ? listed.map((rule) => (looksUpReplaced(rule) ? { ...rule, line: '' } : rule)) : listed;
+    if (sameRules(have, want)) continue; // most chains: no need to match rule by rule
     const kept = matchRules(have, want);
     const keptSet = new Set(kept.filter((i): i is number => i !== undefined));
     for (let i = 0; i < have.length; i++) {

@@ -13,7 +13,7 @@ import { ApplyFailed, type FirewallNeeds, type PlanChunk, type Subsystem } from 
 import { apiSelfService, shadowedSelfServices } from './shadowed-services.js';
 import { loggingWanted, type FirewallLog } from './log-reader.js';
 import { contentChunks, contentLines, listedContent, tableContent, type RuleContent, type TableContent } from './content.js';
-import { matchRules, nftTransaction, type NftTransaction } from './delta.js';
+import { matchRules, nftTransaction, sameRules, type NftTransaction } from './delta.js';
 import { firewallStatus, type AppliedCounters } from './status.js';
 import { carriedCounters, carryScript, countedByIdentity, type CarriedCounter } from './carry-over.js';
 import { firewallMetrics } from './metrics.js';
@@ -58,8 +58,6 @@ const LOG_READER_CHUNK: PlanChunk = { key: 'log reader', lines: ['firewall log r
 const ECHO_MAX_BYTES = 256 * 1024;
 /** What nft echoes for a batch that adds no rule. */
 const NOTHING_ECHOED = '{"nftables":[]}';
-
-const sameRules = (a: RuleContent[], b: RuleContent[]) => a.length === b.length && a.every((rule, i) => rule.line === b[i].line);
 
 /** At most this many differing lines in a drift report; the counts say how many there are. */
 const DRIFT_LINES = 20;
