@@ -2,6 +2,9 @@
 // objects change, by document path, secrets masked) and, per subsystem, the
 // difference of the describe() lines of the running and the new artifact
 // (kernel: by content). What a dry run shows is exactly what apply changes.
+// A subsystem may describe in chunks (describeChunks): the plan is still the
+// diff of the whole line lists, but a chunk both artifacts share (the same
+// array) is skipped, so a one-rule commit at 100k rules diffs one set.
 import { redactedDiff, type DocumentChange } from '../model/diff.js';
 import type { PlanChunk, Subsystem } from './subsystem.js';
 
