@@ -5,6 +5,8 @@
 // A subsystem may describe in chunks (describeChunks): the plan is still the
 // diff of the whole line lists, but a chunk both artifacts share (the same
 // array) is skipped, so a one-rule commit at 100k rules diffs one set.
+// Each chunk's lines are kept in Sets by their first two words, built once
+// per chunk, so a line moved to another chunk is found without a Set of all.
 import { redactedDiff, type DocumentChange } from '../model/diff.js';
 import type { PlanChunk, Subsystem } from './subsystem.js';
 
@@ -38,63 +40,75 @@ export interface Plan {
 }
 
 /**
- * The Set of a chunk's lines, built once per lines array: subsystems return
- * the same arrays for the same artifact, the new artifact of one commit is
- * the running one of the next, and a chunk a change did not touch is the
- * same array in both (a set of 100k elements).
+ * A line's first two words. A chunk's lines mostly share them (`element
+ * SETNAME`, `rule CHAIN`), so looking a line up by them asks one or two
+ * chunks, not every chunk.
  */
-const lineSets = new WeakMap<readonly string[], Set<string>>();
-function lineSet(lines: readonly string[]): Set<string> {
-  let set = lineSets.get(lines);
-  if (!set) {
-    set = new Set(lines);
-    lineSets.set(lines, set);
-  }
-  return set;
+function head(line: string): string {
+  const first = line.indexOf(' ');
+  const second = first < 0 ? -1 : line.indexOf(' ', first + 1);
+  return second < 0 ? line : line.slice(0, second);
 }
 
-/** The Set of all lines of a describe result, for when many lines must be looked up anywhere in it. */
-const allLineSets = new WeakMap<readonly PlanChunk[], Set<string>>();
-function allLineSet(chunks: readonly PlanChunk[]): Set<string> {
-  let set = allLineSets.get(chunks);
-  if (!set) {
-    set = new Set();
-    for (const chunk of chunks) for (const line of chunk.lines) set.add(line);
-    allLineSets.set(chunks, set);
+type LineIndex = Map<string, Set<string>>;
+/**
+ * A chunk's lines by head, built once per lines array: subsystems return the
+ * same arrays for the same artifact, the new artifact of one commit is the
+ * running one of the next, and a chunk a change did not touch is the same
+ * array in both (a set of 100k elements).
+ */
+const chunkIndexes = new WeakMap<readonly string[], LineIndex>();
+function chunkIndex(lines: readonly string[]): LineIndex {
+  let index = chunkIndexes.get(lines);
+  if (!index) {
+    index = new Map();
+    for (const line of lines) {
+      const key = head(line);
+      const same = index.get(key);
+      if (same) same.add(line);
+      else index.set(key, new Set([line]));
+    }
+    chunkIndexes.set(lines, index);
   }
-  return set;
+  return index;
 }
 
-/** After this many look-ups chunk by chunk, one Set of all lines is cheaper. */
-const LOOKUPS_BEFORE_ALL_LINES = 64;
-
-/** Whether a line is anywhere in `chunks`: chunk by chunk for a few lines (a line moved between chunks), one Set for many (a new chunk). */
-function presenceIn(chunks: readonly PlanChunk[]): (line: string) => boolean {
-  let lookups = 0;
-  return (line) => {
-    if (++lookups > LOOKUPS_BEFORE_ALL_LINES) return allLineSet(chunks).has(line);
-    return chunks.some((chunk) => lineSet(chunk.lines).has(line));
-  };
+/** Every chunk's lines of a describe result by head (the chunks' own Sets): built from the chunk indexes, not line by line. */
+const resultIndexes = new WeakMap<readonly PlanChunk[], Map<string, Array<Set<string>>>>();
+function resultIndex(chunks: readonly PlanChunk[]): Map<string, Array<Set<string>>> {
+  let index = resultIndexes.get(chunks);
+  if (!index) {
+    index = new Map();
+    for (const chunk of chunks) {
+      for (const [key, lines] of chunkIndex(chunk.lines)) {
+        const sets = index.get(key);
+        if (sets) sets.push(lines);
+        else index.set(key, [lines]);
+      }
+    }
+    resultIndexes.set(chunks, index);
+  }
+  return index;
 }
 
 /**
  * The lines of `from`, in order, that `to` lacks: the first PLAN_LINES and
  * how many there are. A chunk whose lines are the same array in `to` (by
- * key) has none; the others are looked up in their chunk of `to` first.
+ * key) has none; the others' lines are looked up in their chunk of `to`,
+ * then (a line may move to another chunk) in every chunk of `to` by head.
  */
 function missingLines(from: readonly PlanChunk[], to: readonly PlanChunk[]): { lines: string[]; count: number } {
   const toByKey = new Map(to.map((chunk) => [chunk.key, chunk.lines]));
   const lines: string[] = [];
   let count = 0;
-  let elsewhere: ((line: string) => boolean) | undefined;
   for (const chunk of from) {
     const peer = toByKey.get(chunk.key);
     if (peer === chunk.lines) continue;
-    const peerLines = peer && lineSet(peer);
+    const peerIndex = peer && chunkIndex(peer);
     for (const line of chunk.lines) {
-      if (peerLines?.has(line)) continue;
-      elsewhere ??= presenceIn(to);
-      if (elsewhere(line)) continue;
+      const key = head(line);
+      if (peerIndex?.get(key)?.has(line)) continue;
+      if (resultIndex(to).get(key)?.some((lines) => lines.has(line))) continue;
       if (count++ < PLAN_LINES) lines.push(line);
     }
   }

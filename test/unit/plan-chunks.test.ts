@@ -27,7 +27,8 @@ const flat = (chunks: readonly PlanChunk[]) => chunks.flatMap((chunk) => chunk.l
 type Fate = { kind: 'shared' } | { kind: 'copied' } | { kind: 'dropped' } | { kind: 'reversed' } | { kind: 'edited'; lines: string[] } | { kind: 'rekeyed'; key: string };
 
 function chunkPairs(lineCount: number, maxLines: number, size: fc.SizeForArbitrary = 'small') {
-  const line = fc.integer({ min: 0, max: lineCount - 1 }).map((n) => `line ${n}`);
+  // three words: the plan looks lines up by their first two, which many lines and chunks share here
+  const line = fc.integer({ min: 0, max: lineCount - 1 }).map((n) => `element s${n % 3} ${n}`);
   const key = fc.constantFrom('declarations', 'elements a', 'elements b', 'elements c', 'rules x', 'rules y');
   const chunk = fc.record({ key, lines: fc.array(line, { maxLength: maxLines, size }) });
   const fate: fc.Arbitrary<Fate> = fc.oneof(
@@ -65,18 +66,15 @@ describe('plan in chunks', () => {
     }), { numRuns: 2000 });
   });
 
-  it('equals the flat plan for big chunks (truncation, and more look-ups than chunk by chunk answers)', () => {
+  it('equals the flat plan for big chunks (more than PLAN_LINES lines differ)', () => {
     let truncated = 0;
-    let manyLookups = 0;
     fc.assert(fc.property(chunkPairs(1000, 150, 'max'), ({ old, next }) => {
       const plan = subsystemPlan('s', old, next);
       expect(plan).toEqual(flatPlan('s', flat(old), flat(next)));
       if (plan.truncated) truncated++;
-      if (plan.added > 64 || plan.removed > 64) manyLookups++;
     }), { numRuns: 300 });
-    // the runs did reach both cases
+    // the runs did reach the truncated case
     expect(truncated).toBeGreaterThan(0);
-    expect(manyLookups).toBeGreaterThan(0);
   });
 
   it('a chunk shared by both sides is never read: only the chunks that differ are', () => {
