@@ -219,7 +219,8 @@ interface SetDeclaration {
   elements: ReadonlyMap<string, unknown>;
 }
 
-// Keyed by the command's body object (the spec inside `add`), which batches and listings both have.
+// Keyed by the command's body object (the spec inside `add`), which batches and listings both have;
+// nothing changes a command once it is compiled or parsed, so what was read from it stays true.
 const setDeclarations = new WeakMap<object, SetDeclaration>();
 const ruleLines = new WeakMap<object, string>();
 

@@ -52,6 +52,7 @@ export function parseNftErrorIndex(stderr: string): number | undefined {
   return match ? Number(match[1]) : undefined;
 }
 
+/** describe()'s line for the log reader: one chunk, the same object in every artifact that logs. */
 const LOG_READER_CHUNK: PlanChunk = { key: 'log reader', lines: ['firewall log reader (NFLOG) runs'] };
 
 /** A delta batch up to this size is applied with `nft -e` (echo), which reports the added rules' handles. */
