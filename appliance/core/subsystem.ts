@@ -40,6 +40,14 @@ export interface Subsystem<Artifact = unknown> {
    * appear in them.
    */
   describe(artifact: Artifact): string[];
+  /**
+   * describe()'s lines in keyed chunks (their concatenation is describe()),
+   * for a subsystem with many lines: the plan skips a chunk that is the same
+   * `lines` object in both artifacts and diffs the others, so a small change
+   * to a big artifact costs what it changed. Without it the plan takes
+   * describe() as one chunk.
+   */
+  describeChunks?(artifact: Artifact): readonly PlanChunk[];
   /** Checks against the live system that verify cannot make (e.g. the interface exists). */
   check?(desired: Artifact, config: Config): Promise<Problem[]>;
   /** The running state of what `desired` touches: the target if this apply must be undone. */
@@ -69,6 +77,12 @@ export interface Subsystem<Artifact = unknown> {
    * commit-confirm (BIRD's `configure timeout`) make it permanent here.
    */
   confirm?(): Promise<void>;
+}
+
+/** Some of a describe() result's lines, under a key that names the same part in another artifact's. */
+export interface PlanChunk {
+  key: string;
+  lines: readonly string[];
 }
 
 export interface FirewallNeeds {

@@ -5,8 +5,12 @@
 // values, protocol names, `tcp dport` for `meta l4proto tcp th dport`, a
 // default burst, set order); the normalizers fold only those, so a table
 // loaded from a batch lists back as exactly that batch's content.
+// A recompile reuses the command objects of everything a change did not
+// touch, so the work per command (100k element lines in a set) is kept by
+// command object: the content of a one-rule change costs what it changed.
 import { readFileSync } from 'node:fs';
 import { TABLE } from '../../../rules/index.js';
+import type { PlanChunk } from '../../core/subsystem.js';
 
 type NftObject = Record<string, Record<string, unknown>>;
 
@@ -29,8 +33,11 @@ export interface TableContent {
   rules: Map<string, RuleContent[]>;
   /** set or map name -> declaration line (kind, type, flags) */
   sets: Map<string, string>;
-  /** set or map name -> element line (its key, never its counter) -> the element as given or listed */
-  elements: Map<string, Map<string, unknown>>;
+  /**
+   * set or map name -> element line (its key, never its counter) -> the element as given or listed.
+   * Never changed once built: the same set command gives the same map in every content that has it.
+   */
+  elements: Map<string, ReadonlyMap<string, unknown>>;
   /** named counters: name -> packets and bytes (zero in batches) */
   counters: Map<string, { packets: number; bytes: number }>;
   /** flowtable name -> declaration line */
@@ -205,6 +212,39 @@ function firstKey(object: unknown): string | undefined {
   return undefined;
 }
 
+/** A set or map declaration read once: its line, the key positions that are protocols, its own elements. */
+interface SetDeclaration {
+  line: string;
+  protocols: number[];
+  elements: ReadonlyMap<string, unknown>;
+}
+
+// Keyed by the command's body object (the spec inside `add`), which batches and listings both have;
+// nothing changes a command once it is compiled or parsed, so what was read from it stays true.
+const setDeclarations = new WeakMap<object, SetDeclaration>();
+const ruleLines = new WeakMap<object, string>();
+
+function setDeclaration(kind: string, spec: Record<string, unknown>): SetDeclaration {
+  let declaration = setDeclarations.get(spec);
+  if (!declaration) {
+    const protocols = protocolPositions(spec.type);
+    const elements = new Map<string, unknown>();
+    for (const element of (spec.elem as unknown[] | undefined) ?? []) elements.set(elementLine(element, protocols), element);
+    declaration = { line: setLine(kind, spec), protocols, elements };
+    setDeclarations.set(spec, declaration);
+  }
+  return declaration;
+}
+
+function cachedRuleLine(spec: Record<string, unknown>, chain: string, comment: string | undefined, expr: unknown[]): string {
+  let line = ruleLines.get(spec);
+  if (line === undefined) {
+    line = ruleLine(chain, comment, expr);
+    ruleLines.set(spec, line);
+  }
+  return line;
+}
+
 /**
  * Reads a batch (`add`/`insert` commands; a `delete table` resets what came
  * before it) or a listing (bare objects) into one TableContent.
@@ -213,6 +253,16 @@ export function tableContent(objects: readonly unknown[], terse = false): TableC
   let content = emptyTable();
   content.terse = terse;
   const protocols = new Map<string, number[]>();
+  // The element maps this call made itself: the only ones it may add to (the others are shared).
+  const own = new Set<ReadonlyMap<string, unknown>>();
+  const ownElements = (name: string): Map<string, unknown> => {
+    const current = content.elements.get(name);
+    if (current && own.has(current)) return current as Map<string, unknown>;
+    const copy = new Map(current);
+    own.add(copy);
+    content.elements.set(name, copy);
+    return copy;
+  };
   objects.forEach((object, index) => {
     const verb = firstKey(object);
     const body = verb === undefined ? undefined : (object as NftObject)[verb];
@@ -232,16 +282,16 @@ export function tableContent(objects: readonly unknown[], terse = false): TableC
       content.indexes.set(`chain ${name}`, index);
       if (!content.rules.has(name)) content.rules.set(name, []);
     } else if (kind === 'set' || kind === 'map') {
-      content.sets.set(name, setLine(kind, spec));
+      const declaration = setDeclaration(kind, spec);
+      content.sets.set(name, declaration.line);
       content.indexes.set(`set ${name}`, index);
-      protocols.set(name, protocolPositions(spec.type));
-      const elements = content.elements.get(name) ?? new Map<string, unknown>();
-      for (const element of (spec.elem as unknown[] | undefined) ?? []) elements.set(elementLine(element, protocols.get(name)!), element);
-      content.elements.set(name, elements);
+      protocols.set(name, declaration.protocols);
+      // declared again: nft adds the elements to the ones it has
+      if (content.elements.has(name)) for (const [line, element] of declaration.elements) ownElements(name).set(line, element);
+      else content.elements.set(name, declaration.elements);
     } else if (kind === 'element') {
-      const elements = content.elements.get(name) ?? new Map<string, unknown>();
+      const elements = ownElements(name);
       for (const element of (spec.elem as unknown[] | undefined) ?? []) elements.set(elementLine(element, protocols.get(name) ?? []), element);
-      content.elements.set(name, elements);
     } else if (kind === 'counter') {
       content.counters.set(name, { packets: Number(spec.packets ?? 0), bytes: Number(spec.bytes ?? 0) });
       content.indexes.set(`counter ${name}`, index);
@@ -252,7 +302,7 @@ export function tableContent(objects: readonly unknown[], terse = false): TableC
       const chain = String(spec.chain);
       const expr = (spec.expr as unknown[] | undefined) ?? [];
       const comment = spec.comment as string | undefined;
-      const rule: RuleContent = { line: ruleLine(chain, comment, expr), expr, ...(comment !== undefined ? { comment } : {}) };
+      const rule: RuleContent = { line: cachedRuleLine(spec, chain, comment, expr), expr, ...(comment !== undefined ? { comment } : {}) };
       if (typeof spec.handle === 'number') rule.handle = spec.handle;
       if (verb === 'add' || verb === 'insert') rule.index = index;
       const list = content.rules.get(chain) ?? [];
@@ -268,22 +318,38 @@ export function tableContent(objects: readonly unknown[], terse = false): TableC
 export const listedContent = (stdout: string, terse = false): TableContent =>
   tableContent((JSON.parse(stdout) as { nftables: unknown[] }).nftables, terse);
 
+/** A set's element lines, sorted, by its (never changed) element map: the same chunk while the set's command is reused. */
+const elementChunks = new WeakMap<ReadonlyMap<string, unknown>, PlanChunk>();
+function elementChunk(name: string, elements: ReadonlyMap<string, unknown>): PlanChunk {
+  const key = `elements ${name}`;
+  let chunk = elementChunks.get(elements);
+  if (chunk?.key !== key) {
+    const lines: string[] = [];
+    for (const element of elements.keys()) lines.push(`element ${name} ${element}`);
+    chunk = { key, lines: lines.sort() };
+    elementChunks.set(elements, chunk);
+  }
+  return chunk;
+}
+
 /**
  * The table as lines a person can read and a program can compare:
  * declarations and elements sorted (their order means nothing to the
- * kernel), rules in their order within each chain (it does).
+ * kernel), rules in their order within each chain (it does). In chunks
+ * (the declarations, each set's elements, each chain's rules), so a plan
+ * skips the sets two tables share.
  */
-export function contentLines(content: TableContent): string[] {
-  const lines: string[] = [];
-  for (const line of content.chains.values()) lines.push(line);
-  for (const line of content.sets.values()) lines.push(line);
-  for (const name of content.counters.keys()) lines.push(`counter ${name}`);
-  for (const line of content.flowtables.values()) lines.push(line);
-  lines.sort();
-  for (const name of [...content.elements.keys()].sort()) {
-    const elements = [...content.elements.get(name)!.keys()].sort();
-    for (const element of elements) lines.push(`element ${name} ${element}`);
-  }
-  for (const chain of [...content.rules.keys()].sort()) for (const rule of content.rules.get(chain)!) lines.push(rule.line);
-  return lines;
+export function contentChunks(content: TableContent): PlanChunk[] {
+  const declarations: string[] = [];
+  for (const line of content.chains.values()) declarations.push(line);
+  for (const line of content.sets.values()) declarations.push(line);
+  for (const name of content.counters.keys()) declarations.push(`counter ${name}`);
+  for (const line of content.flowtables.values()) declarations.push(line);
+  const chunks: PlanChunk[] = [{ key: 'declarations', lines: declarations.sort() }];
+  for (const name of [...content.elements.keys()].sort()) chunks.push(elementChunk(name, content.elements.get(name)!));
+  for (const chain of [...content.rules.keys()].sort()) chunks.push({ key: `rules ${chain}`, lines: content.rules.get(chain)!.map((rule) => rule.line) });
+  return chunks;
 }
+
+/** contentChunks as one list. */
+export const contentLines = (content: TableContent): string[] => contentChunks(content).flatMap((chunk) => chunk.lines);

@@ -65,6 +65,16 @@ export function matchRules(have: RuleContent[], want: RuleContent[]): Array<numb
   });
 }
 
+/** The same rules by content, in the same order. */
+export const sameRules = (a: RuleContent[], b: RuleContent[]) => a.length === b.length && a.every((rule, i) => rule.line === b[i].line);
+
+/** The elements of `from` whose lines `to` lacks (a loop: sets have 100k elements). */
+function elementsMissing(from: ReadonlyMap<string, unknown>, to: ReadonlyMap<string, unknown>): unknown[] {
+  const missing: unknown[] = [];
+  for (const [line, element] of from) if (!to.has(line)) missing.push(element);
+  return missing;
+}
+
 /** The transaction from `kernel` (undefined: no table) to `desired`; undefined when they are equal. */
 export function nftTransaction(kernel: TableContent | undefined, desired: TableContent, ruleset: CompiledRuleset): NftTransaction | undefined {
   if (!kernel) return wholeTable(ruleset, undefined, 'no table yet');
@@ -110,12 +120,13 @@ export function nftTransaction(kernel: TableContent | undefined, desired: TableC
   counts.objects += adds.length;
 
   // Elements of sets on both sides: deletes before adds, so a map key can change its value.
+  // A set whose command the recompile reused has the very element map the kernel was given (content.ts): nothing to compare.
   for (const [name, want] of desired.elements) {
     const have = kernel.elements.get(name);
-    if (!have || !kernel.sets.has(name) || replaced.has(name)) continue;
+    if (!have || have === want || !kernel.sets.has(name) || replaced.has(name)) continue;
     const origin = fromBatch(`set ${name}`)[1];
-    const gone = [...have.entries()].filter(([line]) => !want.has(line)).map(([, element]) => element);
-    const added = [...want.entries()].filter(([line]) => !have.has(line)).map(([, element]) => element);
+    const gone = elementsMissing(have, want);
+    const added = elementsMissing(want, have);
     if (gone.length) elementChanges.push([{ delete: { element: { ...where, name, elem: gone } } }, origin]);
     if (added.length) elementChanges.push([{ add: { element: { ...where, name, elem: added } } }, origin]);
     counts.elementsDeleted += gone.length;
@@ -126,6 +137,7 @@ export function nftTransaction(kernel: TableContent | undefined, desired: TableC
     const listed = kernel.chains.has(chain) ? (kernel.rules.get(chain) ?? []) : [];
     // a rule that looks up a replaced set cannot stay: it is deleted before the set, and added again
     const have = replaced.size ? listed.map((rule) => (looksUpReplaced(rule) ? { ...rule, line: '' } : rule)) : listed;
+    if (sameRules(have, want)) continue; // most chains: no need to match rule by rule
     const kept = matchRules(have, want);
     const keptSet = new Set(kept.filter((i): i is number => i !== undefined));
     for (let i = 0; i < have.length; i++) {

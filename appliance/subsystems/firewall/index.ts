@@ -9,11 +9,11 @@ import type { Problem } from '../../model/problems.js';
 import type { Capabilities } from '../../platform/capabilities.js';
 import type { CommandRunner } from '../../platform/command-runner.js';
 import { compileRuleset, CompileError, TABLE, type CompiledRuleset } from '../../../rules/index.js';
-import { ApplyFailed, type FirewallNeeds, type Subsystem } from '../../core/subsystem.js';
+import { ApplyFailed, type FirewallNeeds, type PlanChunk, type Subsystem } from '../../core/subsystem.js';
 import { apiSelfService, shadowedSelfServices } from './shadowed-services.js';
 import { loggingWanted, type FirewallLog } from './log-reader.js';
-import { contentLines, listedContent, tableContent, type RuleContent, type TableContent } from './content.js';
-import { matchRules, nftTransaction, type NftTransaction } from './delta.js';
+import { contentChunks, contentLines, listedContent, tableContent, type RuleContent, type TableContent } from './content.js';
+import { matchRules, nftTransaction, sameRules, type NftTransaction } from './delta.js';
 import { firewallStatus, type AppliedCounters } from './status.js';
 import { carriedCounters, carryScript, countedByIdentity, type CarriedCounter } from './carry-over.js';
 import { firewallMetrics } from './metrics.js';
@@ -52,12 +52,13 @@ export function parseNftErrorIndex(stderr: string): number | undefined {
   return match ? Number(match[1]) : undefined;
 }
 
+/** describe()'s line for the log reader: one chunk, the same object in every artifact that logs. */
+const LOG_READER_CHUNK: PlanChunk = { key: 'log reader', lines: ['firewall log reader (NFLOG) runs'] };
+
 /** A delta batch up to this size is applied with `nft -e` (echo), which reports the added rules' handles. */
 const ECHO_MAX_BYTES = 256 * 1024;
 /** What nft echoes for a batch that adds no rule. */
 const NOTHING_ECHOED = '{"nftables":[]}';
-
-const sameRules = (a: RuleContent[], b: RuleContent[]) => a.length === b.length && a.every((rule, i) => rule.line === b[i].line);
 
 /** At most this many differing lines in a drift report; the counts say how many there are. */
 const DRIFT_LINES = 20;
@@ -143,17 +144,22 @@ export class FirewallSubsystem implements Subsystem<FirewallArtifact> {
 
   /** The table by content (every chain, rule, element and counter) and whether the log reader runs. */
   describe(artifact: FirewallArtifact): string[] {
-    if (artifact.absent) return [];
-    let lines = this.described.get(artifact);
-    if (!lines) {
-      lines = [...contentLines(contentOf(artifact)), ...(artifact.logging ? ['firewall log reader (NFLOG) runs'] : [])];
-      this.described.set(artifact, lines);
-    }
-    return lines;
+    return this.describeChunks(artifact).flatMap((chunk) => chunk.lines);
   }
 
-  /** describe() of the running artifact comes up at every plan: sort its lines once. */
-  private readonly described = new WeakMap<FirewallArtifact, string[]>();
+  /** describe() in chunks (content.ts): a set a change did not touch is the same chunk in both artifacts. */
+  describeChunks(artifact: FirewallArtifact): readonly PlanChunk[] {
+    if (artifact.absent) return [];
+    let chunks = this.described.get(artifact);
+    if (!chunks) {
+      chunks = [...contentChunks(contentOf(artifact)), ...(artifact.logging ? [LOG_READER_CHUNK] : [])];
+      this.described.set(artifact, chunks);
+    }
+    return chunks;
+  }
+
+  /** The running artifact's chunks come up at every plan: build them once. */
+  private readonly described = new WeakMap<FirewallArtifact, readonly PlanChunk[]>();
 
   /** What to return to: the last ruleset this process applied, or no table at all. */
   async snapshot(): Promise<FirewallArtifact> {

@@ -25,7 +25,7 @@ export type FirewallStatus = {
 /** The applied ruleset's rule counters and its sets' elements (element line -> element, in batch order). */
 export interface AppliedCounters {
   ruleCounters: RuleCounters;
-  elements: Map<string, Map<string, unknown>>;
+  elements: ReadonlyMap<string, ReadonlyMap<string, unknown>>;
 }
 
 async function readNumber(path: string): Promise<number | null> {
@@ -41,7 +41,7 @@ type CounterListing = { nftables: Array<Record<string, { name: string; table: st
 type ListedElement = { elem?: { counter?: { packets?: number; bytes?: number } } };
 
 /** Each rule's counter: the sum of the kernel's counters of the elements it owns. */
-export function sumRuleCounters(applied: AppliedCounters, kernelElements: Map<string, Map<string, unknown>>): RuleCounter[] {
+export function sumRuleCounters(applied: AppliedCounters, kernelElements: ReadonlyMap<string, ReadonlyMap<string, unknown>>): RuleCounter[] {
   const totals = new Map<string, RuleCounter>();
   for (const rule of applied.ruleCounters.rules) totals.set(rule.id, { ...rule, packets: 0, bytes: 0 });
   for (const set of applied.ruleCounters.sets) {
