@@ -208,19 +208,30 @@ function verifySystem(config: Config, zones: Set<string>, problems: ProblemList)
   });
 }
 
-/** Ids name nft comments and counters, so they must be unique across the document. */
+/**
+ * Ids name nft comments and counters, so they must be unique across the
+ * document. At 100k rules this runs on every commit: an id's place is kept
+ * as a number (its list, its index) and written out as a path only for a
+ * duplicate.
+ */
 function verifyUniqueIds(config: Config, problems: ProblemList): void {
-  const seen = new Map<string, string>();
-  const claim = (id: string, path: string) => {
-    const earlier = seen.get(id);
-    if (earlier) problems.add(path, `id "${id}" is already used at ${earlier}`);
-    else seen.set(id, path);
-  };
-  (config.firewall?.policies ?? []).forEach((policy, p) =>
-    policy.rules.forEach((rule, r) => claim(rule.id, `/firewall/policies/${p}/rules/${r}/id`)),
-  );
-  (config.nat?.egress ?? []).forEach((n, i) => claim(n.id, `/nat/egress/${i}/id`));
-  (config.nat?.port_forwards ?? []).forEach((n, i) => claim(n.id, `/nat/port_forwards/${i}/id`));
-  (config.nat?.one_to_one ?? []).forEach((n, i) => claim(n.id, `/nat/one_to_one/${i}/id`));
-  (config.routes?.static ?? []).forEach((n, i) => claim(n.id, `/routes/static/${i}/id`));
+  const lists: Array<{ path: string; items: Array<{ id: string }> }> = [
+    ...(config.firewall?.policies ?? []).map((policy, p) => ({ path: `/firewall/policies/${p}/rules`, items: policy.rules })),
+    { path: '/nat/egress', items: config.nat?.egress ?? [] },
+    { path: '/nat/port_forwards', items: config.nat?.port_forwards ?? [] },
+    { path: '/nat/one_to_one', items: config.nat?.one_to_one ?? [] },
+    { path: '/routes/static', items: config.routes?.static ?? [] },
+  ];
+  // A place is list * PLACE_STRIDE + index; lists hold at most 200k items (the schema), below the stride.
+  const PLACE_STRIDE = 2 ** 20;
+  const pathOf = (place: number) => `${lists[Math.floor(place / PLACE_STRIDE)].path}/${place % PLACE_STRIDE}/id`;
+  const seen = new Map<string, number>();
+  lists.forEach(({ items }, list) => {
+    for (let i = 0; i < items.length; i++) {
+      const id = items[i].id;
+      const earlier = seen.get(id);
+      if (earlier === undefined) seen.set(id, list * PLACE_STRIDE + i);
+      else problems.add(pathOf(list * PLACE_STRIDE + i), `id "${id}" is already used at ${pathOf(earlier)}`);
+    }
+  });
 }
