@@ -66,14 +66,17 @@ const isMutableObject = (value: Json): value is object => !!value && typeof valu
 
 /** Whether a masked secret occurs anywhere outside frozen parts; iterative, so any depth is safe. */
 function containsMask(value: Json): boolean {
-  const pending: Json[] = [value];
+  const pending: Json[] = isMutableObject(value) ? [value] : [];
   while (pending.length) {
     const next = pending.pop();
-    if (!isMutableObject(next)) continue;
     // one push per value: spreading a 100k-item list would exceed the argument limit
-    for (const [key, item] of Object.entries(next)) {
+    if (Array.isArray(next)) {
+      for (const item of next) if (isMutableObject(item)) pending.push(item);
+      continue;
+    }
+    for (const [key, item] of Object.entries(next as object)) {
       if (isSecretMask(key, item)) return true;
-      pending.push(item);
+      if (isMutableObject(item)) pending.push(item);
     }
   }
   return false;

@@ -2,9 +2,10 @@
 // ~10 MB of JSON; a commit that adds one rule must not parse, copy, check or
 // serialize the other 99,999 again. So the document a commit stores is
 // deep-frozen, the next edit's copy shares its unchanged records (the same
-// objects), and every later stage that sees a frozen record can trust a
-// result it memoized for that object (identity = content, since it cannot
-// change): the rule compiler, restoreSecrets, the stored JSON text.
+// objects), and every later stage can rely on identity (a frozen record
+// cannot change, so the same object means the same content): the rule
+// compiler memoizes per rule, restoreSecrets skips frozen parts, and the
+// store finds the delta it writes by identity.
 //
 // Invariant: a frozen object is frozen all the way down. freezeDocument
 // freezes children before their parent, and nothing else in the appliance
@@ -88,42 +89,4 @@ export function editableCopy<T>(schema: TSchema | undefined, value: T): T {
   const copy: Record<string, Json> = {};
   for (const [key, child] of Object.entries(value)) copy[key] = editableCopy(properties?.[key], child);
   return copy as T;
-}
-
-/** JSON text of frozen list items, computed once per record. */
-const itemTexts = new WeakMap<object, string>();
-
-/**
- * JSON.stringify(document), byte for byte, without serializing a frozen list
- * item again whose text is known: a one-rule commit at 100k rules
- * serializes one rule and joins the other texts. Only list items are
- * remembered, so the memo holds about one copy of the text of the records
- * that are alive, not one per level of nesting.
- */
-export function documentJson(document: Json): string {
-  const text = jsonOf(document, false);
-  if (text === undefined) throw new TypeError('a document must be a JSON object');
-  return text;
-}
-
-function jsonOf(value: Json, isItem: boolean): string | undefined {
-  // Primitives, and objects with their own serialization (Date...), as JSON.stringify writes them.
-  if (!isObject(value) || typeof (value as { toJSON?: unknown }).toJSON === 'function') return JSON.stringify(value);
-  const known = isItem ? itemTexts.get(value) : undefined;
-  if (known !== undefined) return known;
-  let text: string;
-  if (Array.isArray(value)) {
-    const parts: string[] = new Array(value.length);
-    for (let i = 0; i < value.length; i++) parts[i] = jsonOf(value[i], true) ?? 'null';
-    text = `[${parts.join(',')}]`;
-  } else {
-    const parts: string[] = [];
-    for (const key of Object.keys(value)) {
-      const part = jsonOf((value as Record<string, Json>)[key], false);
-      if (part !== undefined) parts.push(`${JSON.stringify(key)}:${part}`);
-    }
-    text = `{${parts.join(',')}}`;
-  }
-  if (isItem && Object.isFrozen(value)) itemTexts.set(value, text);
-  return text;
 }
