@@ -7,6 +7,7 @@
 import { SELF_ZONE, type Config } from './schema.js';
 import { ProblemList, type Problem } from './problems.js';
 import { parseAddress, parsePrefix, parseAddressLiteral, rangesOverlap, rangeContains, type IpRange } from './ip.js';
+import { verifyUniqueIds } from './unique-ids.js';
 
 export function verifyConfig(config: Config): Problem[] {
   const problems = new ProblemList();
@@ -205,33 +206,5 @@ function verifyRoutes(config: Config, subnets: ConnectedSubnet[], problems: Prob
 function verifySystem(config: Config, zones: Set<string>, problems: ProblemList): void {
   (config.system?.api_zones ?? []).forEach((zone, i) => {
     if (!zones.has(zone)) problems.add(`/system/api_zones/${i}`, `unknown zone "${zone}"`);
-  });
-}
-
-/**
- * Ids name nft comments and counters, so they must be unique across the
- * document. At 100k rules this runs on every commit: an id's place is kept
- * as a number (its list, its index) and written out as a path only for a
- * duplicate.
- */
-function verifyUniqueIds(config: Config, problems: ProblemList): void {
-  const lists: Array<{ path: string; items: Array<{ id: string }> }> = [
-    ...(config.firewall?.policies ?? []).map((policy, p) => ({ path: `/firewall/policies/${p}/rules`, items: policy.rules })),
-    { path: '/nat/egress', items: config.nat?.egress ?? [] },
-    { path: '/nat/port_forwards', items: config.nat?.port_forwards ?? [] },
-    { path: '/nat/one_to_one', items: config.nat?.one_to_one ?? [] },
-    { path: '/routes/static', items: config.routes?.static ?? [] },
-  ];
-  // A place is list * PLACE_STRIDE + index; lists hold at most 200k items (the schema), below the stride.
-  const PLACE_STRIDE = 2 ** 20;
-  const pathOf = (place: number) => `${lists[Math.floor(place / PLACE_STRIDE)].path}/${place % PLACE_STRIDE}/id`;
-  const seen = new Map<string, number>();
-  lists.forEach(({ items }, list) => {
-    for (let i = 0; i < items.length; i++) {
-      const id = items[i].id;
-      const earlier = seen.get(id);
-      if (earlier === undefined) seen.set(id, list * PLACE_STRIDE + i);
-      else problems.add(pathOf(list * PLACE_STRIDE + i), `id "${id}" is already used at ${pathOf(earlier)}`);
-    }
   });
 }
