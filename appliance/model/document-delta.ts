@@ -62,18 +62,18 @@ function diff(before: Json, after: Json, path: Path, ops: DeltaOp[]): void {
   }
 }
 
-/** Equal runs at both ends are skipped; a middle of the same length is compared item by item, any other is spliced. */
+/** A list of the same length is compared item by item; any other is spliced between the equal runs at both ends. */
 function diffList(before: Json[], after: Json[], path: Path, ops: DeltaOp[]): void {
   const n = before.length;
   const m = after.length;
+  if (n === m) {
+    for (let i = 0; i < n; i++) if (before[i] !== after[i]) diff(before[i], after[i], [...path, i], ops);
+    return;
+  }
   let head = 0;
   while (head < n && head < m && sameText(before[head], after[head])) head++;
   let tail = 0;
   while (tail < n - head && tail < m - head && sameText(before[n - 1 - tail], after[m - 1 - tail])) tail++;
-  if (n === m) {
-    for (let i = head; i < n - tail; i++) diff(before[i], after[i], [...path, i], ops);
-    return;
-  }
   // JSON writes a hole or undefined in a list as null.
   ops.push(['splice', path, head, n - head - tail, after.slice(head, m - tail).map((item) => (item === undefined ? null : item))]);
 }
