@@ -121,4 +121,18 @@ describe('edit routes on shared, frozen records', () => {
     expect(after.interfaces[1]).toBe(before.interfaces[1]);
     expect(Object.isFrozen(after.firewall!.policies[0].rules[0])).toBe(true);
   });
+
+  it('every read of the frozen document answers, masks its secrets on a copy, and leaves it as it was', async () => {
+    const committed = h.appliance.store.currentRevision()!.document;
+    const text = JSON.stringify(committed);
+    const reads = ['/v1/config', '/v1/config?format=yaml', '/v1/vpn/peers', '/v1/vpn/peers/peer0', '/v1/bgp', '/v1/bgp/neighbors/n1', '/v1/dhcp', '/v1/dhcp/servers',
+      '/v1/firewall/policies/a-to-b/rules', '/v1/revisions/2', '/v1/revisions/2/diff', '/v1/status', '/v1/vpn/peers/peer0/remote-config?format=strongswan&include_secret=false'];
+    for (const url of reads) {
+      const answer = await send('GET', url);
+      expect(answer.statusCode, `${url}: ${answer.body}`).toBe(200);
+      for (const secret of ['a-pre-shared-key-of-some-length', 'md5-secret']) expect(answer.body, url).not.toContain(secret);
+    }
+    expect(h.appliance.store.currentRevision()!.document).toBe(committed);
+    expect(JSON.stringify(committed)).toBe(text);
+  });
 });
