@@ -9,6 +9,7 @@ import { verifyConfig } from '../model/verify.js';
 import { ConfigRejected, isWarning, uniqueProblems, type Problem } from '../model/problems.js';
 import { restoreSecrets } from '../model/secrets.js';
 import { editableCopy } from '../model/shared-document.js';
+import { sharedValidator } from '../model/shared-validate.js';
 import type { Capabilities } from '../platform/capabilities.js';
 import type { Subsystem } from './subsystem.js';
 import type { Store, PendingConfirm } from './store.js';
@@ -71,8 +72,8 @@ export class Reconciler {
     private readonly log: Logger,
   ) {
     const sections = Object.fromEntries(subsystems.flatMap((d) => (d.schemaSection ? [[d.schemaSection.key, d.schemaSection.schema]] : [])));
-    this.validate = documentValidator(sections);
     this.schema = documentSchema(sections);
+    this.validate = sharedValidator(this.schema, documentValidator(sections));
   }
 
   /** The kernel's interfaces, from the subsystem that reads them (links); none without one (unit tests). */

@@ -43,7 +43,7 @@ export function freezeDocument<T>(document: T): T {
  * by content: an empty or absent inner list is still a list an edit may
  * create or append to. Memoized: the schema is fixed.
  */
-function sharesItems(list: TSchema): boolean {
+export function sharesItems(list: TSchema): boolean {
   let known = sharedItemLists.get(list);
   if (known === undefined) {
     const item = list.items as TSchema | undefined;
