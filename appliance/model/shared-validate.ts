@@ -67,9 +67,11 @@ export function sharedValidator(schema: TSchema, full: Validator): Validator {
   };
 
   let lastPassed: Json;
+  /** the last document that passed and has been committed since: frozen (all the way down), so unchanged since it passed */
+  let trusted: Json;
   return (doc: unknown): Config => {
-    // Trusted only once committed: frozen (all the way down), so unchanged since it passed.
-    const trusted = isRecord(lastPassed) && Object.isFrozen(lastPassed) ? lastPassed : undefined;
+    // A dry run's document passes but is never frozen: the committed one before it stays trusted.
+    if (isRecord(lastPassed) && Object.isFrozen(lastPassed)) trusted = lastPassed;
     if (skeleton.Check(doc) && itemsPass(schema, doc, trusted)) {
       lastPassed = doc;
       return doc as Config;
