@@ -135,14 +135,12 @@ export class Reconciler {
    * new document, which is committed before any other change may start. So
    * two edits never both read revision N and the second never drops the
    * first's change. If `edit` throws (e.g. a stale If-Match), nothing is committed.
-   * The copy's objects and lists are its own, but it shares the current
-   * document's frozen records (model/shared-document.ts): an edit replaces
-   * a record in its list, never changes one in place.
+   * The copy shares the current document's frozen records (model/shared-document.ts).
    */
   edit(request: Omit<CommitRequest, 'document'>, edit: (current: Config, revision: number | null) => unknown): Promise<CommitOutcome> {
     return this.queue.run(() => {
-      const current = this.store.currentRevision();
-      const document = edit(current ? editableCopy(this.schema, current.document) : emptyConfig(), this.store.currentRevisionId());
+      const current = this.store.currentRevision()?.document;
+      const document = edit(current ? editableCopy(this.schema, current) : emptyConfig(), this.store.currentRevisionId());
       return this.commitNow({ ...request, document });
     });
   }
