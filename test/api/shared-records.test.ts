@@ -120,6 +120,8 @@ describe('edit routes on shared, frozen records', () => {
     expect(after.nat!.port_forwards![0]).toBe(before.nat!.port_forwards![0]);
     expect(after.interfaces[1]).toBe(before.interfaces[1]);
     expect(Object.isFrozen(after.firewall!.policies[0].rules[0])).toBe(true);
+    // what the subsystems rendered from (interfaces bound to kernel names) holds the same rule objects, for the compiler's memo
+    expect(h.appliance.reconciler.runningConfig()!.firewall!.policies[0].rules[1]).toBe(before.firewall!.policies[0].rules[0]);
   });
 
   it('every read of the frozen document answers, masks its secrets on a copy, and leaves it as it was', async () => {
