@@ -50,15 +50,19 @@ export interface CommitQueryValues {
   confirm_timeout?: string;
 }
 
-/** A deep copy of the running document (secrets included, never sent out). */
-export function currentDocument(ctx: ApiContext): Config {
-  return structuredClone(ctx.store.currentRevision()?.document ?? emptyConfig());
+/**
+ * The running document (secrets included, never sent out): the store's
+ * current document itself, frozen and shared, so a read costs no copy; a
+ * read that changes what it sends (redaction) makes its own copy.
+ */
+export function currentDocument(ctx: ApiContext): Readonly<Config> {
+  return ctx.store.currentRevision()?.document ?? emptyConfig();
 }
 
 /**
  * The running document for a read, with its revision as the answer's ETag
- * (taken in the same step, so the tag always matches what is sent). Shared
- * with the store's cache: never mutate it.
+ * (taken in the same step, so the tag always matches what is sent). The
+ * store's frozen current document, as currentDocument.
  */
 export function readDocument(ctx: ApiContext, reply: FastifyReply): Readonly<Config> {
   const current = ctx.store.currentRevision();
@@ -93,8 +97,11 @@ export function commitResponse(outcome: CommitOutcome, extra: Record<string, unk
 }
 
 /**
- * Every change to the document: `edit` gets a private copy of the current
- * document and returns the new one (it may throw an HttpError to refuse).
+ * Every change to the document: `edit` gets a copy of the current document
+ * and returns the new one (it may throw an HttpError to refuse). The copy's
+ * objects and lists are its own, but the records in its lists (rules,
+ * routes, tunnels...) are the committed ones, frozen: replace a record in
+ * its list, never change one in place (appliance/model/shared-document.ts).
  * Read, If-Match check, edit and commit run as one step in the reconciler's
  * queue, so concurrent writers never lose each other's changes. The answer's
  * ETag is the new revision (for a dry run: the revision it was planned on).

@@ -8,6 +8,8 @@ import { sameBindings, selectAndBind, type InterfaceBinding, type KernelInterfac
 import { verifyConfig } from '../model/verify.js';
 import { ConfigRejected, isWarning, uniqueProblems, type Problem } from '../model/problems.js';
 import { restoreSecrets } from '../model/secrets.js';
+import { editableCopy } from '../model/shared-document.js';
+import { sharedValidator } from '../model/shared-validate.js';
 import type { Capabilities } from '../platform/capabilities.js';
 import type { Subsystem } from './subsystem.js';
 import type { Store, PendingConfirm } from './store.js';
@@ -70,8 +72,8 @@ export class Reconciler {
     private readonly log: Logger,
   ) {
     const sections = Object.fromEntries(subsystems.flatMap((d) => (d.schemaSection ? [[d.schemaSection.key, d.schemaSection.schema]] : [])));
-    this.validate = documentValidator(sections);
     this.schema = documentSchema(sections);
+    this.validate = sharedValidator(this.schema, documentValidator(sections));
   }
 
   /** The kernel's interfaces, from the subsystem that reads them (links); none without one (unit tests). */
@@ -128,15 +130,17 @@ export class Reconciler {
   }
 
   /**
-   * Read-modify-write in the queue: `edit` gets a private copy of the current
+   * Read-modify-write in the queue: `edit` gets a copy of the current
    * document and its revision (null before the first commit) and returns the
    * new document, which is committed before any other change may start. So
    * two edits never both read revision N and the second never drops the
    * first's change. If `edit` throws (e.g. a stale If-Match), nothing is committed.
+   * The copy shares the current document's frozen records (model/shared-document.ts).
    */
   edit(request: Omit<CommitRequest, 'document'>, edit: (current: Config, revision: number | null) => unknown): Promise<CommitOutcome> {
     return this.queue.run(() => {
-      const document = edit(this.store.currentDocumentCopy() ?? emptyConfig(), this.store.currentRevisionId());
+      const current = this.store.currentRevision()?.document;
+      const document = edit(current ? editableCopy(this.schema, current) : emptyConfig(), this.store.currentRevisionId());
       return this.commitNow({ ...request, document });
     });
   }

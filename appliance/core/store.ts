@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import type { Config } from '../model/schema.js';
 import { TokenTable, type TokenInfo, type TokenScope } from './tokens.js';
 import { ChangeWatch } from './change-watch.js';
-import { documentOf, storedDocument, type DocumentRow } from './revision-text.js';
+import { freezeDocument } from '../model/shared-document.js';
+import { applyDelta, documentDelta, type DeltaOp } from '../model/document-delta.js';
 
 export type { TokenInfo, TokenScope } from './tokens.js';
 
@@ -50,8 +51,8 @@ create table if not exists revisions (
   comment text not null default '',
   source text not null,
   parent integer,
-  -- the document's JSON, or (delta = 1) the JSON of its delta from the parent revision (revision-text.ts)
-  document text not null
+  document text not null,
+  stored_as text not null default 'document'
 );
 create table if not exists meta (key text primary key, value text not null);
 create table if not exists audit (
@@ -65,11 +66,29 @@ create table if not exists audit (
 );
 `;
 
-/** Databases from before revision deltas get their columns: every row there holds a whole document. */
-function migrateRevisions(db: Database.Database): void {
-  const columns = new Set((db.prepare(`pragma table_info(revisions)`).all() as Array<{ name: string }>).map((c) => c.name));
-  if (!columns.has('delta')) db.exec(`alter table revisions add column delta integer not null default 0`);
-  if (!columns.has('chain')) db.exec(`alter table revisions add column chain integer not null default 0`);
+/**
+ * At most this many deltas lie between a stored revision and the whole
+ * document it is rebuilt from (reading one replays them). A one-rule commit
+ * at 100k rules stores ~200 bytes against ~10 MB, so the whole document is
+ * written about once per this many commits.
+ */
+const MAX_DELTA_CHAIN = 1000;
+
+interface DeltaChain {
+  deltas: number;
+  deltaBytes: number;
+  documentBytes: number;
+}
+
+function toSummary(row: Record<string, unknown>): RevisionSummary {
+  return {
+    id: Number(row.id),
+    createdAt: String(row.created_at),
+    author: String(row.author),
+    comment: String(row.comment ?? ''),
+    source: row.source as Revision['source'],
+    parent: row.parent === null || row.parent === undefined ? null : Number(row.parent),
+  };
 }
 
 /** The most audit entries one read returns. */
@@ -88,7 +107,10 @@ export class Store {
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
     this.db.exec(SCHEMA);
-    migrateRevisions(this.db);
+    // Databases from before revisions were stored as deltas hold whole documents only.
+    if (!(this.db.pragma('table_info(revisions)') as Array<{ name: string }>).some((c) => c.name === 'stored_as')) {
+      this.db.exec(`alter table revisions add column stored_as text not null default 'document'`);
+    }
     this.watch = ChangeWatch.on(this.db);
     this.tokenTable = new TokenTable(this.db, this.watch.another());
   }
@@ -130,86 +152,90 @@ export class Store {
   }
 
   /**
-   * The running revision, parsed once: status, every API read and every
-   * commit need it, and a 100k-rule document is megabytes of JSON. Callers
-   * must not mutate it (the API clones before editing).
+   * The running revision, read once: status, every API read and every
+   * commit need it, and a 100k-rule document is megabytes of JSON. Its
+   * document is deep-frozen (model/shared-document.ts): shared by every
+   * reader and by the next edit's copy, never mutated.
    */
   currentRevision(): Revision | undefined {
     const id = this.currentRevisionId();
     if (id === null) return undefined;
-    if (this.current?.revision.id !== id) {
+    if (this.current?.id !== id) {
       const row = this.revisionRow(id);
-      this.current = row && { revision: this.toRevision(row), chain: Number(row.chain) };
+      const stored = row && this.storedDocument(row);
+      this.current = row && stored && { ...toSummary(row), document: freezeDocument(stored.document) };
+      if (stored) this.chain = stored.chain;
     }
-    return this.current?.revision;
+    return this.current;
   }
 
-  /**
-   * A private copy of the current document, for an edit to change. Parsed
-   * from the stored JSON text: at 100k rules that takes a third of the time
-   * of structuredClone of the parsed one.
-   */
-  currentDocumentCopy(): Config | undefined {
-    return this.currentRevision() && structuredClone(this.current!.revision.document);
-  }
-
-  /** the current revision, and how many deltas its stored document is from a whole one */
-  private current: { revision: Revision; chain: number } | undefined;
-
-  /** One row's document column as revision-text.ts reads it. */
-  private readonly documentRow = (id: number): DocumentRow | undefined => {
-    const row = this.sql(`select id, parent, document, delta from revisions where id = ?`).get(id) as { id: number; parent: number | null; document: string; delta: number } | undefined;
-    return row && { id: row.id, parent: row.parent, text: row.document, delta: row.delta === 1 };
-  };
+  private current: Revision | undefined;
+  /** How the current revision is stored: the deltas since the whole document it is rebuilt from. */
+  private chain: DeltaChain = { deltas: 0, deltaBytes: 0, documentBytes: 0 };
 
   private revisionRow(id: number): Record<string, unknown> | undefined {
     return this.sql(`select * from revisions where id = ?`).get(id) as Record<string, unknown> | undefined;
   }
 
+  /** A stored revision's document: the nearest whole one before it, with the deltas since applied in order. */
+  private storedDocument(row: Record<string, unknown>): { document: Config; chain: DeltaChain } {
+    const deltas: string[] = [];
+    let base: Record<string, unknown> | undefined = row;
+    while (base?.stored_as === 'delta') {
+      deltas.push(String(base.document));
+      base = base.parent === null ? undefined : this.revisionRow(Number(base.parent));
+    }
+    if (!base) throw new Error(`revision ${String(row.id)} cannot be read: a revision its delta builds on is missing`);
+    const text = String(base.document);
+    let document = JSON.parse(text) as unknown;
+    for (const delta of deltas.reverse()) document = applyDelta(document, JSON.parse(delta) as DeltaOp[]);
+    const deltaBytes = deltas.reduce((sum, delta) => sum + delta.length, 0);
+    return { document: document as Config, chain: { deltas: deltas.length, deltaBytes, documentBytes: text.length } };
+  }
+
   revision(id: number): Revision | undefined {
     const row = this.revisionRow(id);
-    return row && this.toRevision(row);
+    return row && { ...toSummary(row), document: this.storedDocument(row).document };
   }
 
   revisions(limit = 100, before?: number): RevisionSummary[] {
     const rows = this.db
       .prepare(`select id, created_at, author, comment, source, parent from revisions where id < ? order by id desc limit ?`)
       .all(before ?? Number.MAX_SAFE_INTEGER, limit) as Record<string, unknown>[];
-    return rows.map((row) => {
-      const { document: _document, ...summary } = this.toRevision({ ...row, document: null });
-      return summary;
-    });
+    return rows.map(toSummary);
   }
 
-  /** Records an applied document as the new current revision, atomically. */
+  /**
+   * Records an applied document as the new current revision, atomically.
+   * The document is frozen here: from now on it is the shared current one.
+   * It is stored as its delta from the current revision (a one-rule commit
+   * at 100k rules writes one rule, not 10 MB), or whole when the deltas
+   * since the last whole document would outgrow it or grow too many to
+   * replay.
+   */
   commitRevision(document: Config, meta: { author: string; comment: string; source: Revision['source'] }): Revision {
     const createdAt = new Date().toISOString();
-    const previous = this.currentRevision();
-    const parent = previous?.id ?? null;
-    const stored = storedDocument(document, previous && { document: previous.document, chain: this.current!.chain });
+    const parent = this.currentRevisionId();
+    const base = this.currentRevision();
+    freezeDocument(document);
+    const delta = base && JSON.stringify(documentDelta(base.document, document));
+    const asDelta = delta !== undefined && this.chain.deltas < MAX_DELTA_CHAIN && this.chain.deltaBytes + delta.length <= this.chain.documentBytes;
+    const text = asDelta ? delta : JSON.stringify(document);
     const insert = this.db.transaction(() => {
-      const info = this.sql(`insert into revisions (created_at, author, comment, source, parent, document, delta, chain) values (?, ?, ?, ?, ?, ?, ?, ?)`)
-        .run(createdAt, meta.author, meta.comment, meta.source, parent, stored.text, stored.delta ? 1 : 0, stored.chain);
+      const info = this.db
+        .prepare(`insert into revisions (created_at, author, comment, source, parent, document, stored_as) values (?, ?, ?, ?, ?, ?, ?)`)
+        .run(createdAt, meta.author, meta.comment, meta.source, parent, text, asDelta ? 'delta' : 'document');
       const id = Number(info.lastInsertRowid);
       this.sql(`insert into meta (key, value) values ('current_revision', ?) on conflict(key) do update set value = excluded.value`).run(String(id));
       return id;
     });
     const id = insert();
     this.meta.set('current_revision', String(id));
-    this.current = { revision: { id, createdAt, parent, document, ...meta }, chain: stored.chain };
-    return this.current.revision;
-  }
-
-  private toRevision(row: Record<string, unknown>): Revision {
-    return {
-      id: Number(row.id),
-      createdAt: String(row.created_at),
-      author: String(row.author),
-      comment: String(row.comment ?? ''),
-      source: row.source as Revision['source'],
-      parent: row.parent === null || row.parent === undefined ? null : Number(row.parent),
-      document: (row.document === null ? null : documentOf(Number(row.id), this.documentRow)) as Config,
-    };
+    this.current = { id, createdAt, parent, document, ...meta };
+    this.chain = asDelta
+      ? { ...this.chain, deltas: this.chain.deltas + 1, deltaBytes: this.chain.deltaBytes + text.length }
+      : { deltas: 0, deltaBytes: 0, documentBytes: text.length };
+    return this.current;
   }
 
   // A commit that must be confirmed before its deadline, or it is reverted.

@@ -45,56 +45,71 @@ function indexByKey(previous: unknown[]): Map<string, unknown> {
 
 /**
  * Replaces masked secrets in `incoming` with the values from `previous`.
- * Returns the paths of masks that had nothing to restore from.
+ * Returns the paths of masks that had nothing to restore from. Parts that
+ * hold no mask are returned as they are (the same objects), so what an
+ * edit left alone keeps its identity for the later stages.
+ *
+ * Frozen parts are not walked: only a committed document is frozen
+ * (model/shared-document.ts), and a committed document never holds a mask
+ * at a secret key (every one was restored here, or the commit was refused),
+ * so an edit of 100k rules walks only what it added.
  */
 export function restoreSecrets(incoming: Json, previous: Json): { value: Json; unresolved: string[] } {
   // Most documents carry no mask at all; skip the walk (it matters at 100k rules).
   if (!containsMask(incoming)) return { value: incoming, unresolved: [] };
-  return restore(incoming, previous, '', 0);
+  const unresolved: string[] = [];
+  return { value: restore(incoming, previous, '', 0, unresolved), unresolved };
 }
 
-/** Whether a masked secret occurs anywhere; iterative, so any depth is safe. */
+const isSecretMask = (key: string, value: Json) => value === REDACTED && SECRET_KEYS.has(key);
+const isMutableObject = (value: Json): value is object => !!value && typeof value === 'object' && !Object.isFrozen(value);
+
+/** Whether a masked secret occurs anywhere outside frozen parts; iterative, so any depth is safe. */
 function containsMask(value: Json): boolean {
-  const pending: Json[] = [value];
+  const pending: Json[] = isMutableObject(value) ? [value] : [];
   while (pending.length) {
     const next = pending.pop();
-    if (next === REDACTED) return true;
     // one push per value: spreading a 100k-item list would exceed the argument limit
-    if (next && typeof next === 'object') for (const item of Object.values(next)) pending.push(item);
+    if (Array.isArray(next)) {
+      for (const item of next) if (isMutableObject(item)) pending.push(item);
+      continue;
+    }
+    for (const [key, item] of Object.entries(next as object)) {
+      if (isSecretMask(key, item)) return true;
+      if (isMutableObject(item)) pending.push(item);
+    }
   }
   return false;
 }
 
-function restore(incoming: Json, previous: Json, path: string, depth: number): { value: Json; unresolved: string[] } {
-  if (depth > MAX_SECRET_DEPTH) return { value: incoming, unresolved: [] };
+function restore(incoming: Json, previous: Json, path: string, depth: number, unresolved: string[]): Json {
+  if (depth > MAX_SECRET_DEPTH || !isMutableObject(incoming)) return incoming;
   if (Array.isArray(incoming)) {
     const prev = Array.isArray(previous) ? previous : [];
-    const index = indexByKey(prev);
-    const unresolved: string[] = [];
-    const value = incoming.map((item, i) => {
+    let index: Map<string, unknown> | undefined;
+    let out: Json[] | undefined;
+    incoming.forEach((item, i) => {
+      if (!isMutableObject(item)) return;
       const key = keyOf(item);
-      const counterpart = key !== undefined ? index.get(key) : prev[i];
-      const r = restore(item, counterpart, `${path}/${i}`, depth + 1);
-      unresolved.push(...r.unresolved);
-      return r.value;
+      const counterpart = key !== undefined ? (index ??= indexByKey(prev)).get(key) : prev[i];
+      const value = restore(item, counterpart, `${path}/${i}`, depth + 1, unresolved);
+      if (value !== item) (out ??= incoming.slice())[i] = value;
     });
-    return { value, unresolved };
+    return out ?? incoming;
   }
-  if (incoming && typeof incoming === 'object') {
-    const prev = previous && typeof previous === 'object' && !Array.isArray(previous) ? (previous as Record<string, unknown>) : {};
-    const unresolved: string[] = [];
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(incoming)) {
-      if (SECRET_KEYS.has(k) && v === REDACTED) {
-        if (typeof prev[k] === 'string') out[k] = prev[k];
-        else unresolved.push(`${path}/${k}`);
+  const prev = previous && typeof previous === 'object' && !Array.isArray(previous) ? (previous as Record<string, unknown>) : {};
+  let out: Record<string, unknown> | undefined;
+  for (const [k, v] of Object.entries(incoming)) {
+    let value: Json;
+    if (isSecretMask(k, v)) {
+      if (typeof prev[k] !== 'string') {
+        unresolved.push(`${path}/${k}`);
+        delete (out ??= { ...incoming })[k];
         continue;
       }
-      const r = restore(v, prev[k], `${path}/${k}`, depth + 1);
-      unresolved.push(...r.unresolved);
-      out[k] = r.value;
-    }
-    return { value: out, unresolved };
+      value = prev[k];
+    } else value = restore(v, prev[k], `${path}/${k}`, depth + 1, unresolved);
+    if (value !== v) (out ??= { ...incoming })[k] = value;
   }
-  return { value: incoming, unresolved: [] };
+  return out ?? incoming;
 }

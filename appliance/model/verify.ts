@@ -7,6 +7,7 @@
 import { SELF_ZONE, type Config } from './schema.js';
 import { ProblemList, type Problem } from './problems.js';
 import { parseAddress, parsePrefix, parseAddressLiteral, rangesOverlap, rangeContains, type IpRange } from './ip.js';
+import { verifyUniqueIds } from './unique-ids.js';
 
 export function verifyConfig(config: Config): Problem[] {
   const problems = new ProblemList();
@@ -206,21 +207,4 @@ function verifySystem(config: Config, zones: Set<string>, problems: ProblemList)
   (config.system?.api_zones ?? []).forEach((zone, i) => {
     if (!zones.has(zone)) problems.add(`/system/api_zones/${i}`, `unknown zone "${zone}"`);
   });
-}
-
-/** Ids name nft comments and counters, so they must be unique across the document. */
-function verifyUniqueIds(config: Config, problems: ProblemList): void {
-  const seen = new Map<string, string>();
-  const claim = (id: string, path: string) => {
-    const earlier = seen.get(id);
-    if (earlier) problems.add(path, `id "${id}" is already used at ${earlier}`);
-    else seen.set(id, path);
-  };
-  (config.firewall?.policies ?? []).forEach((policy, p) =>
-    policy.rules.forEach((rule, r) => claim(rule.id, `/firewall/policies/${p}/rules/${r}/id`)),
-  );
-  (config.nat?.egress ?? []).forEach((n, i) => claim(n.id, `/nat/egress/${i}/id`));
-  (config.nat?.port_forwards ?? []).forEach((n, i) => claim(n.id, `/nat/port_forwards/${i}/id`));
-  (config.nat?.one_to_one ?? []).forEach((n, i) => claim(n.id, `/nat/one_to_one/${i}/id`));
-  (config.routes?.static ?? []).forEach((n, i) => claim(n.id, `/routes/static/${i}/id`));
 }

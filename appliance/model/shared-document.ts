@@ -1,0 +1,95 @@
+// Committed documents are immutable and shared. A 100k-rule document is
+// ~10 MB of JSON; a commit that adds one rule must not parse, copy, check or
+// serialize the other 99,999 again. So the document a commit stores is
+// deep-frozen, the next edit's copy shares its unchanged records (the same
+// objects), and every later stage can rely on identity (a frozen record
+// cannot change, so the same object means the same content): the rule
+// compiler memoizes per rule, restoreSecrets skips frozen parts, and the
+// store finds the delta it writes by identity.
+//
+// Invariant: a frozen object is frozen all the way down. freezeDocument
+// freezes children before their parent, and nothing else in the appliance
+// freezes document parts, so `Object.isFrozen(x)` is the O(1) test for "x
+// is an immutable committed record".
+
+import type { TSchema } from '@sinclair/typebox';
+
+type Json = unknown;
+const isObject = (value: Json): value is object => typeof value === 'object' && value !== null;
+
+/**
+ * Deep-freezes a document in place and returns it. Parts already frozen are
+ * skipped without being walked, so a document that shares the previous
+ * commit's records costs O(its new parts). Documents are validated before
+ * they are committed, so their depth is small and recursion is safe.
+ */
+export function freezeDocument<T>(document: T): T {
+  if (!isObject(document) || Object.isFrozen(document)) return document;
+  // a list is walked in place: Object.values would copy a 100k-item list first
+  if (Array.isArray(document)) for (const item of document) freezeDocument(item);
+  else for (const value of Object.values(document)) freezeDocument(value);
+  return Object.freeze(document);
+}
+
+/**
+ * Whether the items of lists of this schema are records an edit copy may
+ * share: records whose every list holds strings, numbers or booleans
+ * (firewall and NAT rules, routes, address and service objects,
+ * interfaces, zones, tunnels, reservations, certificates...). Edits change
+ * such records only by replacing them in their list, never in place. A
+ * record holding a list of records (a policy's rules, a VPN peer's tunnels,
+ * a DHCP server's reservations, a BGP neighbor's prefixes) is copied,
+ * because an edit of the inner list changes it. Decided by the schema, not
+ * by content: an empty or absent inner list is still a list an edit may
+ * create or append to. Memoized: the schema is fixed.
+ */
+export function sharesItems(list: TSchema): boolean {
+  let known = sharedItemLists.get(list);
+  if (known === undefined) {
+    const item = list.items as TSchema | undefined;
+    known = !!item && !Array.isArray(item) && item.type === 'object' && !mayHoldRecordList(item);
+    sharedItemLists.set(list, known);
+  }
+  return known;
+}
+const sharedItemLists = new WeakMap<TSchema, boolean>();
+
+/** Whether a value of this schema may contain, at any depth, a list that holds objects or anything untyped. */
+function mayHoldRecordList(schema: TSchema): boolean {
+  if (schema.type === 'array') {
+    const item = schema.items as TSchema | undefined;
+    return !item || Array.isArray(item) || !isScalar(item);
+  }
+  const children = [
+    ...Object.values((schema.properties ?? {}) as Record<string, TSchema>),
+    ...((schema.anyOf ?? []) as TSchema[]),
+    ...(typeof schema.additionalProperties === 'object' ? [schema.additionalProperties as TSchema] : []),
+  ];
+  return !!schema.patternProperties || children.some(mayHoldRecordList);
+}
+
+const SCALAR_TYPES = new Set(['string', 'number', 'integer', 'boolean', 'null']);
+const isScalar = (schema: TSchema): boolean =>
+  schema.anyOf ? (schema.anyOf as TSchema[]).every(isScalar) : SCALAR_TYPES.has(schema.type as string) || schema.const !== undefined;
+
+/**
+ * A copy of a committed (frozen) document for one edit: every object and
+ * list is new, since an edit may add, remove, replace or reorder anywhere
+ * and change any section object; the items of record lists (above) are the
+ * committed records themselves. A list of 100k rules costs one slice, not
+ * a parse of its text. Where the schema says nothing (a value inside a
+ * union, an unknown key) the copy is deep: never wrong, only less shared.
+ */
+export function editableCopy<T>(schema: TSchema | undefined, value: T): T {
+  if (Array.isArray(value)) {
+    // spread, not slice(): V8's slice of a frozen array takes its slow path (several times slower at 100k items)
+    if (schema && sharesItems(schema) && Object.isFrozen(value)) return [...value] as T;
+    const items = schema?.items as TSchema | undefined;
+    return value.map((item: Json) => editableCopy(items, item)) as T;
+  }
+  if (!isObject(value)) return value;
+  const properties = schema?.anyOf ? undefined : (schema?.properties as Record<string, TSchema> | undefined);
+  const copy: Record<string, Json> = {};
+  for (const [key, child] of Object.entries(value)) copy[key] = editableCopy(properties?.[key], child);
+  return copy as T;
+}
