@@ -1,0 +1,83 @@
+// Rebuilds only the runs (runs.ts) around a change to a policy's rules. A
+// run that opens at a rule depends only on the rules from there on, and a
+// run closed by an unchanged rule before the change is the same run, so the
+// runs of the previous compile (and the commands they emitted, as the same
+// objects) hold everywhere but between those two points.
+import { RunBuilder, type CompiledRule, type Run } from './runs.js';
+
+/** What a run adds to the batch (without origins: those follow the rules' positions). */
+export interface RunOutput {
+  sets: object[];
+  rules: object[];
+  counterSets: Array<{ name: string; owners: string[] }>;
+  elements: number;
+  lookups: number;
+}
+
+/** A policy's compiled rules and the runs built from them, each with its output. */
+export interface PolicyRuns {
+  compiled: CompiledRule[];
+  runs: Run[];
+  /** starts[i]: the position in `compiled` of runs[i]'s first rule */
+  starts: number[];
+  outputs: RunOutput[];
+}
+
+/**
+ * The runs of `compiled` (and their outputs), reusing the previous ones
+ * where the rules (compared by identity) say they are the same: every run
+ * that ends before the first changed rule, and every run from the first run
+ * that opens inside the unchanged tail at a rule where the previous runs
+ * also opened one. Only the runs in between are built and emitted; without
+ * `prev`, all of them.
+ */
+export function incrementalRuns(prev: PolicyRuns | undefined, compiled: CompiledRule[], emit: (run: Run) => RunOutput): PolicyRuns {
+  const out: PolicyRuns = { compiled, runs: [], starts: [], outputs: [] };
+  const n = compiled.length;
+  const m = prev?.compiled.length ?? 0;
+  let from = 0;
+  let tailFrom = n;
+  /** previous run index by the position of its first rule, for runs in the unchanged tail */
+  const resumable = new Map<number, number>();
+  if (prev) {
+    let prefix = 0;
+    while (prefix < n && prefix < m && compiled[prefix] === prev.compiled[prefix]) prefix++;
+    let suffix = 0;
+    while (suffix < n && suffix < m && compiled[n - 1 - suffix] === prev.compiled[m - 1 - suffix]) suffix++;
+    let kept = 0;
+    while (kept < prev.runs.length && prev.starts[kept] + prev.runs[kept].rules.length < prefix) kept++;
+    out.runs = prev.runs.slice(0, kept);
+    out.starts = prev.starts.slice(0, kept);
+    out.outputs = prev.outputs.slice(0, kept);
+    from = kept < prev.runs.length ? prev.starts[kept] : 0;
+    tailFrom = n - suffix;
+    for (let j = prev.runs.length - 1; j >= 0 && prev.starts[j] >= m - suffix; j--) resumable.set(prev.starts[j], j);
+  }
+  const builder = new RunBuilder();
+  const starts: number[] = [];
+  let resumeAt = -1;
+  for (let i = from; i < n; i++) {
+    if (!builder.add(compiled[i])) continue;
+    const j = i >= tailFrom ? resumable.get(i - (n - m)) : undefined;
+    if (j !== undefined) {
+      // The run just opened is the previous run j, and so is every run after it.
+      builder.runs.pop();
+      resumeAt = j;
+      break;
+    }
+    starts.push(i);
+  }
+  builder.runs.forEach((run, k) => {
+    out.runs.push(run);
+    out.starts.push(starts[k]);
+    out.outputs.push(emit(run));
+  });
+  if (prev && resumeAt >= 0) {
+    for (let j = resumeAt; j < prev.runs.length; j++) {
+      out.runs.push(prev.runs[j]);
+      out.starts.push(prev.starts[j] + n - m);
+      out.outputs.push(prev.outputs[j]);
+    }
+  }
+  return out;
+}
