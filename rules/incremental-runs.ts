@@ -2,17 +2,33 @@
 // run that opens at a rule depends only on the rules from there on, and a
 // run closed by an unchanged rule before the change is the same run, so the
 // runs of the previous compile (and the commands they emitted, as the same
-// objects) hold everywhere but between those two points.
+// objects) hold everywhere but between those two points. Between them, the
+// pieces of the previous runs there are offered for reuse (see emitRun).
+import type { Family } from '../appliance/model/ip.js';
+import type { Element } from './elements.js';
 import { RunBuilder, type CompiledRule, type Run } from './runs.js';
 
-/** What a run adds to the batch (without origins: those follow the rules' positions). */
-export interface RunOutput {
+/** One set (and log set) with the rules that look it up: a run, or a piece of a big run, in the batch. */
+export interface PieceOutput {
+  family: Family;
+  /** the rule the set is named after */
+  anchor: string;
+  /** its elements (the compiled rules' objects): with the anchor and the run's verdict, they decide the commands */
+  elements: Element[];
   sets: object[];
   rules: object[];
-  counterSets: Array<{ name: string; owners: string[] }>;
-  elements: number;
+  counterSet: { name: string; owners: string[] };
+  /** set elements, and set lookups, it adds to the batch's stats */
+  elementCount: number;
   lookups: number;
 }
+
+/** What a run adds to the batch (without origins: those follow the rules' positions). */
+export type RunOutput = PieceOutput[];
+
+/** The pieces of the previous runs that a rebuild replaces, by family and anchor, with the run each was in. */
+export type PreviousPieces = Map<string, { run: Run; piece: PieceOutput }>;
+export const pieceKey = (family: Family, anchor: string) => `${family} ${anchor}`;
 
 /** A policy's compiled rules and the runs built from them, each with its output. */
 export interface PolicyRuns {
@@ -31,7 +47,7 @@ export interface PolicyRuns {
  * also opened one. Only the runs in between are built and emitted; without
  * `prev`, all of them.
  */
-export function incrementalRuns(prev: PolicyRuns | undefined, compiled: CompiledRule[], emit: (run: Run) => RunOutput): PolicyRuns {
+export function incrementalRuns(prev: PolicyRuns | undefined, compiled: CompiledRule[], emit: (run: Run, previous: PreviousPieces) => RunOutput): PolicyRuns {
   const out: PolicyRuns = { compiled, runs: [], starts: [], outputs: [] };
   const n = compiled.length;
   const m = prev?.compiled.length ?? 0;
@@ -67,10 +83,18 @@ export function incrementalRuns(prev: PolicyRuns | undefined, compiled: Compiled
     }
     starts.push(i);
   }
+  const previous: PreviousPieces = new Map();
+  if (prev && builder.runs.length) {
+    const replacedFrom = out.runs.length;
+    const replacedTo = resumeAt >= 0 ? resumeAt : prev.runs.length;
+    for (let j = replacedFrom; j < replacedTo; j++) {
+      for (const piece of prev.outputs[j]) previous.set(pieceKey(piece.family, piece.anchor), { run: prev.runs[j], piece });
+    }
+  }
   builder.runs.forEach((run, k) => {
     out.runs.push(run);
     out.starts.push(starts[k]);
-    out.outputs.push(emit(run));
+    out.outputs.push(emit(run, previous));
   });
   if (prev && resumeAt >= 0) {
     for (let j = resumeAt; j < prev.runs.length; j++) {

@@ -220,6 +220,25 @@ describe('compile cache', () => {
     expect(after.ruleCounters.sets.filter((s) => !counted.has(s)).map((s) => s.name)).toEqual(['r_big-4999_4dlp']);
   });
 
+  for (const [kind, count, ports] of [['hash', 40_000, (i: number) => `tcp/${10000 + (i % 5000)}`], ['interval', 8_000, (i: number) => `tcp/${10000 + (i % 5000)}-${10001 + (i % 5000)}`]] as const) {
+    it(`an insert into one big run (${kind} sets) re-emits only the pieces it changes`, () => {
+      const rules = deepFreeze(Array.from({ length: count }, (_, i) => ({
+        id: `big-${i}`, action: 'accept', destination: [`172.16.${(i >> 8) & 255}.${i & 255}`], services: [ports(i)],
+      }) as FirewallRule));
+      const cache = new CompileCache();
+      const before = compileRuleset(onePolicy(rules), OPTIONS, cache);
+      const inserted = deepFreeze({ id: 'new', action: 'accept', destination: ['192.0.2.1'], services: ['tcp/20000'] } as FirewallRule);
+      const config = onePolicy([...rules.slice(0, count / 2), inserted, ...rules.slice(count / 2)]);
+      const after = compileRuleset(config, OPTIONS, cache);
+      expect(after).toEqual(compileRuleset(config, OPTIONS));
+      const sets = (out: typeof after) => out.nftables.filter((c: any) => c.add?.set?.name?.startsWith('r_'));
+      const old = new Set(sets(before));
+      expect(sets(after).length).toBeGreaterThan(3);
+      // the piece the rule went into, and the next one where the insert moved a cut
+      expect(sets(after).filter((c) => !old.has(c)).length).toBeLessThanOrEqual(2);
+    });
+  }
+
   it('rules that are not frozen are compiled again: a change in place is not missed', () => {
     const rules = bigPolicy(3_000);
     const config = { ...onePolicy([]), firewall: { policies: [{ name: 'a-to-b', from: 'a', to: 'b', default_action: 'drop', rules }] } } as Config;
