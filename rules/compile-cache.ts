@@ -8,7 +8,7 @@
 // by identity too). The result is exactly what a compile without a cache
 // gives (test/rules/compile-cache.test.ts compares the two after random edits).
 import type { Config, FirewallPolicy, FirewallRule } from '../appliance/model/schema.js';
-import type { PolicyRuns } from './incremental-runs.js';
+import { lowerBound, type PolicyRuns } from './incremental-runs.js';
 import type { CompiledRule } from './runs.js';
 
 type RuleCounter = { id: string; policy: string };
@@ -88,18 +88,6 @@ export class CompileCache {
   keepPolicyStates(policies: Map<string, PolicyState>): void {
     this.policies = policies;
   }
-}
-
-/** The first index in the sorted `values` at or above `value`. */
-function lowerBound(values: number[], value: number): number {
-  let lo = 0;
-  let hi = values.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (values[mid] < value) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
 
 /**

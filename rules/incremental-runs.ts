@@ -3,9 +3,12 @@
 // run closed by an unchanged rule before the change is the same run, so the
 // runs of the previous compile (and the commands they emitted, as the same
 // objects) hold everywhere but between those two points. Between them, the
-// pieces of the previous runs there are offered for reuse (see emitRun).
+// pieces of the previous runs there are offered for reuse (see emitRun). A
+// rule inserted into or deleted from the inside of one run is spliced into
+// or out of it where that is safe (run-splice.ts), not built again.
 import type { Family } from '../appliance/model/ip.js';
 import type { Element } from './elements.js';
+import { deleteFromRun, insertIntoRun } from './run-splice.js';
 import { RunBuilder, type CompiledRule, type Run } from './runs.js';
 
 /** One set (and log set) with the rules that look it up: a run, or a piece of a big run, in the batch. */
@@ -60,6 +63,8 @@ export function incrementalRuns(prev: PolicyRuns | undefined, compiled: Compiled
     while (prefix < n && prefix < m && compiled[prefix] === prev.compiled[prefix]) prefix++;
     let suffix = 0;
     while (suffix < n && suffix < m && compiled[n - 1 - suffix] === prev.compiled[m - 1 - suffix]) suffix++;
+    const spliced = spliceRun(prev, compiled, prefix, Math.min(suffix, Math.min(n, m) - prefix), emit);
+    if (spliced) return spliced;
     let kept = 0;
     while (kept < prev.runs.length && prev.starts[kept] + prev.runs[kept].rules.length < prefix) kept++;
     out.runs = prev.runs.slice(0, kept);
@@ -104,4 +109,46 @@ export function incrementalRuns(prev: PolicyRuns | undefined, compiled: Compiled
     }
   }
   return out;
+}
+
+/** The first index in the sorted `values` at or above `value`. */
+export function lowerBound(values: number[], value: number): number {
+  let lo = 0;
+  let hi = values.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (values[mid] < value) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * When the rules changed only by an insert or a delete inside one previous
+ * run (run-splice.ts says when that is safe), that run spliced and every
+ * other run as it was; undefined otherwise.
+ */
+function spliceRun(prev: PolicyRuns, compiled: CompiledRule[], prefix: number, suffix: number, emit: (run: Run, previous: PreviousPieces) => RunOutput): PolicyRuns | undefined {
+  const added = compiled.length - suffix - prefix;
+  const removed = prev.compiled.length - suffix - prefix;
+  if ((added > 0) === (removed > 0)) return undefined;
+  const j = lowerBound(prev.starts, prefix) - 1;
+  if (j < 0) return undefined;
+  const run = prev.runs[j];
+  const next = prev.runs[j + 1];
+  // the next run opened for an overlap with this one: a change here may move where it opens
+  if (next && next.action === run.action && !next.log && !run.log) return undefined;
+  const at = prefix - prev.starts[j];
+  const spliced = added
+    ? insertIntoRun(run, at, compiled.slice(prefix, prefix + added))
+    : deleteFromRun(run, at, at + removed);
+  if (!spliced) return undefined;
+  const previous: PreviousPieces = new Map(prev.outputs[j].map((piece) => [pieceKey(piece.family, piece.anchor), { run, piece }]));
+  const shift = added - removed;
+  return {
+    compiled,
+    runs: prev.runs.map((r, k) => (k === j ? spliced : r)),
+    starts: prev.starts.map((start, k) => (k > j ? start + shift : start)),
+    outputs: prev.outputs.map((output, k) => (k === j ? emit(spliced, previous) : output)),
+  };
 }

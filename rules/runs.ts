@@ -33,6 +33,8 @@ export interface Run {
   elements: Record<Family, Element[]>;
   /** owners[f][i]: id of the rule (and its counter) elements[f][i] came from */
   owners: Record<Family, string[]>;
+  /** kept[f][r]: how many of elements[f] rules[r] holds (the rest of its elements were shadowed) */
+  kept: Record<Family, number[]>;
   /** elements dropped because an earlier element of the run already covers them */
   shadowed: number;
 }
@@ -44,7 +46,7 @@ export class RunBuilder {
   private index: Record<Family, OverlapIndex> | undefined;
 
   private open(rule: CompiledRule): Run {
-    this.current = { action: rule.action, log: rule.log, rules: [], elements: { 4: [], 6: [] }, owners: { 4: [], 6: [] }, shadowed: 0 };
+    this.current = { action: rule.action, log: rule.log, rules: [], elements: { 4: [], 6: [] }, owners: { 4: [], 6: [] }, kept: { 4: [], 6: [] }, shadowed: 0 };
     this.index = { 4: new OverlapIndex(4), 6: new OverlapIndex(6) };
     this.runs.push(this.current);
     return this.current;
@@ -86,6 +88,7 @@ export class RunBuilder {
         run.elements[family].push(probe.element);
         run.owners[family].push(rule.id);
       }
+      run.kept[family].push(keep[family].length);
     }
     return opened;
   }

@@ -239,6 +239,30 @@ describe('compile cache', () => {
     });
   }
 
+  // Where splicing a rule into or out of a run (rules/run-splice.ts) would differ from building the runs again.
+  const r = (id: string, destination: string, service: string) => deepFreeze({ id, action: 'accept', destination: [destination], services: [service] } as FirewallRule);
+  const afterEdit = (before: FirewallRule[], after: FirewallRule[]) => {
+    const cache = new CompileCache();
+    compileRuleset(onePolicy(before), OPTIONS, cache);
+    return [outcome(onePolicy(after), cache), outcome(onePolicy(after))];
+  };
+
+  it('a delete inside a run whose next run opened for an overlap with the deleted rule: the next rule may join the run', () => {
+    const [a, g, z] = [r('a', '10.2.0.1', 'tcp/20'), r('g', '10.2.0.0/30', 'tcp/21'), r('z', '10.2.0.3', 'tcp/22')];
+    const next = r('next', '10.2.0.0/31', 'tcp/21-22'); // overlaps g only, so it opened a run; without g it joins
+    const [cached, fresh] = afterEdit([a, g, z, next], [a, z, next]);
+    expect(cached).toEqual(fresh);
+    expect((fresh as any).nftables.filter((c: any) => c.add?.set?.name?.startsWith('r_'))).toHaveLength(1);
+  });
+
+  it('two rules inserted into a run that overlap each other: the second one opens a run', () => {
+    const [a, z] = [r('a', '10.2.0.1', 'tcp/20'), r('z', '10.2.0.3', 'tcp/22')];
+    const [x1, x2] = [r('x1', '10.2.0.4/30', 'tcp/21'), r('x2', '10.2.0.4/31', 'tcp/21-22')];
+    const [cached, fresh] = afterEdit([a, z], [a, x1, x2, z]);
+    expect(cached).toEqual(fresh);
+    expect((fresh as any).nftables.filter((c: any) => c.add?.set?.name?.startsWith('r_'))).toHaveLength(2);
+  });
+
   it('rules that are not frozen are compiled again: a change in place is not missed', () => {
     const rules = bigPolicy(3_000);
     const config = { ...onePolicy([]), firewall: { policies: [{ name: 'a-to-b', from: 'a', to: 'b', default_action: 'drop', rules }] } } as Config;
