@@ -1,10 +1,11 @@
 // A compile with a cache (rules/compile-cache.ts) must give exactly what a
 // compile without one gives, whatever the edits between compiles: random
-// edit sequences (insert, delete, replace, move, toggle log or enabled,
-// change an address or service object, a policy's default, a policy's name)
-// that share the unchanged, frozen objects with the document before, as the
-// store's edit copies do. And the point of the cache: an insert into a big
-// policy reuses the commands of the runs it did not touch, as the same objects.
+// edit sequences (insert one or two rules, delete, replace, move, toggle log
+// or enabled, change an address or service object, a policy's default or
+// name) that share the unchanged, frozen objects with the document before,
+// as the store's edit copies do. And the point of the cache: an insert into
+// a big policy reuses the commands of the runs it did not touch, as the same
+// objects.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Config, FirewallPolicy, FirewallRule } from '../../appliance/model/schema.js';
@@ -71,6 +72,7 @@ const serviceEntries = fc.array(fc.integer({ min: 20, max: 23 }), { minLength: 1
 
 type Edit =
   | { kind: 'insert'; policy: number; at: number; rule: Draft }
+  | { kind: 'insert-two'; policy: number; at: number; rules: [Draft, Draft] }
   | { kind: 'delete' | 'toggle-log' | 'toggle-enabled'; policy: number; at: number }
   | { kind: 'replace'; policy: number; at: number; rule: Draft }
   | { kind: 'move'; policy: number; at: number; to: number }
@@ -84,6 +86,7 @@ const at = fc.nat(1000);
 const policyIndex = fc.nat(1);
 const edit: fc.Arbitrary<Edit> = fc.oneof(
   { weight: 5, arbitrary: fc.record({ kind: fc.constant('insert' as const), policy: policyIndex, at, rule: draft }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('insert-two' as const), policy: policyIndex, at, rules: fc.tuple(draft, draft) }) },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('delete' as const), policy: policyIndex, at }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('replace' as const), policy: policyIndex, at, rule: draft }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('move' as const), policy: policyIndex, at, to: at }) },
@@ -132,6 +135,8 @@ function applyEdit(config: Config, e: Edit): Config {
   switch (e.kind) {
     case 'insert':
       return withRules(e.policy, (rules) => { rules.splice(e.at % (rules.length + 1), 0, rule(e.rule)); return rules; });
+    case 'insert-two':
+      return withRules(e.policy, (rules) => { rules.splice(e.at % (rules.length + 1), 0, ...e.rules.map(rule)); return rules; });
     case 'delete':
       return withRules(e.policy, (rules) => { if (rules.length) rules.splice(e.at % rules.length, 1); return rules; });
     case 'replace':
