@@ -3,9 +3,9 @@
 // run closed by an unchanged rule before the change is the same run, so the
 // runs of the previous compile (and the commands they emitted, as the same
 // objects) hold everywhere but between those two points. Between them, the
-// pieces of the previous runs there are offered for reuse (see emitRun). A
-// rule inserted into or deleted from the inside of one run is spliced into
-// or out of it where that is safe (run-splice.ts), not built again.
+// pieces of the previous runs there are offered for reuse (see emitRun).
+// Rules inserted into, deleted from or replaced inside one run are spliced
+// where that is exact (run-splice.ts), not built again.
 import type { Family } from '../appliance/model/ip.js';
 import type { Element } from './elements.js';
 import { deleteFromRun, insertIntoRun } from './run-splice.js';
@@ -124,14 +124,15 @@ export function lowerBound(values: number[], value: number): number {
 }
 
 /**
- * When the rules changed only by an insert or a delete inside one previous
- * run (run-splice.ts says when that is safe), that run spliced and every
- * other run as it was; undefined otherwise.
+ * When the rules changed only inside one previous run (rules deleted,
+ * inserted, or both: a replace or a move), and run-splice.ts says splicing
+ * them is exact, that run spliced and every other run as it was; undefined
+ * otherwise.
  */
 function spliceRun(prev: PolicyRuns, compiled: CompiledRule[], prefix: number, suffix: number, emit: (run: Run, previous: PreviousPieces) => RunOutput): PolicyRuns | undefined {
   const added = compiled.length - suffix - prefix;
   const removed = prev.compiled.length - suffix - prefix;
-  if ((added > 0) === (removed > 0)) return undefined;
+  if (!added && !removed) return undefined;
   const j = lowerBound(prev.starts, prefix) - 1;
   if (j < 0) return undefined;
   const run = prev.runs[j];
@@ -139,9 +140,9 @@ function spliceRun(prev: PolicyRuns, compiled: CompiledRule[], prefix: number, s
   // the next run opened for an overlap with this one: a change here may move where it opens
   if (next && next.action === run.action && !next.log && !run.log) return undefined;
   const at = prefix - prev.starts[j];
-  const spliced = added
-    ? insertIntoRun(run, at, compiled.slice(prefix, prefix + added))
-    : deleteFromRun(run, at, at + removed);
+  // A replace or a move is a delete and then an insert, each exact on its own.
+  let spliced: Run | undefined = removed ? deleteFromRun(run, at, at + removed) : run;
+  if (spliced && added) spliced = insertIntoRun(spliced, at, compiled.slice(prefix, prefix + added));
   if (!spliced) return undefined;
   const previous: PreviousPieces = new Map(prev.outputs[j].map((piece) => [pieceKey(piece.family, piece.anchor), { run, piece }]));
   const shift = added - removed;
