@@ -2,6 +2,7 @@
 // them (table, chains, counters, sets and maps, rules), each with the document
 // path it came from so "Parsing command array at index N failed" maps back.
 import type { Config } from '../appliance/model/schema.js';
+import type { CompileCache, PolicyState } from './compile-cache.js';
 import type { Problem } from './errors.js';
 import type { Resolver } from './resolve.js';
 
@@ -95,4 +96,8 @@ export interface CompileContext {
   problems: Problem[];
   /** raw chains already added (notrack for the router's own tunnel traffic) */
   rawChains: Set<string>;
+  /** the previous compile's results, when the caller keeps them */
+  cache?: CompileCache;
+  /** this compile's rules and runs by policy name, for the cache once the compile succeeds */
+  policyStates: Map<string, PolicyState>;
 }

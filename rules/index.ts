@@ -2,6 +2,7 @@
 // nftables JSON batch that replaces the `inet junction` table atomically.
 import type { Config } from '../appliance/model/schema.js';
 import { Batch, type CompileContext, type CompileOptions, type RuleCounters } from './batch.js';
+import type { CompileCache } from './compile-cache.js';
 import { CompileError } from './errors.js';
 import { emitFilterChains } from './filter-chains.js';
 import { emitNatChains } from './nat-chains.js';
@@ -10,6 +11,7 @@ import { emitPolicyChains } from './policy-chains.js';
 import { Resolver } from './resolve.js';
 import { emitTunnelOnlySets } from './tunnel-only.js';
 
+export { CompileCache } from './compile-cache.js';
 export { CompileError, type Problem } from './errors.js';
 export type { CompileOptions, RuleCounters, SelfService, TunnelOnly, ZoneMember } from './batch.js';
 export { defaultCounterName, policyChainName } from './policy-chains.js';
@@ -35,10 +37,15 @@ export interface CompiledRuleset {
   };
 }
 
-export function compileRuleset(config: Config, options: CompileOptions): CompiledRuleset {
+/**
+ * With a cache (one per caller, kept across compiles), the parts of `config`
+ * that are the same frozen objects as in the last successful compile are
+ * not compiled again (compile-cache.ts); the result is the same either way.
+ */
+export function compileRuleset(config: Config, options: CompileOptions, cache?: CompileCache): CompiledRuleset {
   const resolver = new Resolver(config);
   const batch = new Batch();
-  const ctx: CompileContext = { config, options, resolver, batch, problems: [], rawChains: new Set() };
+  const ctx: CompileContext = { config, options, resolver, batch, problems: [], rawChains: new Set(), cache, policyStates: new Map() };
   // add + delete + add replaces the table whether or not it existed, in one transaction.
   batch.add('head', nft.addTable(), 'junction:table');
   batch.add('head', nft.deleteTable(), 'junction:table');
@@ -49,6 +56,7 @@ export function compileRuleset(config: Config, options: CompileOptions): Compile
   emitFilterChains(ctx, egressAllow, tunnelOnly);
   const problems = [...resolver.problems, ...ctx.problems];
   if (problems.length) throw new CompileError(problems);
+  cache?.keepPolicyStates(ctx.policyStates);
   const { nftables, origins } = batch.finish();
   return { nftables, origins, ruleCounters: batch.ruleCounters, stats: { rules: batch.ruleCount, elements: batch.elements, lookups: batch.lookups } };
 }

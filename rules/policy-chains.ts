@@ -7,11 +7,13 @@
 // command that needs the object cache list all of them, quadratically.)
 import type { FirewallPolicy, FirewallRule } from '../appliance/model/schema.js';
 import type { Family, IpRange } from '../appliance/model/ip.js';
-import type { CompileContext } from './batch.js';
+import type { Batch, CompileContext } from './batch.js';
+import { collectRules, UNCACHEABLE } from './compile-cache.js';
+import { incrementalRuns, pieceKey, type PieceOutput, type PreviousPieces, type RunOutput } from './incremental-runs.js';
 import { elementCount, mergeServices, ruleElements, type Element, type ServiceInterval } from './elements.js';
 import * as nft from './nft-json.js';
 import { ANY_SERVICE, type ServiceRange } from './resolve.js';
-import { buildRuns, type CompiledRule, type Run } from './runs.js';
+import type { CompiledRule, Run } from './runs.js';
 import { runShape, shapeElement, shapeLookup, shapeTag, shapeType, type RunShape } from './run-shape.js';
 import { HASH_PIECES, INTERVAL_PIECES, runPieces } from './run-pieces.js';
 
@@ -70,7 +72,7 @@ function compileRule(ctx: CompileContext, policy: FirewallPolicy, rule: Firewall
         ratePerMinute: (typeof rule.log === 'object' && rule.log.rate_per_minute) || DEFAULT_LOG_RATE,
       }
     : undefined;
-  return { id: rule.id, path, action: rule.action, log, elements };
+  return { id: rule.id, action: rule.action, log, elements };
 }
 
 /**
@@ -85,7 +87,25 @@ function compileRule(ctx: CompileContext, policy: FirewallPolicy, rule: Firewall
 const runAnchor = (run: Run) => run.rules[run.rules.length - 1].id;
 const setName = (prefix: 'r' | 'l', anchor: string, family: Family, shape: RunShape) => `${prefix}_${anchor}_${family}${shapeTag(shape)}`;
 
-function emitRun(ctx: CompileContext, chain: string, run: Run): void {
+/** The same action and logging: with the same elements and anchor, a piece emits the same commands. */
+const sameVerdict = (a: Run, b: Run) =>
+  a.action === b.action && (a.log === b.log || (!!a.log && !!b.log && a.log.prefix === b.log.prefix && a.log.ratePerMinute === b.log.ratePerMinute));
+
+/** Whether `piece` holds exactly elements[start, end) (the same objects) with the same owners. */
+function holds(piece: PieceOutput, elements: Element[], owners: string[], start: number, end: number): boolean {
+  if (piece.elements.length !== end - start) return false;
+  for (let i = start; i < end; i++) if (piece.elements[i - start] !== elements[i] || piece.counterSet.owners[i - start] !== owners[i]) return false;
+  return true;
+}
+
+/**
+ * A run's pieces. A piece of a rebuilt run that a previous run of the
+ * policy emitted with the same anchor, elements and verdict is taken over
+ * as it was (pieces are cut by rule id, so an insert into a big run changes
+ * only its own piece).
+ */
+function emitRun(chain: string, run: Run, previous: PreviousPieces): RunOutput {
+  const out: RunOutput = [];
   for (const family of [4, 6] as Family[]) {
     const elements = run.elements[family];
     if (!elements.length) continue;
@@ -93,43 +113,56 @@ function emitRun(ctx: CompileContext, chain: string, run: Run): void {
     const pieces = runPieces(owners, runShape(elements).interval ? INTERVAL_PIECES : HASH_PIECES);
     pieces.forEach(([start, end], i) => {
       const anchor = i === pieces.length - 1 ? runAnchor(run) : owners[end - 1];
-      emitPiece(ctx, chain, run, family, anchor, elements.slice(start, end), owners.slice(start, end));
+      const old = previous.get(pieceKey(family, anchor));
+      if (old && sameVerdict(old.run, run) && holds(old.piece, elements, owners, start, end)) out.push(old.piece);
+      else out.push(emitPiece(chain, run, family, anchor, elements.slice(start, end), owners.slice(start, end)));
     });
   }
+  return out;
 }
 
 /** One set (and log set) of a run, or of a piece of a big run, with the rules that look it up. */
-function emitPiece(ctx: CompileContext, chain: string, run: Run, family: Family, anchor: string, elements: Element[], owners: string[]): void {
-  const { batch } = ctx;
-  const origin = run.rules[0].path;
+function emitPiece(chain: string, run: Run, family: Family, anchor: string, elements: Element[], owners: string[]): PieceOutput {
   const shape = runShape(elements);
   const type = shapeType(shape, family);
   const keys = elements.map((e) => shapeElement(shape, e));
+  const set = setName('r', anchor, family, shape);
+  const out: PieceOutput = { family, anchor, elements, sets: [], rules: [], counterSet: { name: set, owners }, elementCount: 0, lookups: 0 };
   if (run.log) {
     const logSet = setName('l', anchor, family, shape);
-    batch.add('sets', nft.addSet({ name: logSet, type, interval: shape.interval, elem: keys }), origin);
-    batch.add('rules', nft.addRule(chain, anchor, [
+    out.sets.push(nft.addSet({ name: logSet, type, interval: shape.interval, elem: keys }));
+    out.rules.push(nft.addRule(chain, anchor, [
       shapeLookup(shape, family, logSet),
       nft.limitPerMinute(run.log.ratePerMinute),
       nft.log(run.log.prefix),
-    ]), origin);
-    batch.elements += elements.length;
-    batch.lookups++;
+    ]));
+    out.elementCount += elements.length;
+    out.lookups++;
   }
-  const set = setName('r', anchor, family, shape);
-  batch.add('sets', nft.addSet({ name: set, type, interval: shape.interval, counter: true, elem: keys }), origin);
-  batch.ruleCounters.sets.push({ name: set, owners });
-  batch.elements += elements.length;
+  out.sets.push(nft.addSet({ name: set, type, interval: shape.interval, counter: true, elem: keys }));
+  out.elementCount += elements.length;
   const lookup = shapeLookup(shape, family, set);
   if (run.action === 'reject') {
     // TCP gets a reset (a clean "connection refused"), everything else ICMP admin-prohibited.
     // A packet counts once: only TCP reaches the first rule's lookup, and TCP never leaves it.
     const tcp = nft.match(nft.meta('l4proto'), 'tcp');
-    batch.add('rules', nft.addRule(chain, anchor, [tcp, lookup, nft.rejectTcpReset()]), origin);
-    batch.lookups++;
+    out.rules.push(nft.addRule(chain, anchor, [tcp, lookup, nft.rejectTcpReset()]));
+    out.lookups++;
   }
-  batch.add('rules', nft.addRule(chain, anchor, [lookup, nft.verdict(run.action)]), origin);
-  batch.lookups++;
+  out.rules.push(nft.addRule(chain, anchor, [lookup, nft.verdict(run.action)]));
+  out.lookups++;
+  return out;
+}
+
+/** A run's output into the batch; its origin is its first rule's document path. */
+function addRunOutput(batch: Batch, out: RunOutput, origin: string): void {
+  for (const piece of out) {
+    for (const command of piece.sets) batch.add('sets', command, origin);
+    for (const command of piece.rules) batch.add('rules', command, origin);
+    batch.ruleCounters.sets.push(piece.counterSet);
+    batch.elements += piece.elementCount;
+    batch.lookups += piece.lookups;
+  }
 }
 
 /**
@@ -138,19 +171,19 @@ function emitPiece(ctx: CompileContext, chain: string, run: Run, family: Family,
  * that, and the compiler trusts verified input.
  */
 export function emitPolicyChains(ctx: CompileContext): void {
+  const cache = ctx.cache;
+  // A document without objects has the key undefined, which is cacheable too.
+  const objects = cache ? cache.objectsKey(ctx.config) : UNCACHEABLE;
   ctx.config.firewall?.policies.forEach((policy, pi) => {
     const base = `/firewall/policies/${pi}`;
     const chain = policyChainName(policy.name);
     ctx.batch.add('chains', nft.addChain(chain), base);
-    const compiled: CompiledRule[] = [];
-    policy.rules.forEach((rule, ri) => {
-      const path = `${base}/rules/${ri}`;
-      if (rule.enabled === false) return;
-      ctx.batch.ruleCounters.rules.push({ id: rule.id, policy: policy.name });
-      const c = compileRule(ctx, policy, rule, path);
-      if (c) compiled.push(c);
-    });
-    for (const run of buildRuns(compiled)) emitRun(ctx, chain, run);
+    const rules = collectRules(cache, policy, objects, (rule, ri) => compileRule(ctx, policy, rule, `${base}/rules/${ri}`));
+    ctx.batch.ruleCounters.rules = ctx.batch.ruleCounters.rules.concat(rules.counters);
+    const prev = rules.frozen ? cache?.policyState(policy.name) : undefined;
+    const runs = incrementalRuns(prev, rules.compiled, (run, previous) => emitRun(chain, run, previous));
+    if (cache) ctx.policyStates.set(policy.name, { ...rules, ...runs, source: Object.isFrozen(policy.rules) ? policy.rules : policy.rules.slice(), objects });
+    runs.outputs.forEach((out, i) => addRunOutput(ctx.batch, out, `${base}/rules/${rules.positions[runs.starts[i]]}`));
 
     const action = policy.default_action ?? 'drop';
     if (policy.log_default) {

@@ -29,20 +29,21 @@ const proto = (e: Element) => [e.svc.first >> 16, e.svc.last >> 16] as const;
 const port = (e: Element) => [e.svc.first & 0xffff, e.svc.last & 0xffff] as const;
 const fullAddress = (r: IpRange) => r.first === 0n && r.last === FULL[r.family];
 
+// full() and single() run for every element of every run: plain arithmetic, no tuples.
 function full(e: Element, dim: Dimension): boolean {
   if (dim === 'family') return false;
   if (dim === 'saddr') return fullAddress(e.src);
   if (dim === 'daddr') return fullAddress(e.dst);
-  if (dim === 'proto') return proto(e)[0] === 0 && proto(e)[1] === 255;
-  return port(e)[0] === 0 && port(e)[1] === 0xffff;
+  if (dim === 'proto') return e.svc.first >> 16 === 0 && e.svc.last >> 16 === 255;
+  return (e.svc.first & 0xffff) === 0 && (e.svc.last & 0xffff) === 0xffff;
 }
 
 function single(e: Element, dim: Dimension): boolean {
   if (dim === 'family') return true;
   if (dim === 'saddr') return e.src.first === e.src.last;
   if (dim === 'daddr') return e.dst.first === e.dst.last;
-  const [first, last] = dim === 'proto' ? proto(e) : port(e);
-  return first === last;
+  if (dim === 'proto') return e.svc.first >> 16 === e.svc.last >> 16;
+  return (e.svc.first & 0xffff) === (e.svc.last & 0xffff);
 }
 
 /** The shape of one family's elements of a run (at least one element). */

@@ -8,7 +8,7 @@ import type { Config } from '../../model/schema.js';
 import type { Problem } from '../../model/problems.js';
 import type { Capabilities } from '../../platform/capabilities.js';
 import type { CommandRunner } from '../../platform/command-runner.js';
-import { compileRuleset, CompileError, TABLE, type CompiledRuleset } from '../../../rules/index.js';
+import { CompileCache, compileRuleset, CompileError, TABLE, type CompiledRuleset } from '../../../rules/index.js';
 import { ApplyFailed, type FirewallNeeds, type PlanChunk, type Subsystem } from '../../core/subsystem.js';
 import { apiSelfService, shadowedSelfServices } from './shadowed-services.js';
 import { loggingWanted, type FirewallLog } from './log-reader.js';
@@ -110,6 +110,8 @@ export class FirewallSubsystem implements Subsystem<FirewallArtifact> {
 
   /** verify and render both need the compiled ruleset; compile each document once. */
   private readonly compiled = new WeakMap<Config, CompiledRuleset | CompileError>();
+  /** what the last compile built, so the next one (a commit of a few rules) redoes only what changed */
+  private readonly compileCache = new CompileCache();
 
   private compile(config: Config, capabilities: Capabilities): CompiledRuleset {
     let result = this.compiled.get(config);
@@ -117,7 +119,7 @@ export class FirewallSubsystem implements Subsystem<FirewallArtifact> {
       const flowtable = capabilities.flowtable && config.system?.flowtable !== 'off';
       try {
         const { selfServices, zoneMembers, tunnelOnly } = this.needs(config, capabilities);
-        result = compileRuleset(config, { flowtable, apiPort: config.system?.api_port ?? this.apiPort(), selfServices, zoneMembers, tunnelOnly });
+        result = compileRuleset(config, { flowtable, apiPort: config.system?.api_port ?? this.apiPort(), selfServices, zoneMembers, tunnelOnly }, this.compileCache);
       } catch (error) {
         if (!(error instanceof CompileError)) throw error;
         result = error;

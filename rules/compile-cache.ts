@@ -1,0 +1,148 @@
+// What one compile leaves for the next, so that a commit of one rule into a
+// 100k-rule policy compiles in time proportional to the change, not to the
+// policy. The store hands each edit a copy of the running document that
+// shares its unchanged, frozen objects, so identity (===) says "unchanged":
+// the same rule objects compile to the same elements, the same compiled
+// rules build the same runs (incremental-runs.ts), and the same runs emit
+// the same commands (the SAME command objects, which later stages memoise
+// by identity too). The result is exactly what a compile without a cache
+// gives (test/rules/compile-cache.test.ts compares the two after random edits).
+import type { Config, FirewallPolicy, FirewallRule } from '../appliance/model/schema.js';
+import { lowerBound, type PolicyRuns } from './incremental-runs.js';
+import type { CompiledRule } from './runs.js';
+
+type RuleCounter = { id: string; policy: string };
+
+/** A policy's enabled rules, compiled, as one compile collected them. */
+export interface PolicyRules {
+  compiled: CompiledRule[];
+  /** positions[i]: the index in the policy's rules of compiled[i] */
+  positions: number[];
+  /** the ruleCounters entries of the enabled rules (in a compile that succeeded, one per compiled rule) */
+  counters: RuleCounter[];
+  /** every rule the policy had was frozen all the way down, so identity still means content */
+  frozen: boolean;
+}
+
+/** What the next compile of a policy (by name) starts from. */
+export interface PolicyState extends PolicyRules, PolicyRuns {
+  /** the policy's rules (a copy, unless the array is frozen) */
+  source: readonly FirewallRule[];
+  objects: ObjectsKey;
+}
+
+/**
+ * Identity stands for content only where nothing can change in place: a
+ * frozen object all the way down. An unfrozen rule or objects section is
+ * compiled again every time.
+ */
+function deepFrozen(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return true;
+  if (!Object.isFrozen(value)) return false;
+  for (const inner of Object.values(value)) if (!deepFrozen(inner)) return false;
+  return true;
+}
+
+/** An objects section that is not frozen: no rule resolved against it is taken from the cache. */
+export const UNCACHEABLE = Symbol('uncacheable objects section');
+/** The objects section (what rules' names mean) a cached rule was compiled against; undefined: none. */
+export type ObjectsKey = Config['objects'] | typeof UNCACHEABLE;
+
+interface RuleEntry {
+  objects: ObjectsKey;
+  /** the policy's name (a logging rule's default prefix) */
+  policy: string;
+  compiled: CompiledRule;
+}
+
+export class CompileCache {
+  private readonly rules = new WeakMap<FirewallRule, RuleEntry>();
+  /** by policy name, from the last compile that succeeded (the likeliest base of the next one) */
+  private policies = new Map<string, PolicyState>();
+  private readonly frozenObjects = new WeakSet<object>();
+
+  objectsKey(config: Config): ObjectsKey {
+    const objects = config.objects;
+    if (!objects || this.frozenObjects.has(objects)) return objects;
+    if (!deepFrozen(objects)) return UNCACHEABLE;
+    this.frozenObjects.add(objects);
+    return objects;
+  }
+
+  /** A frozen rule's compiled form, if it was compiled against the same objects in a policy of the same name. */
+  compiledRule(rule: FirewallRule, objects: ObjectsKey, policy: string): CompiledRule | undefined {
+    const entry = this.rules.get(rule);
+    return entry && objects !== UNCACHEABLE && entry.objects === objects && entry.policy === policy ? entry.compiled : undefined;
+  }
+
+  /** Only for a deep-frozen rule (frozen stays frozen, so it is checked once, here). */
+  rememberRule(rule: FirewallRule, objects: ObjectsKey, policy: string, compiled: CompiledRule): void {
+    this.rules.set(rule, { objects, policy, compiled });
+  }
+
+  policyState(policy: string): PolicyState | undefined {
+    return this.policies.get(policy);
+  }
+
+  /** After a successful compile: its policies (and only those) are the base of the next. */
+  keepPolicyStates(policies: Map<string, PolicyState>): void {
+    this.policies = policies;
+  }
+}
+
+/**
+ * A policy's enabled rules, compiled. With a previous state of the policy
+ * (same name, frozen rules, same objects section), the rules at the head
+ * and the tail that are the same objects as then are taken over in bulk;
+ * the rules between are looked up one by one in the cache, and compiled
+ * (`compile`; undefined after recording problems) where they are not there.
+ */
+export function collectRules(
+  cache: CompileCache | undefined,
+  policy: FirewallPolicy,
+  objects: ObjectsKey,
+  compile: (rule: FirewallRule, index: number) => CompiledRule | undefined,
+): PolicyRules {
+  const rules = policy.rules;
+  const n = rules.length;
+  const out: PolicyRules = { compiled: [], positions: [], counters: [], frozen: !!cache && objects !== UNCACHEABLE };
+  const prev = out.frozen ? cache!.policyState(policy.name) : undefined;
+  let head = 0;
+  let tail = 0;
+  if (prev && prev.frozen && prev.objects === objects) {
+    const m = prev.source.length;
+    while (head < n && head < m && rules[head] === prev.source[head]) head++;
+    while (tail < n - head && tail < m - head && rules[n - 1 - tail] === prev.source[m - 1 - tail]) tail++;
+    const upTo = lowerBound(prev.positions, head);
+    out.compiled = prev.compiled.slice(0, upTo);
+    out.positions = prev.positions.slice(0, upTo);
+    out.counters = prev.counters.slice(0, upTo);
+  }
+  for (let i = head; i < n - tail; i++) {
+    const rule = rules[i];
+    if (out.frozen && !deepFrozen(rule)) out.frozen = false;
+    if (rule.enabled === false) continue;
+    out.counters.push({ id: rule.id, policy: policy.name });
+    let compiled = out.frozen ? cache!.compiledRule(rule, objects, policy.name) : undefined;
+    if (!compiled) {
+      compiled = compile(rule, i);
+      // Only successes: a rule that fails must report its problems again.
+      if (compiled && out.frozen) cache!.rememberRule(rule, objects, policy.name, compiled);
+    }
+    if (compiled) {
+      out.compiled.push(compiled);
+      out.positions.push(i);
+    }
+  }
+  if (prev && tail) {
+    // In bulk (concat, not a push per rule): the tail is most of a big policy.
+    const from = lowerBound(prev.positions, prev.source.length - tail);
+    const shift = n - prev.source.length;
+    out.compiled = out.compiled.concat(prev.compiled.slice(from));
+    out.counters = out.counters.concat(prev.counters.slice(from));
+    const positions = prev.positions.slice(from);
+    for (let k = 0; k < positions.length; k++) positions[k] += shift;
+    out.positions = out.positions.concat(positions);
+  }
+  return out;
+}
