@@ -10,6 +10,7 @@ import { ConfigRejected, isWarning, uniqueProblems, type Problem } from '../mode
 import { restoreSecrets } from '../model/secrets.js';
 import { editableCopy } from '../model/shared-document.js';
 import { sharedValidator } from '../model/shared-validate.js';
+import { freezeDocument } from '../model/shared-document.js';
 import type { Capabilities } from '../platform/capabilities.js';
 import type { Subsystem } from './subsystem.js';
 import type { Store, PendingConfirm } from './store.js';
@@ -94,7 +95,8 @@ export class Reconciler {
     if (restored.unresolved.length) {
       throw new ConfigRejected('validate', restored.unresolved.map((path) => ({ path, message: 'a masked secret can only be kept when the same object already has one; send the value' })));
     }
-    const config = this.validate(restored.value);
+    // Frozen from here on (it is the next committed document, or a dry run's): the compiler reuses per-record work only for frozen records.
+    const config = freezeDocument(this.validate(restored.value));
     const { bound, bindings, problems: selection } = selectAndBind(this.schema, config, kernel);
     // The document's own checks on its own names; the subsystems' on what they will render.
     const found: Problem[] = [...verifyConfig(config)];
