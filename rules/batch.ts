@@ -71,6 +71,8 @@ export class Batch {
   private readonly origins: Record<Section, string[]> = { head: [], chains: [], counters: [], sets: [], rules: [] };
   elements = 0;
   lookups = 0;
+  /** some rule logs (to NFLOG): the log reader must run */
+  logging = false;
   readonly ruleCounters: RuleCounters = { rules: [], sets: [] };
 
   add(section: Section, command: object, origin: string): void {

@@ -27,6 +27,8 @@ export interface CompiledRuleset {
   origins: string[];
   /** which rule owns each element of the counted sets (a rule's counter is the sum over its elements) */
   ruleCounters: RuleCounters;
+  /** some rule or policy default logs: the NFLOG reader must run */
+  logging: boolean;
   stats: {
     /** nft rule commands */
     rules: number;
@@ -58,5 +60,5 @@ export function compileRuleset(config: Config, options: CompileOptions, cache?: 
   if (problems.length) throw new CompileError(problems);
   cache?.keepPolicyStates(ctx.policyStates);
   const { nftables, origins } = batch.finish();
-  return { nftables, origins, ruleCounters: batch.ruleCounters, stats: { rules: batch.ruleCount, elements: batch.elements, lookups: batch.lookups } };
+  return { nftables, origins, ruleCounters: batch.ruleCounters, logging: batch.logging, stats: { rules: batch.ruleCount, elements: batch.elements, lookups: batch.lookups } };
 }

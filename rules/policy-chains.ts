@@ -184,6 +184,7 @@ export function emitPolicyChains(ctx: CompileContext): void {
     const runs = incrementalRuns(prev, rules.compiled, (run, previous) => emitRun(chain, run, previous));
     if (cache) ctx.policyStates.set(policy.name, { ...rules, ...runs, source: Object.isFrozen(policy.rules) ? policy.rules : policy.rules.slice(), objects });
     runs.outputs.forEach((out, i) => addRunOutput(ctx.batch, out, `${base}/rules/${rules.positions[runs.starts[i]]}`));
+    if (policy.log_default || runs.runs.some((run) => run.log)) ctx.batch.logging = true;
 
     const action = policy.default_action ?? 'drop';
     if (policy.log_default) {

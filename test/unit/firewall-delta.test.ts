@@ -21,7 +21,7 @@ function batch(objects: Array<[object, string]>): CompiledRuleset {
     [{ add: { table: { family: 'inet', name: 'junction' } } }, 'junction:table'],
   ];
   const all = [...head, ...objects];
-  return { nftables: all.map(([o]) => o), origins: all.map(([, origin]) => origin), ruleCounters: { rules: [], sets: [] }, stats: { rules: 0, elements: 0, lookups: 0 } };
+  return { nftables: all.map(([o]) => o), origins: all.map(([, origin]) => origin), ruleCounters: { rules: [], sets: [] }, logging: false, stats: { rules: 0, elements: 0, lookups: 0 } };
 }
 const chain = (name: string, base?: object): [object, string] => [{ add: { chain: { ...where, name, ...base } } }, `/chains/${name}`];
 const rule = (c: string, comment: string, expr: unknown[]): [object, string] => [{ add: { rule: { ...where, chain: c, comment, expr } } }, `/rules/${comment}`];

@@ -14,6 +14,7 @@ import { ConfigRejected } from '../../appliance/model/problems.js';
 import { decodeMessage, encodeMessage, toPlain, type ViciSection } from '../../appliance/subsystems/vpn/vici/codec.js';
 import type { VpnArtifact } from '../../appliance/subsystems/vpn/render.js';
 import type { FirewallArtifact } from '../../appliance/subsystems/firewall/index.js';
+import { loggingWanted } from '../../appliance/subsystems/firewall/log-reader.js';
 import { describeBgp, type BgpArtifact } from '../../appliance/subsystems/bgp/render.js';
 import { collectionItem, deeplyNested, fuzzParameters, hostileScalar, mutatedConfig, validishConfig } from '../support/config-arbitraries.js';
 import { startHarness, type Harness } from '../api/support/harness.js';
@@ -71,6 +72,8 @@ describe('property: schema -> verify -> render (Reconciler.prepare)', () => {
       expect((again.artifacts.get('firewall') as FirewallArtifact).ruleset.nftables).toEqual(firewall.ruleset.nftables);
       expect(JSON.parse(JSON.stringify(firewall.ruleset.nftables))).toEqual(firewall.ruleset.nftables);
       expect(firewall.ruleset.origins).toHaveLength(firewall.ruleset.nftables.length);
+      // the log reader runs exactly when some enabled rule or policy default logs (read off the compiled runs)
+      expect(firewall.logging).toBe(loggingWanted(first.accepted.config));
       const bgp = first.accepted.artifacts.get('bgp') as BgpArtifact;
       expect((again.artifacts.get('bgp') as BgpArtifact).text).toBe(bgp.text);
       for (const n of (doc.bgp?.neighbors ?? []) as Array<{ password?: string }>) {

@@ -44,7 +44,7 @@ export function contentOf(artifact: FirewallArtifact): TableContent {
 /** An artifact that removes Junction's table: the state before Junction's first commit. */
 export function inactiveFirewallArtifact(): FirewallArtifact {
   const nftables = [{ delete: { table: { family: TABLE_FAMILY, name: TABLE } } }];
-  return { ruleset: { nftables, origins: ['junction:table'], ruleCounters: { rules: [], sets: [] }, stats: { rules: 0, elements: 0, lookups: 0 } }, logging: false, absent: true };
+  return { ruleset: { nftables, origins: ['junction:table'], ruleCounters: { rules: [], sets: [] }, logging: false, stats: { rules: 0, elements: 0, lookups: 0 } }, logging: false, absent: true };
 }
 
 export function parseNftErrorIndex(stderr: string): number | undefined {
@@ -141,7 +141,9 @@ export class FirewallSubsystem implements Subsystem<FirewallArtifact> {
   }
 
   render(config: Config, capabilities: Capabilities): FirewallArtifact {
-    return { ruleset: this.compile(config, capabilities), logging: loggingWanted(config) };
+    // from the compiled runs, not a walk of every rule (100k of them)
+    const ruleset = this.compile(config, capabilities);
+    return { ruleset, logging: ruleset.logging };
   }
 
   /** The table by content (every chain, rule, element and counter) and whether the log reader runs. */
