@@ -43,6 +43,20 @@ function deepFrozen(value: unknown): boolean {
   return true;
 }
 
+/** Two frozen sections with the same keys whose values are the same, or lists of the same items in the same order. */
+function sameItems(a: object, b: object): boolean {
+  const x = a as Record<string, unknown>;
+  const y = b as Record<string, unknown>;
+  const keys = Object.keys(x);
+  if (keys.length !== Object.keys(y).length) return false;
+  return keys.every((key) => {
+    const p = x[key];
+    const q = y[key];
+    if (p === q) return true;
+    return Array.isArray(p) && Array.isArray(q) && p.length === q.length && p.every((item, i) => item === q[i]);
+  });
+}
+
 /** An objects section that is not frozen: no rule resolved against it is taken from the cache. */
 export const UNCACHEABLE = Symbol('uncacheable objects section');
 /** The objects section (what rules' names mean) a cached rule was compiled against; undefined: none. */
@@ -61,11 +75,18 @@ export class CompileCache {
   private policies = new Map<string, PolicyState>();
   private readonly frozenObjects = new WeakSet<object>();
 
+  /** the objects section the last compile keyed its rules on */
+  private lastObjects: Config['objects'];
+
   objectsKey(config: Config): ObjectsKey {
     const objects = config.objects;
     if (!objects || this.frozenObjects.has(objects)) return objects;
     if (!deepFrozen(objects)) return UNCACHEABLE;
+    // An edit's copy of the running document copies the section and its lists but shares their
+    // (frozen) items: the same items in the same places are the same section, so its key stays.
+    if (this.lastObjects && sameItems(this.lastObjects, objects)) return this.lastObjects;
     this.frozenObjects.add(objects);
+    this.lastObjects = objects;
     return objects;
   }
 

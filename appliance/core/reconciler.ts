@@ -18,9 +18,7 @@ import type { Logger } from '../platform/log.js';
 import { SerialQueue } from '../platform/serial-queue.js';
 import { computePlan, type Plan } from './plan.js';
 import { applyAll, msSince } from './apply-all.js';
-
 import { CommitConflict, CommitFailed, type CommitAttempt, type CommitOutcome, type CommitRequest, type CommitTimings, type CommittedListener, type ReconcileReport } from './commit.js';
-
 
 // The types the pipeline speaks live in plan.ts and commit.ts; importers keep one path.
 export { PLAN_LINES, type Plan, type SubsystemPlan } from './plan.js';
@@ -174,7 +172,8 @@ export class Reconciler {
       };
       try {
         const parent = this.store.currentRevisionId();
-        const actions = await applyAll(this.subsystems, artifacts, this.log, { confirmTimeoutS: request.confirmTimeoutS }, timings.apply_ms);
+        const running = this.lastReconcile && Object.keys(this.lastReconcile.errors).length ? undefined : this.running?.artifacts;
+        const actions = await applyAll(this.subsystems, artifacts, this.log, { confirmTimeoutS: request.confirmTimeoutS, running }, timings.apply_ms);
         stage = performance.now();
         const revision = this.store.commitRevision(config, { author: request.author, comment: request.comment ?? '', source: request.source });
         timings.store_ms = msSince(stage);

@@ -133,8 +133,10 @@ function initial(drafts: [Draft[], Draft[]]): Config {
 /** The document after one edit: new objects along the path to the change, the rest shared (and frozen). */
 function applyEdit(config: Config, e: Edit): Config {
   const policies = config.firewall!.policies;
+  // As the store's edit copies do: the objects section and its lists copied, their items shared.
+  const objects = config.objects && Object.fromEntries(Object.entries(config.objects).map(([key, list]) => [key, Array.isArray(list) ? [...list] : list]));
   const withPolicy = (index: number, change: (p: FirewallPolicy) => FirewallPolicy): Config =>
-    deepFreeze({ ...config, firewall: { ...config.firewall!, policies: policies.map((p, i) => (i === index ? change(p) : p)) } });
+    deepFreeze({ ...config, ...(objects ? { objects } : {}), firewall: { ...config.firewall!, policies: policies.map((p, i) => (i === index ? change(p) : p)) } });
   const withRules = (index: number, change: (rules: FirewallRule[]) => FirewallRule[]) => withPolicy(index, (p) => ({ ...p, rules: change([...p.rules]) }));
   switch (e.kind) {
     case 'insert':
