@@ -43,18 +43,21 @@ function deepFrozen(value: unknown): boolean {
   return true;
 }
 
-/** Two frozen sections with the same keys whose values are the same, or lists of the same items in the same order. */
-function sameItems(a: object, b: object): boolean {
+/**
+ * Two sections that mean the same: equal as data, compared by identity
+ * first. An edit's copy shares the section's flat records and copies the
+ * rest (a service object's list of entries), so those are compared by
+ * content; the section is small next to the rules that use it.
+ */
+function sameItems(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a)) return Array.isArray(b) && a.length === b.length && a.every((item, i) => sameItems(item, b[i]));
+  if (Array.isArray(b)) return false;
   const x = a as Record<string, unknown>;
   const y = b as Record<string, unknown>;
   const keys = Object.keys(x);
-  if (keys.length !== Object.keys(y).length) return false;
-  return keys.every((key) => {
-    const p = x[key];
-    const q = y[key];
-    if (p === q) return true;
-    return Array.isArray(p) && Array.isArray(q) && p.length === q.length && p.every((item, i) => item === q[i]);
-  });
+  return keys.length === Object.keys(y).length && keys.every((key) => Object.hasOwn(y, key) && sameItems(x[key], y[key]));
 }
 
 /** An objects section that is not frozen: no rule resolved against it is taken from the cache. */
