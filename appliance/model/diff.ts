@@ -1,7 +1,7 @@
 // A readable, structural diff of two config documents. List items that
 // carry an id or name are matched by it, so inserting one rule shows as
 // one added rule, not as every later rule changed.
-import { REDACTED, SECRET_KEYS, redactSecrets } from './secrets.js';
+import { REDACTED, SECRET_KEYS } from './secrets.js';
 export interface DocumentChange {
   op: 'add' | 'remove' | 'change';
   path: string;
@@ -102,17 +102,33 @@ export function diffDocuments(before: unknown, after: unknown, path = '', out: D
   return out;
 }
 
+/** Items of a list a plan shows in a changed value; the rest are counted (a new policy of 100k rules is not sent back whole). */
+export const PLAN_LIST_ITEMS = 100;
+
+/** A changed value as the plan shows it: secrets masked, each list cut to PLAN_LIST_ITEMS items and a note of how many more. */
+function planValue(value: unknown): unknown {
+  if (Array.isArray(value)) {
+    const shown = value.slice(0, PLAN_LIST_ITEMS).map(planValue);
+    return value.length > PLAN_LIST_ITEMS ? [...shown, `... ${value.length - PLAN_LIST_ITEMS} more`] : shown;
+  }
+  if (!isObject(value)) return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) out[k] = SECRET_KEYS.has(k) && typeof v === 'string' ? REDACTED : planValue(v);
+  return out;
+}
+
 /**
  * The diff a plan shows: a changed secret is listed (its path says which)
- * but its values are masked, and added or removed objects have theirs masked.
- * With `limit`, only the first `limit` changes are returned (masking each
- * costs a copy; a 100k-rule commit has 100k), and `total` counts them all.
+ * but its values are masked, and added or removed objects have theirs masked
+ * (and long lists in them cut, planValue). With `limit`, only the first
+ * `limit` changes are returned (masking each costs a copy; a 100k-rule
+ * commit has 100k), and `total` counts them all.
  */
 export function redactedDiff(before: unknown, after: unknown, limit = Infinity): { changes: DocumentChange[]; total: number } {
   const all = diffDocuments(before, after);
   const changes = (all.length > limit ? all.slice(0, limit) : all).map((change) => {
     const key = change.path.slice(change.path.lastIndexOf('/') + 1);
-    const mask = (value: unknown) => (SECRET_KEYS.has(key) && typeof value === 'string' ? REDACTED : redactSecrets(value));
+    const mask = (value: unknown) => (SECRET_KEYS.has(key) && typeof value === 'string' ? REDACTED : planValue(value));
     return {
       ...change,
       ...('before' in change ? { before: mask(change.before) } : {}),

@@ -1,7 +1,8 @@
 // appliance/model/diff.ts: a structural diff that matches list items by id or name.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { diffDocuments, sameJson } from '../../appliance/model/diff.js';
+import { diffDocuments, PLAN_LIST_ITEMS, redactedDiff, sameJson } from '../../appliance/model/diff.js';
+import { REDACTED } from '../../appliance/model/secrets.js';
 
 /** The list diff before the equal ends were skipped: every item matched by key (the oracle). */
 function byKeyOnly(before: Array<{ id: string; v: number }>, after: Array<{ id: string; v: number }>) {
@@ -102,5 +103,20 @@ describe('sameJson', () => {
     expect(sameJson({ a: [1] }, { a: { 0: 1 } })).toBe(false);
     expect(sameJson({ a: '1' }, { a: 1 })).toBe(false);
     expect(sameJson(null, {})).toBe(false);
+  });
+});
+
+describe('the plan shows changed values bounded', () => {
+  it('cuts long lists in an added or removed value to PLAN_LIST_ITEMS with a count of the rest, and masks secrets in it', () => {
+    const rules = Array.from({ length: PLAN_LIST_ITEMS + 50 }, (_, i) => ({ id: `r${i}`, action: 'accept' }));
+    const added = { name: 'big', rules, peer: { psk: 'hunter2' } };
+    const { changes, total } = redactedDiff({ policies: [] }, { policies: [added] });
+    expect(total).toBe(1);
+    const after = changes[0]!.after as { rules: unknown[]; peer: { psk: string } };
+    expect(after.rules).toHaveLength(PLAN_LIST_ITEMS + 1);
+    expect(after.rules.at(-1)).toBe('... 50 more');
+    expect(after.rules[0]).toEqual({ id: 'r0', action: 'accept' });
+    expect(after.peer.psk).toBe(REDACTED);
+    expect(added.rules).toHaveLength(PLAN_LIST_ITEMS + 50);
   });
 });
