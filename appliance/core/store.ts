@@ -8,7 +8,7 @@ import type { Config } from '../model/schema.js';
 import { TokenTable, type TokenInfo, type TokenScope } from './tokens.js';
 import { ChangeWatch } from './change-watch.js';
 import { freezeDocument } from '../model/shared-document.js';
-import { applyDelta, documentDelta, type DeltaOp } from '../model/document-delta.js';
+import { applyDelta, deltaExceeds, documentDelta, type DeltaOp } from '../model/document-delta.js';
 
 export type { TokenInfo, TokenScope } from './tokens.js';
 
@@ -73,6 +73,8 @@ create table if not exists audit (
  * written about once per this many commits.
  */
 const MAX_DELTA_CHAIN = 1000;
+/** A delta of more JSON values than this (a rule is about ten) is not written: the whole document is. */
+const MAX_DELTA_VALUES = 100_000;
 
 interface DeltaChain {
   deltas: number;
@@ -218,7 +220,8 @@ export class Store {
     const parent = this.currentRevisionId();
     const base = this.currentRevision();
     freezeDocument(document);
-    const delta = base && JSON.stringify(documentDelta(base.document, document));
+    const ops = base && documentDelta(base.document, document);
+    const delta = ops && !deltaExceeds(ops, MAX_DELTA_VALUES) ? JSON.stringify(ops) : undefined;
     const asDelta = delta !== undefined && this.chain.deltas < MAX_DELTA_CHAIN && this.chain.deltaBytes + delta.length <= this.chain.documentBytes;
     const text = asDelta ? delta : JSON.stringify(document);
     const insert = this.db.transaction(() => {

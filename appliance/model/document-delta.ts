@@ -107,3 +107,19 @@ export function applyDelta(document: Json, ops: DeltaOp[]): Json {
   }
   return root;
 }
+
+/**
+ * Whether a delta carries more than `limit` JSON values (a rule is about
+ * ten), counted no further than that: a delta that replaces a 100k-rule list
+ * is not worth writing out first only to find it outgrows the document.
+ */
+export function deltaExceeds(ops: DeltaOp[], limit: number): boolean {
+  let count = 0;
+  const pending: Json[] = ops.map((op) => (op[0] === 'splice' ? op[4] : op[0] === 'set' ? op[2] : null));
+  while (pending.length) {
+    const next = pending.pop();
+    if (++count > limit) return true;
+    if (next && typeof next === 'object') for (const item of Object.values(next)) pending.push(item);
+  }
+  return false;
+}

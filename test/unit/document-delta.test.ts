@@ -3,7 +3,7 @@
 // pair of documents, and small for the edits the API makes.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { applyDelta, documentDelta } from '../../appliance/model/document-delta.js';
+import { applyDelta, deltaExceeds, documentDelta } from '../../appliance/model/document-delta.js';
 import { documentSchema, type Config } from '../../appliance/model/schema.js';
 import { editableCopy, freezeDocument } from '../../appliance/model/shared-document.js';
 import { fuzzParameters, validishConfig } from '../support/config-arbitraries.js';
@@ -89,5 +89,17 @@ describe('documentDelta + applyDelta', () => {
   it('keys whose value is undefined are left out, as JSON leaves them out', () => {
     expect(readBack({ a: 1, b: 2 }, { a: 1, b: undefined, c: undefined })).toBe('{"a":1}');
     expect(readBack({ a: [1, 2] }, { a: [1, undefined, 2] })).toBe('{"a":[1,null,2]}');
+  });
+});
+
+describe('deltaExceeds', () => {
+  it('counts the values a delta carries, stopping past the limit', () => {
+    const rules = Array.from({ length: 1_000 }, (_, i) => ({ id: `r${i}`, action: 'accept' }));
+    const small = documentDelta({ rules }, { rules: [{ id: 'new', action: 'drop' }, ...rules] });
+    expect(deltaExceeds(small, 10)).toBe(false);
+    const whole = documentDelta({ rules: [] }, { rules });
+    expect(deltaExceeds(whole, 2_000)).toBe(true);
+    expect(deltaExceeds(whole, 4_000)).toBe(false);
+    expect(deltaExceeds(documentDelta({ a: 1 }, { a: 2 }), 1)).toBe(false);
   });
 });
