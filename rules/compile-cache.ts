@@ -10,6 +10,7 @@
 import type { Config, FirewallPolicy, FirewallRule } from '../appliance/model/schema.js';
 import { lowerBound, type PolicyRuns } from './incremental-runs.js';
 import type { CompiledRule } from './runs.js';
+import { sameJson } from '../appliance/model/diff.js';
 
 type RuleCounter = { id: string; policy: string };
 
@@ -43,23 +44,6 @@ function deepFrozen(value: unknown): boolean {
   return true;
 }
 
-/**
- * Two sections that mean the same: equal as data, compared by identity
- * first. An edit's copy shares the section's flat records and copies the
- * rest (a service object's list of entries), so those are compared by
- * content; the section is small next to the rules that use it.
- */
-function sameItems(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
-  if (Array.isArray(a)) return Array.isArray(b) && a.length === b.length && a.every((item, i) => sameItems(item, b[i]));
-  if (Array.isArray(b)) return false;
-  const x = a as Record<string, unknown>;
-  const y = b as Record<string, unknown>;
-  const keys = Object.keys(x);
-  return keys.length === Object.keys(y).length && keys.every((key) => Object.hasOwn(y, key) && sameItems(x[key], y[key]));
-}
-
 /** An objects section that is not frozen: no rule resolved against it is taken from the cache. */
 export const UNCACHEABLE = Symbol('uncacheable objects section');
 /** The objects section (what rules' names mean) a cached rule was compiled against; undefined: none. */
@@ -85,9 +69,10 @@ export class CompileCache {
     const objects = config.objects;
     if (!objects || this.frozenObjects.has(objects)) return objects;
     if (!deepFrozen(objects)) return UNCACHEABLE;
-    // An edit's copy of the running document copies the section and its lists but shares their
-    // (frozen) items: the same items in the same places are the same section, so its key stays.
-    if (this.lastObjects && sameItems(this.lastObjects, objects)) return this.lastObjects;
+    // An edit's copy of the running document copies the section and its lists, sharing their flat
+    // records (a service object's list of entries is copied): equal as data, compared by identity
+    // first, is the same section, so its key stays. The section is small next to the rules using it.
+    if (this.lastObjects && sameJson(this.lastObjects, objects)) return this.lastObjects;
     this.frozenObjects.add(objects);
     this.lastObjects = objects;
     return objects;

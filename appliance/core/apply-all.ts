@@ -6,26 +6,11 @@
 // than the rest of it (links, routes: 100 ms); drift is the reconcile's.
 import { ApplyFailed, type Subsystem } from './subsystem.js';
 import { CommitFailed } from './commit.js';
+import { sameJson } from '../model/diff.js';
 import type { Logger } from '../platform/log.js';
 
 /** Milliseconds since `start` (a performance.now()), to a tenth. */
 export const msSince = (start: number) => Math.round((performance.now() - start) * 10) / 10;
-
-/**
- * Equal plain data (objects, arrays, scalars), key order aside; anything
- * else (a Map, a class instance) is equal only to itself. Shared parts
- * compare at once: a recompiled ruleset reuses its unchanged commands.
- */
-export function samePlainData(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
-  if (Array.isArray(a)) return Array.isArray(b) && a.length === b.length && a.every((item, i) => samePlainData(item, b[i]));
-  if (Array.isArray(b) || Object.getPrototypeOf(a) !== Object.prototype || Object.getPrototypeOf(b) !== Object.prototype) return false;
-  const x = a as Record<string, unknown>;
-  const y = b as Record<string, unknown>;
-  const keys = Object.keys(x);
-  return keys.length === Object.keys(y).length && keys.every((key) => Object.hasOwn(y, key) && samePlainData(x[key], y[key]));
-}
 
 /**
  * Applies `artifacts` (by subsystem name) and returns each subsystem's
@@ -46,7 +31,7 @@ export async function applyAll(
   const { running, ...applyOptions } = options;
   for (const subsystem of subsystems) {
     const desired = artifacts.get(subsystem.name);
-    if (running?.has(subsystem.name) && samePlainData(running.get(subsystem.name), desired)) {
+    if (running?.has(subsystem.name) && sameJson(running.get(subsystem.name), desired)) {
       actions[subsystem.name] = [];
       continue;
     }

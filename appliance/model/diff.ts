@@ -22,6 +22,8 @@ const hasKey = (item: unknown): boolean => {
   return typeof id === 'string' || typeof name === 'string';
 };
 
+const isPlain = (v: object) => Array.isArray(v) || Object.getPrototypeOf(v) === Object.prototype || Object.getPrototypeOf(v) === null;
+
 const isObject = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
 
 /**
@@ -32,6 +34,8 @@ const isObject = (v: unknown): v is Record<string, unknown> => !!v && typeof v =
 export function sameJson(a: unknown, b: unknown): boolean {
   if (a === b) return true;
   if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  // not JSON (a Map, a class instance): equal only to itself, never by its (absent) enumerable keys
+  if (!isPlain(a) || !isPlain(b)) return false;
   if (Array.isArray(a)) {
     if (!Array.isArray(b) || a.length !== b.length) return false;
     for (let i = 0; i < a.length; i++) if (!sameJson(a[i], b[i])) return false;

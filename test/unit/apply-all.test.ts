@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { applyAll, samePlainData } from '../../appliance/core/apply-all.js';
+import { applyAll } from '../../appliance/core/apply-all.js';
+import { sameJson } from '../../appliance/model/diff.js';
 import type { Subsystem } from '../../appliance/core/subsystem.js';
 import { memoryLogger } from '../support/memory-logger.js';
 
@@ -39,11 +40,12 @@ describe('applyAll', () => {
     expect(await applyAll([recording('links', seen)], artifacts, memoryLogger())).toEqual({ links: ['applied links'] });
   });
 
-  it('holds only plain data equal: a Map or a class instance is equal only to itself', () => {
-    expect(samePlainData({ a: [1, { b: 2 }] }, { a: [1, { b: 2 }] })).toBe(true);
-    expect(samePlainData({ a: 1 }, { a: 1, b: 2 })).toBe(false);
-    expect(samePlainData({ a: undefined }, { b: undefined })).toBe(false);
-    expect(samePlainData(new Map([[1, 2]]), new Map([[1, 3]]))).toBe(false);
-    expect(samePlainData({ m: new Set([1]) }, { m: new Set([1]) })).toBe(false);
+  it('compares artifacts as JSON, and a Map or a class instance in one is equal only to itself', () => {
+    expect(sameJson({ a: [1, { b: 2 }] }, { b: undefined, a: [1, { b: 2 }] })).toBe(true);
+    expect(sameJson({ a: 1 }, { a: 1, b: 2 })).toBe(false);
+    expect(sameJson(new Map([[1, 2]]), new Map([[1, 3]]))).toBe(false);
+    expect(sameJson({ m: new Set([1]) }, { m: new Set([1]) })).toBe(false);
+    const shared = new Map([[1, 2]]);
+    expect(sameJson({ m: shared }, { m: shared })).toBe(true);
   });
 });
