@@ -2,6 +2,7 @@
 // the run/overlap logic that keeps one lookup per run of same-action rules.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { onePolicyConfig } from '../support/one-policy-config.js';
 import type { Config, FirewallRule } from '../../appliance/model/schema.js';
 import { CompileError, compileRuleset, type CompiledRuleset } from '../../rules/index.js';
 import { verifyConfig } from '../../appliance/model/verify.js';
@@ -63,14 +64,7 @@ describe('reject cases', () => {
 
 // ---- run / overlap logic ----
 
-const base = (rules: FirewallRule[]): Config => ({
-  interfaces: [
-    { name: 'vpc0', role: 'vpc', zone: 'a', addresses: ['10.1.0.1/16'] },
-    { name: 'vpc1', role: 'vpc', zone: 'b', addresses: ['10.2.0.1/16'] },
-  ],
-  zones: [{ name: 'a' }, { name: 'b' }],
-  firewall: { policies: [{ name: 'a-to-b', from: 'a', to: 'b', rules }] },
-});
+const base = onePolicyConfig;
 
 const host = (i: number, net = 2) => `10.${net}.${(i >> 8) & 255}.${i & 255}`;
 type Cmd = { add?: { set?: { name: string; flags?: string[]; elem?: unknown[] }; rule?: { chain: string; expr: unknown[] } } };

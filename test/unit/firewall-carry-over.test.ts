@@ -3,19 +3,13 @@
 // takes the old element's values, across a renamed anchor and a changed set
 // shape; another rule's element, or a changed element, does not.
 import { describe, expect, it } from 'vitest';
+import { onePolicyConfig } from '../support/one-policy-config.js';
 import { compileRuleset, type CompiledRuleset } from '../../rules/index.js';
-import type { Config, FirewallRule } from '../../appliance/model/schema.js';
+import type { FirewallRule } from '../../appliance/model/schema.js';
 import { tableContent } from '../../appliance/subsystems/firewall/content.js';
 import { carriedCounters, carryScript, countedByIdentity, elementIdentity } from '../../appliance/subsystems/firewall/carry-over.js';
 
-const config = (rules: FirewallRule[]): Config => ({
-  interfaces: [
-    { name: 'vpc0', role: 'vpc', zone: 'a', addresses: ['10.1.0.1/16'] },
-    { name: 'vpc1', role: 'vpc', zone: 'b', addresses: ['10.2.0.1/16'] },
-  ],
-  zones: [{ name: 'a' }, { name: 'b' }],
-  firewall: { policies: [{ name: 'a-to-b', from: 'a', to: 'b', rules }] },
-});
+const config = onePolicyConfig;
 const db: FirewallRule = { id: 'db', action: 'accept', destination: ['10.2.0.11'], services: ['tcp/5432'] };
 const web: FirewallRule = { id: 'web', action: 'accept', destination: ['10.2.0.12'], services: ['tcp/443'] };
 

@@ -3,22 +3,16 @@
 // for those sets, so content, plan and delta do work in proportion to the
 // change; and what they give is exactly what a batch of fresh copies gives.
 import { describe, expect, it } from 'vitest';
+import { onePolicyConfig } from '../support/one-policy-config.js';
 import { compileRuleset, type CompiledRuleset } from '../../rules/index.js';
-import type { Config, FirewallRule } from '../../appliance/model/schema.js';
+import type { FirewallRule } from '../../appliance/model/schema.js';
 import { tableContent } from '../../appliance/subsystems/firewall/content.js';
 import { nftTransaction } from '../../appliance/subsystems/firewall/delta.js';
 import { contentOf, FirewallSubsystem, type FirewallArtifact } from '../../appliance/subsystems/firewall/index.js';
 import { subsystemPlan } from '../../appliance/core/plan.js';
 import { RecordingCommandRunner } from '../support/recording-runner.js';
 
-const config = (rules: FirewallRule[]): Config => ({
-  interfaces: [
-    { name: 'vpc0', role: 'vpc', zone: 'a', addresses: ['10.1.0.1/16'] },
-    { name: 'vpc1', role: 'vpc', zone: 'b', addresses: ['10.2.0.1/16'] },
-  ],
-  zones: [{ name: 'a' }, { name: 'b' }],
-  firewall: { policies: [{ name: 'a-to-b', from: 'a', to: 'b', rules }] },
-});
+const config = onePolicyConfig;
 /** 200 rules in runs of 20, alternating drop and accept: ten sets. */
 const base: FirewallRule[] = Array.from({ length: 200 }, (_, i) => ({
   id: `r${i}`, action: Math.floor(i / 20) % 2 ? 'accept' : 'drop', destination: [`10.2.${i >> 8}.${i & 255}`], services: [`tcp/${1000 + i}`],
