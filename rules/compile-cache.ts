@@ -11,6 +11,7 @@ import type { Config, FirewallPolicy, FirewallRule } from '../appliance/model/sc
 import { lowerBound, type PolicyRuns } from './incremental-runs.js';
 import type { CompiledRule } from './runs.js';
 import { sameJson } from '../appliance/model/diff.js';
+import { identicalEnds } from '../appliance/model/list-ends.js';
 
 type RuleCounter = { id: string; policy: string };
 
@@ -119,9 +120,7 @@ export function collectRules(
   let head = 0;
   let tail = 0;
   if (prev && prev.frozen && prev.objects === objects) {
-    const m = prev.source.length;
-    while (head < n && head < m && rules[head] === prev.source[head]) head++;
-    while (tail < n - head && tail < m - head && rules[n - 1 - tail] === prev.source[m - 1 - tail]) tail++;
+    ({ head, tail } = identicalEnds(prev.source, rules));
     const upTo = lowerBound(prev.positions, head);
     out.compiled = prev.compiled.slice(0, upTo);
     out.positions = prev.positions.slice(0, upTo);

@@ -9,51 +9,84 @@ import { CommitFailed } from './commit.js';
 import { sameJson } from '../model/diff.js';
 import type { Logger } from '../platform/log.js';
 
+/**
+ * The subsystems whose artifact equals the one known to run (`running`:
+ * all applied, no reconcile errors since): apply leaves them alone, and
+ * check does not ask the system whether apply could do what it will not do.
+ */
+export function unchangedSubsystems(running: Map<string, unknown> | undefined, artifacts: Map<string, unknown>): Set<string> {
+  const unchanged = new Set<string>();
+  if (!running) return unchanged;
+  for (const [name, desired] of artifacts) if (running.has(name) && sameJson(running.get(name), desired)) unchanged.add(name);
+  return unchanged;
+}
+
 /** Milliseconds since `start` (a performance.now()), to a tenth. */
 export const msSince = (start: number) => Math.round((performance.now() - start) * 10) / 10;
 
 /**
  * Applies `artifacts` (by subsystem name) and returns each subsystem's
  * actions; `timings` gets each subsystem's snapshot + apply time in ms.
- * `running`: the artifacts known to be applied (all of them, without
- * errors since); a subsystem whose artifact equals its running one is left
- * alone (no actions, no timing). Throws CommitFailed after rolling back.
+ * `unchanged`: the subsystems whose artifact equals the running one
+ * (unchangedSubsystems), left alone (no actions, no timing). Throws
+ * CommitFailed after rolling back.
  */
 export async function applyAll(
   subsystems: Subsystem[],
   artifacts: Map<string, unknown>,
   log: Logger,
-  options: { confirmTimeoutS?: number; running?: Map<string, unknown> } = {},
+  options: { confirmTimeoutS?: number; unchanged?: ReadonlySet<string>; meanwhile?: () => void } = {},
   timings: Record<string, number> = {},
 ): Promise<Record<string, string[]>> {
   const snapshots: Array<{ subsystem: Subsystem; snapshot: unknown }> = [];
   const actions: Record<string, string[]> = {};
-  const { running, ...applyOptions } = options;
-  for (const subsystem of subsystems) {
-    const desired = artifacts.get(subsystem.name);
-    if (running?.has(subsystem.name) && sameJson(running.get(subsystem.name), desired)) {
-      actions[subsystem.name] = [];
-      continue;
-    }
-    const start = performance.now();
-    snapshots.push({ subsystem, snapshot: await subsystem.snapshot(desired) });
+  const { unchanged, meanwhile, ...applyOptions } = options;
+  // The commit's kernel-free work, run once: while a subsystem waits for the kernel, or after the last one.
+  let meanwhileDone = !meanwhile;
+  let meanwhileError: unknown;
+  const runMeanwhile = () => {
+    if (meanwhileDone) return;
+    meanwhileDone = true;
     try {
-      actions[subsystem.name] = await subsystem.apply(desired, applyOptions);
-      timings[subsystem.name] = msSince(start);
+      meanwhile!();
     } catch (error) {
-      timings[subsystem.name] = msSince(start);
-      const rollbackErrors: string[] = [];
-      for (const { subsystem: touched, snapshot } of snapshots.reverse()) {
-        try {
-          await touched.apply(snapshot);
-        } catch (undoError) {
-          rollbackErrors.push(`${touched.name}: ${(undoError as Error).message}`);
-        }
-      }
-      const path = error instanceof ApplyFailed ? error.path : undefined;
-      log.error('apply failed, rolled back', { subsystem: subsystem.name, error: (error as Error).message, rollbackErrors });
-      throw new CommitFailed(subsystem.name, (error as Error).message, path, rollbackErrors.length === 0, rollbackErrors);
+      meanwhileError = error;
     }
+  };
+  let current: Subsystem | undefined;
+  try {
+    for (const subsystem of subsystems) {
+      const desired = artifacts.get(subsystem.name);
+      if (unchanged?.has(subsystem.name)) {
+        actions[subsystem.name] = [];
+        continue;
+      }
+      current = subsystem;
+      const start = performance.now();
+      snapshots.push({ subsystem, snapshot: await subsystem.snapshot(desired) });
+      try {
+        actions[subsystem.name] = await subsystem.apply(desired, { ...applyOptions, meanwhile: runMeanwhile });
+      } finally {
+        timings[subsystem.name] = msSince(start);
+      }
+    }
+    current = undefined;
+    runMeanwhile();
+    // A commit that cannot finish its own work (a bug) must not leave the kernel ahead of the store.
+    if (meanwhileError) throw meanwhileError;
+  } catch (error) {
+    const rollbackErrors: string[] = [];
+    for (const { subsystem: touched, snapshot } of snapshots.reverse()) {
+      try {
+        await touched.apply(snapshot);
+      } catch (undoError) {
+        rollbackErrors.push(`${touched.name}: ${(undoError as Error).message}`);
+      }
+    }
+    const failed = current?.name ?? 'commit';
+    const path = error instanceof ApplyFailed ? error.path : undefined;
+    log.error('apply failed, rolled back', { subsystem: failed, error: (error as Error).message, rollbackErrors });
+    throw new CommitFailed(failed, (error as Error).message, path, rollbackErrors.length === 0, rollbackErrors);
   }
   return actions;
 }

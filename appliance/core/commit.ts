@@ -40,7 +40,14 @@ export interface CommitOutcome {
   timings?: CommitTimings;
 }
 
-/** Milliseconds per stage of one commit; apply per subsystem, in apply order (its daemon or nft round trips). */
+/**
+ * Milliseconds per stage of one commit; apply per subsystem, in apply order
+ * (its daemon or nft round trips). plan_ms counts the checks against the
+ * system and the plan's own time, store_ms the revision's serialization and
+ * write. In a commit that applies, the plan and the serialization run while
+ * the firewall waits for nft (ApplyOptions.meanwhile): apply_ms.firewall is
+ * wall time and includes whatever of them outlasted nft.
+ */
 export interface CommitTimings {
   prepare_ms: number;
   plan_ms: number;

@@ -13,11 +13,11 @@ import { sharedValidator } from '../model/shared-validate.js';
 import { freezeDocument } from '../model/shared-document.js';
 import type { Capabilities } from '../platform/capabilities.js';
 import type { Subsystem } from './subsystem.js';
-import type { Store, PendingConfirm } from './store.js';
+import type { Store, PendingConfirm, StagedRevision } from './store.js';
 import type { Logger } from '../platform/log.js';
 import { SerialQueue } from '../platform/serial-queue.js';
 import { computePlan, type Plan } from './plan.js';
-import { applyAll, msSince } from './apply-all.js';
+import { applyAll, msSince, unchangedSubsystems } from './apply-all.js';
 import { CommitConflict, CommitFailed, type CommitAttempt, type CommitOutcome, type CommitRequest, type CommitTimings, type CommittedListener, type ReconcileReport } from './commit.js';
 
 // The types the pipeline speaks live in plan.ts and commit.ts; importers keep one path.
@@ -159,12 +159,24 @@ export class Reconciler {
       const { config, bound, artifacts, warnings } = prepared;
       const timings: CommitTimings = { prepare_ms: msSince(stage), plan_ms: 0, apply_ms: {}, store_ms: 0 };
       stage = performance.now();
-      const plan = this.plan(await this.runningArtifacts(), artifacts, { before: this.store.currentRevision()?.document, after: config });
+      const before = await this.runningArtifacts();
+      const documents = { before: this.store.currentRevision()?.document, after: config };
+      // What runs now, if it is known to be applied in full: what equals it is neither checked nor applied.
+      const running = this.lastReconcile && Object.keys(this.lastReconcile.errors).length ? undefined : this.running?.artifacts;
+      const unchanged = unchangedSubsystems(running, artifacts);
       const problems: Problem[] = [];
-      for (const subsystem of this.subsystems) problems.push(...((await subsystem.check?.(artifacts.get(subsystem.name), bound)) ?? []));
+      for (const subsystem of this.subsystems) {
+        if (unchanged.has(subsystem.name)) continue;
+        problems.push(...((await subsystem.check?.(artifacts.get(subsystem.name), bound)) ?? []));
+      }
       if (problems.length) throw new ConfigRejected('check', problems);
       timings.plan_ms = msSince(stage);
-      if (request.dryRun) return { dryRun: true, plan, warnings, timings };
+      if (request.dryRun) {
+        stage = performance.now();
+        const plan = this.plan(before, artifacts, documents);
+        timings.plan_ms += msSince(stage);
+        return { dryRun: true, plan, warnings, timings };
+      }
       const started = performance.now();
       const attempted = (ok: boolean) => {
         const attempt: CommitAttempt = { source: request.source, ok, seconds: (performance.now() - started) / 1000, revert: request.revertOf !== undefined, applySeconds: Object.fromEntries(Object.entries(timings.apply_ms).map(([name, ms]) => [name, ms / 1000])) };
@@ -172,11 +184,22 @@ export class Reconciler {
       };
       try {
         const parent = this.store.currentRevisionId();
-        const running = this.lastReconcile && Object.keys(this.lastReconcile.errors).length ? undefined : this.running?.artifacts;
-        const actions = await applyAll(this.subsystems, artifacts, this.log, { confirmTimeoutS: request.confirmTimeoutS, running }, timings.apply_ms);
+        // The plan and the revision's text need no kernel: they are made while nft applies (ApplyOptions.meanwhile).
+        // The plan is of the same artifacts apply is given, computed against what ran before it.
+        let plan: Plan | undefined;
+        let staged: StagedRevision | undefined;
+        const meanwhile = () => {
+          let start = performance.now();
+          plan = this.plan(before, artifacts, documents);
+          timings.plan_ms += msSince(start);
+          start = performance.now();
+          staged = this.store.stageRevision(config);
+          timings.store_ms += msSince(start);
+        };
+        const actions = await applyAll(this.subsystems, artifacts, this.log, { confirmTimeoutS: request.confirmTimeoutS, unchanged, meanwhile }, timings.apply_ms);
         stage = performance.now();
-        const revision = this.store.commitRevision(config, { author: request.author, comment: request.comment ?? '', source: request.source });
-        timings.store_ms = msSince(stage);
+        const revision = this.store.commitRevision(config, { author: request.author, comment: request.comment ?? '', source: request.source }, staged);
+        timings.store_ms += msSince(stage);
         this.running = prepared;
         if (request.confirmTimeoutS) {
           this.armConfirm({ revision: revision.id, revertTo: parent, deadline: new Date(Date.now() + request.confirmTimeoutS * 1000).toISOString(), author: request.author });
@@ -186,7 +209,7 @@ export class Reconciler {
         const { document: _document, ...summary } = revision;
         for (const listener of this.committedListeners) listener(summary, config);
         attempted(true);
-        return { dryRun: false, plan, warnings, revision: summary, actions, timings, ...(request.confirmTimeoutS ? { pendingConfirm: this.store.pendingConfirm() } : {}) };
+        return { dryRun: false, plan: plan!, warnings, revision: summary, actions, timings, ...(request.confirmTimeoutS ? { pendingConfirm: this.store.pendingConfirm() } : {}) };
       } catch (error) {
         this.store.audit({ actor: request.author, action: `commit (${request.source})`, revision: null, outcome: 'failed', detail: (error as Error).message });
         attempted(false);

@@ -96,6 +96,15 @@ function toSummary(row: Record<string, unknown>): RevisionSummary {
 /** The most audit entries one read returns. */
 export const MAX_AUDIT_ENTRIES = 1000;
 
+/** A revision's stored text, computed for the store's state at the time (stageRevision). */
+export interface StagedRevision {
+  readonly document: Config;
+  readonly parent: number | null;
+  readonly chain: unknown;
+  readonly text: string;
+  readonly asDelta: boolean;
+}
+
 export class Store {
   private readonly db: Database.Database;
   private readonly tokenTable: TokenTable;
@@ -215,15 +224,26 @@ export class Store {
    * since the last whole document would outgrow it or grow too many to
    * replay.
    */
-  commitRevision(document: Config, meta: { author: string; comment: string; source: Revision['source'] }): Revision {
-    const createdAt = new Date().toISOString();
-    const parent = this.currentRevisionId();
+  /**
+   * The text a commit of `document` would store now (a delta from the
+   * current revision, or the whole document), computed ahead so that a
+   * commit can serialize while the kernel applies (a 100k-rule document:
+   * 100 ms). commitRevision uses it while the current revision is the same.
+   */
+  stageRevision(document: Config): StagedRevision {
     const base = this.currentRevision();
     freezeDocument(document);
     const ops = base && documentDelta(base.document, document);
     const delta = ops && !deltaExceeds(ops, MAX_DELTA_VALUES) ? JSON.stringify(ops) : undefined;
     const asDelta = delta !== undefined && this.chain.deltas < MAX_DELTA_CHAIN && this.chain.deltaBytes + delta.length <= this.chain.documentBytes;
-    const text = asDelta ? delta : JSON.stringify(document);
+    return { document, parent: this.currentRevisionId(), chain: this.chain, text: asDelta ? delta : JSON.stringify(document), asDelta };
+  }
+
+  commitRevision(document: Config, meta: { author: string; comment: string; source: Revision['source'] }, staged?: StagedRevision): Revision {
+    const createdAt = new Date().toISOString();
+    const parent = this.currentRevisionId();
+    const fresh = staged && staged.document === document && staged.parent === parent && staged.chain === this.chain ? staged : this.stageRevision(document);
+    const { text, asDelta } = fresh;
     const insert = this.db.transaction(() => {
       const info = this.db
         .prepare(`insert into revisions (created_at, author, comment, source, parent, document, stored_as) values (?, ?, ?, ?, ?, ?, ?)`)

@@ -95,6 +95,14 @@ export interface FirewallNeeds {
 export interface ApplyOptions {
   /** the commit reverts unless confirmed within this many seconds */
   confirmTimeoutS?: number;
+  /**
+   * The commit's own work that does not depend on the kernel (its plan, the
+   * revision's serialization): a subsystem that waits for a long kernel
+   * round trip (nft with 100k elements) calls it after starting the round
+   * trip and before awaiting it, so the two run at once. It runs once, never
+   * throws (applyAll keeps its failure), and apply must not depend on it.
+   */
+  meanwhile?: () => void;
 }
 
 /** Raised by apply with the document path of the object that the system rejected, when known. */

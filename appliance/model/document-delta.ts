@@ -6,6 +6,8 @@
 // as small as the edit. Applying the delta to the parent gives a document
 // whose JSON text is byte for byte the committed one's (key order included).
 
+import { identicalEnds } from './list-ends.js';
+
 type Json = unknown;
 type Path = Array<string | number>;
 
@@ -70,9 +72,9 @@ function diffList(before: Json[], after: Json[], path: Path, ops: DeltaOp[]): vo
     for (let i = 0; i < n; i++) if (before[i] !== after[i]) diff(before[i], after[i], [...path, i], ops);
     return;
   }
-  let head = 0;
-  while (head < n && head < m && sameText(before[head], after[head])) head++;
-  let tail = 0;
+  // the same items first (found once per pair of lists), then equal ones
+  let { head, tail } = identicalEnds(before, after);
+  while (head < n - tail && head < m - tail && sameText(before[head], after[head])) head++;
   while (tail < n - head && tail < m - head && sameText(before[n - 1 - tail], after[m - 1 - tail])) tail++;
   // JSON writes a hole or undefined in a list as null.
   ops.push(['splice', path, head, n - head - tail, after.slice(head, m - tail).map((item) => (item === undefined ? null : item))]);

@@ -10,6 +10,7 @@
 // is also what names the places.
 import type { Config } from './schema.js';
 import type { ProblemList } from './problems.js';
+import { identicalEnds } from './list-ends.js';
 
 type Item = { id: string };
 
@@ -69,10 +70,7 @@ function uniqueAgainstClean(lists: Item[][]): boolean {
   for (let l = 0; l < lists.length; l++) {
     const before = clean.lists[l];
     const after = lists[l];
-    let head = 0;
-    while (head < before.length && head < after.length && before[head] === after[head]) head++;
-    let tail = 0;
-    while (tail < before.length - head && tail < after.length - head && before[before.length - 1 - tail] === after[after.length - 1 - tail]) tail++;
+    const { head, tail } = identicalEnds(before, after);
     if (before.length - head - tail > MAX_CHANGED || after.length - head - tail > MAX_CHANGED) return false;
     for (let i = head; i < before.length - tail; i++) removed.add(before[i].id);
     for (let i = head; i < after.length - tail; i++) added.push(after[i].id);

@@ -9,7 +9,7 @@ import type { Problem } from '../../model/problems.js';
 import type { Capabilities } from '../../platform/capabilities.js';
 import type { CommandRunner } from '../../platform/command-runner.js';
 import { CompileCache, compileRuleset, CompileError, TABLE, type CompiledRuleset } from '../../../rules/index.js';
-import { ApplyFailed, type FirewallNeeds, type PlanChunk, type Subsystem } from '../../core/subsystem.js';
+import { ApplyFailed, type ApplyOptions, type FirewallNeeds, type PlanChunk, type Subsystem } from '../../core/subsystem.js';
 import { apiSelfService, shadowedSelfServices } from './shadowed-services.js';
 import { loggingWanted, type FirewallLog } from './log-reader.js';
 import { contentChunks, contentLines, listedContent, tableContent, type RuleContent, type TableContent } from './content.js';
@@ -236,7 +236,7 @@ export class FirewallSubsystem implements Subsystem<FirewallArtifact> {
     return kernel;
   }
 
-  async apply(desired: FirewallArtifact): Promise<string[]> {
+  async apply(desired: FirewallArtifact, options: ApplyOptions = {}): Promise<string[]> {
     const logActions = (await this.firewallLog?.ensure(desired.logging)) ?? [];
     const assumedElements = this.appliedInPlace && this.lastApplied !== undefined && !this.lastApplied.absent;
     let transaction = await this.transaction(desired, true);
@@ -258,7 +258,10 @@ export class FirewallSubsystem implements Subsystem<FirewallArtifact> {
       // Only then: an echo makes nft read the whole table first (0.4 s with 100k elements, measured).
       const addsRules = !transaction.whole && transaction.nftables.some((c) => 'insert' in c || (c as { add?: { rule?: unknown } }).add?.rule !== undefined);
       const echo = addsRules && text.length <= ECHO_MAX_BYTES;
-      const result = await this.runner.run('nft', ['-j', '-f', file, ...(echo ? ['-e'] : [])]);
+      const running = this.runner.run('nft', ['-j', '-f', file, ...(echo ? ['-e'] : [])]);
+      // nft takes as long as Junction's own work at 100k elements: the commit does its plan and store work meanwhile.
+      options.meanwhile?.();
+      const result = await running;
       if (result.code === 0) {
         // no rule added: every kept rule keeps its handle, as an empty echo says
         this.rememberHandles(desired, transaction.whole || (addsRules && !echo) ? undefined : echo ? result.stdout : NOTHING_ECHOED);
