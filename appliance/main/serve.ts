@@ -12,7 +12,7 @@
 import { createServer, type Server } from 'node:http';
 import { chmodSync, existsSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ThreadedCommandRunner } from '../platform/threaded-command-runner.js';
+import { HelperCommandRunner } from '../platform/helper-command-runner.js';
 import { checkMachine } from './requirements.js';
 import { createAppliance } from './appliance.js';
 import { createLogger } from '../platform/log.js';
@@ -46,7 +46,7 @@ export async function serve(options: ServeOptions): Promise<void> {
   const log = createLogger('junction');
   process.on('unhandledRejection', (reason) => log.error('unhandled rejection', { error: String((reason as Error)?.message ?? reason) }));
   // commands start on a thread of their own: forking never stalls the API's requests
-  const runner = new ThreadedCommandRunner();
+  const runner = new HelperCommandRunner();
   const machine = await checkMachine(runner);
   const { capabilities } = machine;
   for (const note of capabilities.notes) log.warn('platform', { note });

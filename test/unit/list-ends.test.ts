@@ -26,7 +26,7 @@ describe('identicalEnds', () => {
     const other = Object.freeze([items[1], ...items.slice(1)]);
     expect(identicalEnds(one, after)).toEqual({ head: 6, tail: 0 });
     expect(identicalEnds(other, after)).toEqual({ head: 0, tail: 5 });
-    const mutable = [...items];
+    const mutable: Array<{ id: string }> = [...items];
     expect(identicalEnds(one, mutable)).toEqual({ head: 6, tail: 0 });
     mutable.unshift({ id: 'x' });
     expect(identicalEnds(one, mutable)).toEqual({ head: 0, tail: 6 });

@@ -1,16 +1,17 @@
-// The command thread (issue 14: no fork on the API's thread) gives exactly the
-// SystemCommandRunner's results: exit codes, stdout, stderr, stdin, timeouts,
-// a missing program, and commands in parallel. Real /bin/sh, no timing bounds.
+// The command helper (issue 14: no fork of the big API process) gives exactly
+// the SystemCommandRunner's results: exit codes, stdout, stderr, stdin,
+// timeouts, a missing program, and commands in parallel; and it goes away
+// with Junction. Real /bin/sh, no timing bounds.
 import { afterAll, describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
 import { SystemCommandRunner } from '../../appliance/platform/command-runner.js';
-import { ThreadedCommandRunner } from '../../appliance/platform/threaded-command-runner.js';
+import { HelperCommandRunner } from '../../appliance/platform/helper-command-runner.js';
 
-const workerSource = fileURLToPath(new URL('../support/command-worker-from-source.mjs', import.meta.url));
-const threaded = new ThreadedCommandRunner(workerSource);
+const helperSource = fileURLToPath(new URL('../support/command-helper-from-source.mjs', import.meta.url));
+const threaded = new HelperCommandRunner(helperSource);
 const inline = new SystemCommandRunner();
 
-describe('ThreadedCommandRunner', () => {
+describe('HelperCommandRunner', () => {
   afterAll(() => threaded.close());
 
   it('returns what the SystemCommandRunner returns', async () => {
@@ -30,9 +31,19 @@ describe('ThreadedCommandRunner', () => {
     expect(results.map((r) => r.stdout.trim())).toEqual(['0', '1', '2', '3', '4', '5', '6', '7']);
   });
 
-  it('after close() commands still run, on the calling thread', async () => {
-    const runner = new ThreadedCommandRunner(workerSource);
+  it('runs commands in its own process, not in the test process', async () => {
+    const result = await threaded.run('sh', ['-c', 'echo $PPID']);
+    expect(Number(result.stdout.trim())).toBe(threaded.pid);
+    expect(threaded.pid).not.toBe(process.pid);
+  });
+
+  it('is gone after close(), and commands still run, in the calling process', async () => {
+    const runner = new HelperCommandRunner(helperSource);
+    await runner.run('true', []);
+    const pid = runner.pid!;
     await runner.close();
+    expect(() => process.kill(pid, 0)).toThrow();
+    expect(runner.pid).toBeUndefined();
     expect(await runner.run('sh', ['-c', 'echo still'])).toMatchObject({ code: 0, stdout: 'still\n' });
   });
 });
