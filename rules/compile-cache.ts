@@ -143,14 +143,16 @@ export function collectRules(
     }
   }
   if (prev && tail) {
-    // In bulk (concat, not a push per rule): the tail is most of a big policy.
+    // In bulk (concat, not a push per rule): the tail is most of a big policy; and no slice when it is all of it.
     const from = lowerBound(prev.positions, prev.source.length - tail);
     const shift = n - prev.source.length;
-    out.compiled = out.compiled.concat(prev.compiled.slice(from));
-    out.counters = out.counters.concat(prev.counters.slice(from));
-    const positions = prev.positions.slice(from);
-    for (let k = 0; k < positions.length; k++) positions[k] += shift;
-    out.positions = out.positions.concat(positions);
+    const rest = <T>(list: T[]) => (from === 0 ? list : list.slice(from));
+    out.compiled = out.compiled.concat(rest(prev.compiled));
+    out.counters = out.counters.concat(rest(prev.counters));
+    const kept = out.positions.length;
+    const positions = out.positions;
+    positions.length = kept + prev.positions.length - from;
+    for (let k = from; k < prev.positions.length; k++) positions[kept + k - from] = prev.positions[k] + shift;
   }
   return out;
 }

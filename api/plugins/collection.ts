@@ -50,8 +50,13 @@ export function registerCollection(app: FastifyInstance, ctx: ApiContext, spec: 
     if (missing) throw new HttpError(404, 'not_found', missing);
     return spec.list(doc, params) ?? [];
   };
+  /** The index of the item named `key`, or -1 (a loop: findIndex is several times slower on a 100k-rule list). */
+  const indexByKey = (items: readonly Item[], key: unknown) => {
+    for (let i = 0; i < items.length; i++) if (items[i][spec.key] === key) return i;
+    return -1;
+  };
   const indexOf = (items: Item[], key: string, doc: Config, params: Params) => {
-    const index = items.findIndex((i) => i[spec.key] === key);
+    const index = indexByKey(items, key);
     if (index < 0) throw new HttpError(404, 'not_found', `no ${spec.noun} "${key}"`, `${spec.documentPath(doc, params)}`);
     return index;
   };
@@ -62,7 +67,7 @@ export function registerCollection(app: FastifyInstance, ctx: ApiContext, spec: 
     const params = request.params as Params;
     const items = spec.list(doc, params) ?? [];
     const key = params[spec.key];
-    const index = key === undefined ? items.length : Math.max(0, items.findIndex((i) => i[spec.key] === key));
+    const index = key === undefined ? items.length : Math.max(0, indexByKey(items, key));
     return `${spec.documentPath(doc, params)}/${index}`;
   };
   const writeSchema = { tags: [spec.tag], headers: WriteHeaders, description: IF_MATCH_HELP };
@@ -87,7 +92,7 @@ export function registerCollection(app: FastifyInstance, ctx: ApiContext, spec: 
     const outcome = await editDocument(ctx, request, reply, (doc) => {
       listOf(doc, params);
       const items = spec.ensure(doc, params);
-      if (items.some((i) => i[spec.key] === item[spec.key])) {
+      if (indexByKey(items, item[spec.key]) >= 0) {
         throw new HttpError(409, 'conflict', `${spec.noun} "${String(item[spec.key])}" already exists`, `${spec.documentPath(doc, params)}`);
       }
       const position = (request.query as { position?: string }).position;

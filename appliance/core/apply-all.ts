@@ -35,12 +35,12 @@ export async function applyAll(
   subsystems: Subsystem[],
   artifacts: Map<string, unknown>,
   log: Logger,
-  options: { confirmTimeoutS?: number; unchanged?: ReadonlySet<string>; meanwhile?: () => void } = {},
+  options: { confirmTimeoutS?: number; unchanged?: ReadonlySet<string>; meanwhile?: () => void; prefetched?: ReadonlyMap<string, unknown> } = {},
   timings: Record<string, number> = {},
 ): Promise<Record<string, string[]>> {
   const snapshots: Array<{ subsystem: Subsystem; snapshot: unknown }> = [];
   const actions: Record<string, string[]> = {};
-  const { unchanged, meanwhile, ...applyOptions } = options;
+  const { unchanged, meanwhile, prefetched, ...applyOptions } = options;
   // The commit's kernel-free work, run once: while a subsystem waits for the kernel, or after the last one.
   let meanwhileDone = !meanwhile;
   let meanwhileError: unknown;
@@ -65,7 +65,7 @@ export async function applyAll(
       const start = performance.now();
       snapshots.push({ subsystem, snapshot: await subsystem.snapshot(desired) });
       try {
-        actions[subsystem.name] = await subsystem.apply(desired, { ...applyOptions, meanwhile: runMeanwhile });
+        actions[subsystem.name] = await subsystem.apply(desired, { ...applyOptions, meanwhile: runMeanwhile, prefetched: prefetched?.get(subsystem.name) });
       } finally {
         timings[subsystem.name] = msSince(start);
       }

@@ -88,13 +88,22 @@ export class Reconciler {
    * nothing is applied. Without it the names are rendered as they are.
    */
   prepare(document: unknown, kernel?: KernelInterface[]): Prepared {
+    return this.prepareChecked(this.checkDocument(document), kernel);
+  }
+
+  /** The document with masked secrets restored, validated and frozen: what prepare needs no kernel for. */
+  private checkDocument(document: unknown): Config {
     const current = this.store.currentRevision();
     const restored = restoreSecrets(document, current?.document ?? {});
     if (restored.unresolved.length) {
       throw new ConfigRejected('validate', restored.unresolved.map((path) => ({ path, message: 'a masked secret can only be kept when the same object already has one; send the value' })));
     }
     // Frozen from here on (it is the next committed document, or a dry run's): the compiler reuses per-record work only for frozen records.
-    const config = freezeDocument(this.validate(restored.value));
+    return freezeDocument(this.validate(restored.value));
+  }
+
+  /** prepare() after checkDocument. */
+  private prepareChecked(config: Config, kernel?: KernelInterface[]): Prepared {
     const { bound, bindings, problems: selection } = selectAndBind(this.schema, config, kernel);
     // The document's own checks on its own names; the subsystems' on what they will render.
     const found: Problem[] = [...verifyConfig(config)];
@@ -155,7 +164,18 @@ export class Reconciler {
         throw new CommitConflict('the first commit cannot wait for confirmation: there is no earlier revision to return to');
       }
       let stage = performance.now();
-      const prepared = this.prepare(request.document, await this.kernelInterfaces());
+      // The kernel's interfaces, and what the subsystems' applies read first, are read (by other processes) while the document is checked.
+      const reading = this.kernelInterfaces();
+      const prefetched = new Map<string, unknown>();
+      if (!request.dryRun) for (const subsystem of this.subsystems) if (subsystem.prefetch) prefetched.set(subsystem.name, subsystem.prefetch());
+      let checked: Config;
+      try {
+        checked = this.checkDocument(request.document);
+      } catch (error) {
+        await reading.catch(() => undefined);
+        throw error;
+      }
+      const prepared = this.prepareChecked(checked, await reading);
       const { config, bound, artifacts, warnings } = prepared;
       const timings: CommitTimings = { prepare_ms: msSince(stage), plan_ms: 0, apply_ms: {}, store_ms: 0 };
       stage = performance.now();
@@ -196,7 +216,7 @@ export class Reconciler {
           staged = this.store.stageRevision(config);
           timings.store_ms += msSince(start);
         };
-        const actions = await applyAll(this.subsystems, artifacts, this.log, { confirmTimeoutS: request.confirmTimeoutS, unchanged, meanwhile }, timings.apply_ms);
+        const actions = await applyAll(this.subsystems, artifacts, this.log, { confirmTimeoutS: request.confirmTimeoutS, unchanged, meanwhile, prefetched }, timings.apply_ms);
         stage = performance.now();
         const revision = this.store.commitRevision(config, { author: request.author, comment: request.comment ?? '', source: request.source }, staged);
         timings.store_ms += msSince(stage);

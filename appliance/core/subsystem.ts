@@ -50,6 +50,14 @@ export interface Subsystem<Artifact = unknown> {
   describeChunks?(artifact: Artifact): readonly PlanChunk[];
   /** Checks against the live system that verify cannot make (e.g. the interface exists). */
   check?(desired: Artifact, config: Config): Promise<Problem[]>;
+  /**
+   * Starts reading, at the start of a commit, what this subsystem's apply
+   * will read first (the firewall: its chains), so that the read runs while
+   * the commit checks and compiles the document. What it returns is handed
+   * to this commit's apply only (ApplyOptions.prefetched); commits hold the
+   * queue, so nothing of Junction's changes the kernel in between.
+   */
+  prefetch?(): unknown;
   /** The running state of what `desired` touches: the target if this apply must be undone. */
   snapshot(desired: Artifact): Promise<Artifact>;
   /**
@@ -103,6 +111,8 @@ export interface ApplyOptions {
    * throws (applyAll keeps its failure), and apply must not depend on it.
    */
   meanwhile?: () => void;
+  /** what this subsystem's prefetch() returned at the start of this commit */
+  prefetched?: unknown;
 }
 
 /** Raised by apply with the document path of the object that the system rejected, when known. */

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { Config } from '../../model/schema.js';
 import type { Problem } from '../../model/problems.js';
 import type { Capabilities } from '../../platform/capabilities.js';
-import type { CommandRunner } from '../../platform/command-runner.js';
+import type { CommandResult, CommandRunner } from '../../platform/command-runner.js';
 import { CompileCache, compileRuleset, CompileError, TABLE, type CompiledRuleset } from '../../../rules/index.js';
 import { ApplyFailed, type ApplyOptions, type FirewallNeeds, type PlanChunk, type Subsystem } from '../../core/subsystem.js';
 import { apiSelfService, shadowedSelfServices } from './shadowed-services.js';
@@ -201,12 +201,12 @@ export class FirewallSubsystem implements Subsystem<FirewallArtifact> {
    * everything, and a transaction that fails is computed again from a full
    * listing.
    */
-  private async transaction(desired: FirewallArtifact, trustApplied: boolean): Promise<NftTransaction | undefined> {
+  private async transaction(desired: FirewallArtifact, trustApplied: boolean, chainsListed?: Promise<CommandResult>): Promise<NftTransaction | undefined> {
     const applied = trustApplied && this.appliedInPlace && this.lastApplied && !this.lastApplied.absent ? contentOf(this.lastApplied) : undefined;
     if (desired.absent) {
       return (await this.kernelTable(true)) ? { nftables: desired.ruleset.nftables, origins: desired.ruleset.origins, whole: true, summary: `delete table ${TABLE_FAMILY} ${TABLE}` } : undefined;
     }
-    const kernel = applied ? await this.assumedKernel(applied, contentOf(desired)) : await this.kernelTable(false);
+    const kernel = applied ? await this.assumedKernel(applied, contentOf(desired), chainsListed) : await this.kernelTable(false);
     this.transactionBase = kernel;
     const transaction = nftTransaction(kernel, contentOf(desired), desired.ruleset);
     // A whole-table replacement carries the counters' values over, and a rule is deleted by its handle: those need a listing.
@@ -214,9 +214,18 @@ export class FirewallSubsystem implements Subsystem<FirewallArtifact> {
     return transaction;
   }
 
-  /** `applied` as the kernel's table, with the kernel's chains and the rules (and handles) of the chains that change. */
-  private async assumedKernel(applied: TableContent, desired: TableContent): Promise<TableContent | undefined> {
-    const chains = await this.runner.run('nft', ['-j', 'list', 'chains', TABLE_FAMILY]);
+  /** The listing of the chains an apply that trusts what it applied reads first; a commit starts it early (prefetch). */
+  private listChains(): Promise<CommandResult> {
+    return this.runner.run('nft', ['-j', 'list', 'chains', TABLE_FAMILY]);
+  }
+
+  prefetch(): Promise<CommandResult> {
+    return this.listChains();
+  }
+
+  /** `applied` as the kernel's table, with the kernel's chains (`chainsListed`: as this commit listed them at its start) and the rules (and handles) of the chains that change. */
+  private async assumedKernel(applied: TableContent, desired: TableContent, chainsListed?: Promise<CommandResult>): Promise<TableContent | undefined> {
+    const chains = await (chainsListed ?? this.listChains());
     if (chains.code !== 0) return this.kernelTable(false);
     const listed = listedContent(chains.stdout);
     if (listed.chains.size === 0) return undefined; // Junction's table always has chains: it is gone
@@ -239,7 +248,7 @@ export class FirewallSubsystem implements Subsystem<FirewallArtifact> {
   async apply(desired: FirewallArtifact, options: ApplyOptions = {}): Promise<string[]> {
     const logActions = (await this.firewallLog?.ensure(desired.logging)) ?? [];
     const assumedElements = this.appliedInPlace && this.lastApplied !== undefined && !this.lastApplied.absent;
-    let transaction = await this.transaction(desired, true);
+    let transaction = await this.transaction(desired, true, options.prefetched as ReturnType<FirewallSubsystem['prefetch']> | undefined);
     const inPlace = () => {
       this.lastApplied = desired;
       this.appliedInPlace = true;
