@@ -12,6 +12,7 @@ import { lowerBound, type PolicyRuns } from './incremental-runs.js';
 import type { CompiledRule } from './runs.js';
 import { sameJson } from '../appliance/model/diff.js';
 import { identicalEnds } from '../appliance/model/list-ends.js';
+import { isDeepFrozen } from '../appliance/model/shared-document.js';
 
 type RuleCounter = { id: string; policy: string };
 
@@ -35,15 +36,10 @@ export interface PolicyState extends PolicyRules, PolicyRuns {
 
 /**
  * Identity stands for content only where nothing can change in place: a
- * frozen object all the way down. An unfrozen rule or objects section is
- * compiled again every time.
+ * frozen object all the way down (O(1) for the records the store froze). An
+ * unfrozen rule or objects section is compiled again every time.
  */
-function deepFrozen(value: unknown): boolean {
-  if (typeof value !== 'object' || value === null) return true;
-  if (!Object.isFrozen(value)) return false;
-  for (const inner of Object.values(value)) if (!deepFrozen(inner)) return false;
-  return true;
-}
+const deepFrozen = isDeepFrozen;
 
 /** An objects section that is not frozen: no rule resolved against it is taken from the cache. */
 export const UNCACHEABLE = Symbol('uncacheable objects section');

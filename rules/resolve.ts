@@ -71,12 +71,12 @@ export function parseServiceLiteral(text: string): ServiceRange[] | string {
 const looksLikeName = (text: string) => /^[A-Za-z][A-Za-z0-9_.-]*$/.test(text) && !text.includes(':');
 
 /**
- * Literals parsed once per process, not once per compile: a literal's ranges
- * depend on its text alone, and a commit of one rule into a 100k-rule base
- * compiles every rule again. Bounded: emptied when it reaches LITERAL_MEMO_MAX.
+ * Service literals parsed once per process, not once per compile: their
+ * ranges depend on the text alone, and big rule bases repeat them (address
+ * literals do not, and parse faster than a lookup among 100k of them).
+ * Bounded: emptied when it reaches LITERAL_MEMO_MAX.
  */
 const LITERAL_MEMO_MAX = 1_000_000;
-const literalMemo = new Map<string, IpRange[]>();
 const serviceLiteralMemo = new Map<string, ServiceRange[]>();
 function remember<T>(memo: Map<string, T>, key: string, value: T): void {
   if (memo.size >= LITERAL_MEMO_MAX) memo.clear();
@@ -94,7 +94,6 @@ export class Resolver {
   private readonly addressMemo = new Map<string, IpRange[] | null>();
   private readonly serviceMemo = new Map<string, ServiceRange[] | null>();
   private readonly zoneIndex = new Map<string, number>();
-  private readonly literalMemo = literalMemo;
   private readonly serviceLiteralMemo = serviceLiteralMemo;
 
   constructor(private readonly config: Config) {
@@ -129,15 +128,9 @@ export class Resolver {
   /** An address object name or a literal, as ranges; undefined (with a problem at `path`) if neither. */
   address(ref: string, path: string): IpRange[] | undefined {
     if (this.addressIndex.has(ref)) return this.addressObject(ref, []) ?? undefined;
-    // Big rule bases repeat literals; the ranges are never mutated, so they can be shared.
-    const cached = this.literalMemo.get(ref);
-    if (cached) return cached;
+    // Parsed anew each time: a scan of a few characters costs less than a lookup in a map of 100k literals.
     const literal = parseAddressLiteral(ref);
-    if (literal) {
-      const ranges = [literal];
-      remember(this.literalMemo, ref, ranges);
-      return ranges;
-    }
+    if (literal) return [literal];
     this.problem(path, looksLikeName(ref) ? `unknown address object "${ref}"` : reversedRange(ref, 'address') ?? `"${ref}" is not an address literal (address, network/prefix or first-last range)`);
     return undefined;
   }

@@ -31,28 +31,30 @@ function idLists(config: Config): Array<{ path: string; items: Item[] }> {
 /** The most items a list may change by and still be checked against the last clean ids. */
 const MAX_CHANGED = 1000;
 
-/** The last document whose ids were all unique: its lists (as they were) and their ids. */
-let clean: { lists: Item[][]; ids: Set<string> } | undefined;
+/** The last document whose ids were all unique: its lists (as they were) and their ids (each with its first place). */
+let clean: { lists: Item[][]; ids: Map<string, number> } | undefined;
 
 export function verifyUniqueIds(config: Config, problems: ProblemList): void {
   const lists = idLists(config);
   if (uniqueAgainstClean(lists.map((l) => l.items))) return;
-  const ids = new Set<string>();
   // A place is list * PLACE_STRIDE + index; lists hold at most 200k items (the schema), below the stride.
   const PLACE_STRIDE = 2 ** 20;
   const pathOf = (place: number) => `${lists[Math.floor(place / PLACE_STRIDE)].path}/${place % PLACE_STRIDE}/id`;
+  // one map: the ids, and where each was first (a second set of 100k ids cost as much again)
   const seen = new Map<string, number>();
+  let duplicates = false;
   lists.forEach(({ items }, list) => {
     for (let i = 0; i < items.length; i++) {
       const id = items[i].id;
       const earlier = seen.get(id);
       if (earlier === undefined) seen.set(id, list * PLACE_STRIDE + i);
-      else problems.add(pathOf(list * PLACE_STRIDE + i), `id "${id}" is already used at ${pathOf(earlier)}`);
-      ids.add(id);
+      else {
+        duplicates = true;
+        problems.add(pathOf(list * PLACE_STRIDE + i), `id "${id}" is already used at ${pathOf(earlier)}`);
+      }
     }
   });
-  const duplicates = ids.size !== lists.reduce((sum, l) => sum + l.items.length, 0);
-  clean = duplicates ? undefined : { lists: lists.map((l) => l.items), ids };
+  clean = duplicates ? undefined : { lists: lists.map((l) => l.items), ids: seen };
 }
 
 /**
@@ -82,7 +84,7 @@ function uniqueAgainstClean(lists: Item[][]): boolean {
   }
   // These lists are clean now, and the next commit is most likely made on them.
   for (const id of removed) clean.ids.delete(id);
-  for (const id of adding) clean.ids.add(id);
+  for (const id of adding) clean.ids.set(id, -1); // a place is needed only by the full walk, which finds its own
   clean.lists = lists;
   return true;
 }

@@ -3,7 +3,7 @@
 // a freeze that walks only what is new.
 import { describe, expect, it } from 'vitest';
 import { documentSchema, type Config } from '../../appliance/model/schema.js';
-import { editableCopy, freezeDocument } from '../../appliance/model/shared-document.js';
+import { editableCopy, freezeDocument, isDeepFrozen } from '../../appliance/model/shared-document.js';
 import { VpnSection } from '../../appliance/subsystems/vpn/schema.js';
 import { DhcpSection } from '../../appliance/subsystems/dhcp/schema.js';
 import { BgpSection } from '../../appliance/subsystems/bgp/schema.js';
@@ -29,6 +29,18 @@ describe('freezeDocument', () => {
     expect(freezeDocument(next)).toBe(next);
     expect(Object.isFrozen(next.zones[2]) && Object.isFrozen(next.zones)).toBe(true);
     expect(next.firewall!.policies[0].rules[0]).toBe(shared);
+  });
+
+  it('knows what it froze as frozen all the way down; a shallow freeze by anyone else is not', () => {
+    const doc = committed();
+    expect(isDeepFrozen(doc.firewall!.policies[0].rules[0])).toBe(true);
+    expect(isDeepFrozen(doc)).toBe(true);
+    const shallow = Object.freeze({ id: 'r3', action: 'drop', destination: ['10.0.0.1'] });
+    expect(isDeepFrozen(shallow)).toBe(false);
+    Object.freeze(shallow.destination);
+    expect(isDeepFrozen(shallow)).toBe(true);
+    expect(isDeepFrozen({ id: 'r4' })).toBe(false);
+    expect(isDeepFrozen('text')).toBe(true);
   });
 });
 
