@@ -26,7 +26,13 @@ const isObject = (value: Json): value is object => typeof value === 'object' && 
 export function freezeDocument<T>(document: T): T {
   if (!isObject(document) || Object.isFrozen(document)) return document;
   // a list is walked in place (indexed: Object.values would copy a 100k-item list first, for-of is slower)
-  if (Array.isArray(document)) for (let i = 0; i < document.length; i++) freezeDocument(document[i]);
+  if (Array.isArray(document)) {
+    for (let i = 0; i < document.length; i++) {
+      const item: unknown = document[i];
+      // the check inline: most items of a big list are committed records, already frozen
+      if (isObject(item) && !Object.isFrozen(item)) freezeDocument(item);
+    }
+  }
   else {
     for (const value of Object.values(document)) freezeDocument(value);
     deeplyFrozen.add(document);
