@@ -31,7 +31,14 @@ type Connection = VpnArtifact['connections'][number];
 export interface OutdatedSa { kind: 'ike' | 'child'; id: string; what: string }
 
 /** How long tunnel events must settle before down always-on tunnels are initiated. */
-const HEAL_DELAY_MS = 3_000;
+export const HEAL_DELAY_MS = 3_000;
+/**
+ * How many more times the heal waits while charon is still negotiating
+ * with a peer (it leaves such peers alone): after a peer's reboot both
+ * sides may still be at work when the events stop, and without a new event
+ * the duplicates would wait for the next reconcile.
+ */
+export const HEAL_RETRIES = 20;
 const GONE_STATES = new Set(['DELETING', 'DELETED', 'DESTROYING']);
 /** An IKE_SA or CHILD_SA that is not on its way out. */
 const live = (sa: ViciPlain): boolean => !GONE_STATES.has(String(sa.state));
@@ -91,6 +98,12 @@ export async function duplicateIkeSas(client: ViciClient, desired: VpnArtifact):
     }
   }
   return out;
+}
+
+/** The configured peers charon is negotiating with now (downAlwaysOn and duplicateIkeSas leave them alone). */
+export async function negotiatingPeers(client: ViciClient, desired: VpnArtifact): Promise<string[]> {
+  const sas = await client.listSas();
+  return desired.connections.filter((c) => sas.some((sa) => sa.name === c.name && negotiating(sa.value))).map((c) => c.name);
 }
 
 /** Tunnels added, changed or removed between two loads of a connection. */
@@ -186,21 +199,46 @@ export class TunnelHealer {
     return actions;
   }
 
+  /** Waits left while charon is still negotiating (HEAL_RETRIES). */
+  private retriesLeft = 0;
+
   /** After tunnel events settle, bring up always-on tunnels the events left down (instead of waiting for the next reconcile). */
   schedule(): void {
     // every up/down event restarts the wait, so many tunnels coming up one by one are not interrupted
-    this.cancel();
+    this.retriesLeft = HEAL_RETRIES;
+    this.arm();
+  }
+
+  /** Counts cancel()s: a heal under way when the driver cancelled does not wait again. */
+  private generation = 0;
+
+  private arm(): void {
+    this.clearTimer();
+    const generation = this.generation;
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      void this.queue.run(async () => {
-        const actions = [...(await this.closeDuplicates(this.applied())), ...(await this.startDownTunnels(this.applied()))];
-        if (actions.length) this.log.info('vpn: acted after peer events settled', { actions });
-      }).catch((error: Error) => this.log.warn('vpn: heal after events failed', { error: error.message }));
+      void this.queue
+        .run(async () => {
+          const desired = this.applied();
+          const actions = [...(await this.closeDuplicates(desired)), ...(await this.startDownTunnels(desired))];
+          if (actions.length) this.log.info('vpn: acted after peer events settled', { actions });
+          // a peer charon still negotiates with was left alone: look again when that is done
+          return desired.active && this.charon.pid ? (await negotiatingPeers(await this.charon.connect(), desired)).length > 0 : false;
+        })
+        .then((busy) => {
+          if (busy && generation === this.generation && !this.timer && this.retriesLeft-- > 0) this.arm();
+        })
+        .catch((error: Error) => this.log.warn('vpn: heal after events failed', { error: error.message }));
     }, HEAL_DELAY_MS);
     this.timer.unref();
   }
 
   cancel(): void {
+    this.generation++;
+    this.clearTimer();
+  }
+
+  private clearTimer(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
   }

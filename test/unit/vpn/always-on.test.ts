@@ -1,11 +1,14 @@
 // Which tunnels the driver brings up by itself: start_action=start tunnels
 // with no live CHILD_SA, unless charon is negotiating with that peer; and
 // which duplicate IKE_SAs of a peer it closes.
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Config } from '../../../appliance/model/schema.js';
 import { NO_CAPABILITIES } from '../../../appliance/platform/capabilities.js';
 import { renderVpn } from '../../../appliance/subsystems/vpn/render.js';
-import { downAlwaysOn, duplicateIkeSas, startAction } from '../../../appliance/subsystems/vpn/sa-hygiene.js';
+import { downAlwaysOn, duplicateIkeSas, HEAL_DELAY_MS, HEAL_RETRIES, negotiatingPeers, startAction, TunnelHealer } from '../../../appliance/subsystems/vpn/sa-hygiene.js';
+import type { Charon } from '../../../appliance/subsystems/vpn/charon.js';
+import { SerialQueue } from '../../../appliance/platform/serial-queue.js';
+import { memoryLogger } from '../../support/memory-logger.js';
 import type { ViciClient } from '../../../appliance/subsystems/vpn/vici/client.js';
 import type { ViciPlain } from '../../../appliance/subsystems/vpn/vici/index.js';
 
@@ -79,5 +82,56 @@ describe('always-on tunnels', () => {
     expect(await duplicateIkeSas(listing([['onprem', sa('1', '30', web)], ['onprem', sa('2', '20', dev)]]), artifact)).toEqual([]);
     expect(await duplicateIkeSas(listing([['onprem', sa('1', '30', lan('1'))]]), artifact)).toEqual([]);
     expect(await duplicateIkeSas(listing([['onprem', sa('1', '30', lan('1'))], ['onprem', sa('2', '20', lan('2'))], ['onprem', ike('CONNECTING')]]), artifact)).toEqual([]);
+  });
+
+  describe('the heal after events settle', () => {
+    afterEach(() => vi.useRealTimers());
+    const sa = (id: string, established: string, children: Record<string, ViciPlain>) => ({ ...ike('ESTABLISHED', children), uniqueid: id, established });
+    const lan = (id: string) => ({ [`lan-${id}`]: { name: 'lan', state: 'INSTALLED' } });
+
+    /** A charon whose list-sas answers from `state()`; terminate drops the IKE_SA. */
+    function fakeCharon(state: () => Array<[string, ViciPlain]>, terminated: string[]) {
+      const client = {
+        listSas: async () => state().map(([name, value]) => ({ name, value })),
+        terminate: async ({ ikeId }: { ikeId: string }) => void terminated.push(ikeId),
+        initiate: async () => undefined,
+      } as unknown as ViciClient;
+      return { pid: 1, connect: async () => client } as unknown as Charon;
+    }
+
+    it('a peer still negotiating when events stop is looked at again, so its duplicate IKE_SAs do not wait for the reconcile', async () => {
+      vi.useFakeTimers();
+      const terminated: string[] = [];
+      const sas: Array<[string, ViciPlain]> = [['onprem', sa('1', '30', lan('1'))], ['onprem', sa('2', '20', lan('2'))], ['onprem', ike('CONNECTING')]];
+      const healer = new TunnelHealer(fakeCharon(() => sas, terminated), new SerialQueue(), () => artifact, memoryLogger());
+      expect(await negotiatingPeers(await fakeCharon(() => sas, []).connect(), artifact)).toEqual(['onprem']);
+      healer.schedule();
+      await vi.advanceTimersByTimeAsync(HEAL_DELAY_MS + 10);
+      expect(terminated).toEqual([]); // left alone while negotiating
+      sas.pop(); // the third IKE_SA finished (it failed and went)
+      await vi.advanceTimersByTimeAsync(HEAL_DELAY_MS + 10);
+      expect(terminated).toEqual(['2']);
+    });
+
+    it('gives up after HEAL_RETRIES waits, and never waits again once cancelled', async () => {
+      vi.useFakeTimers();
+      const looks: number[] = [];
+      const always: Array<[string, ViciPlain]> = [['onprem', ike('CONNECTING')]];
+      const charon = fakeCharon(() => (looks.push(1), always), []);
+      const healer = new TunnelHealer(charon, new SerialQueue(), () => artifact, memoryLogger());
+      healer.schedule();
+      await vi.advanceTimersByTimeAsync((HEAL_RETRIES + 5) * (HEAL_DELAY_MS + 10));
+      const heals = looks.length;
+      expect(heals).toBeGreaterThan(HEAL_RETRIES); // each heal lists the SAs a few times
+      await vi.advanceTimersByTimeAsync(10 * HEAL_DELAY_MS);
+      expect(looks.length).toBe(heals);
+      looks.length = 0;
+      healer.schedule();
+      await vi.advanceTimersByTimeAsync(HEAL_DELAY_MS + 10);
+      healer.cancel();
+      const seen = looks.length;
+      await vi.advanceTimersByTimeAsync(10 * HEAL_DELAY_MS);
+      expect(looks.length).toBe(seen);
+    });
   });
 });
