@@ -217,14 +217,6 @@ export class Store {
   }
 
   /**
-   * Records an applied document as the new current revision, atomically.
-   * The document is frozen here: from now on it is the shared current one.
-   * It is stored as its delta from the current revision (a one-rule commit
-   * at 100k rules writes one rule, not 10 MB), or whole when the deltas
-   * since the last whole document would outgrow it or grow too many to
-   * replay.
-   */
-  /**
    * The text a commit of `document` would store now (a delta from the
    * current revision, or the whole document), computed ahead so that a
    * commit can serialize while the kernel applies (a 100k-rule document:
@@ -239,6 +231,15 @@ export class Store {
     return { document, parent: this.currentRevisionId(), chain: this.chain, text: asDelta ? delta : JSON.stringify(document), asDelta };
   }
 
+  /**
+   * Records an applied document as the new current revision, atomically.
+   * The document is frozen here: from now on it is the shared current one.
+   * It is stored as its delta from the current revision (a one-rule commit
+   * at 100k rules writes one rule, not 10 MB), or whole when the deltas
+   * since the last whole document would outgrow it or grow too many to
+   * replay. `staged`: the text stageRevision made for it (while the kernel
+   * applied), used if the current revision is still the one it was made on.
+   */
   commitRevision(document: Config, meta: { author: string; comment: string; source: Revision['source'] }, staged?: StagedRevision): Revision {
     const createdAt = new Date().toISOString();
     const parent = this.currentRevisionId();

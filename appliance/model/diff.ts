@@ -70,8 +70,9 @@ function allKeyed(list: readonly unknown[]): boolean {
   return keyed;
 }
 
-/** allKeyed(after), knowing allKeyed(before): the items `after` shares with it at its ends are keyed already. */
-function allKeyedAfter(before: readonly unknown[], after: readonly unknown[]): boolean {
+/** allKeyed(before) && allKeyed(after); when `before` is, the items `after` shares with it at its ends need no look. */
+function bothKeyed(before: readonly unknown[], after: readonly unknown[]): boolean {
+  if (!allKeyed(before)) return false;
   if (keyedLists.has(after) || !Object.isFrozen(after)) return allKeyed(after);
   const { head, tail } = identicalEnds(before, after);
   let keyed = true;
@@ -81,7 +82,7 @@ function allKeyedAfter(before: readonly unknown[], after: readonly unknown[]): b
 }
 
 export function diffDocuments(before: unknown, after: unknown, path = '', out: DocumentChange[] = []): DocumentChange[] {
-  if (Array.isArray(before) && Array.isArray(after) && allKeyed(before) && allKeyedAfter(before, after)) {
+  if (Array.isArray(before) && Array.isArray(after) && bothKeyed(before, after)) {
     // A commit of one rule into a 100k-rule list changes one place: skip the
     // equal runs at both ends (same key, same content) before matching the
     // rest by key. Keys are unique in a list (verify), so nothing in the

@@ -1,9 +1,10 @@
 // Two versions of a list that share their unchanged items (shared-document.ts)
 // differ in one middle run, between items that are the same objects at both
-// ends. Five stages of a commit need that run (the id check, the compile,
-// the plan's diff, the store's delta, validate); finding it is a scan of both
+// ends. Every stage of a commit needs that run (validate, the id check, the
+// compile, the plan's diff, the store's delta); finding it is a scan of both
 // lists, a few ms each at 100k items (V8 reads frozen arrays slowly). Two
-// frozen lists cannot change, so their run is found once and remembered.
+// frozen lists cannot change, so their run is found once and remembered
+// (validate looks before the new document is frozen, so it scans its own).
 
 export interface ListEnds {
   /** before[i] === after[i] for i < head */

@@ -32,8 +32,7 @@ export function freezeDocument<T>(document: T): T {
       // the check inline: most items of a big list are committed records, already frozen
       if (isObject(item) && !Object.isFrozen(item)) freezeDocument(item);
     }
-  }
-  else {
+  } else {
     for (const value of Object.values(document)) freezeDocument(value);
     deeplyFrozen.add(document);
   }

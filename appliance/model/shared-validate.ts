@@ -13,6 +13,7 @@ import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import type { Config } from './schema.js';
 import { sharesItems } from './shared-document.js';
 import type { Validator } from './validate.js';
+import { identicalEnds } from './list-ends.js';
 
 type Json = unknown;
 const isRecord = (value: Json): value is Record<string, Json> => typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -50,10 +51,7 @@ export function sharedValidator(schema: TSchema, full: Validator): Validator {
     if (schema.type === 'array' && Array.isArray(value) && schema.items && !Array.isArray(schema.items)) {
       const before = Array.isArray(passed) ? passed : [];
       if (!sharesItems(schema)) return value.every((item, i) => itemsPass(schema.items as TSchema, item, before[i]));
-      let head = 0;
-      while (head < value.length && head < before.length && value[head] === before[head]) head++;
-      let tail = 0;
-      while (tail < value.length - head && tail < before.length - head && value[value.length - 1 - tail] === before[before.length - 1 - tail]) tail++;
+      const { head, tail } = identicalEnds(before, value);
       const checker = itemChecker(schema);
       for (let i = head; i < value.length - tail; i++) if (!checker.Check(value[i])) return false;
       return true;

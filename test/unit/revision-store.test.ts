@@ -42,6 +42,33 @@ describe('revision store', () => {
     return rows;
   };
 
+  it('a revision staged ahead (while nft applies) is stored as staged, and one staged on an older current revision is made again', () => {
+    const dir = stateDir();
+    const store = new Store(dir);
+    store.commitRevision(policyDocument(50), meta);
+    const edit = (add: string) => {
+      const copy = editableCopy(schema, store.currentRevision()!.document);
+      copy.firewall!.policies[0].rules.unshift({ id: add, action: 'drop' });
+      return copy;
+    };
+    const first = edit('first');
+    const staged = store.stageRevision(first);
+    expect(staged.asDelta).toBe(true);
+    const text = JSON.stringify(store.commitRevision(first, meta, staged).document);
+    expect(JSON.stringify(store.revision(2)!.document)).toBe(text);
+    // staged against revision 2, committed after revision 3: its delta would be from the wrong parent
+    const late = edit('late');
+    const stale = store.stageRevision(late);
+    const other = edit('other');
+    store.commitRevision(other, meta);
+    const lateText = JSON.stringify(store.commitRevision(late, meta, stale).document);
+    store.close();
+    const reopened = new Store(dir);
+    expect(JSON.stringify(reopened.revision(4)!.document)).toBe(lateText);
+    expect(reopened.revision(4)!.document.firewall!.policies[0].rules.map((r) => r.id).slice(0, 2)).toEqual(['late', 'first']);
+    reopened.close();
+  });
+
   it('a one-rule edit is stored as a small delta, and every revision reads back byte for byte, also after a restart', () => {
     const dir = stateDir();
     const store = new Store(dir);
