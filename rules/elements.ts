@@ -37,6 +37,11 @@ export function mergeRanges(ranges: IpRange[]): IpRange[] {
 
 /** Sorted, disjoint service intervals, each a product of a protocol range and a port range. */
 export function mergeServices(services: ServiceRange[]): ServiceInterval[] {
+  // one service within one protocol (most rules): already merged and a product
+  if (services.length === 1 && services[0].protoFirst === services[0].protoLast) {
+    const s = services[0];
+    return [{ first: s.protoFirst * 65536 + s.portFirst, last: s.protoLast * 65536 + s.portLast }];
+  }
   const flat: ServiceInterval[] = services.map((s) => ({
     first: s.protoFirst * 65536 + s.portFirst,
     last: s.protoLast * 65536 + s.portLast,
@@ -74,12 +79,15 @@ export function mergeServices(services: ServiceRange[]): ServiceInterval[] {
 /** Protocols that only make sense in one family; dropped from the other family's elements. */
 const FAMILY_ONLY_PROTOCOL: Record<Family, number> = { 4: 58 /* icmpv6 */, 6: 1 /* icmp */ };
 
-const ANY: Record<Family, IpRange> = { 4: anyRange(4), 6: anyRange(6) };
+/** "any" as one side's ranges (never changed: sideRanges' callers only read) */
+const ANY: Record<Family, readonly IpRange[]> = { 4: [anyRange(4)], 6: [anyRange(6)] };
 const FAMILIES: Family[] = [4, 6];
+/** A family's elements when it has none: one shared empty list (CompiledRule elements are only read). */
+const NO_ELEMENTS = Object.freeze([]) as unknown as Element[];
 
 /** The ranges of one side of a rule in one family, merged; "any" when the side is absent. */
-function sideRanges(ranges: IpRange[] | undefined, family: Family): IpRange[] {
-  if (ranges === undefined) return [ANY[family]];
+function sideRanges(ranges: IpRange[] | undefined, family: Family): readonly IpRange[] {
+  if (ranges === undefined) return ANY[family];
   const mine: IpRange[] = [];
   for (const r of ranges) if (r.family === family) mine.push(r);
   return mine.length < 2 ? mine : mergeRanges(mine);
@@ -89,14 +97,17 @@ function sideRanges(ranges: IpRange[] | undefined, family: Family): IpRange[] {
  * Elements of a rule per family. `sources`/`destinations` undefined means any.
  * A family gets elements when both sides either are "any" or have ranges of it.
  * Returns 'mixed-family' when both sides name addresses but share no family.
- * (Plain loops: this runs once per rule, 100k times for big policies.)
+ * (Plain loops: this runs once per rule, 100k times for big policies, and
+ * what it returns is kept: lists of one element are made at their size, and
+ * a family without elements shares one empty list.)
  */
 export function ruleElements(
   sources: IpRange[] | undefined,
   destinations: IpRange[] | undefined,
   services: ServiceInterval[],
 ): Record<Family, Element[]> | 'mixed-family' {
-  const out: Record<Family, Element[]> = { 4: [], 6: [] };
+  let v4 = NO_ELEMENTS;
+  let v6 = NO_ELEMENTS;
   let familiesWithBoth = 0;
   for (const family of FAMILIES) {
     const src = sideRanges(sources, family);
@@ -104,13 +115,22 @@ export function ruleElements(
     if (!src.length || !dst.length) continue;
     familiesWithBoth++;
     const foreign = FAMILY_ONLY_PROTOCOL[family];
+    let list: Element[] | undefined;
     for (const svc of services) {
       if (svc.first >> 16 === foreign && svc.last >> 16 === foreign) continue;
-      for (const s of src) for (const d of dst) out[family].push({ src: s, dst: d, svc });
+      for (const s of src) {
+        for (const d of dst) {
+          const element = { src: s, dst: d, svc };
+          if (list) list.push(element);
+          else list = [element];
+        }
+      }
     }
+    if (list && family === 4) v4 = list;
+    else if (list) v6 = list;
   }
   if (familiesWithBoth === 0 && sources?.length && destinations?.length) return 'mixed-family';
-  return out;
+  return { 4: v4, 6: v6 };
 }
 
 function countFamily(ranges: IpRange[] | undefined, family: Family): number {

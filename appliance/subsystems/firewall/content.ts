@@ -219,6 +219,51 @@ interface SetDeclaration {
   elements: ReadonlyMap<string, unknown>;
 }
 
+/**
+ * A set's elements by line, made on first use. The delta of a commit that
+ * adds a set carries the set's command as it is and needs no line of it; the
+ * plan, which does, runs while nft applies (ApplyOptions.meanwhile). So 100k
+ * new elements cost no line before nft starts.
+ */
+class ElementLines implements ReadonlyMap<string, unknown> {
+  private built: Map<string, unknown> | undefined;
+  constructor(
+    private readonly given: readonly unknown[],
+    private readonly protocols: number[],
+  ) {}
+  private lines(): Map<string, unknown> {
+    if (!this.built) {
+      this.built = new Map();
+      for (const element of this.given) this.built.set(elementLine(element, this.protocols), element);
+    }
+    return this.built;
+  }
+  get size(): number {
+    return this.lines().size;
+  }
+  get(line: string): unknown {
+    return this.lines().get(line);
+  }
+  has(line: string): boolean {
+    return this.lines().has(line);
+  }
+  forEach(callback: (value: unknown, key: string, map: ReadonlyMap<string, unknown>) => void, thisArg?: unknown): void {
+    for (const [line, element] of this.lines()) callback.call(thisArg, element, line, this);
+  }
+  entries(): MapIterator<[string, unknown]> {
+    return this.lines().entries();
+  }
+  keys(): MapIterator<string> {
+    return this.lines().keys();
+  }
+  values(): MapIterator<unknown> {
+    return this.lines().values();
+  }
+  [Symbol.iterator](): MapIterator<[string, unknown]> {
+    return this.lines()[Symbol.iterator]();
+  }
+}
+
 // Keyed by the command's body object (the spec inside `add`), which batches and listings both have;
 // nothing changes a command once it is compiled or parsed, so what was read from it stays true.
 const setDeclarations = new WeakMap<object, SetDeclaration>();
@@ -228,9 +273,7 @@ function setDeclaration(kind: string, spec: Record<string, unknown>): SetDeclara
   let declaration = setDeclarations.get(spec);
   if (!declaration) {
     const protocols = protocolPositions(spec.type);
-    const elements = new Map<string, unknown>();
-    for (const element of (spec.elem as unknown[] | undefined) ?? []) elements.set(elementLine(element, protocols), element);
-    declaration = { line: setLine(kind, spec), protocols, elements };
+    declaration = { line: setLine(kind, spec), protocols, elements: new ElementLines((spec.elem as unknown[] | undefined) ?? [], protocols) };
     setDeclarations.set(spec, declaration);
   }
   return declaration;

@@ -75,6 +75,13 @@ function elementsMissing(from: ReadonlyMap<string, unknown>, to: ReadonlyMap<str
   return missing;
 }
 
+/** How many elements a set or map command gives. */
+function givenElements(command: object): number {
+  const body = (command as { add?: Record<string, { elem?: unknown[] }> }).add;
+  const spec = body?.set ?? body?.map;
+  return spec?.elem?.length ?? 0;
+}
+
 /** The transaction from `kernel` (undefined: no table) to `desired`; undefined when they are equal. */
 export function nftTransaction(kernel: TableContent | undefined, desired: TableContent, ruleset: CompiledRuleset): NftTransaction | undefined {
   if (!kernel) return wholeTable(ruleset, undefined, 'no table yet');
@@ -114,8 +121,9 @@ export function nftTransaction(kernel: TableContent | undefined, desired: TableC
   for (const name of desired.flowtables.keys()) if (!kernel.flowtables.has(name)) adds.push(fromBatch(`flowtable ${name}`));
   for (const name of desired.sets.keys()) {
     if (kernel.sets.has(name)) continue;
-    adds.push(fromBatch(`set ${name}`)); // carries its elements
-    counts.elementsAdded += desired.elements.get(name)?.size ?? 0;
+    const command = fromBatch(`set ${name}`);
+    adds.push(command); // carries its elements: counted as given, which needs no element's line before nft runs
+    counts.elementsAdded += givenElements(command[0]);
   }
   counts.objects += adds.length;
 
