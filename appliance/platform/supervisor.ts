@@ -353,6 +353,9 @@ export class Supervisor {
     const timeoutMs = this.options.readyTimeoutMs ?? 10_000;
     const deadline = Date.now() + timeoutMs;
     let lastError: unknown;
+    // Looked at again 5 ms after the first try, doubling to 50 ms: charon answers 20-40 ms after its
+    // spawn, and a fixed 50 ms step made every first-peer commit wait for the next step.
+    let pause = 5;
     for (;;) {
       if (run.exit !== undefined) throw new Error(`${this.options.name} ${run.exit} during start (${this.lastOutput()})`);
       if (!this.options.ready) return;
@@ -362,7 +365,8 @@ export class Supervisor {
         return;
       } catch (error) {
         lastError = error;
-        await sleep(50);
+        await sleep(pause);
+        pause = Math.min(pause * 2, 50);
       }
     }
     throw new Error(`${this.options.name} not ready after ${timeoutMs} ms: ${message(lastError)} (${this.lastOutput()})`);
