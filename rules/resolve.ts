@@ -60,8 +60,39 @@ export function serviceEntryRanges(entry: ServiceEntry): ServiceRange[] | string
   return out;
 }
 
+/** Digits (at most 5, like parsePortRange) from `i` to `end` as a number; -1 when not that. */
+function scanPort(text: string, i: number, end: number): number {
+  if (end <= i || end - i > 5) return -1;
+  let value = 0;
+  for (; i < end; i++) {
+    const digit = text.charCodeAt(i) - 48;
+    if (digit < 0 || digit > 9) return -1;
+    value = value * 10 + digit;
+  }
+  return value;
+}
+
+/**
+ * "tcp/443" and "udp/5000-5010", the literals big rule bases are made of,
+ * read by a scan: what it returns is what the general path below returns
+ * (test/unit/service-literal-reference.test.ts); anything else, good or
+ * bad, is left to that path (undefined).
+ */
+function portedLiteral(text: string): ServiceRange[] | undefined {
+  if (text.length < 5 || text.charCodeAt(3) !== 0x2f) return undefined;
+  const protocol = text.startsWith('tcp') ? 6 : text.startsWith('udp') ? 17 : 0;
+  if (!protocol) return undefined;
+  const dash = text.indexOf('-', 4);
+  const first = scanPort(text, 4, dash < 0 ? text.length : dash);
+  const last = dash < 0 ? first : scanPort(text, dash + 1, text.length);
+  if (first < 1 || last > 65535 || first > last) return undefined;
+  return [{ protoFirst: protocol, protoLast: protocol, portFirst: first, portLast: last }];
+}
+
 /** "tcp/443", "udp/5000-5010", "icmp", "tcp", "any". */
 export function parseServiceLiteral(text: string): ServiceRange[] | string {
+  const ported = portedLiteral(text);
+  if (ported) return ported;
   const [protocol, ports, ...rest] = text.split('/');
   if (rest.length) return `"${text}" is not a service literal`;
   if (protocol !== 'any' && PROTOCOL_NUMBERS[protocol] === undefined) return `unknown service or protocol "${text}"`;
