@@ -2,7 +2,7 @@
 // now and then: every revision must read back as exactly the document that
 // was committed (the same JSON text), from this connection, after a
 // restart, and from a database an older Junction wrote (whole documents
-// only). The current document is frozen and shared.
+// only). Big whole documents are stored deflated. The current document is frozen and shared.
 import Database from 'better-sqlite3';
 import fc from 'fast-check';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -115,6 +115,27 @@ describe('revision store', () => {
       expect(deltas.reduce((sum, r) => sum + r.bytes, 0)).toBeLessThanOrEqual(rows[whole[w]].bytes);
     }
     texts.forEach((text, i) => expect(JSON.stringify(store.revision(i + 2)!.document)).toBe(text));
+    store.close();
+  });
+
+  it('a big whole document is stored deflated, reads back exactly (also after a restart), and deltas build on it', () => {
+    const dir = stateDir();
+    let store = new Store(dir);
+    const big = policyDocument(6_000); // about 300 KB of JSON
+    const text = JSON.stringify(store.commitRevision(big, meta).document);
+    expect(text.length).toBeGreaterThan(256 * 1024);
+    const copy = editableCopy(schema, store.currentRevision()!.document);
+    copy.firewall!.policies[0].rules.unshift({ id: 'new', action: 'drop' });
+    const edited = JSON.stringify(store.commitRevision(copy, meta).document);
+    const small = JSON.stringify(store.commitRevision(policyDocument(3), meta).document); // a delta too: from the deflated document
+    const rows = storedAs(dir);
+    expect(rows.map((r) => r.stored_as)).toEqual(['document-deflate', 'delta', 'delta']);
+    expect(rows[0].bytes).toBeLessThan(text.length / 4);
+    store.close();
+    store = new Store(dir);
+    expect(JSON.stringify(store.revision(1)!.document)).toBe(text);
+    expect(JSON.stringify(store.revision(2)!.document)).toBe(edited);
+    expect(JSON.stringify(store.currentRevision()!.document)).toBe(small);
     store.close();
   });
 
