@@ -2,7 +2,8 @@
 // now and then: every revision must read back as exactly the document that
 // was committed (the same JSON text), from this connection, after a
 // restart, and from a database an older Junction wrote (whole documents
-// only). Big whole documents are stored deflated. The current document is frozen and shared.
+// only). Big whole documents are stored deflated. The current document is
+// frozen and shared.
 import Database from 'better-sqlite3';
 import fc from 'fast-check';
 import { mkdtempSync, rmSync } from 'node:fs';
