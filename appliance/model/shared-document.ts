@@ -60,6 +60,10 @@ export function isDeepFrozen(value: unknown): boolean {
   if (!isObject(value)) return true;
   if ((value as { [DEEPLY_FROZEN]?: boolean })[DEEPLY_FROZEN] === true && Object.isFrozen(value)) return true;
   if (!Object.isFrozen(value)) return false;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) if (!isDeepFrozen(value[i])) return false;
+    return true;
+  }
   for (const key in value) if (!isDeepFrozen((value as Record<string, unknown>)[key])) return false;
   return true;
 }
