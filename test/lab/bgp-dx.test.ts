@@ -77,9 +77,15 @@ describe.skipIf(!!skipReason)('BGP over Direct Connect: junction serve and an on
     return r.body as { neighbors: Array<Record<string, any>>; bird: Record<string, any>; tcp_md5?: Record<string, any> };
   };
   const peer = async (id: string) => (await status()).neighbors.find((n) => n.id === id)!;
-  const bothUp = () => waitFor('dx-1 and dx-2 Established', async () => {
+  // Settled: Established for 2 s with the BFD session Up. A session that came back right after the
+  // peer's reconfigure can still be taken down by the peer's BFD session restarting (seen once: "BFD
+  // session down" 0.5 s after Established), and a test that then says "this session must not flap"
+  // must start after that.
+  const SETTLED_MS = 2000;
+  const bothUp = () => waitFor('dx-1 and dx-2 Established for 2 s, BFD Up', async () => {
     const s = await status();
-    return s.neighbors.every((n) => n.established) && s;
+    const settled = (n: Record<string, any>) => n.established && Date.now() - Date.parse(n.since ?? '') >= SETTLED_MS && (!n.bfd?.configured || n.bfd.state === 'Up');
+    return s.neighbors.every(settled) && s;
   }, 60_000, 250);
   const lanRoute = async () => (await lab().exec('router', ['ip', 'route', 'show', op.lanSubnet], { check: true })).stdout;
   const txPackets = async (iface: string) => {
