@@ -113,7 +113,8 @@ export function collectRules(
   const prev = out.frozen ? cache!.policyState(policy.name) : undefined;
   let head = 0;
   let tail = 0;
-  if (prev && prev.frozen && prev.objects === objects) {
+  const reuse = prev && prev.frozen && prev.objects === objects;
+  if (reuse) {
     ({ head, tail } = identicalEnds(prev.source, rules));
     const upTo = lowerBound(prev.positions, head);
     out.compiled = prev.compiled.slice(0, upTo);
@@ -124,7 +125,6 @@ export function collectRules(
   // policy once: its id is unique), so a moved rule is found among those, by identity.
   // Made at the first rule to look up: a delete has none.
   let moved: Map<FirewallRule, CompiledRule> | undefined;
-  const reuse = prev && prev.frozen && prev.objects === objects;
   const previously = (rule: FirewallRule) => (reuse ? (moved ??= middleRules(prev, head, tail)).get(rule) : undefined);
   for (let i = head; i < n - tail; i++) {
     const rule = rules[i];
