@@ -80,7 +80,7 @@ function scanPort(text: string, i: number, end: number): number {
  */
 function portedLiteral(text: string): ServiceRange[] | undefined {
   if (text.length < 5 || text.charCodeAt(3) !== 0x2f) return undefined;
-  const protocol = text.startsWith('tcp') ? 6 : text.startsWith('udp') ? 17 : 0;
+  const protocol = text.startsWith('tcp') ? PROTOCOL_NUMBERS.tcp : text.startsWith('udp') ? PROTOCOL_NUMBERS.udp : 0;
   if (!protocol) return undefined;
   const dash = text.indexOf('-', 4);
   const first = scanPort(text, 4, dash < 0 ? text.length : dash);
