@@ -57,8 +57,12 @@ export interface ZoneMember {
  * over the elements it owns.
  */
 export interface RuleCounters {
-  /** every enabled rule, by policy, in document order (a rule whose elements are all shadowed owns none) */
-  rules: Array<{ id: string; policy: string }>;
+  /**
+   * every enabled rule's id, by policy, in document order (a rule whose
+   * elements are all shadowed owns none). Id lists per policy, not a record
+   * per rule: this is kept for every rule of every policy.
+   */
+  rules: Array<{ policy: string; ids: string[] }>;
   /** each counted set, with owners[i] the id of the rule that owns the set's i-th element in the batch */
   sets: Array<{ name: string; owners: string[] }>;
 }

@@ -14,15 +14,13 @@ import { sameJson } from '../appliance/model/diff.js';
 import { identicalEnds } from '../appliance/model/list-ends.js';
 import { isDeepFrozen } from '../appliance/model/shared-document.js';
 
-type RuleCounter = { id: string; policy: string };
-
 /** A policy's enabled rules, compiled, as one compile collected them. */
 export interface PolicyRules {
   compiled: CompiledRule[];
   /** positions[i]: the index in the policy's rules of compiled[i] */
   positions: number[];
-  /** the ruleCounters entries of the enabled rules (in a compile that succeeded, one per compiled rule) */
-  counters: RuleCounter[];
+  /** the ids of the enabled rules, for ruleCounters (in a compile that succeeded, one per compiled rule) */
+  counters: string[];
   /** every rule the policy had was frozen all the way down, so identity still means content */
   frozen: boolean;
 }
@@ -130,7 +128,7 @@ export function collectRules(
     const rule = rules[i];
     if (out.frozen && !deepFrozen(rule)) out.frozen = false;
     if (rule.enabled === false) continue;
-    out.counters.push({ id: rule.id, policy: policy.name });
+    out.counters.push(rule.id);
     const compiled = (out.frozen ? previously(rule) : undefined) ?? compile(rule, i);
     if (compiled) {
       out.compiled.push(compiled);

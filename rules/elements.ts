@@ -18,6 +18,18 @@ export interface Element {
   svc: ServiceInterval;
 }
 
+/**
+ * A rule's elements per family, in named fields. (An object keyed 4 and 6
+ * keeps its values in a separate indexed store of 7 slots: about 200 bytes
+ * more per rule, kept for every rule of the policy.)
+ */
+export interface RuleElements {
+  readonly v4: Element[];
+  readonly v6: Element[];
+}
+
+export const ofFamily = (elements: RuleElements, family: Family): Element[] => (family === 4 ? elements.v4 : elements.v6);
+
 const FULL_PORTS = 65535;
 
 /** Sorted union of ranges of one family (adjacent ranges merged). */
@@ -105,7 +117,7 @@ export function ruleElements(
   sources: IpRange[] | undefined,
   destinations: IpRange[] | undefined,
   services: ServiceInterval[],
-): Record<Family, Element[]> | 'mixed-family' {
+): RuleElements | 'mixed-family' {
   let v4 = NO_ELEMENTS;
   let v6 = NO_ELEMENTS;
   let familiesWithBoth = 0;
@@ -130,7 +142,7 @@ export function ruleElements(
     else if (list) v6 = list;
   }
   if (familiesWithBoth === 0 && sources?.length && destinations?.length) return 'mixed-family';
-  return { 4: v4, 6: v6 };
+  return { v4, v6 };
 }
 
 function countFamily(ranges: IpRange[] | undefined, family: Family): number {

@@ -179,7 +179,7 @@ export function emitPolicyChains(ctx: CompileContext): void {
     const chain = policyChainName(policy.name);
     ctx.batch.add('chains', nft.addChain(chain), base);
     const rules = collectRules(cache, policy, objects, (rule, ri) => compileRule(ctx, policy, rule, `${base}/rules/${ri}`));
-    ctx.batch.ruleCounters.rules = ctx.batch.ruleCounters.rules.concat(rules.counters);
+    ctx.batch.ruleCounters.rules.push({ policy: policy.name, ids: rules.counters });
     const prev = rules.frozen ? cache?.policyState(policy.name) : undefined;
     const runs = incrementalRuns(prev, rules.compiled, (run, previous) => emitRun(chain, run, previous));
     if (cache) ctx.policyStates.set(policy.name, { ...rules, ...runs, source: Object.isFrozen(policy.rules) ? policy.rules : policy.rules.slice(), objects });

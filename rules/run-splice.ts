@@ -18,7 +18,7 @@
 // with this run's elements (a change there could move that boundary); the
 // caller checks that, as it knows the next run.
 import type { Family } from '../appliance/model/ip.js';
-import { elementsOverlap, type Element } from './elements.js';
+import { elementsOverlap, ofFamily, type Element } from './elements.js';
 import type { CompiledRule, Run } from './runs.js';
 
 const FAMILIES: Family[] = [4, 6];
@@ -37,7 +37,7 @@ export function insertIntoRun(run: Run, at: number, inserted: CompiledRule[]): R
   if (inserted.some((rule) => rule.log || rule.action !== run.action)) return undefined;
   const next: Run = { ...run, rules: run.rules.slice(0, at).concat(inserted, run.rules.slice(at)), elements: { 4: [], 6: [] }, owners: { 4: [], 6: [] }, kept: { 4: [], 6: [] } };
   for (const family of FAMILIES) {
-    const added: Element[] = inserted.flatMap((rule) => rule.elements[family]);
+    const added: Element[] = inserted.flatMap((rule) => ofFamily(rule.elements, family));
     const have = run.elements[family];
     if (added.length * (have.length + added.length) > MAX_CHECKS) return undefined;
     for (let i = 0; i < added.length; i++) {
@@ -46,8 +46,8 @@ export function insertIntoRun(run: Run, at: number, inserted: CompiledRule[]): R
     }
     const split = keptBefore(run, family, at);
     next.elements[family] = have.slice(0, split).concat(added, have.slice(split));
-    next.owners[family] = run.owners[family].slice(0, split).concat(inserted.flatMap((rule) => rule.elements[family].map(() => rule.id)), run.owners[family].slice(split));
-    next.kept[family] = run.kept[family].slice(0, at).concat(inserted.map((rule) => rule.elements[family].length), run.kept[family].slice(at));
+    next.owners[family] = run.owners[family].slice(0, split).concat(inserted.flatMap((rule) => ofFamily(rule.elements, family).map(() => rule.id)), run.owners[family].slice(split));
+    next.kept[family] = run.kept[family].slice(0, at).concat(inserted.map((rule) => ofFamily(rule.elements, family).length), run.kept[family].slice(at));
   }
   return next;
 }

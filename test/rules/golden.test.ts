@@ -153,7 +153,7 @@ describe('runs', () => {
       { id: 'any', action: 'accept' },
     ]), { flowtable: false });
     expect(maps(out).map((m) => m.name)).toEqual(['r_any_4f', 'r_any_6f']);
-    expect(out.ruleCounters.rules.map((r) => r.id)).toEqual(['any']);
+    expect(out.ruleCounters.rules.flatMap((r) => r.ids)).toEqual(['any']);
   });
 
   it('merges overlapping entries within one rule instead of rejecting them', () => {

@@ -43,7 +43,7 @@ type ListedElement = { elem?: { counter?: { packets?: number; bytes?: number } }
 /** Each rule's counter: the sum of the kernel's counters of the elements it owns. */
 export function sumRuleCounters(applied: AppliedCounters, kernelElements: ReadonlyMap<string, ReadonlyMap<string, unknown>>): RuleCounter[] {
   const totals = new Map<string, RuleCounter>();
-  for (const rule of applied.ruleCounters.rules) totals.set(rule.id, { ...rule, packets: 0, bytes: 0 });
+  for (const { policy, ids } of applied.ruleCounters.rules) for (const id of ids) totals.set(id, { id, policy, packets: 0, bytes: 0 });
   for (const set of applied.ruleCounters.sets) {
     const have = kernelElements.get(set.name);
     const lines = applied.elements.get(set.name);
