@@ -94,12 +94,15 @@ const FAMILY_ONLY_PROTOCOL: Record<Family, number> = { 4: 58 /* icmpv6 */, 6: 1 
 /** "any" as one side's ranges (never changed: sideRanges' callers only read) */
 const ANY: Record<Family, readonly IpRange[]> = { 4: [anyRange(4)], 6: [anyRange(6)] };
 const FAMILIES: Family[] = [4, 6];
+const NO_RANGES: readonly IpRange[] = Object.freeze([]);
 /** A family's elements when it has none: one shared empty list (CompiledRule elements are only read). */
 const NO_ELEMENTS = Object.freeze([]) as unknown as Element[];
 
 /** The ranges of one side of a rule in one family, merged; "any" when the side is absent. */
 function sideRanges(ranges: IpRange[] | undefined, family: Family): readonly IpRange[] {
   if (ranges === undefined) return ANY[family];
+  // one range (most rules): no list of its own
+  if (ranges.length === 1) return ranges[0].family === family ? ranges : NO_RANGES;
   const mine: IpRange[] = [];
   for (const r of ranges) if (r.family === family) mine.push(r);
   return mine.length < 2 ? mine : mergeRanges(mine);

@@ -27,6 +27,8 @@ const DEFAULT_LOG_RATE = 60;
 /** Resolves a rule's source or destination list; undefined when absent (any), null after problems. */
 function resolveAddresses(ctx: CompileContext, refs: string[] | undefined, path: string): IpRange[] | undefined | null {
   if (!refs?.length) return undefined;
+  // one reference (most rules): the resolver's list as it is, only read from here on
+  if (refs.length === 1) return ctx.resolver.address(refs[0], `${path}/0`) ?? null;
   const out: IpRange[] = [];
   let ok = true;
   for (let i = 0; i < refs.length; i++) {
@@ -39,6 +41,7 @@ function resolveAddresses(ctx: CompileContext, refs: string[] | undefined, path:
 
 function resolveServices(ctx: CompileContext, refs: string[] | undefined, path: string): ServiceRange[] | null {
   if (!refs?.length) return [ANY_SERVICE];
+  if (refs.length === 1) return ctx.resolver.service(refs[0], `${path}/0`) ?? null;
   const out: ServiceRange[] = [];
   let ok = true;
   for (let i = 0; i < refs.length; i++) {
