@@ -101,9 +101,11 @@ export function registerAuth(app: FastifyInstance, store: Store, limiter = new L
     // percent-escapes, so "/%761/config" reaches the /v1/config handler.
     // A request that matched no route is the 404 handler's: /v1 ones still
     // need a token, so probing does not tell which paths exist.
-    const route = request.routeOptions.url ?? request.url;
-    if (request.routeOptions.config?.tokenUnless?.(request)) return;
-    const needed = request.routeOptions.config?.scope ?? defaultAccess(request.method, route);
+    // read once: fastify builds a new routeOptions object at every access
+    const { url, config } = request.routeOptions;
+    const route = url ?? request.url;
+    if (config?.tokenUnless?.(request)) return;
+    const needed = config?.scope ?? defaultAccess(request.method, route);
     if (needed === 'public') return;
     const header = request.headers.authorization ?? '';
     const match = /^Bearer\s+(\S+)$/i.exec(header);

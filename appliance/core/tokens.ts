@@ -4,7 +4,7 @@
 // beyond read/admin and expiry, so opening an older database adds the
 // column in place: existing tokens keep their scope and never expire.
 import type Database from 'better-sqlite3';
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { ChangeWatch } from './change-watch.js';
 
 /** Ordered: each scope can do what the ones before it can. */
@@ -62,6 +62,13 @@ function toInfo(row: Record<string, unknown>): TokenInfo {
 /** Once a minute at most, a token's last use is written back (reads are the hot path). */
 const TOUCH_EVERY_MS = 60_000;
 
+/** A token row as read, what authenticate answers for it (frozen: every request gets the same object), and when its last use was written (ms). */
+interface KnownToken {
+  row: Record<string, string>;
+  info: TokenInfo;
+  touchedAt: number;
+}
+
 export class TokenTable {
   private readonly byHash: Database.Statement;
   private readonly touch: Database.Statement;
@@ -71,7 +78,7 @@ export class TokenTable {
    * request) and on a commit by another connection (seen within
    * LOOK_EVERY_MS, change-watch.ts).
    */
-  private readonly rows = new Map<string, Record<string, string>>();
+  private readonly rows = new Map<string, KnownToken>();
 
   constructor(private readonly db: Database.Database, private readonly watch: ChangeWatch) {
     db.exec(TOKENS_TABLE);
@@ -98,19 +105,25 @@ export class TokenTable {
   authenticate(secret: string): TokenInfo | undefined {
     if (this.watch.changedElsewhere()) this.rows.clear();
     const hash = hashToken(secret);
-    let row = this.rows.get(hash);
-    if (!row) {
-      row = this.byHash.get(hash) as Record<string, string> | undefined;
+    // Found by the secret's hash: an equal hash is the only match, and no
+    // comparison here involves the secret itself (what timing could leak is
+    // about a SHA-256 digest, which does not lead back to the secret).
+    let known = this.rows.get(hash);
+    if (!known) {
+      const row = this.byHash.get(hash) as Record<string, string> | undefined;
       if (!row) return undefined;
-      this.rows.set(hash, row);
+      known = { row, info: Object.freeze(toInfo(row)), touchedAt: row.last_used_at ? Date.parse(row.last_used_at) : -Infinity };
+      this.rows.set(hash, known);
     }
-    if (!timingSafeEqual(Buffer.from(row.hash), Buffer.from(hash))) return undefined;
+    // Per request only a clock read: the row, its answer and its last-use time are kept (this runs on every request).
     const now = Date.now();
-    if (!row.last_used_at || now - Date.parse(row.last_used_at) > TOUCH_EVERY_MS) {
-      row.last_used_at = new Date(now).toISOString();
-      this.touch.run(row.last_used_at, row.id);
+    if (now - known.touchedAt > TOUCH_EVERY_MS) {
+      known.row.last_used_at = new Date(now).toISOString();
+      known.touchedAt = now;
+      known.info = Object.freeze(toInfo(known.row));
+      this.touch.run(known.row.last_used_at, known.row.id);
     }
-    return toInfo(row);
+    return known.info;
   }
 
   list(): TokenInfo[] {

@@ -1,7 +1,7 @@
 // The tokens table of a database an older Junction wrote (no expires_at,
 // scopes admin and read only) opens in place: every token keeps working
 // with the scope it had and never expires; new tokens can expire.
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import Database from 'better-sqlite3';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -59,6 +59,37 @@ describe('token store', () => {
     expect(tokenExpired(token, Date.parse('2026-05-31T23:59:59.999Z'))).toBe(false);
     expect(tokenExpired(token, Date.parse('2026-06-01T00:00:00.000Z'))).toBe(true);
     expect(tokenExpired({ ...token, expiresAt: null }, Date.parse('2100-01-01T00:00:00.000Z'))).toBe(false);
+  });
+
+  it('writes a token\'s last use at most once a minute, and answers with it', () => {
+    const dir = stateDir();
+    const store = new Store(dir);
+    const { token, info } = store.createToken('ops', 'read');
+    const stored = () => new Database(join(dir, 'junction.db'), { readonly: true });
+    const lastUsed = () => {
+      const db = stored();
+      try {
+        return (db.prepare(`select last_used_at from tokens where id = ?`).get(info.id) as { last_used_at: string | null }).last_used_at;
+      } finally {
+        db.close();
+      }
+    };
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime(Date.parse('2030-01-01T00:00:00.000Z'));
+      expect(store.authenticate(token)?.lastUsedAt).toBe('2030-01-01T00:00:00.000Z');
+      expect(lastUsed()).toBe('2030-01-01T00:00:00.000Z');
+      vi.setSystemTime(Date.parse('2030-01-01T00:00:59.000Z'));
+      expect(store.authenticate(token)?.lastUsedAt).toBe('2030-01-01T00:00:00.000Z'); // within the minute: neither written nor changed
+      expect(lastUsed()).toBe('2030-01-01T00:00:00.000Z');
+      vi.setSystemTime(Date.parse('2030-01-01T00:01:01.000Z'));
+      expect(store.authenticate(token)?.lastUsedAt).toBe('2030-01-01T00:01:01.000Z');
+      expect(lastUsed()).toBe('2030-01-01T00:01:01.000Z');
+      expect(store.authenticate('jct_not-a-token')).toBeUndefined();
+    } finally {
+      vi.useRealTimers();
+      store.close();
+    }
   });
 
   // The API keeps tokens and the current revision in memory (every request
