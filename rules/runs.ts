@@ -9,7 +9,7 @@
 // rebuild only the runs around a change.
 import type { Family } from '../appliance/model/ip.js';
 import type { Action } from '../appliance/model/schema.js';
-import type { Element, RuleElements } from './elements.js';
+import { ofFamily, type Element, type RuleElements } from './elements.js';
 import { OverlapIndex, type Probe } from './overlap-index.js';
 
 /**
@@ -39,9 +39,6 @@ export interface Run {
   shadowed: number;
 }
 
-/** A family without elements probes nothing (never written to). */
-const NO_PROBES: Probe[] = [];
-
 /** Builds runs one rule at a time, so a caller can stop where the runs meet ones it already has. */
 export class RunBuilder {
   readonly runs: Run[] = [];
@@ -60,55 +57,39 @@ export class RunBuilder {
     let run = this.current;
     let opened = false;
     if (!run || rule.log || run.log || run.action !== rule.action) { run = this.open(rule); opened = true; }
+    const index = this.index!;
     // Decide for the whole rule before adding any of its elements: a rule is never split across runs.
-    this.shadowedNow = 0;
-    let keep4 = this.probes(rule.elements.v4, 4);
-    let keep6 = keep4 === 'overlaps' ? keep4 : this.probes(rule.elements.v6, 6);
-    let shadowed = this.shadowedNow;
-    if (keep4 === 'overlaps' || keep6 === 'overlaps') {
+    const keep: Record<Family, Probe[]> = { 4: [], 6: [] };
+    let split = false;
+    let shadowed = 0;
+    for (const family of [4, 6] as Family[]) {
+      for (const e of ofFamily(rule.elements, family)) {
+        const probe = index[family].probe(e);
+        const placement = index[family].place(probe);
+        if (placement === 'overlaps') { split = true; break; }
+        if (placement === 'new') keep[family].push(probe);
+        else shadowed++;
+      }
+      if (split) break;
+    }
+    if (split) {
       run = this.open(rule);
       opened = true;
       const fresh = this.index!;
-      keep4 = rule.elements.v4.map((e) => fresh[4].probe(e));
-      keep6 = rule.elements.v6.map((e) => fresh[6].probe(e));
+      keep[4] = rule.elements.v4.map((e) => fresh[4].probe(e));
+      keep[6] = rule.elements.v6.map((e) => fresh[6].probe(e));
       shadowed = 0;
     }
     run.shadowed += shadowed;
     run.rules.push(rule);
-    this.keep(run, rule, 4, keep4);
-    this.keep(run, rule, 6, keep6);
+    for (const family of [4, 6] as Family[]) {
+      for (const probe of keep[family]) {
+        this.index![family].add(probe);
+        run.elements[family].push(probe.element);
+        run.owners[family].push(rule.id);
+      }
+      run.kept[family].push(keep[family].length);
+    }
     return opened;
-  }
-
-  /** how many elements of the rule being added earlier elements of the run cover (counted by probes()) */
-  private shadowedNow = 0;
-
-  /**
-   * The probes of a rule's elements of one family that the run does not
-   * cover yet; 'overlaps' when one partly overlaps an element of the run.
-   * (Two lists and a counter, not a per-family record: this runs per rule.)
-   */
-  private probes(elements: Element[], family: Family): Probe[] | 'overlaps' {
-    if (!elements.length) return NO_PROBES;
-    const index = this.index![family];
-    const keep: Probe[] = [];
-    for (const e of elements) {
-      const probe = index.probe(e);
-      const placement = index.place(probe);
-      if (placement === 'overlaps') return 'overlaps';
-      if (placement === 'new') keep.push(probe);
-      else this.shadowedNow++;
-    }
-    return keep;
-  }
-
-  private keep(run: Run, rule: CompiledRule, family: Family, probes: Probe[]): void {
-    const index = this.index![family];
-    for (const probe of probes) {
-      index.add(probe);
-      run.elements[family].push(probe.element);
-      run.owners[family].push(rule.id);
-    }
-    run.kept[family].push(probes.length);
   }
 }
