@@ -5,6 +5,7 @@
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CONTENDED_STEAL_PCT, hostLoadBetween, readCpuTimes, type HostLoad } from './host-load.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** test/bench -> the repository root */
@@ -15,8 +16,13 @@ export type Figure = string | number | boolean | null;
 export interface BenchResult {
   bench: string;
   pass: boolean;
+  /** how busy the host was during the run (host-load.ts); emitResult adds it */
+  host?: HostLoad;
   [field: string]: unknown;
 }
+
+/** Each benchmark runs in a process of its own: the run's host load is counted from here. */
+const CPU_AT_START = readCpuTimes();
 
 export function median(values: number[]): number {
   if (values.length === 0) return NaN;
@@ -77,7 +83,10 @@ export function printTable(title: string, rows: Figure[][]): void {
  * Writes bench/results/<bench>.json and prints the one-line JSON summary.
  * Call it last: nothing may be written to stdout after it.
  */
-export function emitResult(result: BenchResult): void {
+export function emitResult(measured: BenchResult): void {
+  const host = hostLoadBetween(CPU_AT_START, readCpuTimes());
+  const result: BenchResult = host ? { ...measured, host } : measured;
+  if (host?.contended) process.stderr.write(`note: the hypervisor took ${host.cpu_steal_pct}% of this machine's CPU time during the run: absolute figures are not comparable with a quiet run's; the same-run ratios mostly are\n`);
   mkdirSync(RESULTS_DIR, { recursive: true });
   const file = join(RESULTS_DIR, `${result.bench}.json`);
   writeFileSync(file, JSON.stringify(result, null, 2) + '\n');
@@ -169,6 +178,12 @@ export function renderSvg(result: BenchResult): string {
     parts.push(`<text x="10" y="${y + 6}" font-size="11" fill="#555">${esc(result.date)}; dashed red line: the target; grey: the baseline measured in the same run</text>`);
     y += 14;
   }
+  if (result.host) {
+    const { cpu_steal_pct: steal, contended } = result.host;
+    const text = `host: ${steal}% of the CPU time went to other guests (steal)${contended ? ': a contended run, compare its ratios, not its absolute figures' : ''}`;
+    parts.push(`<text x="10" y="${y + 6}" font-size="11" fill="${contended ? '#b22222' : '#555'}">${esc(text)}</text>`);
+    y += 14;
+  }
   const bar = (key: string, value: number, scale: number, colour: string, target?: number) => {
     const w = Math.max(1, Math.abs(value) * scale);
     parts.push(`<text x="${labelW - 6}" y="${y + barH * 0.7}" font-size="12" text-anchor="end">${esc(key)}</text>`);
@@ -229,6 +244,11 @@ function targetLines(result: BenchResult): string[] {
   });
 }
 
+function hostCell(host: HostLoad | undefined): string {
+  if (!host) return 'not recorded';
+  return `steal ${host.cpu_steal_pct}%${host.contended ? ' (**contended**)' : ''}`;
+}
+
 /** `npm run bench -- report`: one SVG per bench/results/<name>.json, and bench/results/README.md linking them. */
 export function reportAll(): number {
   let files: string[];
@@ -249,8 +269,11 @@ export function reportAll(): number {
     'the same command draws the charts next to them (`<name>.svg`, made from the JSON and committed with it).',
     'See the README section "Benchmarks" for how to read them, and design/performance.md for the definitions.',
     '',
-    '| bench | date | pass | figures against targets | chart |',
-    '|---|---|---|---|---|',
+    'The host column is the share of CPU time the hypervisor gave to other guests during the run (steal);',
+    `at ${CONTENDED_STEAL_PCT}% or more the run was contended: its absolute times are not comparable with a quiet run's, its same-run ratios mostly are.`,
+    '',
+    '| bench | date | pass | figures against targets | host | chart |',
+    '|---|---|---|---|---|---|',
   ];
   for (const file of files) {
     const path = join(RESULTS_DIR, file);
@@ -265,7 +288,7 @@ export function reportAll(): number {
     const svgName = file.replace(/\.json$/, '.svg');
     writeFileSync(join(RESULTS_DIR, svgName), renderSvg(result));
     rows.push([result.bench, result.pass, join(RESULTS_DIR, svgName)]);
-    index.push(`| [${result.bench}](${file}) | ${String(result.date ?? '-').slice(0, 10)} | ${result.pass ? 'yes' : '**no**'} | ${targetLines(result).join('<br>') || '-'} | [svg](${svgName}) |`);
+    index.push(`| [${result.bench}](${file}) | ${String(result.date ?? '-').slice(0, 10)} | ${result.pass ? 'yes' : '**no**'} | ${targetLines(result).join('<br>') || '-'} | ${hostCell(result.host)} | [svg](${svgName}) |`);
   }
   writeFileSync(join(RESULTS_DIR, 'README.md'), index.join('\n') + '\n');
   printTable('benchmark charts', rows);
