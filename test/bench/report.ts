@@ -5,7 +5,7 @@
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CONTENDED_STEAL_PCT, hostLoadBetween, readCpuTimes, type HostLoad } from './host-load.js';
+import { CONTENDED_STEAL_PCT, hostLoadSince, markHost, type HostLoad, type HostMark } from './host-load.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** test/bench -> the repository root */
@@ -21,8 +21,13 @@ export interface BenchResult {
   [field: string]: unknown;
 }
 
-/** Each benchmark runs in a process of its own: the run's host load is counted from here. */
-const CPU_AT_START = readCpuTimes();
+/** Set by startRun(): what the host looked like when the run began. */
+let runStart: HostMark | undefined;
+
+/** Call before a benchmark starts (run.ts does): emitResult reports the host's load since then. */
+export function startRun(): void {
+  runStart = markHost();
+}
 
 export function median(values: number[]): number {
   if (values.length === 0) return NaN;
@@ -84,7 +89,7 @@ export function printTable(title: string, rows: Figure[][]): void {
  * Call it last: nothing may be written to stdout after it.
  */
 export function emitResult(measured: BenchResult): void {
-  const host = hostLoadBetween(CPU_AT_START, readCpuTimes());
+  const host = runStart && hostLoadSince(runStart);
   const result: BenchResult = host ? { ...measured, host } : measured;
   if (host?.contended) process.stderr.write(`note: the hypervisor took ${host.cpu_steal_pct}% of this machine's CPU time during the run: absolute figures are not comparable with a quiet run's; the same-run ratios mostly are\n`);
   mkdirSync(RESULTS_DIR, { recursive: true });
@@ -180,7 +185,8 @@ export function renderSvg(result: BenchResult): string {
   }
   if (result.host) {
     const { cpu_steal_pct: steal, contended } = result.host;
-    const text = `host: ${steal}% of the CPU time went to other guests (steal)${contended ? ': a contended run, compare its ratios, not its absolute figures' : ''}`;
+    const loop = result.host.reference_loop_ms ? `; reference loop ${result.host.reference_loop_ms.join('/')} ms at start/end` : '';
+    const text = `host: ${steal}% of the CPU time went to other guests (steal)${contended ? ': a contended run, compare its ratios, not its absolute figures' : ''}${loop}`;
     parts.push(`<text x="10" y="${y + 6}" font-size="11" fill="${contended ? '#b22222' : '#555'}">${esc(text)}</text>`);
     y += 14;
   }
@@ -246,7 +252,8 @@ function targetLines(result: BenchResult): string[] {
 
 function hostCell(host: HostLoad | undefined): string {
   if (!host) return 'not recorded';
-  return `steal ${host.cpu_steal_pct}%${host.contended ? ' (**contended**)' : ''}`;
+  const loop = host.reference_loop_ms ? `<br>loop ${host.reference_loop_ms.join('/')} ms` : '';
+  return `steal ${host.cpu_steal_pct}%${host.contended ? ' (**contended**)' : ''}${loop}`;
 }
 
 /** `npm run bench -- report`: one SVG per bench/results/<name>.json, and bench/results/README.md linking them. */
@@ -271,6 +278,8 @@ export function reportAll(): number {
     '',
     'The host column is the share of CPU time the hypervisor gave to other guests during the run (steal);',
     `at ${CONTENDED_STEAL_PCT}% or more the run was contended: its absolute times are not comparable with a quiet run's, its same-run ratios mostly are.`,
+    'Loop: the milliseconds a fixed CPU-bound loop took at the start and the end of the run (170-200 on this machine when quiet);',
+    "where it took longer, the machine was slower, and the run's absolute figures are slower by about as much.",
     '',
     '| bench | date | pass | figures against targets | host | chart |',
     '|---|---|---|---|---|---|',

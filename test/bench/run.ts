@@ -3,7 +3,7 @@
 // to draw the stored results as SVG charts.
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { reportAll } from './report.js';
+import { reportAll, startRun } from './report.js';
 
 const BENCHES: Record<string, { summary: string; run: () => Promise<number> }> = {
   forward: {
@@ -98,6 +98,8 @@ async function main(): Promise<number> {
     process.stderr.write((name ? `unknown benchmark "${name}"\n` : '') + usage());
     return 2;
   }
+  // the host's state at the start, for the result's `host` (host-load.ts)
+  if (MEASURING().includes(name!)) startRun();
   return bench.run();
 }
 

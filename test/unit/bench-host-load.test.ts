@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { hostLoadBetween, parseCpuTimes } from '../bench/host-load.js';
+import { hostLoadBetween, hostLoadSince, markHost, parseCpuTimes, referenceLoopMs } from '../bench/host-load.js';
 import { renderSvg } from '../bench/report.js';
 
 // /proc/stat as Linux writes it: user nice system idle iowait irq softirq steal guest guest_nice
@@ -32,6 +32,16 @@ describe('host load during a benchmark (/proc/stat)', () => {
     const reading = parseCpuTimes(stat(1000, 5000, 300));
     expect(hostLoadBetween(undefined, reading)).toBeUndefined();
     expect(hostLoadBetween(reading, reading)).toBeUndefined();
+  });
+
+  it('times the reference loop at both ends of a run, on this machine\'s own counters', () => {
+    expect(referenceLoopMs()).toBeGreaterThan(0);
+    const load = hostLoadSince(markHost());
+    // /proc/stat exists wherever the benchmarks run (Linux); the two loops took time, so the counters moved
+    expect(load).toBeDefined();
+    expect(load!.reference_loop_ms).toHaveLength(2);
+    expect(load!.cpu_steal_pct).toBeGreaterThanOrEqual(0);
+    expect(load!.cpu_busy_pct).toBeGreaterThan(0);
   });
 
   it('is drawn on the chart, in red when the run was contended', () => {
