@@ -6,6 +6,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { TSchema } from '@sinclair/typebox';
 import { emptyConfig, type Config } from '../../appliance/model/schema.js';
 import { redactSecrets } from '../../appliance/model/secrets.js';
+import { spliceEdited } from '../../appliance/model/list-ends.js';
 import { ErrorResponse, HttpError } from '../errors.js';
 import { CommitQuery, CommitResponse, commitResponse, editDocument, readDocument, type ApiContext } from '../context.js';
 import { IF_MATCH_HELP, READ_ETAG_HELP, WriteHeaders } from '../revision-tags.js';
@@ -97,7 +98,8 @@ export function registerCollection(app: FastifyInstance, ctx: ApiContext, spec: 
       }
       const position = (request.query as { position?: string }).position;
       const at = position === undefined ? items.length : Math.min(Number(position), items.length);
-      items.splice(at, 0, item);
+      // one splice of the committed list's copy, recorded: the commit's stages need not scan 100k rules to find it
+      spliceEdited(items, at, 0, item);
       return doc;
     });
     return reply.code(outcome.dryRun ? 200 : 201).send(commitResponse(outcome, { item }));
@@ -115,7 +117,7 @@ export function registerCollection(app: FastifyInstance, ctx: ApiContext, spec: 
       if (item[spec.key] !== keyOf(request)) {
         throw new HttpError(400, 'invalid_request', `the body's ${spec.key} "${String(item[spec.key])}" differs from the URL's "${keyOf(request)}"`, `${spec.documentPath(doc, params)}/${index}/${spec.key}`);
       }
-      items[index] = item;
+      spliceEdited(items, index, 1, item);
       return doc;
     });
     return commitResponse(outcome, { item });
@@ -127,7 +129,7 @@ export function registerCollection(app: FastifyInstance, ctx: ApiContext, spec: 
     const params = request.params as Params;
     const outcome = await editDocument(ctx, request, reply, (doc) => {
       const items = listOf(doc, params);
-      items.splice(indexOf(items, keyOf(request), doc, params), 1);
+      spliceEdited(items, indexOf(items, keyOf(request), doc, params), 1);
       return doc;
     });
     return commitResponse(outcome);

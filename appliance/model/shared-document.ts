@@ -13,6 +13,7 @@
 // is an immutable committed record".
 
 import type { TSchema } from '@sinclair/typebox';
+import { noteCopy, sharedEnds } from './list-ends.js';
 
 type Json = unknown;
 const isObject = (value: Json): value is object => typeof value === 'object' && value !== null;
@@ -37,7 +38,9 @@ export function freezeDocument<T>(document: T): T {
   if (!isObject(document) || Object.isFrozen(document)) return document;
   // a list is walked in place (indexed: Object.values would copy a 100k-item list first, for-of is slower)
   if (Array.isArray(document)) {
-    for (let i = 0; i < document.length; i++) {
+    // an edited copy of a committed list: only its middle can hold unfrozen items
+    const ends = sharedEnds(document);
+    for (let i = ends?.head ?? 0; i < document.length - (ends?.tail ?? 0); i++) {
       const item: unknown = document[i];
       // the check inline: most items of a big list are committed records, already frozen
       if (isObject(item) && !Object.isFrozen(item)) freezeDocument(item);
@@ -120,7 +123,11 @@ const isScalar = (schema: TSchema): boolean =>
 export function editableCopy<T>(schema: TSchema | undefined, value: T): T {
   if (Array.isArray(value)) {
     // spread, not slice(): V8's slice of a frozen array takes its slow path (several times slower at 100k items)
-    if (schema && sharesItems(schema) && Object.isFrozen(value)) return [...value] as T;
+    if (schema && sharesItems(schema) && Object.isFrozen(value)) {
+      const copy = [...value];
+      noteCopy(copy, value);
+      return copy as T;
+    }
     const items = schema?.items as TSchema | undefined;
     return value.map((item: Json) => editableCopy(items, item)) as T;
   }
