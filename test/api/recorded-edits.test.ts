@@ -7,8 +7,7 @@
 // against a render of the committed document from scratch (a JSON copy, in an
 // appliance of its own) and against the fake kernel; and a masked secret in a
 // replaced item must still be found. Fake kernel.
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -18,31 +17,10 @@ import type { FirewallArtifact } from '../../appliance/subsystems/firewall/index
 import { RecordingCommandRunner } from '../support/recording-runner.js';
 import { memoryLogger } from '../support/memory-logger.js';
 import { smallConfig, startHarness, type Harness } from './support/harness.js';
-
-/** A small deterministic generator (mulberry32), so a failure can be replayed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { selfSigned } from '../support/self-signed.js';
+import { seededRandom } from '../support/seeded-random.js';
 
 const RULES = '/v1/firewall/policies/a-to-b/rules';
-
-function selfSigned(subject: string): { cert: string; key: string } {
-  const dir = mkdtempSync(join(tmpdir(), 'junction-cert-'));
-  try {
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
-      '-subj', subject, '-keyout', join(dir, 'k.pem'), '-out', join(dir, 'c.pem')], { stdio: 'ignore' });
-    return { cert: readFileSync(join(dir, 'c.pem'), 'utf8'), key: readFileSync(join(dir, 'k.pem'), 'utf8') };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
 
 describe('recorded list edits render as the whole document does', () => {
   let h: Harness;
@@ -71,8 +49,7 @@ describe('recorded list edits render as the whole document does', () => {
     doc.objects = { addresses: [{ name: 'hosts', entries: ['10.2.0.20', '10.2.0.21'] }] };
     doc.firewall.policies[0].rules = Array.from({ length: 30 }, (_, i) => ({ id: `r${i}`, action: i % 4 < 2 ? 'accept' : 'drop', destination: [`10.2.0.${i + 10}`], services: [`tcp/${1000 + i}`] }));
     expect((await send('PUT', '/v1/config', doc)).statusCode).toBe(200);
-    const next = random(14);
-    const pick = <T>(list: readonly T[]) => list[Math.floor(next() * list.length)]!;
+    const { next, pick } = seededRandom(14);
     const expected: string[] = doc.firewall.policies[0].rules.map((r: { id: string }) => r.id);
     let refused = 0;
     for (let step = 0; step < 100; step++) {

@@ -39,6 +39,7 @@ import {
 import { requireRoot, uniquePrefix, withLab } from './support/lab-fixture.js';
 import { startJunction, type RunningJunction } from './support/junction.js';
 import { JUNCTION_ASN, ONPREM_ASN, OnpremBird } from './support/onprem-bird.js';
+import { seededRandom as prng } from '../support/seeded-random.js';
 
 const root = requireRoot();
 const hasBird = spawnSync('bird', ['--version']).status === 0;
@@ -54,19 +55,6 @@ const NFT_FAIL_FRACTION = process.env.FAULT_NFT_FRACTION ?? '0.5';
 const SHIM = fileURLToPath(new URL('../support/fault-shim', import.meta.url));
 const op = addressing.onprem;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** A small seeded PRNG (mulberry32), so a failing run can be replayed with FAULT_SEED. */
-function prng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return { next, int: (lo: number, hi: number) => lo + Math.floor(next() * (hi - lo + 1)), pick: <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)]! };
-}
 
 // Secrets follow from names, so the oracle can fill in what the API masks.
 const pskOf = (peer: string) => `fault-psk-${peer}-0123456789abcdef`;

@@ -1,24 +1,10 @@
 // With certificate auth and no local_id, Junction presents its certificate's
 // subject DN (charon's default); the generated on-prem config must expect
 // exactly that, or the two sides never agree on Junction's identity.
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Config } from '../../../appliance/model/schema.js';
 import { buildRemoteSite } from '../../../appliance/subsystems/vpn/remote-config/model.js';
-
-function selfSigned(subject: string): { cert: string; key: string } {
-  const dir = mkdtempSync(join(tmpdir(), 'junction-cert-'));
-  try {
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
-      '-subj', subject, '-keyout', join(dir, 'k.pem'), '-out', join(dir, 'c.pem')], { stdio: 'ignore' });
-    return { cert: readFileSync(join(dir, 'c.pem'), 'utf8'), key: readFileSync(join(dir, 'k.pem'), 'utf8') };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
+import { selfSigned } from '../../support/self-signed.js';
 
 describe('remote config identities with certificates', () => {
   it('expects Junction by its certificate subject when local_id is not set, and by local_id when it is', () => {
