@@ -41,7 +41,7 @@ export function readCpuTimes(): CpuTimes | undefined {
 /** At or above this share of stolen CPU time, a run counts as taken on a contended host. */
 export const CONTENDED_STEAL_PCT = 10;
 
-/** Milliseconds a fixed, purely CPU-bound loop takes now (170-200 ms on this machine when it is quiet). */
+/** Milliseconds a fixed, purely CPU-bound loop takes now (140-180 ms on this machine when it is quiet). */
 export function referenceLoopMs(): number {
   const started = performance.now();
   let x = 1;
