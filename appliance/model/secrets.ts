@@ -2,12 +2,11 @@
 // stored, but every document that leaves Junction has them masked. A
 // document sent back with the mask in place keeps the stored secret, so
 // GET -> edit -> PUT round-trips without the client ever seeing it.
+import { sharedEnds } from './list-ends.js';
 
 /** Keys whose values are secrets, wherever they appear in the document. */
 export const SECRET_KEYS = new Set(['psk', 'password', 'private_key', 'secret']);
 export const REDACTED = '********';
-
-import { sharedEnds } from './list-ends.js';
 
 type Json = unknown;
 
