@@ -41,7 +41,10 @@ export function readCpuTimes(): CpuTimes | undefined {
 /** At or above this share of stolen CPU time, a run counts as taken on a contended host. */
 export const CONTENDED_STEAL_PCT = 10;
 
-/** Milliseconds a fixed, purely CPU-bound loop takes now (140-180 ms on this machine when it is quiet). */
+/** What referenceLoopMs() read on this machine (2 cores) in quiet runs, in ms. */
+export const QUIET_REFERENCE_LOOP_MS = [140, 180] as const;
+
+/** Milliseconds a fixed, purely CPU-bound loop takes now (QUIET_REFERENCE_LOOP_MS on a quiet machine). */
 export function referenceLoopMs(): number {
   const started = performance.now();
   let x = 1;

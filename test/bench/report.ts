@@ -5,7 +5,7 @@
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CONTENDED_STEAL_PCT, hostLoadSince, markHost, type HostLoad, type HostMark } from './host-load.js';
+import { CONTENDED_STEAL_PCT, hostLoadSince, markHost, QUIET_REFERENCE_LOOP_MS, type HostLoad, type HostMark } from './host-load.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** test/bench -> the repository root */
@@ -278,7 +278,7 @@ export function reportAll(): number {
     '',
     'The host column is the share of CPU time the hypervisor gave to other guests during the run (steal);',
     `at ${CONTENDED_STEAL_PCT}% or more the run was contended: its absolute times are not comparable with a quiet run's, its same-run ratios mostly are.`,
-    'Loop: the milliseconds a fixed CPU-bound loop took at the start and the end of the run (140-180 on this machine when quiet);',
+    `Loop: the milliseconds a fixed CPU-bound loop took at the start and the end of the run (${QUIET_REFERENCE_LOOP_MS.join('-')} on this machine when quiet);`,
     "where it took longer, the machine was slower, and the run's absolute figures are slower by about as much.",
     '',
     '| bench | date | pass | figures against targets | host | chart |',
